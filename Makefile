@@ -1,0 +1,58 @@
+# lanchat — build, test, benchmark.
+# Every tool the targets need is fetched or installed here, never by hand.
+
+GO            ?= go
+STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BIN           := bin/lanchat
+FUZZTIME      ?= 20s
+PKGS          := ./...
+
+.PHONY: all build run test test-short vet lint staticcheck fuzz bench bench-quick tools clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/lanchat
+
+## run: build and start lanchat on its defaults (broadcasts on the real LAN!)
+run: build
+	./$(BIN) chat
+
+## tools: what the tests need on a fresh machine (iproute2 for namespaces, tmux for terminal tests)
+tools:
+	@command -v ip >/dev/null 2>&1 && command -v tmux >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 tmux >/dev/null; \
+	  else echo "note: ip/tmux missing and cannot install them; tests that need them will skip"; fi; }
+
+vet:
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l . | grep -v '^testdata/'); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+staticcheck:
+	$(GO) run $(STATICCHECK) $(PKGS)
+
+lint: vet staticcheck
+
+## test: everything CI runs: vet, gofmt, staticcheck, the race-enabled tests (fuzz seeds included)
+test: tools lint build
+	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+test-short:
+	$(GO) test -short -count=1 $(PKGS)
+
+## fuzz: run every fuzz target for FUZZTIME each
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; done
+
+bench:
+	$(GO) run ./cmd/lanchat-bench -out BENCHMARKS.md
+
+bench-quick:
+	$(GO) run ./cmd/lanchat-bench -quick
+
+clean:
+	rm -rf bin
