@@ -129,3 +129,6 @@ func withDomain(domain string, msg []byte) []byte {
 	b = append(b, domain...)
 	return append(b, msg...)
 }
+
+// Bytes returns a copy of the key as a slice.
+func (k IdentityKey) Bytes() []byte { return append([]byte(nil), k[:]...) }
