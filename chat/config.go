@@ -1,0 +1,60 @@
+package chat
+
+import (
+	"time"
+
+	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/discovery"
+	"github.com/lanchat/lanchat/session"
+	"github.com/lanchat/lanchat/storage"
+)
+
+// DefaultPort is the TCP port a node listens on for links.
+const DefaultPort = 47101
+
+// Config is what a Node needs. Build it from DefaultConfig and set the
+// identity and the store.
+type Config struct {
+	Identity *lcrypto.Identity
+	Store    *storage.DB
+	Nickname string
+	// Rooms joined at start (normalized); default: DefaultRoom.
+	Rooms []string
+	// ListenAddr is the TCP address for links, e.g. ":47101" or "127.0.0.1:0".
+	ListenAddr string
+	// Discovery configures beacons; its Identity and TCPPort are filled in.
+	Discovery discovery.Config
+	// NoDiscovery turns beacons off: only StaticPeers are dialled.
+	NoDiscovery bool
+	// StaticPeers are host:port addresses dialled whether or not they beacon
+	// (for networks where broadcast does not pass).
+	StaticPeers []string
+	// Session configures links; its Identity, Trusted and Hello are filled in.
+	Session session.Config
+	// Guard bounds what accepting links may cost before the peer is known.
+	Guard session.GuardConfig
+	// RedialInterval is how often the node looks for trusted peers to link.
+	RedialInterval time.Duration
+	// DialGrace is how long the peer with the larger key waits for the other
+	// to dial before dialling itself (one link per pair: the smaller key dials).
+	DialGrace time.Duration
+	// EventBuffer bounds each subscriber's queue; a slower subscriber loses
+	// events (counted) rather than stalling the node.
+	EventBuffer int
+	// Logf receives diagnostics; nil discards them.
+	Logf func(format string, args ...any)
+}
+
+// DefaultConfig returns a fresh Config with every default set.
+func DefaultConfig() Config {
+	return Config{
+		Rooms:          []string{DefaultRoom},
+		ListenAddr:     ":47101", // a fixed port, so --peer host:47101 works
+		Discovery:      discovery.DefaultConfig(),
+		Session:        session.DefaultConfig(),
+		Guard:          session.DefaultGuardConfig(),
+		RedialInterval: 500 * time.Millisecond, // cheap: a table scan; dials are rate-limited
+		DialGrace:      2 * time.Second,        // > one beacon interval
+		EventBuffer:    4096,
+	}
+}

@@ -1,0 +1,334 @@
+package chat
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"slices"
+	"time"
+
+	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/discovery"
+	"github.com/lanchat/lanchat/session"
+)
+
+// peer is one live link and what the peer told us over it.
+type peer struct {
+	link      *session.Link
+	key       lcrypto.IdentityKey
+	nick      string
+	weDialled bool
+	static    string          // the --peer address we dialled, if any
+	rooms     map[string]bool // guarded by Node.mu
+	up        time.Time
+}
+
+// initiator is the key of the side that dialled this link.
+func (p *peer) initiator(self lcrypto.IdentityKey) lcrypto.IdentityKey {
+	if p.weDialled {
+		return self
+	}
+	return p.key
+}
+
+// knockInterval bounds how often an untrusted peer's knock is reported.
+const knockInterval = time.Minute
+
+func (n *Node) sessionConfig() session.Config {
+	cfg := n.cfg.Session
+	cfg.Identity = n.id
+	cfg.Trusted = n.isTrusted
+	n.mu.Lock()
+	h := hello{Nick: n.cfg.Nickname, Rooms: n.roomNamesLocked()}
+	n.mu.Unlock()
+	cfg.Hello = h.encode()
+	return cfg
+}
+
+func (n *Node) roomNamesLocked() []string {
+	out := make([]string, 0, len(n.rooms))
+	for r := range n.rooms {
+		out = append(out, r)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (n *Node) acceptLoop(ctx context.Context, ln net.Listener) {
+	defer n.wg.Done()
+	guard := session.NewGuard(n.cfg.Guard)
+	backoff := 5 * time.Millisecond
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			n.logf("accepting links: %v", err)
+			select {
+			case <-time.After(backoff):
+				backoff = min(2*backoff, time.Second)
+			case <-ctx.Done():
+				return
+			}
+			continue
+		}
+		backoff = 5 * time.Millisecond
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			link, err := guard.Accept(ctx, conn, n.sessionConfig())
+			if err != nil {
+				n.handshakeFailed(conn.RemoteAddr().String(), err)
+				return
+			}
+			n.addLink(link, false, "")
+		}()
+	}
+}
+
+// handshakeFailed reports a failed handshake; an untrusted peer's knock
+// becomes an event (rate-limited) so the UI can offer to trust it.
+func (n *Node) handshakeFailed(addr string, err error) {
+	var ut *session.UntrustedPeerError
+	if !errors.As(err, &ut) {
+		n.logf("link with %s failed: %v", addr, err)
+		return
+	}
+	n.mu.Lock()
+	last, seen := n.knocks[ut.Key]
+	report := !seen || time.Since(last) > knockInterval
+	if report {
+		if len(n.knocks) > 1024 {
+			clear(n.knocks)
+		}
+		n.knocks[ut.Key] = time.Now()
+	}
+	n.mu.Unlock()
+	if report {
+		pv := peerView(ut.Key)
+		pv.Addr = addr
+		n.events.publish(Event{Kind: EventUntrusted, Peer: pv,
+			Reason: "lanchat trust " + pv.Fingerprint + " to let them in"})
+	}
+}
+
+// dial links to addr; static is the --peer address it came from, if any.
+func (n *Node) dial(ctx context.Context, addr string, static string) {
+	defer n.wg.Done()
+	defer func() {
+		n.mu.Lock()
+		delete(n.dialing, addr)
+		n.mu.Unlock()
+	}()
+	d := net.Dialer{Timeout: n.cfg.Session.HandshakeTimeout}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		n.logf("dialling %s: %v", addr, err)
+		return
+	}
+	link, err := session.Dial(ctx, conn, n.sessionConfig())
+	if err != nil {
+		n.handshakeFailed(addr, err)
+		return
+	}
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		n.dialLimit.Success(ap)
+	}
+	n.addLink(link, true, static)
+}
+
+// startDialLocked starts a dial unless one to addr is in flight.
+func (n *Node) startDialLocked(ctx context.Context, addr, static string) {
+	if n.dialing[addr] || ctx.Err() != nil {
+		return
+	}
+	n.dialing[addr] = true
+	n.wg.Add(1)
+	go n.dial(ctx, addr, static)
+}
+
+// dialLoop links to trusted discovered peers and static peers that have no
+// link yet, on a ticker (new beacons also trigger it through events).
+func (n *Node) dialLoop(ctx context.Context) {
+	defer n.wg.Done()
+	t := time.NewTicker(n.cfg.RedialInterval)
+	defer t.Stop()
+	for {
+		n.dialStatics(ctx)
+		if n.disc != nil {
+			for _, p := range n.disc.Peers() {
+				n.maybeDial(ctx, p)
+			}
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (n *Node) dialStatics(ctx context.Context) {
+	now := time.Now()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, addr := range n.cfg.StaticPeers {
+		if key, ok := n.statics[addr]; ok && n.links[key] != nil {
+			continue
+		}
+		if ap, err := netip.ParseAddrPort(addr); err == nil && !n.dialLimit.Allow(ap, now) {
+			continue
+		}
+		n.startDialLocked(ctx, addr, addr)
+	}
+}
+
+// maybeDial dials a discovered peer if it is trusted, not linked, and this
+// side should dial: the smaller key dials at once, the larger only after
+// DialGrace without a link (one side may not hear the other's beacons).
+func (n *Node) maybeDial(ctx context.Context, p discovery.Peer) {
+	self := n.id.Public()
+	if p.Key == self {
+		return
+	}
+	n.mu.Lock()
+	linked := n.links[p.Key] != nil
+	n.mu.Unlock()
+	if linked || !n.isTrusted(p.Key) {
+		return
+	}
+	now := time.Now()
+	if bytes.Compare(self[:], p.Key[:]) > 0 && now.Sub(p.FirstSeen) < n.cfg.DialGrace {
+		return
+	}
+	if !n.dialLimit.Allow(p.Addr, now) {
+		return
+	}
+	n.mu.Lock()
+	n.startDialLocked(ctx, p.Addr.String(), "")
+	n.mu.Unlock()
+}
+
+func (n *Node) discoveryEvents(ctx context.Context) {
+	defer n.wg.Done()
+	for {
+		select {
+		case ev, ok := <-n.disc.Events():
+			if !ok {
+				return
+			}
+			switch ev.Kind {
+			case discovery.Left:
+				n.closeLink(ev.Peer.Key, "peer said bye")
+			case discovery.Appeared, discovery.AddressChanged, discovery.Restarted:
+				n.maybeDial(ctx, ev.Peer)
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// addLink registers a new link, resolving duplicates so that both sides keep
+// the same one: the link dialled by the smaller key wins; between two links
+// dialled by the same side, the newer wins (the older is a dead leftover).
+func (n *Node) addLink(link *session.Link, weDialled bool, static string) {
+	h, err := decodeHello(link.PeerHello())
+	if err != nil {
+		n.logf("link with %s: %v", link.Peer(), err)
+		link.Close("malformed hello")
+		return
+	}
+	p := &peer{link: link, key: link.Peer(), nick: h.Nick, weDialled: weDialled, static: static,
+		rooms: map[string]bool{}, up: time.Now()}
+	for _, r := range h.Rooms {
+		p.rooms[r] = true
+	}
+	self := n.id.Public()
+	n.mu.Lock()
+	if n.runCtx.Err() != nil {
+		n.mu.Unlock()
+		link.Close("shutting down")
+		return
+	}
+	old := n.links[p.key]
+	if old != nil {
+		oi, ni := old.initiator(self), p.initiator(self)
+		if oi != ni && bytes.Compare(oi[:], ni[:]) < 0 {
+			n.mu.Unlock()
+			link.Close("duplicate link")
+			return
+		}
+	}
+	n.links[p.key] = p
+	n.nicks[p.key] = p.nick
+	if static != "" {
+		n.statics[static] = p.key
+	}
+	n.mu.Unlock()
+	if old != nil {
+		old.link.Close("duplicate link")
+	}
+	if err := n.store.TouchPeer(p.key.Fingerprint(), p.up); err != nil {
+		n.logf("recording last seen: %v", err)
+	}
+	n.events.publish(Event{Kind: EventPeerUp, Peer: n.peerViewOf(p)})
+	n.wg.Add(1)
+	go n.serveLink(p)
+}
+
+// removeLink forgets p if it is still the registered link for its key.
+func (n *Node) removeLink(p *peer) {
+	n.mu.Lock()
+	current := n.links[p.key] == p
+	if current {
+		delete(n.links, p.key)
+	}
+	n.mu.Unlock()
+	reason := "link closed"
+	if err := p.link.Err(); err != nil {
+		reason = err.Error()
+	}
+	if current {
+		n.events.publish(Event{Kind: EventPeerDown, Peer: n.peerViewOf(p), Reason: reason})
+	}
+}
+
+func (n *Node) closeLink(key lcrypto.IdentityKey, reason string) {
+	n.mu.Lock()
+	p := n.links[key]
+	n.mu.Unlock()
+	if p != nil {
+		p.link.Close(reason)
+	}
+}
+
+func (n *Node) closeAllLinks(reason string) {
+	n.mu.Lock()
+	all := make([]*peer, 0, len(n.links))
+	for _, p := range n.links {
+		all = append(all, p)
+	}
+	n.mu.Unlock()
+	for _, p := range all {
+		p.link.Close(reason)
+	}
+}
+
+func (n *Node) peerViewOf(p *peer) *PeerView {
+	pv := peerView(p.key)
+	pv.Nick = p.nick
+	pv.Addr = p.link.RemoteAddr().String()
+	pv.Trusted = true
+	pv.Linked = true
+	n.mu.Lock()
+	for r := range p.rooms {
+		pv.Rooms = append(pv.Rooms, r)
+	}
+	n.mu.Unlock()
+	slices.Sort(pv.Rooms)
+	return pv
+}

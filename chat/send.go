@@ -1,0 +1,131 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/session"
+)
+
+// Send signs body as this node's next message in room, stores it durably,
+// and only then hands it to every link in the room. It returns the message as
+// shown and how many links it was handed to.
+func (n *Node) Send(ctx context.Context, roomName, body string) (*MessageView, int, error) {
+	name, err := NormalizeRoom(roomName)
+	if err != nil {
+		return nil, 0, err
+	}
+	rs := n.room(name)
+	if rs == nil {
+		return nil, 0, fmt.Errorf("%w %q: join it first", ErrNotJoined, name)
+	}
+	body = strings.TrimRight(body, "\r\n")
+	if body == "" {
+		return nil, 0, fmt.Errorf("empty message")
+	}
+	rs.sendMu.Lock()
+	defer rs.sendMu.Unlock()
+	m := Message{Room: name, Seq: rs.nextSeq, Clock: rs.maxClock.Load() + 1, Time: time.Now().Truncate(time.Millisecond), Body: body}
+	if err := m.Validate(); err != nil {
+		return nil, 0, err
+	}
+	m.Sign(n.id)
+	raw := m.Encode()
+	if _, err := n.commit.Add(ctx, toStored(&m, raw)); err != nil {
+		return nil, 0, fmt.Errorf("storing message: %w", err)
+	}
+	rs.nextSeq++
+	storeMax(&rs.maxClock, m.Clock)
+	v := n.view(&m, false)
+	n.events.publish(Event{Kind: EventMessage, Room: name, Message: v})
+	return v, n.relay(nil, name, raw), nil
+}
+
+// Join enters a room: peers are told, and the room's history is synced.
+func (n *Node) Join(roomName string) (string, error) {
+	name, err := n.loadRoom(roomName)
+	if err != nil {
+		return "", err
+	}
+	n.broadcastRoomFrame(session.FrameRoomJoin, name)
+	for _, p := range n.linksInRoom(name) {
+		n.requestSync(p, name)
+	}
+	return name, nil
+}
+
+// Leave quits a room: no more of its messages are received or relayed (its
+// history stays in the store).
+func (n *Node) Leave(roomName string) (string, error) {
+	name, err := NormalizeRoom(roomName)
+	if err != nil {
+		return "", err
+	}
+	n.mu.Lock()
+	_, ok := n.rooms[name]
+	delete(n.rooms, name)
+	n.mu.Unlock()
+	if !ok {
+		return "", fmt.Errorf("%w %q", ErrNotJoined, name)
+	}
+	n.broadcastRoomFrame(session.FrameRoomLeave, name)
+	return name, nil
+}
+
+func (n *Node) broadcastRoomFrame(t session.FrameType, name string) {
+	n.mu.Lock()
+	all := make([]*peer, 0, len(n.links))
+	for _, p := range n.links {
+		all = append(all, p)
+	}
+	n.mu.Unlock()
+	body := encodeRoomFrame(name)
+	for _, p := range all {
+		if err := p.link.Send(t, body); err != nil {
+			n.logf("telling %s about room %s: %v", p.key, name, err)
+		}
+	}
+}
+
+// LinkedPeers returns the peers with a live link.
+func (n *Node) LinkedPeers() []*PeerView {
+	n.mu.Lock()
+	all := make([]*peer, 0, len(n.links))
+	for _, p := range n.links {
+		all = append(all, p)
+	}
+	n.mu.Unlock()
+	out := make([]*PeerView, 0, len(all))
+	for _, p := range all {
+		out = append(out, n.peerViewOf(p))
+	}
+	return out
+}
+
+// Trust adds a peer to the trust list; the node links to it as soon as it is
+// found (no restart needed). added is false if it was already trusted.
+func (n *Node) Trust(fp lcrypto.Fingerprint, name string) (added bool, err error) {
+	return n.store.Trust(fp, name)
+}
+
+// Untrust removes a peer from the trust list and closes its link.
+func (n *Node) Untrust(fp lcrypto.Fingerprint) error {
+	if err := n.store.Untrust(fp); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	var victim *peer
+	for k, p := range n.links {
+		if k.Fingerprint() == fp {
+			victim = p
+		}
+	}
+	n.mu.Unlock()
+	if victim != nil {
+		victim.link.Close("no longer trusted")
+	}
+	return nil
+}

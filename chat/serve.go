@@ -1,0 +1,276 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/session"
+	"github.com/lanchat/lanchat/storage"
+)
+
+// deliveryQueue bounds the received messages of one link that wait for their
+// commit; a full queue stops reading from that link (TCP pushes back).
+const deliveryQueue = 1024
+
+// delivery is a batch of verified messages from one link, submitted to the
+// store and waiting for its commit before being shown and relayed.
+type delivery struct {
+	msgs    []Message
+	raws    [][]byte
+	pending storage.Pending
+	catchUp bool
+}
+
+// serveLink reads one link's frames until it ends. Messages are verified,
+// submitted to the store at once (many in flight share one commit), and
+// shown and relayed in arrival order once durable.
+func (n *Node) serveLink(p *peer) {
+	defer n.wg.Done()
+	defer n.removeLink(p)
+	ctx, cancel := context.WithCancel(n.runCtx)
+	defer cancel()
+	go func() { // ends the link's context when the link ends
+		select {
+		case <-p.link.Done():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	deliveries := make(chan delivery, deliveryQueue)
+	delivered := make(chan struct{})
+	go func() {
+		defer close(delivered)
+		n.deliver(p, deliveries)
+	}()
+	defer func() { close(deliveries); <-delivered }()
+	for _, r := range n.sharedRooms(p) {
+		n.requestSync(p, r)
+	}
+	for {
+		f, err := p.link.Recv(ctx)
+		if err != nil {
+			return
+		}
+		if err := n.handleFrame(ctx, p, f, deliveries); err != nil {
+			n.logf("link with %s: %v", p.key, err)
+			p.link.Close("protocol error: " + err.Error())
+			return
+		}
+	}
+}
+
+func (n *Node) handleFrame(ctx context.Context, p *peer, f session.Frame, out chan<- delivery) error {
+	switch f.Type {
+	case session.FrameChat:
+		m, err := n.receive(f.Body)
+		if err != nil {
+			return err
+		}
+		if m == nil {
+			return nil
+		}
+		return n.submit(ctx, out, []Message{*m}, [][]byte{f.Body}, false)
+	case session.FrameSyncResponse:
+		return n.handleSyncResponse(ctx, f.Body, out)
+	case session.FrameSyncRequest:
+		req, err := decodeSyncRequest(f.Body)
+		if err != nil {
+			return err
+		}
+		n.wg.Add(1)
+		go n.serveSync(ctx, p, req)
+		return nil
+	case session.FrameRoomJoin, session.FrameRoomLeave:
+		return n.handleRoomFrame(p, f)
+	}
+	return nil // a frame type this version does not use
+}
+
+// receive decodes and verifies one message. A message with a bad signature
+// is dropped and logged (nil, nil); a malformed one is a protocol error; a
+// message for a room this node is not in is dropped.
+func (n *Node) receive(b []byte) (*Message, error) {
+	m, err := DecodeMessage(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Verify(); err != nil {
+		n.logf("dropping message %d from %s in %s: %v", m.Seq, m.Author, m.Room, err)
+		return nil, nil
+	}
+	if n.room(m.Room) == nil {
+		return nil, nil
+	}
+	return &m, nil
+}
+
+func (n *Node) submit(ctx context.Context, out chan<- delivery, msgs []Message, raws [][]byte, catchUp bool) error {
+	stored := make([]storage.StoredMessage, len(msgs))
+	for i := range msgs {
+		stored[i] = toStored(&msgs[i], raws[i])
+	}
+	pend, err := n.commit.Submit(ctx, stored...)
+	if err != nil {
+		return err
+	}
+	select {
+	case out <- delivery{msgs: msgs, raws: raws, pending: pend, catchUp: catchUp}:
+		return nil
+	case <-ctx.Done():
+		_, _ = pend.Wait()
+		return ctx.Err()
+	}
+}
+
+func toStored(m *Message, raw []byte) storage.StoredMessage {
+	return storage.StoredMessage{Room: m.Room, Author: m.Author, Seq: m.Seq, Clock: m.Clock, Raw: raw}
+}
+
+// deliver waits for each delivery's commit, then shows and relays the
+// messages that were new.
+func (n *Node) deliver(from *peer, in <-chan delivery) {
+	for d := range in {
+		added, err := d.pending.Wait()
+		if err != nil {
+			n.logf("storing messages from %s: %v", from.key, err)
+			from.link.Close("local storage error")
+			continue
+		}
+		for i, isNew := range added {
+			if !isNew {
+				continue
+			}
+			m := &d.msgs[i]
+			if rs := n.room(m.Room); rs != nil {
+				storeMax(&rs.maxClock, m.Clock)
+			}
+			n.events.publish(Event{Kind: EventMessage, Room: m.Room, Message: n.view(m, d.catchUp)})
+			n.relay(from, m.Room, d.raws[i])
+		}
+	}
+}
+
+// relay forwards a new message to every other link in its room. A link whose
+// queue is full is closed: it catches up by sync when it links again, so a
+// slow peer neither stalls the others nor loses messages.
+func (n *Node) relay(from *peer, room string, raw []byte) int {
+	sent := 0
+	for _, p := range n.linksInRoom(room) {
+		if p == from {
+			continue
+		}
+		if err := p.link.Send(session.FrameChat, raw); err != nil {
+			if errors.Is(err, session.ErrQueueFull) {
+				n.logf("link with %s is too slow; closing it (it will catch up)", p.key)
+				p.link.Close("send queue full")
+			}
+			continue
+		}
+		sent++
+	}
+	return sent
+}
+
+func (n *Node) linksInRoom(room string) []*peer {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []*peer
+	for _, p := range n.links {
+		if p.rooms[room] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (n *Node) sharedRooms(p *peer) []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []string
+	for r := range p.rooms {
+		if n.rooms[r] != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (n *Node) room(name string) *room {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.rooms[name]
+}
+
+func (n *Node) handleRoomFrame(p *peer, f session.Frame) error {
+	r, err := decodeRoomFrame(f.Body)
+	if err != nil {
+		return err
+	}
+	join := f.Type == session.FrameRoomJoin
+	n.mu.Lock()
+	if join && !p.rooms[r] && len(p.rooms) >= MaxRooms {
+		n.mu.Unlock()
+		return fmt.Errorf("peer is in more than %d rooms", MaxRooms)
+	}
+	changed := p.rooms[r] != join
+	if join {
+		p.rooms[r] = true
+	} else {
+		delete(p.rooms, r)
+	}
+	ours := n.rooms[r] != nil
+	n.mu.Unlock()
+	if !changed {
+		return nil
+	}
+	kind := EventLeave
+	if join {
+		kind = EventJoin
+		if ours {
+			n.requestSync(p, r)
+		}
+	}
+	n.events.publish(Event{Kind: kind, Room: r, Peer: n.peerViewOf(p)})
+	return nil
+}
+
+// view turns a message into what the UI shows.
+func (n *Node) view(m *Message, catchUp bool) *MessageView {
+	fp := m.Author.Fingerprint()
+	v := &MessageView{
+		ID: m.ID(), Room: m.Room, Author: fp.String(), AuthorShort: fp.Short(),
+		Seq: m.Seq, Clock: m.Clock, Time: m.Time, Body: m.Body, CatchUp: catchUp,
+	}
+	v.Own = m.Author == n.id.Public()
+	v.Nick, v.Trusted = n.authorName(m.Author)
+	return v
+}
+
+// authorName returns how to call an author and whether it is trusted (or us).
+func (n *Node) authorName(key lcrypto.IdentityKey) (string, bool) {
+	if key == n.id.Public() {
+		return n.cfg.Nickname, true
+	}
+	tp, ok, err := n.store.IsTrusted(key.Fingerprint())
+	if err == nil && ok && tp.Name != "" {
+		return tp.Name, true
+	}
+	n.mu.Lock()
+	nick := n.nicks[key]
+	n.mu.Unlock()
+	return nick, err == nil && ok
+}
+
+func storeMax(a interface {
+	Load() uint64
+	CompareAndSwap(old, new uint64) bool
+}, v uint64) {
+	for {
+		cur := a.Load()
+		if v <= cur || a.CompareAndSwap(cur, v) {
+			return
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package chat
+
+import (
+	"context"
+	"slices"
+
+	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/session"
+)
+
+// requestSync asks p for what this node misses in room r.
+func (n *Node) requestSync(p *peer, r string) {
+	st, err := n.store.RoomState(r)
+	if err != nil {
+		n.logf("sync %s: %v", r, err)
+		return
+	}
+	req := syncRequest{Room: r, Heads: map[lcrypto.IdentityKey]uint64{}}
+	for k, v := range st.Heads {
+		if len(req.Heads) == MaxSyncAuthors {
+			break
+		}
+		req.Heads[lcrypto.IdentityKey(k)] = v
+	}
+	if err := p.link.Send(session.FrameSyncRequest, req.encode()); err != nil {
+		n.logf("sync %s with %s: %v", r, p.key, err)
+	}
+}
+
+// serveSync streams what the peer misses in a room, in bounded batches; it
+// waits for queue space (flow control), so a slow peer slows only itself.
+func (n *Node) serveSync(ctx context.Context, p *peer, req syncRequest) {
+	defer n.wg.Done()
+	resp := syncResponse{Room: req.Room}
+	size := 0
+	flush := func(done bool) bool {
+		resp.Done = done
+		err := p.link.SendWait(ctx, session.FrameSyncResponse, resp.encode())
+		resp.Msgs, size = nil, 0
+		return err == nil
+	}
+	if n.room(req.Room) == nil {
+		flush(true)
+		return
+	}
+	st, err := n.store.RoomState(req.Room)
+	if err != nil {
+		n.logf("sync %s: %v", req.Room, err)
+		return
+	}
+	authors := make([][32]byte, 0, len(st.Heads))
+	for a := range st.Heads {
+		authors = append(authors, a)
+	}
+	slices.SortFunc(authors, func(a, b [32]byte) int { return slices.Compare(a[:], b[:]) })
+	for _, a := range authors {
+		after := req.Heads[lcrypto.IdentityKey(a)]
+		for {
+			msgs, err := n.store.MessagesAfter(req.Room, a, after, syncBatchMessages)
+			if err != nil {
+				n.logf("sync %s: %v", req.Room, err)
+				return
+			}
+			for _, m := range msgs {
+				if len(resp.Msgs) == syncBatchMessages || size+len(m.Raw) > syncBatchBytes {
+					if !flush(false) {
+						return
+					}
+				}
+				resp.Msgs = append(resp.Msgs, m.Raw)
+				size += len(m.Raw) + 2
+				after = m.Seq
+			}
+			if len(msgs) < syncBatchMessages {
+				break
+			}
+		}
+	}
+	flush(true)
+}
+
+// handleSyncResponse verifies a batch and submits it as one write.
+func (n *Node) handleSyncResponse(ctx context.Context, body []byte, out chan<- delivery) error {
+	resp, err := decodeSyncResponse(body)
+	if err != nil {
+		return err
+	}
+	var msgs []Message
+	var raws [][]byte
+	for _, raw := range resp.Msgs {
+		m, err := n.receive(raw)
+		if err != nil {
+			return err
+		}
+		if m != nil && m.Room == resp.Room {
+			msgs = append(msgs, *m)
+			raws = append(raws, raw)
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return n.submit(ctx, out, msgs, raws, true)
+}
