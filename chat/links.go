@@ -171,17 +171,35 @@ func (n *Node) dialLoop(ctx context.Context) {
 	}
 }
 
+// Backoff of dials to static peers that do not answer.
+const (
+	staticBackoffMin = time.Second
+	staticBackoffMax = 30 * time.Second
+)
+
+// staticPeer is a --peer address and when to try it next.
+type staticPeer struct {
+	key     lcrypto.IdentityKey // who answered there last
+	linked  bool
+	next    time.Time
+	backoff time.Duration
+}
+
 func (n *Node) dialStatics(ctx context.Context) {
 	now := time.Now()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, addr := range n.cfg.StaticPeers {
-		if key, ok := n.statics[addr]; ok && n.links[key] != nil {
+		sp := n.statics[addr]
+		if sp == nil {
+			sp = &staticPeer{backoff: staticBackoffMin}
+			n.statics[addr] = sp
+		}
+		if sp.linked && n.links[sp.key] != nil || now.Before(sp.next) || n.dialing[addr] {
 			continue
 		}
-		if ap, err := netip.ParseAddrPort(addr); err == nil && !n.dialLimit.Allow(ap, now) {
-			continue
-		}
+		sp.next = now.Add(sp.backoff)
+		sp.backoff = min(2*sp.backoff, staticBackoffMax)
 		n.startDialLocked(ctx, addr, addr)
 	}
 }
@@ -265,8 +283,8 @@ func (n *Node) addLink(link *session.Link, weDialled bool, static string) {
 	}
 	n.links[p.key] = p
 	n.nicks[p.key] = p.nick
-	if static != "" {
-		n.statics[static] = p.key
+	if sp := n.statics[static]; sp != nil {
+		sp.key, sp.linked, sp.backoff = p.key, true, staticBackoffMin
 	}
 	n.mu.Unlock()
 	if old != nil {
@@ -306,16 +324,31 @@ func (n *Node) closeLink(key lcrypto.IdentityKey, reason string) {
 	}
 }
 
-func (n *Node) closeAllLinks(reason string) {
-	n.mu.Lock()
-	all := make([]*peer, 0, len(n.links))
-	for _, p := range n.links {
-		all = append(all, p)
-	}
-	n.mu.Unlock()
-	for _, p := range all {
+// closeAsync closes p's link without waiting for it to flush.
+func (n *Node) closeAsync(p *peer, reason string) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
 		p.link.Close(reason)
+	}()
+}
+
+// closeAllLinks closes every link at once, each flushing what it has queued.
+func (n *Node) closeAllLinks(reason string) {
+	for _, p := range n.allLinks() {
+		n.closeAsync(p, reason)
 	}
+}
+
+// allLinks returns the live links.
+func (n *Node) allLinks() []*peer {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]*peer, 0, len(n.links))
+	for _, p := range n.links {
+		out = append(out, p)
+	}
+	return out
 }
 
 func (n *Node) peerViewOf(p *peer) *PeerView {

@@ -48,7 +48,7 @@ var (
 //
 //	version u8 (1) | room length u8 | room | author [32] | seq u64 |
 //	clock u64 | time i64 (Unix ms) | body length u16 | body
-func (m *Message) signedBytes() []byte {
+func (m Message) signedBytes() []byte {
 	b := make([]byte, 0, messageFixed+len(m.Room)+len(m.Body))
 	b = append(b, messageVersion, byte(len(m.Room)))
 	b = append(b, m.Room...)
@@ -61,12 +61,12 @@ func (m *Message) signedBytes() []byte {
 }
 
 // Encode returns the wire form: signedBytes followed by the signature.
-func (m *Message) Encode() []byte {
+func (m Message) Encode() []byte {
 	return append(m.signedBytes(), m.Sig[:]...)
 }
 
 // ID is the message's stable identifier: hex SHA-256 of its encoding.
-func (m *Message) ID() string {
+func (m Message) ID() string {
 	sum := sha256.Sum256(m.Encode())
 	return hex.EncodeToString(sum[:])
 }
@@ -78,7 +78,7 @@ func (m *Message) Sign(id *lcrypto.Identity) {
 }
 
 // Verify checks the author's signature.
-func (m *Message) Verify() error {
+func (m Message) Verify() error {
 	if !lcrypto.Verify(m.Author, lcrypto.DomainMessage, m.signedBytes(), m.Sig[:]) {
 		return ErrBadSignature
 	}
@@ -86,7 +86,7 @@ func (m *Message) Verify() error {
 }
 
 // Validate checks the fields a sender controls, before signing or after decoding.
-func (m *Message) Validate() error {
+func (m Message) Validate() error {
 	if err := ValidateRoom(m.Room); err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ type Node struct {
 	rooms   map[string]*room
 	nicks   map[lcrypto.IdentityKey]string // from hellos, for display
 	dialing map[string]bool                // addresses with a dial in flight
-	statics map[string]lcrypto.IdentityKey // static address → who answered there
+	statics map[string]*staticPeer         // --peer address → its state
 	knocks  map[lcrypto.IdentityKey]time.Time
 }
 
@@ -72,7 +72,7 @@ func New(cfg Config) (*Node, error) {
 		rooms:     map[string]*room{},
 		nicks:     map[lcrypto.IdentityKey]string{},
 		dialing:   map[string]bool{},
-		statics:   map[string]lcrypto.IdentityKey{},
+		statics:   map[string]*staticPeer{},
 		knocks:    map[lcrypto.IdentityKey]time.Time{},
 	}
 	if n.logf == nil {

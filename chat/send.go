@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -76,14 +77,8 @@ func (n *Node) Leave(roomName string) (string, error) {
 }
 
 func (n *Node) broadcastRoomFrame(t session.FrameType, name string) {
-	n.mu.Lock()
-	all := make([]*peer, 0, len(n.links))
-	for _, p := range n.links {
-		all = append(all, p)
-	}
-	n.mu.Unlock()
 	body := encodeRoomFrame(name)
-	for _, p := range all {
+	for _, p := range n.allLinks() {
 		if err := p.link.Send(t, body); err != nil {
 			n.logf("telling %s about room %s: %v", p.key, name, err)
 		}
@@ -92,12 +87,7 @@ func (n *Node) broadcastRoomFrame(t session.FrameType, name string) {
 
 // LinkedPeers returns the peers with a live link.
 func (n *Node) LinkedPeers() []*PeerView {
-	n.mu.Lock()
-	all := make([]*peer, 0, len(n.links))
-	for _, p := range n.links {
-		all = append(all, p)
-	}
-	n.mu.Unlock()
+	all := n.allLinks()
 	out := make([]*PeerView, 0, len(all))
 	for _, p := range all {
 		out = append(out, n.peerViewOf(p))
@@ -116,16 +106,37 @@ func (n *Node) Untrust(fp lcrypto.Fingerprint) error {
 	if err := n.store.Untrust(fp); err != nil {
 		return err
 	}
-	n.mu.Lock()
-	var victim *peer
-	for k, p := range n.links {
-		if k.Fingerprint() == fp {
-			victim = p
+	for _, p := range n.allLinks() {
+		if p.key.Fingerprint() == fp {
+			n.closeAsync(p, "no longer trusted")
 		}
 	}
-	n.mu.Unlock()
-	if victim != nil {
-		victim.link.Close("no longer trusted")
-	}
 	return nil
+}
+
+// Peers returns every peer the node knows of: those its beacons listener
+// hears and those linked (a --peer link may have no beacons), each marked
+// trusted and linked or not, sorted by fingerprint.
+func (n *Node) Peers() []*PeerView {
+	byKey := map[lcrypto.IdentityKey]*PeerView{}
+	for _, p := range n.allLinks() {
+		byKey[p.key] = n.peerViewOf(p)
+	}
+	if n.disc != nil {
+		for _, p := range n.disc.Peers() {
+			if _, ok := byKey[p.Key]; ok || p.Key == n.id.Public() {
+				continue
+			}
+			pv := peerView(p.Key)
+			pv.Addr = p.Addr.String()
+			pv.Nick, pv.Trusted = n.authorName(p.Key)
+			byKey[p.Key] = pv
+		}
+	}
+	out := make([]*PeerView, 0, len(byKey))
+	for _, pv := range byKey {
+		out = append(out, pv)
+	}
+	slices.SortFunc(out, func(a, b *PeerView) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
+	return out
 }

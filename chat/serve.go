@@ -135,7 +135,7 @@ func (n *Node) deliver(from *peer, in <-chan delivery) {
 		added, err := d.pending.Wait()
 		if err != nil {
 			n.logf("storing messages from %s: %v", from.key, err)
-			from.link.Close("local storage error")
+			n.closeAsync(from, "local storage error")
 			continue
 		}
 		for i, isNew := range added {
@@ -164,7 +164,7 @@ func (n *Node) relay(from *peer, room string, raw []byte) int {
 		if err := p.link.Send(session.FrameChat, raw); err != nil {
 			if errors.Is(err, session.ErrQueueFull) {
 				n.logf("link with %s is too slow; closing it (it will catch up)", p.key)
-				p.link.Close("send queue full")
+				n.closeAsync(p, "send queue full")
 			}
 			continue
 		}

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/lanchat/lanchat/chat"
+)
+
+var chatHelp = help{
+	synopsis: "lanchat chat [--room ROOM]... [--json] [options]",
+	text: `Join rooms and chat with the trusted peers on your network. Each line you
+type is sent to the room; messages arrive as they are written. Peers are
+found by broadcast beacons; only people on your trust list get a link.
+
+Lines starting with "/" are commands: /join ROOM, /leave ROOM, /rooms,
+/peers, /quit. With several rooms, "#room text" sends to that room; plain
+lines go to the first room. On a pipe: one line per message on stdout,
+notices on stderr; --json prints one JSON event per line instead.
+End of input, Ctrl-C or SIGTERM says bye to the peers and exits.`,
+	example: `  lanchat chat --room lobby
+  lanchat chat --discovery-addr 127.255.255.255 --port 0   # stay on this machine
+  lanchat chat --json | jq -c 'select(.type=="message") | .message.body'`,
+}
+
+func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
+	nf := addNodeFlags(fs, "room to join (repeatable; default lobby)")
+	asJSON := fs.Bool("json", false, "print one JSON event per line (message, peer_up, peer_down, join, leave, untrusted_peer)")
+	args, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs("chat", args, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	rn, err := e.startNode(ctx, "chat", nf)
+	if err != nil {
+		return err
+	}
+	events, unsubscribe := rn.node.Subscribe()
+	defer unsubscribe()
+	out := &chatOutput{e: e, json: *asJSON, multiRoom: len(rn.node.Rooms()) > 1}
+	printed := make(chan struct{})
+	go func() {
+		defer close(printed)
+		for ev := range events {
+			out.event(ev)
+		}
+	}()
+	if !out.json {
+		addr, _ := rn.node.Addr(ctx)
+		fmt.Fprintf(e.stderr, "lanchat: you are %s in %s; listening on %s. Type a line to send it, /help for commands.\n",
+			rn.node.Identity().Fingerprint().Short(), strings.Join(rn.node.Rooms(), ", "), addr)
+	}
+	err = chatInput(ctx, e, rn.node, out)
+	serr := rn.shutdown()
+	<-printed
+	if err == nil {
+		err = serr
+	}
+	return err
+}
+
+// chatInput reads lines until end of input, /quit or ctx ends.
+func chatInput(ctx context.Context, e *env, node *chat.Node, out *chatOutput) error {
+	lines := make(chan string)
+	readErr := make(chan error, 1)
+	go func() { // ends at end of input; the process exits after chat returns
+		sc := bufio.NewScanner(e.stdin)
+		sc.Buffer(make([]byte, 64<<10), chat.MaxBodyBytes*4)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+		readErr <- sc.Err()
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-readErr:
+			if err != nil && err != io.EOF {
+				return fmt.Errorf("reading input: %w", err)
+			}
+			return nil
+		case line := <-lines:
+			if quit := handleLine(ctx, node, out, line); quit {
+				return nil
+			}
+		}
+	}
+}
+
+// handleLine sends a line or runs a slash command; it reports /quit.
+func handleLine(ctx context.Context, node *chat.Node, out *chatOutput, line string) bool {
+	line = strings.TrimRight(line, "\r")
+	if strings.TrimSpace(line) == "" {
+		return false
+	}
+	if strings.HasPrefix(line, "/") && !strings.HasPrefix(line, "//") {
+		return slashCommand(node, out, line)
+	}
+	line = strings.TrimPrefix(line, "/")
+	room := node.Rooms()[0]
+	if strings.HasPrefix(line, "#") {
+		if r, text, ok := strings.Cut(line[1:], " "); ok {
+			room, line = r, text
+		}
+	}
+	if _, _, err := node.Send(ctx, room, line); err != nil {
+		out.notice("not sent: %v", err)
+	}
+	return false
+}
+
+func slashCommand(node *chat.Node, out *chatOutput, line string) bool {
+	cmd, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
+	arg = strings.TrimSpace(arg)
+	switch cmd {
+	case "/quit", "/exit":
+		return true
+	case "/join":
+		if r, err := node.Join(arg); err != nil {
+			out.notice("cannot join: %v", err)
+		} else {
+			out.notice("joined #%s", r)
+		}
+	case "/leave":
+		if r, err := node.Leave(arg); err != nil {
+			out.notice("cannot leave: %v", err)
+		} else {
+			out.notice("left #%s", r)
+		}
+	case "/rooms":
+		out.notice("rooms: %s", strings.Join(node.Rooms(), ", "))
+	case "/peers":
+		peers := node.Peers()
+		if len(peers) == 0 {
+			out.notice("nobody found yet")
+		}
+		for _, p := range peers {
+			out.notice("%s", peerLine(p))
+		}
+	case "/help":
+		out.notice("commands: /join ROOM, /leave ROOM, /rooms, /peers, /quit; \"#room text\" sends to a room; \"//text\" sends a line starting with /")
+	default:
+		out.notice("unknown command %s (try /help)", cmd)
+	}
+	return false
+}
+
+func peerLine(p *chat.PeerView) string {
+	state := "not trusted"
+	switch {
+	case p.Linked:
+		state = "linked"
+	case p.Trusted:
+		state = "trusted, not linked"
+	}
+	name := p.Nick
+	if name == "" {
+		name = "?"
+	}
+	return fmt.Sprintf("%s %s %s (%s) %s", name, p.Fingerprint, p.Addr, state, strings.Join(p.Rooms, ","))
+}
+
+// chatOutput prints events: messages on stdout, notices on stderr, or every
+// event as one JSON line on stdout.
+type chatOutput struct {
+	e         *env
+	json      bool
+	multiRoom bool
+}
+
+func (o *chatOutput) event(ev chat.Event) {
+	if o.json {
+		b, err := json.Marshal(ev)
+		if err == nil {
+			fmt.Fprintf(o.e.stdout, "%s\n", b)
+		}
+		return
+	}
+	switch ev.Kind {
+	case chat.EventMessage:
+		fmt.Fprintln(o.e.stdout, formatLive(ev.Message, o.multiRoom))
+	case chat.EventPeerUp:
+		o.notice("%s linked", peerLabel(ev.Peer))
+	case chat.EventPeerDown:
+		o.notice("%s gone (%s)", peerLabel(ev.Peer), ev.Reason)
+	case chat.EventJoin:
+		o.notice("%s joined #%s", peerLabel(ev.Peer), ev.Room)
+	case chat.EventLeave:
+		o.notice("%s left #%s", peerLabel(ev.Peer), ev.Room)
+	case chat.EventUntrusted:
+		o.notice("untrusted peer %s at %s wants to link: %s", ev.Peer.Fingerprint, ev.Peer.Addr, ev.Reason)
+	}
+}
+
+func (o *chatOutput) notice(format string, args ...any) {
+	if o.json {
+		return
+	}
+	fmt.Fprintf(o.e.stderr, "lanchat: "+format+"\n", args...)
+}
+
+func peerLabel(p *chat.PeerView) string {
+	if p == nil {
+		return "?"
+	}
+	if p.Nick == "" {
+		return p.Short
+	}
+	return sanitizeLine(p.Nick) + "(" + p.Short + ")"
+}
+
+// formatLive is a message line in a running chat: "14:03:07 alice(K7QF3MX): hi".
+func formatLive(v *chat.MessageView, withRoom bool) string {
+	s := formatMessage(v, withRoom)
+	return s[len("2006-01-02 "):]
+}

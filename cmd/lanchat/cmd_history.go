@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/lanchat/lanchat/chat"
+)
+
+var historyHelp = help{
+	synopsis: "lanchat history [--room ROOM]... [--limit N] [--since WHEN] [--grep TEXT] [--json]",
+	text: `Show stored messages, oldest first, in the order every member of a room
+sees them (Lamport clock, then author). Without --room, every room.
+Messages by authors you have not trusted are marked [untrusted].`,
+	example: `  lanchat history --room lobby --limit 50
+  lanchat history --since 2h --grep deploy
+  lanchat history --json | jq -r '.[].body'`,
+}
+
+func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
+	rooms := fs.StringArray("room", nil, "only this room (repeatable)")
+	limit := fs.Int("limit", 0, "only the newest N messages (0: all)")
+	since := fs.String("since", "", "only messages since WHEN: a duration (90m, 2h) or a time (2026-11-25, 2026-11-25T14:00)")
+	grep := fs.String("grep", "", "only messages containing TEXT (case-insensitive)")
+	asJSON := fs.Bool("json", false, "print JSON: an array of messages")
+	args, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs("history", args, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	if *limit < 0 {
+		return usageErrorf("give --limit a number of messages, 0 for all", "history: --limit %d is negative", *limit)
+	}
+	q := chat.HistoryQuery{Rooms: *rooms, Limit: *limit, Grep: *grep}
+	if *since != "" {
+		if q.Since, err = parseSince(*since, time.Now()); err != nil {
+			return usageErrorf("e.g. --since 2h or --since 2026-11-25T14:00", "history: %v", err)
+		}
+	}
+	for _, r := range q.Rooms {
+		if _, err := chat.NormalizeRoom(r); err != nil {
+			return usageErrorf("room names use a-z, 0-9, '-', '_' and '.'", "history: %v", err)
+		}
+	}
+	views, err := e.history(ctx, q)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if views == nil {
+			views = []*chat.MessageView{}
+		}
+		return printJSON(e.stdout, views)
+	}
+	if len(views) == 0 {
+		fmt.Fprintln(e.stderr, "lanchat: no messages match")
+	}
+	for _, v := range views {
+		fmt.Fprintln(e.stdout, formatMessage(v, true))
+	}
+	return nil
+}
+
+// history reads the history from the store (the running node's, through its
+// control socket, once that exists; the file otherwise).
+func (e *env) history(ctx context.Context, q chat.HistoryQuery) ([]*chat.MessageView, error) {
+	db, err := e.openStore(readOnly)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	rec, err := db.Identity()
+	if err != nil {
+		return nil, err
+	}
+	return chat.ReadHistory(db, rec.Key, rec.Nickname, q)
+}
+
+// parseSince reads a duration back from now, or a local date/time.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		if d < 0 {
+			return time.Time{}, fmt.Errorf("--since %s is in the future", s)
+		}
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("cannot read --since %q", s)
+}
+
+// formatMessage is the one-line text form of a message:
+// "2026-11-25 14:03:07 #lobby alice(K7QF3MX): hello".
+func formatMessage(v *chat.MessageView, withRoom bool) string {
+	var b strings.Builder
+	b.WriteString(v.Time.Local().Format("2006-01-02 15:04:05 "))
+	if withRoom {
+		b.WriteString("#" + v.Room + " ")
+	}
+	b.WriteString(authorLabel(v))
+	b.WriteString(": ")
+	b.WriteString(sanitizeLine(v.Body))
+	return b.String()
+}
+
+func authorLabel(v *chat.MessageView) string {
+	label := v.Nick + "(" + v.AuthorShort + ")"
+	if v.Nick == "" {
+		label = v.AuthorShort
+	}
+	if !v.Trusted {
+		label += " [untrusted]"
+	}
+	return label
+}
+
+// sanitizeLine keeps a peer's text from moving the cursor or faking lines:
+// control characters are shown as U+FFFD, newlines as " ⏎ ".
+func sanitizeLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '\uFFFD'
+		}
+		return r
+	}, strings.ReplaceAll(s, "\n", " ⏎ "))
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/lanchat/lanchat/chat"
+)
+
+var sendHelp = help{
+	synopsis: "lanchat send [--room ROOM] [--timeout D] [--json] TEXT...",
+	text: `Send one message from a script, then exit. lanchat starts, links to the
+trusted peers it finds (waiting at most --timeout), stores the message, hands
+it to every linked peer in the room and says to how many. Peers that are not
+reachable now get it when they next link with you (or anyone who has it).
+Without TEXT, the message is read from standard input.`,
+	example: `  lanchat send --room lobby "build 1234 is green"
+  echo "disk almost full" | lanchat send --room ops --json`,
+}
+
+// sendResult is lanchat send --json.
+type sendResult struct {
+	Message  *chat.MessageView `json:"message"`
+	HandedTo int               `json:"handed_to"`
+	Linked   []string          `json:"linked"`
+	TimedOut bool              `json:"timed_out"`
+}
+
+func runSend(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
+	nf := addNodeFlags(fs, "room to send to (default lobby)")
+	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for peers to link")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	args, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(nf.rooms) > 1 {
+		return usageErrorf("send to one room at a time", "send: --room given %d times", len(nf.rooms))
+	}
+	text := strings.Join(args, " ")
+	if len(args) == 0 {
+		b, err := io.ReadAll(io.LimitReader(e.stdin, chat.MaxBodyBytes+1))
+		if err != nil {
+			return fmt.Errorf("reading the message: %w", err)
+		}
+		text = strings.TrimRight(string(b), "\n")
+	}
+	if strings.TrimSpace(text) == "" {
+		return usageErrorf("give the text as arguments or on standard input", "send: empty message")
+	}
+	rn, err := e.startNode(ctx, "send", nf)
+	if err != nil {
+		return err
+	}
+	res, err := sendOnce(ctx, rn.node, text, *timeout)
+	if serr := rn.shutdown(); err == nil {
+		err = serr
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(e.stdout, res)
+	}
+	fmt.Fprintf(e.stdout, "sent to #%s, handed to %d peer(s)\n", res.Message.Room, res.HandedTo)
+	if res.HandedTo == 0 {
+		fmt.Fprintln(e.stderr, "lanchat: nobody was linked; your peers get it when they next link with you (it is stored)")
+	}
+	return nil
+}
+
+// sendOnce waits until every trusted peer the node hears is linked (or the
+// timeout), then sends.
+func sendOnce(ctx context.Context, node *chat.Node, text string, timeout time.Duration) (*sendResult, error) {
+	res := &sendResult{}
+	deadline := time.Now().Add(timeout)
+	settle := time.Now().Add(min(timeout, 1500*time.Millisecond)) // a few beacons' time to hear peers
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		trusted, linked := 0, 0
+		for _, p := range node.Peers() {
+			if p.Trusted {
+				trusted++
+			}
+			if p.Linked {
+				linked++
+			}
+		}
+		if now.After(deadline) {
+			res.TimedOut = trusted > linked
+			break
+		}
+		if now.After(settle) && trusted > 0 && linked >= trusted {
+			break
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	v, handed, err := node.Send(ctx, node.Rooms()[0], text)
+	if err != nil {
+		return nil, err
+	}
+	res.Message, res.HandedTo = v, handed
+	res.Linked = []string{}
+	for _, p := range node.LinkedPeers() {
+		res.Linked = append(res.Linked, p.Fingerprint)
+	}
+	return res, nil
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+
+	"github.com/spf13/pflag"
+
+	"github.com/lanchat/lanchat/chat"
+	"github.com/lanchat/lanchat/storage"
+)
+
+// nodeFlags are the flags of the commands that run a node (chat, send).
+type nodeFlags struct {
+	rooms   []string
+	nick    string
+	verbose bool
+	disc    *discoveryFlags
+	pass    *passphraseFlags
+}
+
+func addNodeFlags(fs *pflag.FlagSet, roomHelp string) *nodeFlags {
+	f := &nodeFlags{}
+	fs.StringArrayVar(&f.rooms, "room", nil, roomHelp)
+	fs.StringVar(&f.nick, "nick", "", "nickname shown to your peers (default: the name given at init)")
+	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log link and discovery diagnostics to stderr")
+	f.disc = addDiscoveryFlags(fs)
+	f.pass = addPassphraseFlags(fs)
+	return f
+}
+
+// runningNode is a node started by a command, with its store.
+type runningNode struct {
+	node *chat.Node
+	db   *storage.DB
+	done chan error
+	stop context.CancelFunc
+}
+
+// startNode opens the store, unlocks the identity and starts a node.
+func (e *env) startNode(ctx context.Context, cmd string, f *nodeFlags) (*runningNode, error) {
+	if err := f.disc.check(cmd); err != nil {
+		return nil, err
+	}
+	rooms := f.rooms
+	if len(rooms) == 0 {
+		rooms = []string{chat.DefaultRoom}
+	}
+	for _, r := range rooms {
+		if _, err := chat.NormalizeRoom(r); err != nil {
+			return nil, usageErrorf("room names use a-z, 0-9, '-', '_' and '.'", "%s: %v", cmd, err)
+		}
+	}
+	db, err := e.openStore(readWrite)
+	if err != nil {
+		return nil, err
+	}
+	rn, err := e.startNodeOn(ctx, db, rooms, f)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return rn, nil
+}
+
+func (e *env) startNodeOn(ctx context.Context, db *storage.DB, rooms []string, f *nodeFlags) (*runningNode, error) {
+	id, err := e.loadIdentity(ctx, db, f.pass)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := db.Identity()
+	if err != nil {
+		return nil, err
+	}
+	cfg := chat.DefaultConfig()
+	cfg.Identity, cfg.Store, cfg.Rooms = id, db, rooms
+	cfg.Nickname = rec.Nickname
+	if f.nick != "" {
+		if err := chat.CheckNick(f.nick); err != nil {
+			return nil, usageErrorf("pick a shorter nickname without control characters", "--nick: %v", err)
+		}
+		cfg.Nickname = f.nick
+	}
+	f.disc.apply(&cfg)
+	if f.verbose {
+		logger := log.New(e.stderr, "lanchat: ", log.Ltime)
+		cfg.Logf = logger.Printf
+	}
+	node, err := chat.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	rn := &runningNode{node: node, db: db, done: make(chan error, 1), stop: cancel}
+	go func() { rn.done <- node.Run(ctx) }()
+	if _, err := node.Addr(ctx); err != nil {
+		cancel()
+		return nil, fmt.Errorf("starting the node: %w", <-rn.done)
+	}
+	return rn, nil
+}
+
+// shutdown stops the node (bye, links closed with a reason, store flushed)
+// and closes the store.
+func (rn *runningNode) shutdown() error {
+	rn.stop()
+	err := <-rn.done
+	if cerr := rn.db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
