@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/pflag"
+)
+
+// A command is one subcommand: lanchat <name> ...
+type command struct {
+	name    string // what the user types
+	summary string // one line for lanchat --help
+	help    help   // lanchat <name> --help
+	// run registers the command's own flags on fs (which already has
+	// --data-dir and --help), calls e.parse(fs, args) and does the work.
+	run func(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error
+}
+
+// help is a command's hand-written help; its options are listed from its
+// flag set between text and example.
+type help struct {
+	synopsis string // "lanchat trust <fingerprint> [--name NAME]"
+	text     string // what it does, in a few lines
+	example  string // one or more command lines, with a comment each
+}
+
+// commands is the table of subcommands, in the order lanchat --help lists them.
+//
+// To add a command (say "history"):
+//  1. create cmd_history.go with `var historyHelp = help{...}` and
+//     `func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error`;
+//     in it: register flags on fs, then `args, err := e.parse(fs, args)`;
+//     open the database with e.openStore(readOnly|readWrite), the secret key
+//     with e.loadIdentity (after addPassphraseFlags(fs)), print results to
+//     e.stdout (printJSON for --json), return errors (withHint/usageErrorf)
+//     and let report print them;
+//  2. add one line below;
+//  3. test it in cmd_history_test.go (runCLI runs the built binary).
+var commands = []command{
+	{name: "init", summary: "create your identity (once per machine)", help: initHelp, run: runInit},
+	{name: "id", summary: "show your fingerprint and identity", help: idHelp, run: runID},
+	{name: "trust", summary: "add someone to your trust list by fingerprint", help: trustHelp, run: runTrust},
+	{name: "untrust", summary: "remove someone from your trust list", help: untrustHelp, run: runUntrust},
+	{name: "trusted", summary: "list the people you trust", help: trustedHelp, run: runTrusted},
+	{name: "chat", summary: "chat in rooms with the trusted peers on your network", help: chatHelp, run: runChat},
+	{name: "send", summary: "send one message from a script", help: sendHelp, run: runSend},
+	{name: "history", summary: "show stored messages", help: historyHelp, run: runHistory},
+}
+
+func findCommand(name string) *command {
+	for i := range commands {
+		if commands[i].name == name {
+			return &commands[i]
+		}
+	}
+	return nil
+}
+
+// dispatch parses the global flags, picks the command and runs it.
+func (e *env) dispatch(ctx context.Context, args []string) error {
+	top := pflag.NewFlagSet("lanchat", pflag.ContinueOnError)
+	top.SetInterspersed(false) // flags after the command name are the command's
+	top.SetOutput(io.Discard)
+	top.Usage = func() {}
+	e.addGlobalFlags(top)
+	version := top.Bool("version", false, "print the version and exit")
+	helpFlag := top.BoolP("help", "h", false, "show this help")
+	if err := top.Parse(args); err != nil {
+		return usageErrorf("run: lanchat --help", "%v", err)
+	}
+	switch {
+	case *helpFlag:
+		e.printTopHelp(e.stdout, top)
+		return nil
+	case *version:
+		fmt.Fprintln(e.stdout, versionString())
+		return nil
+	case top.NArg() == 0:
+		e.printTopHelp(e.stderr, top)
+		return usageErrorf("run: lanchat init --name YOURNAME, to start", "no command given")
+	}
+	name, rest := top.Arg(0), top.Args()[1:]
+	if name == "help" {
+		return e.helpCommand(ctx, top, rest)
+	}
+	cmd := findCommand(name)
+	if cmd == nil {
+		return usageErrorf("run: lanchat --help, for the list of commands", "unknown command %q", name)
+	}
+	e.cmd = cmd
+	return cmd.run(ctx, e, e.newFlagSet(cmd), rest)
+}
+
+// helpCommand is "lanchat help [command]".
+func (e *env) helpCommand(ctx context.Context, top *pflag.FlagSet, args []string) error {
+	if len(args) == 0 {
+		e.printTopHelp(e.stdout, top)
+		return nil
+	}
+	cmd := findCommand(args[0])
+	if cmd == nil {
+		return usageErrorf("run: lanchat --help, for the list of commands", "unknown command %q", args[0])
+	}
+	e.cmd = cmd
+	return cmd.run(ctx, e, e.newFlagSet(cmd), []string{"--help"})
+}
+
+// addGlobalFlags registers the flags every command accepts.
+func (e *env) addGlobalFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&e.dataDir, "data-dir", e.dataDir,
+		"the `DIR` with your keys and messages")
+}
+
+// newFlagSet returns cmd's flag set with the global flags and --help.
+func (e *env) newFlagSet(cmd *command) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(cmd.name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.SortFlags = false
+	e.addGlobalFlags(fs)
+	fs.BoolP("help", "h", false, "show this help")
+	return fs
+}
+
+// parse parses a command's flags and returns its arguments. After --help it
+// prints the help and returns errHelpShown, which the command returns.
+func (e *env) parse(fs *pflag.FlagSet, args []string) ([]string, error) {
+	name := fs.Name()
+	if err := fs.Parse(args); err != nil {
+		return nil, usageErrorf("run: lanchat "+name+" --help", "%s: %v", name, err)
+	}
+	if h, _ := fs.GetBool("help"); h {
+		e.printCommandHelp(e.stdout, e.cmd, fs)
+		return nil, errHelpShown
+	}
+	return fs.Args(), nil
+}
+
+// wantArgs checks the number of arguments.
+func wantArgs(name string, args []string, min, max int, what string) error {
+	if len(args) < min || len(args) > max {
+		return usageErrorf("run: lanchat "+name+" --help", "%s: want %s, got %d argument(s)", name, what, len(args))
+	}
+	return nil
+}
+
+func (e *env) printCommandHelp(w io.Writer, cmd *command, fs *pflag.FlagSet) {
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n\nOptions:\n%s", cmd.help.synopsis,
+		strings.TrimSpace(cmd.help.text), flagUsages(fs))
+	if cmd.help.example != "" {
+		fmt.Fprintf(w, "\nExample:\n%s\n", strings.TrimRight(cmd.help.example, "\n"))
+	}
+}
+
+func (e *env) printTopHelp(w io.Writer, top *pflag.FlagSet) {
+	fmt.Fprint(w, `lanchat: end-to-end encrypted chat on your local network. No server, no account.
+
+Usage: lanchat [--data-dir DIR] <command> [options]
+
+Commands:
+`)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, `
+Run "lanchat <command> --help" for a command's options and an example.
+
+Global options:
+%s
+The data dir defaults to $LANCHAT_HOME, else $XDG_DATA_HOME/lanchat, else
+~/.local/share/lanchat.
+
+First steps:
+  lanchat init --name alice    # create your identity; shows your fingerprint
+  lanchat trust <fingerprint>  # after comparing it with the other person
+
+Exit status: 0 done, 1 something went wrong, 2 the command line is wrong.
+`, flagUsages(top))
+}
+
+// flagUsages lists fs's flags, one per line: "  -h, --help   show this help".
+// (pflag's own listing marks every boolean flag "[=true|false]".) A flag's
+// value is named by a `WORD` in back quotes in its usage.
+func flagUsages(fs *pflag.FlagSet) string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 3, ' ', 0)
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Hidden {
+			return
+		}
+		left := "    --" + f.Name
+		if f.Shorthand != "" {
+			left = "-" + f.Shorthand + ", --" + f.Name
+		}
+		name, usage := pflag.UnquoteUsage(f)
+		if f.Value.Type() != "bool" {
+			left += " " + name
+			if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "[]" {
+				usage += " (default " + f.DefValue + ")"
+			}
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", left, usage)
+	})
+	_ = tw.Flush() // a strings.Builder does not fail
+	return b.String()
+}

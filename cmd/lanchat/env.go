@@ -1,0 +1,123 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/lanchat/lanchat/storage"
+)
+
+// env is what every command gets: the standard streams, the environment,
+// and the global flags.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer // results: what a script would read
+	stderr io.Writer // errors, warnings, prompts
+	getenv func(string) string
+
+	dataDir string   // --data-dir; "" if no default could be found
+	cmd     *command // the command being run
+}
+
+func newEnv(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *env {
+	return &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, dataDir: defaultDataDir(getenv)}
+}
+
+// Environment variables lanchat reads.
+const (
+	envHome       = "LANCHAT_HOME"       // the data dir
+	envPassphrase = "LANCHAT_PASSPHRASE" // the passphrase, for scripts
+	envKDF        = "LANCHAT_KDF"        // "fast": TESTS ONLY, see kdfParams
+)
+
+// Files in the data dir.
+const (
+	dbFile     = "lanchat.db"
+	dataDirMod = 0o700
+)
+
+// defaultDataDir is $LANCHAT_HOME, else $XDG_DATA_HOME/lanchat, else
+// ~/.local/share/lanchat (XDG Base Directory spec; relative paths in
+// XDG_DATA_HOME are ignored, as the spec says).
+func defaultDataDir(getenv func(string) string) string {
+	if d := getenv(envHome); d != "" {
+		return d
+	}
+	if d := getenv("XDG_DATA_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "lanchat")
+	}
+	if h := getenv("HOME"); h != "" {
+		return filepath.Join(h, ".local", "share", "lanchat")
+	}
+	return ""
+}
+
+// dir returns the data dir as an absolute path.
+func (e *env) dir() (string, error) {
+	if e.dataDir == "" {
+		return "", withHint(errors.New("no data directory: HOME is not set"),
+			"pass --data-dir DIR or set "+envHome)
+	}
+	d, err := filepath.Abs(e.dataDir)
+	if err != nil {
+		return "", fmt.Errorf("data dir %s: %w", e.dataDir, err)
+	}
+	return d, nil
+}
+
+// storeMode says how a command opens the database.
+type storeMode int
+
+const (
+	// readOnly: look only (shared lock). The database must exist.
+	readOnly storeMode = iota
+	// readWrite: change things. The database must exist.
+	readWrite
+	// create: lanchat init makes the data dir (0700) and database (0600).
+	create
+)
+
+// openStore opens the database in the data dir. The caller closes it.
+func (e *env) openStore(mode storeMode) (*storage.DB, error) {
+	dir, err := e.dir()
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, dbFile)
+	if mode == create {
+		if err := makeDataDir(dir, e.stderr); err != nil {
+			return nil, err
+		}
+	} else if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, withHint(fmt.Errorf("no lanchat identity in %s yet", dir),
+			"run: lanchat init --name YOURNAME (or pass the --data-dir you used)")
+	}
+	opts := storage.DefaultOptions()
+	opts.ReadOnly = mode == readOnly
+	db, err := storage.Open(path, opts)
+	if errors.Is(err, storage.ErrOlderSchema) {
+		opts.ReadOnly = false // only a writer can upgrade the file
+		db, err = storage.Open(path, opts)
+	}
+	return db, err
+}
+
+// makeDataDir creates dir (0700) and warns if an existing one is open to
+// other users.
+func makeDataDir(dir string, stderr io.Writer) error {
+	if err := os.MkdirAll(dir, dataDirMod); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	if info.Mode().Perm()&0o077 != 0 {
+		warnf(stderr, "data dir %s is open to other users (mode %04o); consider: chmod 700 %s",
+			dir, info.Mode().Perm(), dir)
+	}
+	return nil
+}

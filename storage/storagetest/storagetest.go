@@ -1,0 +1,72 @@
+// Package storagetest damages and rewrites lanchat database files for tests
+// that check how lanchat refuses them. It works on the file with bbolt
+// directly, so it mirrors storage's layout (bucket "meta", key "schema");
+// storage's own tests check that it does.
+package storagetest
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+
+	"go.etcd.io/bbolt"
+)
+
+// SetSchema writes schema version v into the database at path, which must
+// not be open.
+func SetSchema(path string, v uint32) error {
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		return fmt.Errorf("storagetest: %w", err)
+	}
+	defer db.Close()
+	return db.Update(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket([]byte("meta"))
+		if meta == nil {
+			return fmt.Errorf("storagetest: %s has no meta bucket", path)
+		}
+		return meta.Put([]byte("schema"), binary.BigEndian.AppendUint32(nil, v))
+	})
+}
+
+// DamagePages overwrites every page after the two meta pages with 0xA5
+// bytes, keeping the size: the file still looks like a bbolt database, but
+// none of its data is readable.
+func DamagePages(path string) error {
+	return rewrite(path, func(b []byte, pageSize int) {
+		for i := 2 * pageSize; i < len(b); i++ {
+			b[i] = 0xA5
+		}
+	})
+}
+
+// DamageMeta flips a byte in the checksummed part of both meta pages.
+func DamageMeta(path string) error {
+	return rewrite(path, func(b []byte, pageSize int) {
+		const offset = 16 + 32 // page header, then into the meta's root bucket
+		b[offset] ^= 0xFF
+		b[pageSize+offset] ^= 0xFF
+	})
+}
+
+// rewrite applies damage to the file's bytes; pageSize is read from the
+// first meta page.
+func rewrite(path string, damage func(b []byte, pageSize int)) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("storagetest: %w", err)
+	}
+	const pageSizeOffset = 16 + 4 + 4 // page header, magic, version
+	if len(b) < pageSizeOffset+4 {
+		return fmt.Errorf("storagetest: %s is too short for a bbolt file", path)
+	}
+	pageSize := int(binary.LittleEndian.Uint32(b[pageSizeOffset:]))
+	if pageSize <= 0 || len(b) < 2*pageSize {
+		return fmt.Errorf("storagetest: %s: page size %d does not fit the file", path, pageSize)
+	}
+	damage(b, pageSize)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return fmt.Errorf("storagetest: %w", err)
+	}
+	return nil
+}
