@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -94,5 +95,34 @@ func TestHostileMemberCannotForgeOrReplay(t *testing.T) {
 	case <-link.Done():
 	case <-time.After(10 * time.Second):
 		t.Fatal("a malformed message did not close the link")
+	}
+}
+
+// An author cannot push a room's clock toward wrapping.
+func TestClockJumpIsDropped(t *testing.T) {
+	c := newCluster(t)
+	alice := c.add("alice")
+	mallory := newID(t)
+	store := c.openStore(alice)
+	if _, err := store.Trust(mallory.Fingerprint(), "mallory"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := c.config(alice)
+	cfg.NoDiscovery = true
+	c.startWith(alice, cfg)
+	link := rawMember(t, alice, mallory)
+	for i, clock := range []uint64{MaxClock + 1, MaxClockJump + 1, 7} {
+		m := Message{Room: "lobby", Seq: uint64(i + 1), Clock: clock, Time: time.Now(), Body: fmt.Sprintf("clock %d", clock)}
+		m.Sign(mallory)
+		if err := link.Send(session.FrameChat, m.Encode()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the sane message", func() bool { return hasBodies(alice.history(t, "lobby"), "clock 7") })
+	if h := alice.history(t, "lobby"); len(h) != 1 {
+		t.Fatalf("history = %v, want only the message with a sane clock", h)
+	}
+	if _, _, err := alice.node.Send(context.Background(), "lobby", "still works"); err != nil {
+		t.Fatal(err)
 	}
 }

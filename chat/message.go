@@ -24,6 +24,17 @@ const (
 	MaxMessageSize = messageFixed + MaxRoomLen + MaxBodyBytes
 )
 
+// Clock bounds. A message whose clock is above MaxClock, or more than
+// MaxClockJump above the highest clock the receiver has stored for the room,
+// is dropped: one author cannot push a room's clock to where it would wrap
+// (and nobody could send again). A legitimate jump that large would need
+// billions of messages the receiver has not seen; the message comes again
+// in a later sync, once the receiver has caught up.
+const (
+	MaxClock     = 1 << 62
+	MaxClockJump = 1 << 32
+)
+
 // Message is one signed chat message. Its identity is (Room, Author, Seq):
 // each author numbers its messages in each room 1, 2, 3, ... Messages are
 // ordered everywhere by (Clock, Author, Seq), a Lamport clock per room.

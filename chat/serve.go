@@ -100,7 +100,12 @@ func (n *Node) receive(b []byte) (*Message, error) {
 		n.logf("dropping message %d from %s in %s: %v", m.Seq, m.Author, m.Room, err)
 		return nil, nil
 	}
-	if n.room(m.Room) == nil {
+	rs := n.room(m.Room)
+	if rs == nil {
+		return nil, nil
+	}
+	if limit := rs.maxClock.Load() + MaxClockJump; m.Clock > limit || m.Clock > MaxClock {
+		n.logf("dropping message %d from %s in %s: clock %d jumps past %d", m.Seq, m.Author, m.Room, m.Clock, min(limit, MaxClock))
 		return nil, nil
 	}
 	return &m, nil
