@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -348,5 +349,43 @@ func TestUntrustedNodeGetsNothing(t *testing.T) {
 	}
 	if len(stranger.node.LinkedPeers()) != 0 {
 		t.Fatal("untrusted node has a link")
+	}
+}
+
+func TestJoinLeaveRooms(t *testing.T) {
+	c := newCluster(t)
+	a, b := c.add("alice", "lobby"), c.add("bob", "lobby", "dev")
+	c.trustAll(a, b)
+	c.start(a)
+	c.start(b)
+	c.waitLinked(a, b)
+	b.send(t, "dev", "dev talk before alice joined")
+	if _, _, err := a.node.Send(context.Background(), "dev", "x"); !errors.Is(err, ErrNotJoined) {
+		t.Fatalf("send to a room not joined: %v, want ErrNotJoined", err)
+	}
+	if _, err := a.node.Join("Dev"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "alice to sync dev on join", func() bool {
+		return hasBodies(a.history(t, "dev"), "dev talk before alice joined")
+	})
+	a.send(t, "dev", "alice in dev")
+	waitFor(t, "bob to get it", func() bool { return hasBodies(b.history(t, "dev"), "alice in dev") })
+	if _, err := a.node.Leave("dev"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bob to see alice leave", func() bool {
+		for _, p := range b.node.LinkedPeers() {
+			if p.Nick == "alice" {
+				return !slices.Contains(p.Rooms, "dev")
+			}
+		}
+		return false
+	})
+	b.send(t, "dev", "after alice left")
+	b.send(t, "lobby", "lobby marker")
+	waitFor(t, "the lobby marker", func() bool { return hasBodies(a.history(t, "lobby"), "lobby marker") })
+	if hasBodies(a.history(t, "dev"), "after alice left") {
+		t.Fatal("alice received a message of a room she left")
 	}
 }
