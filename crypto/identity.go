@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"filippo.io/edwards25519"
 )
 
 // Sizes of keys and signatures, in bytes.
@@ -21,14 +23,37 @@ const (
 // IdentityKey is an Ed25519 public key: who a node is.
 type IdentityKey [KeySize]byte
 
-// IdentityKeyFromBytes copies b into an IdentityKey, refusing a wrong length.
+// ErrWeakKey is returned for an identity key that is not a valid Ed25519
+// point or has small order: for such a key anyone can make signatures that
+// verify, so it can prove nothing.
+var ErrWeakKey = errors.New("identity key is not a usable Ed25519 public key")
+
+// IdentityKeyFromBytes copies b into an IdentityKey, refusing a wrong length
+// and weak keys (see CheckKey).
 func IdentityKeyFromBytes(b []byte) (IdentityKey, error) {
 	var k IdentityKey
 	if len(b) != KeySize {
 		return k, fmt.Errorf("identity key: %d bytes, want %d", len(b), KeySize)
 	}
 	copy(k[:], b)
+	if err := k.Check(); err != nil {
+		return IdentityKey{}, err
+	}
 	return k, nil
+}
+
+// Check refuses a key that does not decode to a point, or whose point has
+// small order ([8]P is the identity). Verify calls it, so no signature by
+// such a key is ever accepted.
+func (k IdentityKey) Check() error {
+	p, err := new(edwards25519.Point).SetBytes(k[:])
+	if err != nil {
+		return ErrWeakKey
+	}
+	if new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) == 1 {
+		return ErrWeakKey
+	}
+	return nil
 }
 
 // Fingerprint returns the fingerprint of the key: SHA-256 of the key bytes.
@@ -103,7 +128,7 @@ func (id *Identity) Sign(domain string, msg []byte) [SignatureSize]byte {
 // Verify reports whether sig is key's signature over domain || msg. It never
 // panics: wrong lengths simply fail.
 func Verify(key IdentityKey, domain string, msg, sig []byte) bool {
-	if len(sig) != SignatureSize {
+	if len(sig) != SignatureSize || key.Check() != nil {
 		return false
 	}
 	return ed25519.Verify(ed25519.PublicKey(key[:]), withDomain(domain, msg), sig)

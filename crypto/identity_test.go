@@ -82,3 +82,47 @@ func TestNewIdentityIsDeterministicFromRand(t *testing.T) {
 		t.Fatal("short randomness accepted")
 	}
 }
+
+// Small-order keys verify signatures anyone can make; they are refused.
+func TestWeakKeysRefused(t *testing.T) {
+	identity := IdentityKey{1} // the neutral element's encoding
+	var order2 IdentityKey     // y = -1 (p-1): order 2
+	order2[0] = 0xec
+	for i := 1; i < 31; i++ {
+		order2[i] = 0xff
+	}
+	order2[31] = 0x7f
+	tests := []struct {
+		name string
+		key  IdentityKey
+	}{
+		{"identity point", identity},
+		{"order 2 point", order2},
+		{"zero (order 4)", IdentityKey{}},
+		{"not a point", IdentityKey{2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.key.Check(); err == nil {
+				t.Fatal("weak key accepted")
+			}
+			if _, err := IdentityKeyFromBytes(tt.key[:]); err == nil {
+				t.Fatal("IdentityKeyFromBytes accepted a weak key")
+			}
+			// With the identity point as key, R = identity and S = 0 is a
+			// "valid" Ed25519 signature of any message; Verify refuses it.
+			sig := make([]byte, SignatureSize)
+			sig[0] = 1
+			if Verify(tt.key, DomainMessage, []byte("anything"), sig) {
+				t.Fatal("Verify accepted a signature by a weak key")
+			}
+		})
+	}
+	id, err := NewIdentity(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := id.Public().Check(); err != nil {
+		t.Fatalf("a real key is refused: %v", err)
+	}
+}

@@ -1,0 +1,241 @@
+package session
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/flynn/noise"
+)
+
+// Buffer sizes of a link (tuning, not protocol). Message buffers start
+// small and grow with the traffic, so an idle link costs little memory.
+const (
+	readBufferSize  = 16 << 10 // bufio.Reader on the conn
+	writeBufferSize = 64 << 10 // encrypted bytes gathered before a write
+	initialMsgSize  = 512
+)
+
+// sendDir is the sending half of a link: its CipherState and everything that
+// must advance with it. flynn/noise's CipherState has no lock and moves its
+// nonce on every call, so one mutex covers a whole frame: concurrent callers
+// can neither share a nonce nor interleave the chunks of two frames.
+type sendDir struct {
+	mu         sync.Mutex
+	cs         *noise.CipherState
+	w          io.Writer
+	out        []byte // encrypted messages, with length prefixes, not yet written
+	scratch    []byte // plaintext of a frame's first message
+	rekeyAfter uint64 // messages per key (Config.RekeyAfterMessages)
+	sinceRekey uint64 // messages sent under the current key
+	broken     error  // after a failed write the stream is cut mid-message
+
+	rekeys atomic.Uint64 // read without mu: a writer may hold it while blocked
+}
+
+func newSendDir(cs *noise.CipherState, w io.Writer, rekeyAfter uint64) *sendDir {
+	return &sendDir{
+		cs:         cs,
+		w:          w,
+		out:        make([]byte, 0, initialMsgSize),
+		scratch:    make([]byte, 0, initialMsgSize),
+		rekeyAfter: rekeyAfter,
+	}
+}
+
+// writeFrame encrypts one frame into the write buffer (call flush to send),
+// then rekeys if the current key has carried rekeyAfter messages. A frame
+// that would need nonce nonceLimit or beyond fails with ErrNonceExhausted,
+// except a one-message close frame, which may use nonceLimit itself.
+func (s *sendDir) writeFrame(typ FrameType, body []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writeFrameLocked(typ, body); err != nil {
+		return err
+	}
+	if typ != frameClose && s.sinceRekey >= s.rekeyAfter {
+		return s.rekeyLocked()
+	}
+	return nil
+}
+
+func (s *sendDir) writeFrameLocked(typ FrameType, body []byte) error {
+	if s.broken != nil {
+		return s.broken
+	}
+	n, chunks := s.cs.Nonce(), chunkCount(len(body))
+	limit := uint64(nonceLimit)
+	if typ == frameClose {
+		limit++ // the reserved last nonce
+	}
+	if n > limit || chunks > limit-n {
+		return fmt.Errorf("%w: sending nonce %d", ErrNonceExhausted, n)
+	}
+	if need := frameHeaderSize + min(len(body), firstChunkMax); cap(s.scratch) < need {
+		s.scratch = make([]byte, 0, min(max(need, 2*cap(s.scratch)), MaxPlaintext))
+	}
+	return splitFrame(s.scratch, typ, body, s.writeMessageLocked)
+}
+
+// writeMessageLocked encrypts one Noise message onto out, and writes out to
+// the conn once it holds writeBufferSize bytes.
+func (s *sendDir) writeMessageLocked(plain []byte) error {
+	start := len(s.out)
+	out, err := s.cs.Encrypt(append(s.out, 0, 0), nil, plain)
+	if err != nil {
+		return s.breakLocked(fmt.Errorf("encrypting: %w", err))
+	}
+	binary.BigEndian.PutUint16(out[start:], uint16(len(out)-start-LengthPrefixSize))
+	s.out = out
+	s.sinceRekey++
+	if len(s.out) >= writeBufferSize {
+		return s.flushLocked()
+	}
+	return nil
+}
+
+func (s *sendDir) breakLocked(err error) error {
+	if s.broken == nil {
+		s.broken = err
+	}
+	return s.broken
+}
+
+// rekey sends a rekey frame under the current key, then moves to the next.
+func (s *sendDir) rekey() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rekeyLocked()
+}
+
+func (s *sendDir) rekeyLocked() error {
+	if err := s.writeFrameLocked(frameRekey, nil); err != nil {
+		return err
+	}
+	s.cs.Rekey()
+	s.sinceRekey = 0
+	s.rekeys.Add(1)
+	return nil
+}
+
+// flush writes out what writeFrame buffered.
+func (s *sendDir) flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flushLocked()
+}
+
+func (s *sendDir) flushLocked() error {
+	if s.broken != nil {
+		return s.broken
+	}
+	if len(s.out) == 0 {
+		return nil
+	}
+	_, err := s.w.Write(s.out)
+	s.out = s.out[:0]
+	if err != nil {
+		return s.breakLocked(err)
+	}
+	return nil
+}
+
+// recvDir is the receiving half of a link, with its own mutex for the same
+// reasons as sendDir. The mutex is held while waiting for the peer.
+type recvDir struct {
+	mu    sync.Mutex
+	cs    *noise.CipherState
+	r     *bufio.Reader
+	msg   []byte // one Noise message, decrypted in place
+	conn  net.Conn
+	dead  time.Duration // 0: no read deadline (during the handshake)
+	armed time.Time     // when the read deadline was last pushed back
+
+	lastNonce uint64 // nonce of the message readFrame last read
+
+	rekeys atomic.Uint64 // read without mu
+}
+
+func newRecvDir(cs *noise.CipherState, conn net.Conn, r *bufio.Reader) *recvDir {
+	return &recvDir{cs: cs, r: r, conn: conn, msg: make([]byte, initialMsgSize)}
+}
+
+// readFrame reads and decrypts one frame. Session frames other than close
+// may not use nonce nonceLimit, which is kept for the close frame.
+func (d *recvDir) readFrame(maxFrame int) (Frame, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f, err := readFrame(d.nextLocked, maxFrame)
+	if err == nil && d.cs.Nonce() > nonceLimit && f.Type != frameClose {
+		err = fmt.Errorf("%w: %w: %s frame at nonce %d", ErrProtocol, ErrNonceExhausted, f.Type, d.lastNonce)
+	}
+	return f, err
+}
+
+// nextLocked reads one Noise message and returns its plaintext, valid until
+// the next call. The message buffer grows with the largest message seen, up
+// to MaxNoiseMessage: never more than that, whatever the peer sends.
+func (d *recvDir) nextLocked() ([]byte, error) {
+	d.armLocked()
+	var hdr [LengthPrefixSize]byte
+	if _, err := io.ReadFull(d.r, hdr[:]); err != nil {
+		return nil, err
+	}
+	n := int(binary.BigEndian.Uint16(hdr[:]))
+	if n < TagSize {
+		return nil, fmt.Errorf("%w: %d-byte noise message, the tag alone is %d", ErrProtocol, n, TagSize)
+	}
+	if len(d.msg) < n {
+		d.msg = make([]byte, min(max(n, 2*len(d.msg)), MaxNoiseMessage))
+	}
+	ct := d.msg[:n]
+	if _, err := io.ReadFull(d.r, ct); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	d.lastNonce = d.cs.Nonce()
+	p, err := d.cs.Decrypt(ct[:0], nil, ct)
+	if err != nil {
+		return nil, fmt.Errorf("%w: message %d does not authenticate (tampered, replayed, reordered or dropped): %w",
+			ErrProtocol, d.lastNonce, err)
+	}
+	return p, nil
+}
+
+// armLocked pushes the read deadline back to now + dead + dead/8, at most
+// every dead/8: the link is declared dead after between dead and 9/8·dead of
+// silence, without a timer update per message.
+func (d *recvDir) armLocked() {
+	if d.dead <= 0 {
+		return
+	}
+	now := time.Now()
+	if now.Sub(d.armed) < d.dead/8 {
+		return
+	}
+	d.armed = now
+	// An error here means the conn is closed; the read reports it.
+	_ = d.conn.SetReadDeadline(now.Add(d.dead + d.dead/8))
+}
+
+// rekey moves to the next receiving key, after the peer's rekey frame.
+func (d *recvDir) rekey() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.cs.Rekey()
+	d.rekeys.Add(1)
+}
+
+func (d *recvDir) startDeadlines(dead time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.dead = dead
+}
