@@ -50,3 +50,7 @@ func readPIDFile(path string) int {
 	}
 	return pid
 }
+
+// Holder returns the pid of the live process that has the database at
+// dbPath open for writing, or 0 if none does.
+func Holder(dbPath string) int { return readPIDFile(pidPath(dbPath)) }

@@ -1,0 +1,236 @@
+package chat
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// controlConn is one client of the control socket. Its goroutines: serve
+// (reads and answers requests, in order), writeLoop (the only writer), and
+// with a subscription, pump (events to the queue). All stop when done closes.
+type controlConn struct {
+	srv  *ControlServer
+	conn net.Conn
+	out  chan []byte   // lines waiting to be written (bounded); nil: close after the lines before
+	done chan struct{} // closed by close
+
+	writerDone chan struct{} // closed when writeLoop returns
+
+	closeOnce  sync.Once
+	subscribed bool // only serve touches it
+}
+
+func newControlConn(s *ControlServer, conn net.Conn) *controlConn {
+	return &controlConn{srv: s, conn: conn, out: make(chan []byte, s.cfg.EventQueue),
+		done: make(chan struct{}), writerDone: make(chan struct{})}
+}
+
+// close drops the client; every goroutine of it then ends.
+func (c *controlConn) close() {
+	c.closeOnce.Do(func() {
+		close(c.done)
+		c.conn.Close()
+	})
+}
+
+// serve reads request lines until the client goes or the server stops.
+func (c *controlConn) serve(ctx context.Context) {
+	r := bufio.NewReaderSize(c.conn, c.srv.cfg.MaxLine)
+	for {
+		line, err := r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			c.reply(nil, nil, &ControlError{Code: CodeTooLarge,
+				Message: fmt.Sprintf("request line over %d bytes", c.srv.cfg.MaxLine)})
+			c.closeAfterWrites()
+			return
+		}
+		if line = bytes.TrimSpace(line); len(line) > 0 {
+			c.handle(ctx, line) // a last line without "\n" too
+		}
+		if err != nil {
+			if len(line) > 0 {
+				c.closeAfterWrites() // its answer goes out before the close
+			}
+			return // the client left, or we closed
+		}
+	}
+}
+
+// handle answers one request line.
+func (c *controlConn) handle(ctx context.Context, line []byte) {
+	req, cerr := parseRequest(line)
+	if cerr != nil {
+		c.reply(req.ID, nil, cerr)
+		return
+	}
+	if req.Method == MethodSubscribe {
+		c.subscribe(req.ID)
+		return
+	}
+	result, err := c.srv.call(ctx, req.Method, req.Params)
+	if err != nil {
+		c.reply(req.ID, nil, toControlError(err))
+		return
+	}
+	c.reply(req.ID, result, nil)
+}
+
+// parseRequest reads one request line. On an error, the request's id is
+// kept if it could be read.
+func parseRequest(line []byte) (controlRequest, *ControlError) {
+	var req controlRequest
+	err := json.Unmarshal(line, &req)
+	if err == nil && req.Method != "" && validID(req.ID) {
+		return req, nil
+	}
+	msg := "want a JSON object with \"id\" (a number or a string), \"method\" and \"params\""
+	if err != nil {
+		msg += ": " + err.Error()
+	}
+	if !validID(req.ID) {
+		req.ID = nil
+	}
+	return req, &ControlError{Code: CodeBadRequest, Message: msg}
+}
+
+// validID accepts an absent id, null, a number or a string.
+func validID(id json.RawMessage) bool {
+	if len(id) == 0 {
+		return true
+	}
+	switch id[0] {
+	case '"', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'n':
+		return true
+	}
+	return false
+}
+
+// reply queues a response; it waits for room in the queue (only this
+// client's reader waits), until the client is dropped.
+func (c *controlConn) reply(id json.RawMessage, result any, cerr *ControlError) {
+	if len(id) == 0 {
+		id = json.RawMessage("null")
+	}
+	resp := controlResponse{ID: id, Result: result, Error: cerr}
+	if cerr == nil && result == nil {
+		resp.Result = struct{}{}
+	}
+	b, err := json.Marshal(resp)
+	if err != nil {
+		b, _ = json.Marshal(controlResponse{ID: id, Error: &ControlError{Code: CodeFailed, Message: "encoding the result: " + err.Error()}})
+	}
+	select {
+	case c.out <- append(b, '\n'):
+	case <-c.done:
+	}
+}
+
+// subscribe starts streaming the node's events to this client.
+func (c *controlConn) subscribe(id json.RawMessage) {
+	if c.subscribed {
+		c.reply(id, nil, &ControlError{Code: CodeInvalidParams, Message: "already subscribed on this connection"})
+		return
+	}
+	if len(id) == 0 {
+		id = json.RawMessage("null")
+	}
+	c.subscribed = true
+	events, unsubscribe := c.srv.node.Subscribe()
+	c.reply(id, SubscribeResult{Subscribed: true}, nil)
+	c.srv.wg.Add(1)
+	go c.pump(id, events, unsubscribe)
+}
+
+// pump moves events to the write queue without ever waiting: a client whose
+// queue is full is dropped, so a slow client never stalls the node.
+func (c *controlConn) pump(id json.RawMessage, events <-chan Event, unsubscribe func()) {
+	defer c.srv.wg.Done()
+	defer unsubscribe()
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				c.close() // the node stopped
+				return
+			}
+			b, err := json.Marshal(controlEvent{ID: id, Event: ev})
+			if err != nil {
+				continue
+			}
+			select {
+			case c.out <- append(b, '\n'):
+			default:
+				c.srv.logf("control socket: a subscriber fell %d lines behind; dropping it", cap(c.out))
+				c.close()
+				return
+			}
+		case <-c.done:
+			return
+		}
+	}
+}
+
+// closeAfterWrites lets the writer finish what is queued, then drops the
+// client; it returns once the writer is done.
+func (c *controlConn) closeAfterWrites() {
+	select {
+	case c.out <- nil:
+	case <-c.done:
+	}
+	<-c.writerDone
+}
+
+// writeLoop writes queued lines, each within the write timeout.
+func (c *controlConn) writeLoop() {
+	defer c.srv.wg.Done()
+	defer close(c.writerDone)
+	for {
+		select {
+		case line := <-c.out:
+			if line == nil || !c.write(line) {
+				c.close()
+				return
+			}
+		case <-c.done:
+			return
+		}
+	}
+}
+
+func (c *controlConn) write(line []byte) bool {
+	if err := c.conn.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout)); err != nil {
+		return false
+	}
+	_, err := c.conn.Write(line)
+	return err == nil
+}
+
+// flushAndClose writes what is queued and drops the client; for a client
+// that has no writeLoop.
+func (c *controlConn) flushAndClose() {
+	for {
+		select {
+		case line := <-c.out:
+			if !c.write(line) {
+				c.close()
+				return
+			}
+		default:
+			c.close()
+			return
+		}
+	}
+}
+
+// refuse answers a client that is not admitted, then closes it.
+func (c *controlConn) refuse(cerr *ControlError) {
+	c.reply(nil, nil, cerr)
+	c.flushAndClose()
+}
