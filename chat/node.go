@@ -18,12 +18,13 @@ import (
 // trusted peers it finds, and keeps its rooms' histories converged with
 // theirs. Create it with New, start it with Run.
 type Node struct {
-	cfg    Config
-	id     *lcrypto.Identity
-	store  *storage.DB
-	commit *storage.Committer
-	events hub
-	logf   func(string, ...any)
+	cfg      Config
+	id       *lcrypto.Identity
+	store    *storage.DB
+	commit   *storage.Committer
+	events   hub
+	inflight inFlight
+	logf     func(string, ...any)
 
 	dialLimit *discovery.DialLimiter
 	disc      *discovery.Service // nil with NoDiscovery
@@ -147,16 +148,20 @@ func (n *Node) Run(ctx context.Context) error {
 		return fmt.Errorf("listening for links on %s: %w (is another lanchat using the port? try --port)", n.cfg.ListenAddr, err)
 	}
 	n.addr = ln.Addr()
-	close(n.listening)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	n.runCtx = ctx
 	if !n.cfg.NoDiscovery {
-		if err := n.startDiscovery(ctx); err != nil {
+		if err := n.newDiscovery(); err != nil {
 			ln.Close()
+			close(n.listening)
 			return err
 		}
+		n.wg.Add(2)
+		go n.runDiscovery(ctx)
+		go n.discoveryEvents(ctx)
 	}
+	close(n.listening) // after n.disc is set: Peers may read it from now on
 	n.wg.Add(2)
 	go n.acceptLoop(ctx, ln)
 	go n.dialLoop(ctx)
@@ -167,7 +172,8 @@ func (n *Node) Run(ctx context.Context) error {
 	return nil
 }
 
-func (n *Node) startDiscovery(ctx context.Context) error {
+// newDiscovery creates the beacon service (Run starts it).
+func (n *Node) newDiscovery() error {
 	dcfg := n.cfg.Discovery
 	dcfg.Identity = n.id
 	dcfg.TCPPort = uint16(n.addr.(*net.TCPAddr).Port)
@@ -179,15 +185,14 @@ func (n *Node) startDiscovery(ctx context.Context) error {
 		return fmt.Errorf("starting discovery: %w", err)
 	}
 	n.disc = disc
-	n.wg.Add(2)
-	go func() {
-		defer n.wg.Done()
-		if err := disc.Run(ctx); err != nil && ctx.Err() == nil {
-			n.logf("discovery stopped: %v", err)
-		}
-	}()
-	go n.discoveryEvents(ctx)
 	return nil
+}
+
+func (n *Node) runDiscovery(ctx context.Context) {
+	defer n.wg.Done()
+	if err := n.disc.Run(ctx); err != nil && ctx.Err() == nil {
+		n.logf("discovery stopped: %v", err)
+	}
 }
 
 // isTrusted is the session's trust check: a peer is trusted when its

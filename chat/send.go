@@ -42,7 +42,7 @@ func (n *Node) Send(ctx context.Context, roomName, body string) (*MessageView, i
 	storeMax(&rs.maxClock, m.Clock)
 	v := n.view(&m, false)
 	n.events.publish(Event{Kind: EventMessage, Room: name, Message: v})
-	return v, n.relay(nil, name, raw), nil
+	return v, n.relay(nil, name, m.Author, raw), nil
 }
 
 // Join enters a room: peers are told, and the room's history is synced.

@@ -10,9 +10,10 @@ import (
 	"github.com/lanchat/lanchat/storage"
 )
 
-// deliveryQueue bounds the received messages of one link that wait for their
-// commit; a full queue stops reading from that link (TCP pushes back).
-const deliveryQueue = 1024
+// deliveryQueue bounds the deliveries (a live message, or a catch-up batch)
+// of one link that wait for their commit; a full queue stops reading from
+// that link (TCP pushes back). Small: each slot costs memory on every link.
+const deliveryQueue = 64
 
 // delivery is a batch of verified messages from one link, submitted to the
 // store and waiting for its commit before being shown and relayed.
@@ -29,15 +30,10 @@ type delivery struct {
 func (n *Node) serveLink(p *peer) {
 	defer n.wg.Done()
 	defer n.removeLink(p)
+	// Recv and SendWait return once the link ends; cancel stops this
+	// link's sync senders when its reader returns.
 	ctx, cancel := context.WithCancel(n.runCtx)
 	defer cancel()
-	go func() { // ends the link's context when the link ends
-		select {
-		case <-p.link.Done():
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	deliveries := make(chan delivery, deliveryQueue)
 	delivered := make(chan struct{})
 	go func() {
@@ -64,14 +60,11 @@ func (n *Node) serveLink(p *peer) {
 func (n *Node) handleFrame(ctx context.Context, p *peer, f session.Frame, out chan<- delivery) error {
 	switch f.Type {
 	case session.FrameChat:
-		m, err := n.receive(f.Body)
-		if err != nil {
+		msgs, raws, err := n.screen([][]byte{f.Body})
+		if err != nil || len(msgs) == 0 {
 			return err
 		}
-		if m == nil {
-			return nil
-		}
-		return n.submit(ctx, out, []Message{*m}, [][]byte{f.Body}, false)
+		return n.submit(ctx, out, msgs, raws, false)
 	case session.FrameSyncResponse:
 		return n.handleSyncResponse(ctx, f.Body, out)
 	case session.FrameSyncRequest:
@@ -88,29 +81,6 @@ func (n *Node) handleFrame(ctx context.Context, p *peer, f session.Frame, out ch
 	return nil // a frame type this version does not use
 }
 
-// receive decodes and verifies one message. A message with a bad signature
-// is dropped and logged (nil, nil); a malformed one is a protocol error; a
-// message for a room this node is not in is dropped.
-func (n *Node) receive(b []byte) (*Message, error) {
-	m, err := DecodeMessage(b)
-	if err != nil {
-		return nil, err
-	}
-	if err := m.Verify(); err != nil {
-		n.logf("dropping message %d from %s in %s: %v", m.Seq, m.Author, m.Room, err)
-		return nil, nil
-	}
-	rs := n.room(m.Room)
-	if rs == nil {
-		return nil, nil
-	}
-	if limit := rs.maxClock.Load() + MaxClockJump; m.Clock > limit || m.Clock > MaxClock {
-		n.logf("dropping message %d from %s in %s: clock %d jumps past %d", m.Seq, m.Author, m.Room, m.Clock, min(limit, MaxClock))
-		return nil, nil
-	}
-	return &m, nil
-}
-
 func (n *Node) submit(ctx context.Context, out chan<- delivery, msgs []Message, raws [][]byte, catchUp bool) error {
 	stored := make([]storage.StoredMessage, len(msgs))
 	for i := range msgs {
@@ -118,6 +88,7 @@ func (n *Node) submit(ctx context.Context, out chan<- delivery, msgs []Message, 
 	}
 	pend, err := n.commit.Submit(ctx, stored...)
 	if err != nil {
+		n.inflight.release(msgs)
 		return err
 	}
 	select {
@@ -125,6 +96,7 @@ func (n *Node) submit(ctx context.Context, out chan<- delivery, msgs []Message, 
 		return nil
 	case <-ctx.Done():
 		_, _ = pend.Wait()
+		n.inflight.release(msgs)
 		return ctx.Err()
 	}
 }
@@ -138,6 +110,7 @@ func toStored(m *Message, raw []byte) storage.StoredMessage {
 func (n *Node) deliver(from *peer, in <-chan delivery) {
 	for d := range in {
 		added, err := d.pending.Wait()
+		n.inflight.release(d.msgs)
 		if err != nil {
 			n.logf("storing messages from %s: %v", from.key, err)
 			n.closeAsync(from, "local storage error")
@@ -152,7 +125,7 @@ func (n *Node) deliver(from *peer, in <-chan delivery) {
 				storeMax(&rs.maxClock, m.Clock)
 			}
 			n.events.publish(Event{Kind: EventMessage, Room: m.Room, Message: n.view(m, d.catchUp)})
-			n.relay(from, m.Room, d.raws[i])
+			n.relay(from, m.Room, m.Author, d.raws[i])
 		}
 	}
 }
@@ -160,10 +133,10 @@ func (n *Node) deliver(from *peer, in <-chan delivery) {
 // relay forwards a new message to every other link in its room. A link whose
 // queue is full is closed: it catches up by sync when it links again, so a
 // slow peer neither stalls the others nor loses messages.
-func (n *Node) relay(from *peer, room string, raw []byte) int {
+func (n *Node) relay(from *peer, room string, author lcrypto.IdentityKey, raw []byte) int {
 	sent := 0
 	for _, p := range n.linksInRoom(room) {
-		if p == from {
+		if p == from || p.key == author {
 			continue
 		}
 		if err := p.link.Send(session.FrameChat, raw); err != nil {

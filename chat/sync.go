@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	lcrypto "github.com/lanchat/lanchat/crypto"
@@ -85,17 +86,14 @@ func (n *Node) handleSyncResponse(ctx context.Context, body []byte, out chan<- d
 	if err != nil {
 		return err
 	}
-	var msgs []Message
-	var raws [][]byte
 	for _, raw := range resp.Msgs {
-		m, err := n.receive(raw)
-		if err != nil {
-			return err
+		if m, err := DecodeMessage(raw); err == nil && m.Room != resp.Room {
+			return fmt.Errorf("%w: a message of room %s in a sync batch of %s", ErrFrame, m.Room, resp.Room)
 		}
-		if m != nil && m.Room == resp.Room {
-			msgs = append(msgs, *m)
-			raws = append(raws, raw)
-		}
+	}
+	msgs, raws, err := n.screen(resp.Msgs)
+	if err != nil {
+		return err
 	}
 	if len(msgs) == 0 {
 		return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 )
 
@@ -126,7 +127,10 @@ func (c *Committer) loop() {
 }
 
 // gather takes first and whatever else is queued, up to maxBatch messages.
+// It first yields once, so writers just woken by the previous commit can
+// queue their next write into this one.
 func (c *Committer) gather(first commitReq) []commitReq {
+	runtime.Gosched()
 	batch := []commitReq{first}
 	n := len(first.msgs)
 	for n < c.maxBatch {

@@ -52,7 +52,7 @@ func Open(path string, opts Options) (*DB, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultOptions().Timeout
 	}
-	ro, st, err := inspect(path, opts.Timeout)
+	ro, st, err := inspect(path, opts.Timeout, !opts.ReadOnly)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}

@@ -13,13 +13,15 @@ import (
 )
 
 // inspect opens the file at path read-only and checks it before anything may
-// write to it: bbolt's consistency check, then readState. It returns the open
+// write to it: bbolt's consistency check (when full is set: before a writer
+// opens it; a reader never writes, so it skips the whole-file walk, which
+// takes ~0.3 s at a million messages), then readState. It returns the open
 // read-only handle (nil for a missing or empty file) and what it found.
 //
 // bbolt panics on pages it cannot make sense of, and a truncated file faults
 // when its mapping is read; both become ErrCorrupt here, with the file
 // closed. The file is never written.
-func inspect(path string, timeout time.Duration) (b *bbolt.DB, st fileState, err error) {
+func inspect(path string, timeout time.Duration, full bool) (b *bbolt.DB, st fileState, err error) {
 	info, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) || (err == nil && info.Size() == 0) {
 		return nil, fileState{fresh: true}, nil // nothing to lose
@@ -46,7 +48,7 @@ func inspect(path string, timeout time.Duration) (b *bbolt.DB, st fileState, err
 	b, err = bbolt.Open(path, 0o600, &bbolt.Options{
 		Timeout:         timeout,
 		ReadOnly:        true,
-		PreLoadFreelist: true, // tx.Check needs the freelist
+		PreLoadFreelist: full, // tx.Check needs the freelist
 		OpenFile: func(name string, flag int, mode os.FileMode) (*os.File, error) {
 			f, err := os.OpenFile(name, flag, mode)
 			file = f
@@ -60,8 +62,10 @@ func inspect(path string, timeout time.Duration) (b *bbolt.DB, st fileState, err
 		if tx.Size() > info.Size() {
 			return fmt.Errorf("%w: the file is truncated (%d bytes, its pages need %d)", ErrCorrupt, info.Size(), tx.Size())
 		}
-		if err := check(tx); err != nil {
-			return err
+		if full {
+			if err := check(tx); err != nil {
+				return err
+			}
 		}
 		st, err = readState(tx)
 		return err

@@ -1,0 +1,146 @@
+package chat
+
+import (
+	"runtime"
+	"sync"
+
+	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/storage"
+)
+
+// msgKey identifies a message: (room, author, seq).
+type msgKey struct {
+	room   string
+	author lcrypto.IdentityKey
+	seq    uint64
+}
+
+func keyOf(m *Message) msgKey { return msgKey{m.Room, m.Author, m.Seq} }
+
+// inFlight holds the messages verified and submitted to the store but not
+// yet committed, so that copies arriving meanwhile over other links are
+// dropped without checking their signatures again.
+type inFlight struct {
+	mu   sync.Mutex
+	keys map[msgKey]struct{}
+}
+
+func (f *inFlight) has(k msgKey) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.keys[k]
+	return ok
+}
+
+// claim marks k in flight; false if it already was.
+func (f *inFlight) claim(k msgKey) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.keys[k]; ok {
+		return false
+	}
+	if f.keys == nil {
+		f.keys = map[msgKey]struct{}{}
+	}
+	f.keys[k] = struct{}{}
+	return true
+}
+
+func (f *inFlight) release(msgs []Message) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range msgs {
+		delete(f.keys, keyOf(&msgs[i]))
+	}
+}
+
+// parallelVerifyMin is the batch size from which signatures are checked on
+// several cores (catch-up batches; a live message is checked inline).
+const parallelVerifyMin = 16
+
+// screen turns received encodings into the messages worth storing. A
+// malformed encoding is an error (the link is closed). Dropped without
+// error: messages for rooms this node is not in, clocks that jump too far,
+// messages already stored or in flight (not verified again: the stored copy
+// was), and bad signatures (logged). The survivors are claimed in flight;
+// the caller releases them after the commit.
+func (n *Node) screen(raws [][]byte) ([]Message, [][]byte, error) {
+	msgs := make([]Message, 0, len(raws))
+	keep := make([][]byte, 0, len(raws))
+	for _, raw := range raws {
+		m, err := DecodeMessage(raw)
+		if err != nil {
+			return nil, nil, err
+		}
+		if n.wanted(&m) {
+			msgs, keep = append(msgs, m), append(keep, raw)
+		}
+	}
+	msgs, keep, err := n.dropStored(msgs, keep)
+	if err != nil || len(msgs) == 0 {
+		return nil, nil, err
+	}
+	ok := verifyAll(msgs)
+	outM, outR := msgs[:0], keep[:0]
+	for i := range msgs {
+		m := &msgs[i]
+		if !ok[i] {
+			n.logf("dropping message %d from %s in %s: %v", m.Seq, m.Author, m.Room, ErrBadSignature)
+			continue
+		}
+		if n.inflight.claim(keyOf(m)) {
+			outM, outR = append(outM, *m), append(outR, keep[i])
+		}
+	}
+	return outM, outR, nil
+}
+
+// wanted applies the cheap checks: room joined, clock sane, not in flight.
+func (n *Node) wanted(m *Message) bool {
+	rs := n.room(m.Room)
+	if rs == nil {
+		return false
+	}
+	if limit := rs.maxClock.Load() + MaxClockJump; m.Clock > limit || m.Clock > MaxClock {
+		n.logf("dropping message %d from %s in %s: clock %d jumps past %d", m.Seq, m.Author, m.Room, m.Clock, min(limit, MaxClock))
+		return false
+	}
+	return !n.inflight.has(keyOf(m))
+}
+
+// dropStored removes the messages the store already holds.
+func (n *Node) dropStored(msgs []Message, raws [][]byte) ([]Message, [][]byte, error) {
+	keys := make([]storage.StoredMessage, len(msgs))
+	for i := range msgs {
+		keys[i] = storage.StoredMessage{Room: msgs[i].Room, Author: msgs[i].Author, Seq: msgs[i].Seq}
+	}
+	has, err := n.store.HasMessages(keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	outM, outR := msgs[:0], raws[:0]
+	for i := range msgs {
+		if !has[i] {
+			outM, outR = append(outM, msgs[i]), append(outR, raws[i])
+		}
+	}
+	return outM, outR, nil
+}
+
+// verifyAll checks every signature, spreading a large batch over the cores.
+func verifyAll(msgs []Message) []bool {
+	ok := make([]bool, len(msgs))
+	workers := min(runtime.GOMAXPROCS(0), len(msgs)/parallelVerifyMin+1)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(msgs); i += workers {
+				ok[i] = msgs[i].Verify() == nil
+			}
+		}(w)
+	}
+	wg.Wait()
+	return ok
+}
