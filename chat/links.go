@@ -353,7 +353,7 @@ func (n *Node) allLinks() []*peer {
 
 func (n *Node) peerViewOf(p *peer) *PeerView {
 	pv := peerView(p.key)
-	pv.Nick = p.nick
+	pv.Nick, _ = n.authorName(p.key) // the name you gave them, else theirs
 	pv.Addr = p.link.RemoteAddr().String()
 	pv.Trusted = true
 	pv.Linked = true
