@@ -209,7 +209,7 @@ func (n *Node) dialStatics(ctx context.Context) {
 // DialGrace without a link (one side may not hear the other's beacons).
 func (n *Node) maybeDial(ctx context.Context, p discovery.Peer) {
 	self := n.id.Public()
-	if p.Key == self {
+	if p.Key == self || p.Addr.Port() == 0 { // port 0: it takes no links (lanchat peers)
 		return
 	}
 	n.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -23,15 +24,26 @@ Lines starting with "/" are commands: /join ROOM, /leave ROOM, /rooms,
 /peers, /quit. With several rooms, "#room text" sends to that room; plain
 lines go to the first room. On a pipe: one line per message on stdout,
 notices on stderr; --json prints one JSON event per line instead.
-End of input, Ctrl-C or SIGTERM says bye to the peers and exits.`,
+End of input, Ctrl-C or SIGTERM says bye to the peers and exits.
+
+On a terminal (unless --plain or --json) the chat has a line editor with
+input history on the arrow keys, one colour per author, notices when peers
+come and go, and more commands: /help lists them.
+
+While it runs, the other commands (history, send, trust, untrust, trusted,
+peers, id) go through it, by a socket in the data dir that only you can use.
+With no identity yet, it offers to create one (--no-passphrase: asking
+nothing).`,
 	example: `  lanchat chat --room lobby
   lanchat chat --discovery-addr 127.255.255.255 --port 0   # stay on this machine
   lanchat chat --json | jq -c 'select(.type=="message") | .message.body'`,
 }
 
 func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
-	nf := addNodeFlags(fs, "room to join (repeatable; default lobby)")
+	nf := e.addNodeFlags(fs, "room to join (repeatable; default lobby)")
 	asJSON := fs.Bool("json", false, "print one JSON event per line (message, peer_up, peer_down, join, leave, untrusted_peer)")
+	plain := fs.Bool("plain", false, "line mode even on a terminal: no line editor, no colours")
+	noPass := fs.Bool("no-passphrase", false, "first run only: create the identity unsealed, asking nothing")
 	args, err := e.parse(fs, args)
 	if err != nil {
 		return err
@@ -39,13 +51,45 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	if err := wantArgs("chat", args, 0, 0, "no arguments"); err != nil {
 		return err
 	}
+	if err := e.refuseSecondNode(ctx, "chat"); err != nil {
+		return err
+	}
+	if err := e.firstRun(ctx, nf, *noPass, *asJSON); err != nil {
+		return err
+	}
+	in, tty, useTUI := e.ttyPair()
+	useTUI = useTUI && !*asJSON && !*plain
+	logs := &logSwitch{w: e.stderr}
+	if useTUI {
+		e.stderr = logs // the node's diagnostics become notices on screen
+	}
 	rn, err := e.startNode(ctx, "chat", nf)
 	if err != nil {
 		return err
 	}
-	events, unsubscribe := rn.node.Subscribe()
-	defer unsubscribe()
-	out := &chatOutput{e: e, json: *asJSON, multiRoom: len(rn.node.Rooms()) > 1}
+	stopControl, err := e.serveControl(ctx, rn)
+	if err != nil {
+		return errors.Join(err, rn.shutdown())
+	}
+	if useTUI {
+		err = e.runTUI(ctx, rn, nodeNick(rn, nf), in, tty, logs)
+	} else {
+		printed := e.printEvents(rn, *asJSON)
+		defer func() { <-printed }() // after shutdown, which ends the events
+		err = chatInput(ctx, e, rn.node, &chatOutput{e: e, json: *asJSON, multiRoom: len(rn.node.Rooms()) > 1})
+	}
+	stopControl()
+	if serr := rn.shutdown(); err == nil {
+		err = serr
+	}
+	return err
+}
+
+// printEvents prints the node's events in line mode until it stops; the
+// returned channel closes when all are printed.
+func (e *env) printEvents(rn *runningNode, asJSON bool) <-chan struct{} {
+	events, _ := rn.node.Subscribe() // ends when the node stops
+	out := &chatOutput{e: e, json: asJSON, multiRoom: len(rn.node.Rooms()) > 1}
 	printed := make(chan struct{})
 	go func() {
 		defer close(printed)
@@ -53,18 +97,12 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 			out.event(ev)
 		}
 	}()
-	if !out.json {
-		addr, _ := rn.node.Addr(ctx)
+	if !asJSON {
+		addr, _ := rn.node.Addr(context.Background()) // listening already
 		fmt.Fprintf(e.stderr, "lanchat: you are %s in %s; listening on %s. Type a line to send it, /help for commands.\n",
 			rn.node.Identity().Fingerprint().Short(), strings.Join(rn.node.Rooms(), ", "), addr)
 	}
-	err = chatInput(ctx, e, rn.node, out)
-	serr := rn.shutdown()
-	<-printed
-	if err == nil {
-		err = serr
-	}
-	return err
+	return printed
 }
 
 // chatInput reads lines until end of input, /quit or ctx ends.

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/pflag"
 
 	"github.com/lanchat/lanchat/chat"
+	"github.com/lanchat/lanchat/storage"
 )
 
 var historyHelp = help{
@@ -67,19 +69,22 @@ func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) e
 	return nil
 }
 
-// history reads the history from the store (the running node's, through its
-// control socket, once that exists; the file otherwise).
-func (e *env) history(ctx context.Context, q chat.HistoryQuery) ([]*chat.MessageView, error) {
-	db, err := e.openStore(readOnly)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	rec, err := db.Identity()
-	if err != nil {
-		return nil, err
-	}
-	return chat.ReadHistory(db, rec.Key, rec.Nickname, q)
+// history reads the history from the store: the running node's, through its
+// control socket, if one runs; the file otherwise.
+func (e *env) history(ctx context.Context, q chat.HistoryQuery) (views []*chat.MessageView, err error) {
+	err = e.nodeOrStore(ctx, readOnly, func() (bool, error) {
+		var running bool
+		views, running, err = e.historyFromNode(ctx, q)
+		return running, err
+	}, func(db *storage.DB) error {
+		rec, err := db.Identity()
+		if err != nil {
+			return err
+		}
+		views, err = chat.ReadHistory(db, rec.Key, rec.Nickname, q)
+		return err
+	})
+	return views, err
 }
 
 // parseSince reads a duration back from now, or a local date/time.
@@ -123,11 +128,12 @@ func authorLabel(v *chat.MessageView) string {
 	return label
 }
 
-// sanitizeLine keeps a peer's text from moving the cursor or faking lines:
-// control characters are shown as U+FFFD, newlines as " ⏎ ".
+// sanitizeLine keeps a peer's text from moving the cursor, faking lines or
+// reordering what follows it: control characters (bidirectional controls
+// included) are shown as U+FFFD, newlines as " ⏎ ".
 func sanitizeLine(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || unicode.Is(unicode.Bidi_Control, r) {
 			return '\uFFFD'
 		}
 		return r

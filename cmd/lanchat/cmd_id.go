@@ -54,6 +54,16 @@ func runID(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error 
 	if err := wantArgs("id", args, 0, 0, "no arguments"); err != nil {
 		return err
 	}
+	if out, created, running, err := e.idFromNode(ctx, *check); running { // a running node holds the file
+		switch {
+		case err != nil:
+			return err
+		case *asJSON:
+			return printJSON(e.stdout, out)
+		}
+		printID(e, out, created)
+		return nil
+	}
 	db, err := e.openStore(readOnly)
 	if err != nil {
 		return err

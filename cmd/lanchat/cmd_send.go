@@ -18,7 +18,11 @@ var sendHelp = help{
 trusted peers it finds (waiting at most --timeout), stores the message, hands
 it to every linked peer in the room and says to how many. Peers that are not
 reachable now get it when they next link with you (or anyone who has it).
-Without TEXT, the message is read from standard input.`,
+Without TEXT, the message is read from standard input.
+
+While lanchat chat runs on the same data dir, the message goes through it
+at once (it joins --room if it is not in it); the node options are then
+those of the running chat.`,
 	example: `  lanchat send --room lobby "build 1234 is green"
   echo "disk almost full" | lanchat send --room ops --json`,
 }
@@ -32,7 +36,7 @@ type sendResult struct {
 }
 
 func runSend(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
-	nf := addNodeFlags(fs, "room to send to (default lobby)")
+	nf := e.addNodeFlags(fs, "room to send to (default lobby)")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for peers to link")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	args, err := e.parse(fs, args)
@@ -53,13 +57,9 @@ func runSend(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	if strings.TrimSpace(text) == "" {
 		return usageErrorf("give the text as arguments or on standard input", "send: empty message")
 	}
-	rn, err := e.startNode(ctx, "send", nf)
-	if err != nil {
-		return err
-	}
-	res, err := sendOnce(ctx, rn.node, text, *timeout)
-	if serr := rn.shutdown(); err == nil {
-		err = serr
+	res, running, err := e.sendViaNode(ctx, nf, text) // through the running node, if any
+	if !running {
+		res, err = e.sendWithOwnNode(ctx, nf, text, *timeout)
 	}
 	if err != nil {
 		return err
@@ -72,6 +72,19 @@ func runSend(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 		fmt.Fprintln(e.stderr, "lanchat: nobody was linked; your peers get it when they next link with you (it is stored)")
 	}
 	return nil
+}
+
+// sendWithOwnNode starts a node for the one message, then stops it.
+func (e *env) sendWithOwnNode(ctx context.Context, nf *nodeFlags, text string, timeout time.Duration) (*sendResult, error) {
+	rn, err := e.startNode(ctx, "send", nf)
+	if err != nil {
+		return nil, err
+	}
+	res, err := sendOnce(ctx, rn.node, text, timeout)
+	if serr := rn.shutdown(); err == nil {
+		err = serr
+	}
+	return res, err
 }
 
 // sendOnce waits until every trusted peer the node hears is linked (or the

@@ -42,16 +42,7 @@ func runTrust(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) err
 	if err := storage.CheckName(*name); err != nil {
 		return usageErrorf("choose a shorter name without control characters", "trust: --name: %v", err)
 	}
-	db, err := e.openStore(readWrite)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	before, _, err := db.IsTrusted(fp)
-	if err != nil {
-		return err
-	}
-	added, err := db.Trust(fp, *name)
+	before, added, err := e.trustPeer(ctx, fp, *name) // through the running node, if any
 	if err != nil {
 		return err
 	}
@@ -75,20 +66,8 @@ func runUntrust(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) e
 	if err != nil {
 		return err
 	}
-	db, err := e.openStore(readWrite)
+	p, err := e.untrustPeer(ctx, fp) // through the running node, if any
 	if err != nil {
-		return err
-	}
-	defer db.Close()
-	p, found, err := db.IsTrusted(fp)
-	if err != nil {
-		return err
-	}
-	if !found {
-		return withHint(fmt.Errorf("untrust: %s is not in your trust list", fp),
-			"lanchat trusted lists who you trust")
-	}
-	if err := db.Untrust(fp); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "No longer trusted: %s%s\n", fp, nameSuffix(p.Name))

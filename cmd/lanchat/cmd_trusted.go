@@ -34,12 +34,7 @@ func runTrusted(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) e
 	if err := wantArgs("trusted", args, 0, 0, "no arguments"); err != nil {
 		return err
 	}
-	db, err := e.openStore(readOnly)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	peers, err := db.TrustedPeers()
+	peers, err := e.trustedPeers(ctx) // through the running node, if any
 	if err != nil {
 		return err
 	}

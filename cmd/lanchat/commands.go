@@ -43,6 +43,7 @@ type help struct {
 var commands = []command{
 	{name: "init", summary: "create your identity (once per machine)", help: initHelp, run: runInit},
 	{name: "id", summary: "show your fingerprint and identity", help: idHelp, run: runID},
+	{name: "peers", summary: "list who is around: the lanchat nodes on your network", help: peersHelp, run: runPeers},
 	{name: "trust", summary: "add someone to your trust list by fingerprint", help: trustHelp, run: runTrust},
 	{name: "untrust", summary: "remove someone from your trust list", help: untrustHelp, run: runUntrust},
 	{name: "trusted", summary: "list the people you trust", help: trustedHelp, run: runTrusted},

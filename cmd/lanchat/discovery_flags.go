@@ -26,11 +26,17 @@ type discoveryFlags struct {
 	announceNick bool
 }
 
-func addDiscoveryFlags(fs *pflag.FlagSet) *discoveryFlags {
+// envDiscoveryAddr, when set, is the default of --discovery-addr: a way to
+// keep every lanchat of a shell (or a test suite) on one address, e.g.
+// 127.255.255.255, even when a command line forgets the flag.
+const envDiscoveryAddr = "LANCHAT_DISCOVERY_ADDR"
+
+func addDiscoveryFlags(fs *pflag.FlagSet, getenv func(string) string) *discoveryFlags {
 	d := discovery.DefaultConfig()
 	f := &discoveryFlags{}
 	fs.StringVar(&f.iface, "discovery-iface", "", "announce and listen only on this network interface (default: every interface that can broadcast)")
-	fs.StringVar(&f.addr, "discovery-addr", "", "send beacons only to this broadcast address, e.g. 127.255.255.255 to stay on this machine")
+	fs.StringVar(&f.addr, "discovery-addr", getenv(envDiscoveryAddr),
+		"send beacons only to this broadcast address, e.g. 127.255.255.255 to stay on this machine (default $"+envDiscoveryAddr+")")
 	fs.IntVar(&f.beaconPort, "beacon-port", d.Port, "UDP port of the beacons (the same on every machine)")
 	fs.DurationVar(&f.interval, "beacon-interval", d.Interval, "time between beacons")
 	fs.IntVar(&f.port, "port", chat.DefaultPort, "TCP port for links from peers (0: any free port)")

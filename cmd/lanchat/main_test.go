@@ -49,7 +49,10 @@ type cli struct {
 
 func newCLI(t *testing.T, env ...string) *cli {
 	t.Helper()
-	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TZ=UTC", envKDF + "=fast"}
+	// LANCHAT_DISCOVERY_ADDR keeps any command that forgets its discovery
+	// flags on loopback: no test may send beacons onto the real network.
+	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TZ=UTC", envKDF + "=fast",
+		envDiscoveryAddr + "=127.255.255.255"}
 	return &cli{t: t, env: append(base, env...)}
 }
 

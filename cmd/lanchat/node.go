@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/lanchat/lanchat/chat"
+	lcrypto "github.com/lanchat/lanchat/crypto"
 	"github.com/lanchat/lanchat/storage"
 )
 
@@ -18,14 +19,17 @@ type nodeFlags struct {
 	verbose bool
 	disc    *discoveryFlags
 	pass    *passphraseFlags
+	// identity, when set (by chat's first run), is used as it is: no
+	// passphrase is asked again.
+	identity *lcrypto.Identity
 }
 
-func addNodeFlags(fs *pflag.FlagSet, roomHelp string) *nodeFlags {
+func (e *env) addNodeFlags(fs *pflag.FlagSet, roomHelp string) *nodeFlags {
 	f := &nodeFlags{}
 	fs.StringArrayVar(&f.rooms, "room", nil, roomHelp)
 	fs.StringVar(&f.nick, "nick", "", "nickname shown to your peers (default: the name given at init)")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log link and discovery diagnostics to stderr")
-	f.disc = addDiscoveryFlags(fs)
+	f.disc = addDiscoveryFlags(fs, e.getenv)
 	f.pass = addPassphraseFlags(fs)
 	return f
 }
@@ -65,9 +69,12 @@ func (e *env) startNode(ctx context.Context, cmd string, f *nodeFlags) (*running
 }
 
 func (e *env) startNodeOn(ctx context.Context, db *storage.DB, rooms []string, f *nodeFlags) (*runningNode, error) {
-	id, err := e.loadIdentity(ctx, db, f.pass)
-	if err != nil {
-		return nil, err
+	id := f.identity
+	if id == nil {
+		var err error
+		if id, err = e.loadIdentity(ctx, db, f.pass); err != nil {
+			return nil, err
+		}
 	}
 	rec, err := db.Identity()
 	if err != nil {
@@ -94,9 +101,21 @@ func (e *env) startNodeOn(ctx context.Context, db *storage.DB, rooms []string, f
 	ctx, cancel := context.WithCancel(ctx)
 	rn := &runningNode{node: node, db: db, done: make(chan error, 1), stop: cancel}
 	go func() { rn.done <- node.Run(ctx) }()
-	if _, err := node.Addr(ctx); err != nil {
+	listening := make(chan error, 1)
+	go func() { _, err := node.Addr(ctx); listening <- err }() // ends with ctx at the latest
+	select {
+	case err := <-rn.done: // Run ended before it listened: the port is taken, or ctx ended
 		cancel()
-		return nil, fmt.Errorf("starting the node: %w", <-rn.done)
+		<-listening
+		if err == nil {
+			err = context.Canceled
+		}
+		return nil, fmt.Errorf("starting the node: %w", err)
+	case err := <-listening:
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("starting the node: %w", <-rn.done)
+		}
 	}
 	return rn, nil
 }

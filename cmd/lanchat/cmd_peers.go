@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/lanchat/lanchat/chat"
+	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/discovery"
+	"github.com/lanchat/lanchat/storage"
+)
+
+var peersHelp = help{
+	synopsis: "lanchat peers [--wait 3s] [--json] [options]",
+	text: `List who is around: the lanchat nodes whose beacons reach you. lanchat
+announces itself, listens for --wait, then prints each node it heard: full
+fingerprint, address, whether you trust it (and the name you gave it) and
+when it was last heard. Trust is decided by the fingerprint alone: an
+announced nickname is a claim anyone can make.
+
+It announces with no link port (it takes no links) unless --port is given.
+While lanchat chat runs on the same data dir, the list is that node's, at
+once. Beacons are signed, so this needs your key (and its passphrase).`,
+	example: `  lanchat peers
+  lanchat peers --discovery-addr 127.255.255.255 --wait 2s   # this machine only
+  lanchat peers --json | jq -r '.[] | select(.trusted | not) | .fingerprint'`,
+}
+
+// defaultPeersWait is long enough for every peer's steady beacon (one per
+// second by default) plus its reply to ours.
+const defaultPeersWait = 3 * time.Second
+
+// peerJSON is one entry of lanchat peers --json.
+type peerJSON struct {
+	Fingerprint string  `json:"fingerprint"`
+	Address     string  `json:"address"`            // source IP of its beacons and its link port ("" if unknown)
+	Trusted     bool    `json:"trusted"`            // in your trust list
+	Name        string  `json:"name,omitempty"`     // the name in your trust list
+	Nickname    string  `json:"nickname,omitempty"` // announced by the peer: unverified
+	Linked      *bool   `json:"linked,omitempty"`   // only from a running lanchat chat
+	LastSeen    *string `json:"last_seen"`          // null: not known
+}
+
+func runPeers(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
+	df := addDiscoveryFlags(fs, e.getenv)
+	wait := fs.Duration("wait", defaultPeersWait, "how long to listen for beacons")
+	asJSON := fs.Bool("json", false, "print JSON (an array, empty if nobody was found)")
+	verbose := fs.BoolP("verbose", "v", false, "log discovery diagnostics to stderr")
+	pf := addPassphraseFlags(fs)
+	args, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := checkPeersFlags(df, *wait, args); err != nil {
+		return err
+	}
+	if len(df.peers) > 0 {
+		warnf(e.stderr, "peers: --peer addresses are not probed; lanchat chat links to them")
+	}
+	list, running, err := e.peersFromNode(ctx)
+	if !running {
+		opts := peersRun{flags: df, wait: *wait, pass: pf, announcePort: fs.Changed("port")}
+		if *verbose {
+			opts.logf = log.New(e.stderr, "lanchat: ", log.Ltime).Printf
+		}
+		list, err = e.discoverPeers(ctx, opts)
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(e.stdout, list)
+	}
+	return printPeers(e, list)
+}
+
+func checkPeersFlags(df *discoveryFlags, wait time.Duration, args []string) error {
+	if err := wantArgs("peers", args, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	if df.noDiscovery {
+		return usageErrorf("peers lists what discovery finds; drop --no-discovery", "peers: --no-discovery: nothing to list")
+	}
+	if wait <= 0 {
+		return usageErrorf("run: lanchat peers --help", "peers: --wait: must be positive, e.g. 3s")
+	}
+	return df.check("peers")
+}
+
+// peersFromNode asks the node running on the data dir for its peer table.
+func (e *env) peersFromNode(ctx context.Context) (list []peerJSON, running bool, err error) {
+	var views []*chat.PeerView
+	if running, err = e.callNode(ctx, chat.MethodPeers, nil, &views); !running || err != nil {
+		return nil, running, err
+	}
+	list = make([]peerJSON, 0, len(views))
+	for _, v := range views {
+		linked := v.Linked
+		p := peerJSON{Fingerprint: v.Fingerprint, Address: v.Addr, Trusted: v.Trusted, Linked: &linked}
+		if v.Trusted {
+			p.Name = v.Nick
+		} else {
+			p.Nickname = v.Nick
+		}
+		list = append(list, p)
+	}
+	return list, true, nil
+}
+
+// peersRun is what discoverPeers needs from the command line.
+type peersRun struct {
+	flags        *discoveryFlags
+	wait         time.Duration
+	pass         *passphraseFlags
+	announcePort bool // --port given: advertise it
+	logf         func(string, ...any)
+}
+
+// discoverPeers runs discovery for opts.wait with the stored identity and
+// returns what it heard, marked against the trust list.
+func (e *env) discoverPeers(ctx context.Context, opts peersRun) ([]peerJSON, error) {
+	id, rec, trusted, err := e.peersIdentity(ctx, opts.pass)
+	if err != nil {
+		return nil, err
+	}
+	cfg := opts.flags.discoveryConfig(id, rec.Nickname)
+	if opts.announcePort {
+		cfg.TCPPort = uint16(opts.flags.port)
+	}
+	cfg.Logf = opts.logf
+	svc, err := discovery.New(cfg)
+	if err != nil {
+		return nil, usageErrorf("run: lanchat peers --help", "peers: %v", err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(runCtx) }()
+	heard := make(chan map[lcrypto.IdentityKey]discovery.Peer, 1)
+	go func() { heard <- collectPeers(svc.Events()) }() // ends when Run closes Events
+	timer := time.NewTimer(opts.wait)
+	defer timer.Stop()
+	var now []discovery.Peer
+	select {
+	case err := <-done: // it could not start
+		return nil, withHint(fmt.Errorf("peers: %w", err), "check --beacon-port and --discovery-addr")
+	case <-ctx.Done():
+	case <-timer.C:
+		now = svc.Peers()
+	}
+	cancel()
+	err = <-done
+	all := <-heard
+	if err != nil {
+		return nil, fmt.Errorf("peers: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // interrupted
+	}
+	for _, p := range now {
+		all[p.Key] = p
+	}
+	return peersList(all, trusted), nil
+}
+
+// collectPeers returns every peer an event named, in its latest state: a
+// peer that left or expired during the wait was still heard.
+func collectPeers(events <-chan discovery.Event) map[lcrypto.IdentityKey]discovery.Peer {
+	out := map[lcrypto.IdentityKey]discovery.Peer{}
+	for ev := range events {
+		if ev.Kind != discovery.Left && ev.Kind != discovery.Expired {
+			out[ev.Peer.Key] = ev.Peer
+		}
+	}
+	return out
+}
+
+// peersIdentity unlocks the identity and reads the trust list, then closes
+// the database: it is not held while listening.
+func (e *env) peersIdentity(ctx context.Context, pf *passphraseFlags) (*lcrypto.Identity, storage.IdentityRecord, map[lcrypto.Fingerprint]storage.TrustedPeer, error) {
+	var rec storage.IdentityRecord
+	db, err := e.openStore(readOnly)
+	if err != nil {
+		return nil, rec, nil, err
+	}
+	defer db.Close()
+	if rec, err = db.Identity(); err != nil {
+		return nil, rec, nil, err
+	}
+	id, err := e.loadIdentity(ctx, db, pf)
+	if err != nil {
+		return nil, rec, nil, err
+	}
+	list, err := db.TrustedPeers()
+	if err != nil {
+		return nil, rec, nil, err
+	}
+	trusted := make(map[lcrypto.Fingerprint]storage.TrustedPeer, len(list))
+	for _, p := range list {
+		trusted[p.Fingerprint] = p
+	}
+	return id, rec, trusted, nil
+}
+
+// discoveryConfig is the discovery part of the flags for a command that
+// runs discovery on its own (not through a chat node).
+func (f *discoveryFlags) discoveryConfig(id *lcrypto.Identity, nickname string) discovery.Config {
+	cfg := discovery.DefaultConfig()
+	cfg.Identity = id
+	cfg.Iface, cfg.Addr = f.iface, f.addr
+	cfg.Port, cfg.Interval = f.beaconPort, f.interval
+	cfg.AnnounceNickname, cfg.Nickname = f.announceNick && nickname != "", nickname
+	return cfg
+}
+
+func peersList(peers map[lcrypto.IdentityKey]discovery.Peer, trusted map[lcrypto.Fingerprint]storage.TrustedPeer) []peerJSON {
+	out := make([]peerJSON, 0, len(peers))
+	for _, p := range peers {
+		fp := p.Key.Fingerprint()
+		t, ok := trusted[fp]
+		out = append(out, peerJSON{Fingerprint: fp.String(), Address: p.Addr.String(), Trusted: ok,
+			Name: t.Name, Nickname: p.Nickname, LastSeen: jsonTime(p.LastSeen)})
+	}
+	slices.SortFunc(out, func(a, b peerJSON) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
+	return out
+}
+
+func printPeers(e *env, list []peerJSON) error {
+	if len(list) == 0 {
+		fmt.Fprintln(e.stdout, "Nobody found. Peers must run lanchat on the same network (and the same --beacon-port).")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "FINGERPRINT\tADDRESS\tTRUSTED\tLAST SEEN")
+	for _, p := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Fingerprint, peerAddress(p.Address), peerTrust(p), peerSeen(p))
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write list: %w", err)
+	}
+	return nil
+}
+
+func peerAddress(a string) string {
+	switch {
+	case a == "":
+		return "-"
+	case strings.HasSuffix(a, ":0"):
+		return strings.TrimSuffix(a, ":0") + " (takes no links)"
+	}
+	return a
+}
+
+func peerTrust(p peerJSON) string {
+	s := "no"
+	if p.Trusted {
+		s = "yes"
+		if p.Name != "" {
+			s += " (" + p.Name + ")"
+		}
+	} else if p.Nickname != "" {
+		s += fmt.Sprintf(" (says %q)", p.Nickname)
+	}
+	if p.Linked != nil && *p.Linked {
+		s += ", linked"
+	}
+	return s
+}
+
+func peerSeen(p peerJSON) string {
+	if p.LastSeen == nil {
+		return "now"
+	}
+	t, err := time.Parse(time.RFC3339, *p.LastSeen)
+	if err != nil {
+		return *p.LastSeen
+	}
+	return formatTime(t)
+}
