@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/lanchat/lanchat/internal/fuzzseed"
 )
 
 func FuzzControlRequest(f *testing.F) {
-	for _, s := range seeds(f, "FuzzControlRequest") {
+	for _, s := range fuzzseed.Files(f, "FuzzControlRequest") {
 		f.Add(s)
 	}
 	norm := func(raw json.RawMessage) any { // the JSON value, however spelled

@@ -11,6 +11,19 @@ import (
 	"github.com/lanchat/lanchat/session"
 )
 
+// hostileMember starts tn (no discovery) trusting id, and links id to it as
+// a member that speaks frames by hand.
+func (c *cluster) hostileMember(tn *testNode, id *lcrypto.Identity) *session.Link {
+	c.t.Helper()
+	if _, err := c.openStore(tn).Trust(id.Fingerprint(), "mallory"); err != nil {
+		c.t.Fatal(err)
+	}
+	cfg := c.config(tn)
+	cfg.NoDiscovery = true
+	c.startWith(tn, cfg)
+	return rawMember(c.t, tn, id)
+}
+
 // rawMember links to tn as a trusted member that speaks frames by hand.
 func rawMember(t *testing.T, tn *testNode, id *lcrypto.Identity) *session.Link {
 	t.Helper()
@@ -40,14 +53,7 @@ func TestHostileMemberCannotForgeOrReplay(t *testing.T) {
 	c := newCluster(t)
 	alice, bob := c.add("alice"), c.add("bob")
 	mallory := newID(t)
-	store := c.openStore(alice)
-	if _, err := store.Trust(mallory.Fingerprint(), "mallory"); err != nil {
-		t.Fatal(err)
-	}
-	cfg := c.config(alice)
-	cfg.NoDiscovery = true
-	c.startWith(alice, cfg)
-	link := rawMember(t, alice, mallory)
+	link := c.hostileMember(alice, mallory)
 
 	// 1. Mallory's own message, sent twice: stored and shown once.
 	own := Message{Room: "lobby", Seq: 1, Clock: 1, Time: time.Now(), Body: "from mallory"}
@@ -103,14 +109,7 @@ func TestClockJumpIsDropped(t *testing.T) {
 	c := newCluster(t)
 	alice := c.add("alice")
 	mallory := newID(t)
-	store := c.openStore(alice)
-	if _, err := store.Trust(mallory.Fingerprint(), "mallory"); err != nil {
-		t.Fatal(err)
-	}
-	cfg := c.config(alice)
-	cfg.NoDiscovery = true
-	c.startWith(alice, cfg)
-	link := rawMember(t, alice, mallory)
+	link := c.hostileMember(alice, mallory)
 	for i, clock := range []uint64{MaxClock + 1, MaxClockJump + 1, 7} {
 		m := Message{Room: "lobby", Seq: uint64(i + 1), Clock: clock, Time: time.Now(), Body: fmt.Sprintf("clock %d", clock)}
 		m.Sign(mallory)

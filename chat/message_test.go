@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lanchat/lanchat/internal/fuzzseed"
 
 	lcrypto "github.com/lanchat/lanchat/crypto"
 )
@@ -136,30 +136,8 @@ func TestWireRoundTrips(t *testing.T) {
 	}
 }
 
-// seeds returns the files of testdata/fuzz/<name>/, failing if there are none.
-func seeds(f *testing.F, name string) [][]byte {
-	f.Helper()
-	dir := filepath.Join("..", "testdata", "fuzz", name)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		f.Fatalf("seed corpus: %v", err)
-	}
-	var out [][]byte
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			f.Fatal(err)
-		}
-		out = append(out, b)
-	}
-	if len(out) == 0 {
-		f.Fatalf("seed corpus %s is empty", dir)
-	}
-	return out
-}
-
 func FuzzDecodeMessage(f *testing.F) {
-	for _, s := range seeds(f, "FuzzDecodeMessage") {
+	for _, s := range fuzzseed.Files(f, "FuzzDecodeMessage") {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -175,7 +153,7 @@ func FuzzDecodeMessage(f *testing.F) {
 }
 
 func FuzzChatFrames(f *testing.F) {
-	for _, s := range seeds(f, "FuzzChatFrames") {
+	for _, s := range fuzzseed.Files(f, "FuzzChatFrames") {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lanchat/lanchat/internal/fuzzseed"
 )
 
 // vectorKey is the identity key 00 01 02 ... 1f.
@@ -178,7 +180,7 @@ func TestFingerprintTextRoundTrip(t *testing.T) {
 }
 
 func FuzzParseFingerprint(f *testing.F) {
-	for _, b := range seedFiles(f, "FuzzParseFingerprint") {
+	for _, b := range fuzzseed.Files(f, "FuzzParseFingerprint") {
 		f.Add(string(b))
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"testing"
+
+	"github.com/lanchat/lanchat/internal/fuzzseed"
 )
 
 // fastKDF keeps tests quick; production uses DefaultKDFParams.
@@ -98,7 +100,7 @@ func TestUnsealRefusesCostlyOrMalformed(t *testing.T) {
 }
 
 func FuzzUnseal(f *testing.F) {
-	for _, b := range seedFiles(f, "FuzzUnseal") {
+	for _, b := range fuzzseed.Files(f, "FuzzUnseal") {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -3,38 +3,13 @@ package discovery
 import (
 	"bytes"
 	"errors"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/lanchat/lanchat/internal/fuzzseed"
+
 	"github.com/lanchat/lanchat/crypto"
 )
-
-// seedFiles returns every file of testdata/fuzz/<name>/ and fails if there
-// are none, so a lost corpus cannot pass silently.
-func seedFiles(f *testing.F, name string) [][]byte {
-	f.Helper()
-	dir := filepath.Join("..", "testdata", "fuzz", name)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		f.Fatalf("seed corpus: %v", err)
-	}
-	var seeds [][]byte
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			f.Fatalf("seed corpus: %v", err)
-		}
-		seeds = append(seeds, b)
-	}
-	if len(seeds) == 0 {
-		f.Fatalf("seed corpus %s is empty", dir)
-	}
-	return seeds
-}
 
 // writeBeaconSeeds rewrites the seed corpus (go test -run FuzzBeaconDecode -update).
 func writeBeaconSeeds(f *testing.F) {
@@ -69,7 +44,7 @@ func FuzzBeaconDecode(f *testing.F) {
 	if *update {
 		writeBeaconSeeds(f)
 	}
-	for _, s := range seedFiles(f, "FuzzBeaconDecode") {
+	for _, s := range fuzzseed.Files(f, "FuzzBeaconDecode") {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, p []byte) {

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/lanchat/lanchat/internal/fuzzseed"
+
 	lcrypto "github.com/lanchat/lanchat/crypto"
 )
 
@@ -20,7 +22,7 @@ const fuzzMaxFrame = 2*MaxPlaintext + 100
 // length, to the frame reassembler. Whatever it accepts must re-encode to
 // exactly the messages it consumed, and no body may exceed its bound.
 func FuzzFrameDecoder(f *testing.F) {
-	for _, s := range seedFiles(f, "FuzzFrameDecoder") {
+	for _, s := range fuzzseed.Files(f, "FuzzFrameDecoder") {
 		f.Add(s)
 	}
 	scratch := make([]byte, 0, MaxPlaintext)
@@ -99,7 +101,7 @@ func appendRecord(dst, p []byte) []byte {
 // vector responder's static key. Decoding must round-trip; verification may
 // only pass for the one honest payload for that key.
 func FuzzHandshakePayload(f *testing.F) {
-	for _, s := range seedFiles(f, "FuzzHandshakePayload") {
+	for _, s := range fuzzseed.Files(f, "FuzzHandshakePayload") {
 		f.Add(s)
 	}
 	_, _, _, resp := vectorParties(f)
@@ -133,7 +135,7 @@ func FuzzHandshakeInitiator(f *testing.F) {
 }
 
 func fuzzHandshake(f *testing.F, name string, initiator bool) {
-	for _, s := range seedFiles(f, name) {
+	for _, s := range fuzzseed.Files(f, name) {
 		f.Add(s)
 	}
 	ini, resp, iniID, respID := vectorParties(f)

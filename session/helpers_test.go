@@ -3,8 +3,6 @@ package session
 import (
 	"context"
 	"net"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -98,32 +96,6 @@ func waitDone(t testing.TB, l *Link) error {
 		t.Fatalf("link still up after %v", waitLimit)
 		return nil
 	}
-}
-
-// seedFiles returns every file of testdata/fuzz/<name>/ and fails if there
-// are none, so a lost corpus cannot pass silently.
-func seedFiles(f *testing.F, name string) [][]byte {
-	f.Helper()
-	dir := filepath.Join("..", "testdata", "fuzz", name)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		f.Fatalf("seed corpus: %v", err)
-	}
-	var seeds [][]byte
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			f.Fatalf("seed corpus: %v", err)
-		}
-		seeds = append(seeds, b)
-	}
-	if len(seeds) == 0 {
-		f.Fatalf("seed corpus %s is empty", dir)
-	}
-	return seeds
 }
 
 // trustedPair links two identities that trust each other, with default settings.

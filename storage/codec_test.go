@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lanchat/lanchat/internal/fuzzseed"
+
 	lcrypto "github.com/lanchat/lanchat/crypto"
 )
 
@@ -71,25 +73,8 @@ func writeSeed(t *testing.T, fuzzName string, i int, b []byte) {
 // addSeeds adds every file in testdata/fuzz/<name>/ to f's corpus, and
 // fails if there are none.
 func addSeeds(f *testing.F, name string) {
-	dir := filepath.Join(seedRoot, name)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		f.Fatalf("seed corpus: %v", err)
-	}
-	n := 0
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range fuzzseed.Files(f, name) {
 		f.Add(b)
-		n++
-	}
-	if n == 0 {
-		f.Fatalf("seed corpus %s is empty", dir)
 	}
 }
 

@@ -1,4 +1,7 @@
-package crypto
+// Package fuzzseed loads the committed fuzz seed corpora under the
+// repository's testdata/fuzz/<FuzzName>/ (one raw input per file) for the
+// fuzz targets of every package.
+package fuzzseed
 
 import (
 	"os"
@@ -6,9 +9,10 @@ import (
 	"testing"
 )
 
-// seedFiles returns every file of testdata/fuzz/<name>/ and fails if there
+// Files returns every file of testdata/fuzz/<name>/ (the package's tests
+// run one directory below the repository root) and fails the test if there
 // are none, so a lost corpus cannot pass silently.
-func seedFiles(f *testing.F, name string) [][]byte {
+func Files(f *testing.F, name string) [][]byte {
 	f.Helper()
 	dir := filepath.Join("..", "testdata", "fuzz", name)
 	entries, err := os.ReadDir(dir)
