@@ -56,3 +56,14 @@ bench-quick:
 
 clean:
 	rm -rf bin
+
+.PHONY: demo demo-clean
+
+## demo: alice, bob and carol on a LAN of network namespaces, one `lanchat chat` per tmux pane
+## (needs root; the LAN lives in its own namespaces and never touches this machine's interfaces)
+demo: tools build
+	./scripts/demo.sh up $(BIN)
+
+## demo-clean: remove the demo's tmux session, namespaces and data
+demo-clean:
+	./scripts/demo.sh down
