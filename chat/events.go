@@ -19,6 +19,9 @@ const (
 	EventJoin      EventKind = "join"  // a linked peer joined a room
 	EventLeave     EventKind = "leave" // a linked peer left a room
 	EventUntrusted EventKind = "untrusted_peer"
+	// EventRefused: a peer you trust proved who it is and refused the link:
+	// it has not trusted you (yet).
+	EventRefused EventKind = "peer_refused"
 )
 
 // Event is one thing the UI may show.

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"time"
@@ -30,7 +31,7 @@ func ReadHistory(store *storage.DB, self lcrypto.IdentityKey, selfNick string, q
 		rooms = append(rooms, name)
 	}
 	grep := strings.ToLower(q.Grep)
-	sq := storage.HistoryQuery{Rooms: rooms, Limit: q.Limit}
+	sq := storage.HistoryQuery{Rooms: rooms, Limit: q.Limit, MergeKey: messageTimeMs}
 	if grep != "" || !q.Since.IsZero() {
 		sq.Match = func(raw []byte) bool {
 			m, err := DecodeMessage(raw)
@@ -59,6 +60,19 @@ func ReadHistory(store *storage.DB, self lcrypto.IdentityKey, selfNick string, q
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// messageTimeMs reads a stored message's author time (Unix ms) without
+// decoding the rest; 0 for an encoding too short to hold one.
+func messageTimeMs(raw []byte) int64 {
+	if len(raw) < 2 {
+		return 0
+	}
+	off := 2 + int(raw[1]) + lcrypto.KeySize + 8 + 8
+	if len(raw) < off+8 {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(raw[off:]))
 }
 
 func trustedNames(store *storage.DB) map[lcrypto.Fingerprint]string {

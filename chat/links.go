@@ -93,26 +93,46 @@ func (n *Node) acceptLoop(ctx context.Context, ln net.Listener) {
 // becomes an event (rate-limited) so the UI can offer to trust it.
 func (n *Node) handshakeFailed(addr string, err error) {
 	var ut *session.UntrustedPeerError
-	if !errors.As(err, &ut) {
-		n.logf("link with %s failed: %v", addr, err)
-		return
-	}
-	n.mu.Lock()
-	last, seen := n.knocks[ut.Key]
-	report := !seen || time.Since(last) > knockInterval
-	if report {
-		if len(n.knocks) > 1024 {
-			clear(n.knocks)
+	var rf *session.RefusedError
+	switch {
+	case errors.As(err, &ut):
+		if n.firstReport(ut.Key, EventUntrusted) {
+			pv := peerView(ut.Key)
+			pv.Addr = addr
+			n.events.publish(Event{Kind: EventUntrusted, Peer: pv,
+				Reason: "lanchat trust " + pv.Fingerprint + " to let them in"})
 		}
-		n.knocks[ut.Key] = time.Now()
+	case errors.As(err, &rf):
+		if n.firstReport(rf.Key, EventRefused) {
+			pv := peerView(rf.Key)
+			pv.Addr = addr
+			pv.Nick, pv.Trusted = n.authorName(rf.Key)
+			n.events.publish(Event{Kind: EventRefused, Peer: pv,
+				Reason: "they have not trusted you yet: read them your fingerprint (lanchat id) so they can run lanchat trust"})
+		}
 	}
-	n.mu.Unlock()
-	if report {
-		pv := peerView(ut.Key)
-		pv.Addr = addr
-		n.events.publish(Event{Kind: EventUntrusted, Peer: pv,
-			Reason: "lanchat trust " + pv.Fingerprint + " to let them in"})
+	n.logf("link with %s failed: %v", addr, err)
+}
+
+type reportKey struct {
+	key  lcrypto.IdentityKey
+	kind EventKind
+}
+
+// firstReport rate-limits knock and refusal events: once per peer and kind
+// per knockInterval.
+func (n *Node) firstReport(key lcrypto.IdentityKey, kind EventKind) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	k := reportKey{key, kind}
+	if last, seen := n.knocks[k]; seen && time.Since(last) < knockInterval {
+		return false
 	}
+	if len(n.knocks) > 1024 {
+		clear(n.knocks)
+	}
+	n.knocks[k] = time.Now()
+	return true
 }
 
 // dial links to addr; static is the --peer address it came from, if any.

@@ -41,7 +41,7 @@ type Node struct {
 	nicks   map[lcrypto.IdentityKey]string // from hellos, for display
 	dialing map[string]bool                // addresses with a dial in flight
 	statics map[string]*staticPeer         // --peer address → its state
-	knocks  map[lcrypto.IdentityKey]time.Time
+	knocks  map[reportKey]time.Time        // last knock/refusal event per peer
 }
 
 // room is a joined room's local state.
@@ -74,7 +74,7 @@ func New(cfg Config) (*Node, error) {
 		nicks:     map[lcrypto.IdentityKey]string{},
 		dialing:   map[string]bool{},
 		statics:   map[string]*staticPeer{},
-		knocks:    map[lcrypto.IdentityKey]time.Time{},
+		knocks:    map[reportKey]time.Time{},
 	}
 	if n.logf == nil {
 		n.logf = func(string, ...any) {}

@@ -389,3 +389,57 @@ func TestJoinLeaveRooms(t *testing.T) {
 		t.Fatal("alice received a message of a room she left")
 	}
 }
+
+// A peer you trust who has not trusted you is reported, by name, so you
+// know to read them your fingerprint.
+func TestOneSidedTrustIsReported(t *testing.T) {
+	c := newCluster(t)
+	a, b := c.add("alice"), c.add("bob")
+	st := c.openStore(a)
+	if _, err := st.Trust(b.id.Fingerprint(), "bobby"); err != nil {
+		t.Fatal(err)
+	}
+	c.start(a)
+	c.start(b)
+	waitFor(t, "alice to hear that bob refuses", func() bool {
+		for {
+			select {
+			case ev := <-a.events:
+				if ev.Kind == EventRefused && ev.Peer.Fingerprint == b.id.Fingerprint().String() {
+					if ev.Peer.Nick != "bobby" {
+						t.Fatalf("refusal names %q, want the trusted name bobby", ev.Peer.Nick)
+					}
+					return true
+				}
+			default:
+				return false
+			}
+		}
+	})
+}
+
+// Without --room, history merges rooms by time, and --limit keeps the newest.
+func TestHistoryAcrossRoomsByTime(t *testing.T) {
+	c := newCluster(t)
+	a := c.add("alice", "lobby", "dev")
+	cfg := c.config(a)
+	cfg.NoDiscovery, cfg.StaticPeers = true, []string{"127.0.0.1:1"}
+	c.startWith(a, cfg)
+	// lobby's clock runs ahead of dev's: clocks alone would put dev first.
+	for i := 0; i < 5; i++ {
+		a.send(t, "lobby", fmt.Sprintf("lobby %d", i))
+	}
+	time.Sleep(5 * time.Millisecond) // distinct author times (ms resolution)
+	a.send(t, "dev", "dev newest")
+	views, err := ReadHistory(a.store, a.id.Public(), "alice", HistoryQuery{Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(views) != 2 || views[0].Body != "lobby 4" || views[1].Body != "dev newest" {
+		var got []string
+		for _, v := range views {
+			got = append(got, v.Body)
+		}
+		t.Fatalf("newest 2 across rooms = %v, want [lobby 4, dev newest]", got)
+	}
+}

@@ -157,3 +157,18 @@ func sanitize(b []byte) string {
 	}
 	return s.String()
 }
+
+// RefusedError says that the responder proved its identity, Key, and then
+// refused the link: it does not trust this node (yet). errors.Is matches
+// ErrHandshake and ErrRefused.
+type RefusedError struct {
+	Key   lcrypto.IdentityKey
+	Close *CloseError
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("%v: %v: %s: %v", ErrHandshake, ErrRefused, e.Key.Fingerprint(), e.Close)
+}
+
+// Unwrap gives ErrHandshake, ErrRefused and the close frame's error.
+func (e *RefusedError) Unwrap() []error { return []error{ErrHandshake, ErrRefused, e.Close} }

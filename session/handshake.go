@@ -295,7 +295,7 @@ func (h *handshake) readHello(from, to hsStep) error {
 	case frameClose:
 		ce := decodeClose(f.Body)
 		if h.initiator && ce.Code == CloseRefused {
-			return fmt.Errorf("%w: %w: %w", ErrHandshake, ErrRefused, ce)
+			return &RefusedError{Key: h.peer, Close: ce}
 		}
 		return fmt.Errorf("%w: %w", ErrHandshake, ce)
 	}

@@ -14,10 +14,15 @@ type HistoryQuery struct {
 	// Match, when set, keeps only messages whose encoded bytes it accepts
 	// (the chat package filters by time and text here).
 	Match func(raw []byte) bool
+	// MergeKey, when set, orders messages of different rooms: each room
+	// keeps its own total order, and between rooms the message with the
+	// greater MergeKey (the chat package: the author's time) counts as newer.
+	MergeKey func(raw []byte) int64
 }
 
-// History returns the newest messages that match q, oldest first, in the
-// total order (clock, author, seq); several rooms are merged in that order.
+// History returns the newest messages that match q, oldest first: each
+// room in its total order (clock, author, seq); several rooms merged by
+// q.MergeKey, else by that order.
 func (db *DB) History(q HistoryQuery) ([]StoredMessage, error) {
 	rooms := q.Rooms
 	if rooms == nil {
@@ -41,7 +46,7 @@ func (db *DB) History(q HistoryQuery) ([]StoredMessage, error) {
 			}
 		}
 		for q.Limit == 0 || len(out) < q.Limit {
-			best := newestCursor(curs)
+			best := newestCursor(curs, q.MergeKey)
 			if best == nil {
 				break
 			}
@@ -67,23 +72,31 @@ type roomCursor struct {
 	k, v []byte
 }
 
-// newestCursor returns the cursor whose current key is greatest (ties, which
-// need one message in two rooms, break by room name).
-func newestCursor(curs []*roomCursor) *roomCursor {
+// newestCursor returns the cursor whose current message is newest: by
+// mergeKey when set, else by order key; ties break by room name.
+func newestCursor(curs []*roomCursor, mergeKey func([]byte) int64) *roomCursor {
 	var best *roomCursor
 	for _, rc := range curs {
 		if rc.k == nil {
 			continue
 		}
-		if best == nil {
-			best = rc
-			continue
-		}
-		if c := bytes.Compare(rc.k, best.k); c > 0 || c == 0 && rc.room > best.room {
+		if best == nil || newer(rc, best, mergeKey) {
 			best = rc
 		}
 	}
 	return best
+}
+
+func newer(a, b *roomCursor, mergeKey func([]byte) int64) bool {
+	if mergeKey != nil {
+		if ka, kb := mergeKey(a.v), mergeKey(b.v); ka != kb {
+			return ka > kb
+		}
+	}
+	if c := bytes.Compare(a.k, b.k); c != 0 {
+		return c > 0
+	}
+	return a.room > b.room
 }
 
 func (q HistoryQuery) keep(room string, k, v []byte) (StoredMessage, bool) {

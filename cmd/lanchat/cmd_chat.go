@@ -41,7 +41,7 @@ nothing).`,
 
 func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
 	nf := e.addNodeFlags(fs, "room to join (repeatable; default lobby)")
-	asJSON := fs.Bool("json", false, "print one JSON event per line (message, peer_up, peer_down, join, leave, untrusted_peer)")
+	asJSON := fs.Bool("json", false, "print one JSON event per line (message, peer_up, peer_down, join, leave, untrusted_peer, peer_refused)")
 	plain := fs.Bool("plain", false, "line mode even on a terminal: no line editor, no colours")
 	noPass := fs.Bool("no-passphrase", false, "first run only: create the identity unsealed, asking nothing")
 	args, err := e.parse(fs, args)
@@ -76,7 +76,8 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	} else {
 		printed := e.printEvents(rn, *asJSON)
 		defer func() { <-printed }() // after shutdown, which ends the events
-		err = chatInput(ctx, e, rn.node, &chatOutput{e: e, json: *asJSON, multiRoom: len(rn.node.Rooms()) > 1})
+		out := &chatOutput{e: e, json: *asJSON, node: rn.node}
+		err = chatInput(ctx, e, newLineChat(rn.node, out, nf.rooms))
 	}
 	stopControl()
 	if serr := rn.shutdown(); err == nil {
@@ -89,7 +90,7 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 // returned channel closes when all are printed.
 func (e *env) printEvents(rn *runningNode, asJSON bool) <-chan struct{} {
 	events, _ := rn.node.Subscribe() // ends when the node stops
-	out := &chatOutput{e: e, json: asJSON, multiRoom: len(rn.node.Rooms()) > 1}
+	out := &chatOutput{e: e, json: asJSON, node: rn.node}
 	printed := make(chan struct{})
 	go func() {
 		defer close(printed)
@@ -106,7 +107,7 @@ func (e *env) printEvents(rn *runningNode, asJSON bool) <-chan struct{} {
 }
 
 // chatInput reads lines until end of input, /quit or ctx ends.
-func chatInput(ctx context.Context, e *env, node *chat.Node, out *chatOutput) error {
+func chatInput(ctx context.Context, e *env, lc *lineChat) error {
 	lines := make(chan string)
 	readErr := make(chan error, 1)
 	go func() { // ends at end of input; the process exits after chat returns
@@ -131,67 +132,100 @@ func chatInput(ctx context.Context, e *env, node *chat.Node, out *chatOutput) er
 			}
 			return nil
 		case line := <-lines:
-			if quit := handleLine(ctx, node, out, line); quit {
+			if quit := lc.handleLine(ctx, line); quit {
 				return nil
 			}
 		}
 	}
 }
 
+// lineChat is line mode's state: the room plain lines go to.
+type lineChat struct {
+	node    *chat.Node
+	out     *chatOutput
+	current string // "" when in no room
+}
+
+func newLineChat(node *chat.Node, out *chatOutput, rooms []string) *lineChat {
+	lc := &lineChat{node: node, out: out}
+	if len(rooms) > 0 {
+		lc.current, _ = chat.NormalizeRoom(rooms[0]) // checked at start
+	} else if r := node.Rooms(); len(r) > 0 {
+		lc.current = r[0]
+	}
+	return lc
+}
+
 // handleLine sends a line or runs a slash command; it reports /quit.
-func handleLine(ctx context.Context, node *chat.Node, out *chatOutput, line string) bool {
+func (lc *lineChat) handleLine(ctx context.Context, line string) bool {
 	line = strings.TrimRight(line, "\r")
 	if strings.TrimSpace(line) == "" {
 		return false
 	}
 	if strings.HasPrefix(line, "/") && !strings.HasPrefix(line, "//") {
-		return slashCommand(node, out, line)
+		return lc.slashCommand(line)
 	}
 	line = strings.TrimPrefix(line, "/")
-	room := node.Rooms()[0]
+	room := lc.current
 	if strings.HasPrefix(line, "#") {
 		if r, text, ok := strings.Cut(line[1:], " "); ok {
 			room, line = r, text
 		}
 	}
-	if _, _, err := node.Send(ctx, room, line); err != nil {
-		out.notice("not sent: %v", err)
+	if room == "" {
+		lc.out.notice("not sent: you are in no room; /join ROOM first")
+		return false
+	}
+	if _, _, err := lc.node.Send(ctx, room, line); err != nil {
+		lc.out.notice("not sent: %v", err)
 	}
 	return false
 }
 
-func slashCommand(node *chat.Node, out *chatOutput, line string) bool {
+func (lc *lineChat) slashCommand(line string) bool {
 	cmd, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
 	arg = strings.TrimSpace(arg)
 	switch cmd {
 	case "/quit", "/exit":
 		return true
 	case "/join":
-		if r, err := node.Join(arg); err != nil {
-			out.notice("cannot join: %v", err)
+		if arg == "" {
+			lc.out.notice("usage: /join ROOM")
+		} else if r, err := lc.node.Join(arg); err != nil {
+			lc.out.notice("cannot join: %v", err)
 		} else {
-			out.notice("joined #%s", r)
+			lc.current = r
+			lc.out.notice("joined #%s; lines now go there", r)
 		}
 	case "/leave":
-		if r, err := node.Leave(arg); err != nil {
-			out.notice("cannot leave: %v", err)
+		if arg == "" {
+			arg = lc.current
+		}
+		if r, err := lc.node.Leave(arg); err != nil {
+			lc.out.notice("cannot leave: %v", err)
 		} else {
-			out.notice("left #%s", r)
+			lc.out.notice("left #%s", r)
+			if r == lc.current {
+				lc.current = ""
+				if rooms := lc.node.Rooms(); len(rooms) > 0 {
+					lc.current = rooms[0]
+				}
+			}
 		}
 	case "/rooms":
-		out.notice("rooms: %s", strings.Join(node.Rooms(), ", "))
+		lc.out.notice("rooms: %s (lines go to #%s)", strings.Join(lc.node.Rooms(), ", "), lc.current)
 	case "/peers":
-		peers := node.Peers()
+		peers := lc.node.Peers()
 		if len(peers) == 0 {
-			out.notice("nobody found yet")
+			lc.out.notice("nobody found yet")
 		}
 		for _, p := range peers {
-			out.notice("%s", peerLine(p))
+			lc.out.notice("%s", peerLine(p))
 		}
 	case "/help":
-		out.notice("commands: /join ROOM, /leave ROOM, /rooms, /peers, /quit; \"#room text\" sends to a room; \"//text\" sends a line starting with /")
+		lc.out.notice("commands: /join ROOM, /leave [ROOM], /rooms, /peers, /quit; \"#room text\" sends to a room; \"//text\" sends a line starting with /")
 	default:
-		out.notice("unknown command %s (try /help)", cmd)
+		lc.out.notice("unknown command %s (try /help)", cmd)
 	}
 	return false
 }
@@ -212,11 +246,11 @@ func peerLine(p *chat.PeerView) string {
 }
 
 // chatOutput prints events: messages on stdout, notices on stderr, or every
-// event as one JSON line on stdout.
+// event as one JSON line on stdout (notices still go to stderr).
 type chatOutput struct {
-	e         *env
-	json      bool
-	multiRoom bool
+	e    *env
+	json bool
+	node *chat.Node // messages carry their room while it is in several
 }
 
 func (o *chatOutput) event(ev chat.Event) {
@@ -229,7 +263,7 @@ func (o *chatOutput) event(ev chat.Event) {
 	}
 	switch ev.Kind {
 	case chat.EventMessage:
-		fmt.Fprintln(o.e.stdout, formatLive(ev.Message, o.multiRoom))
+		fmt.Fprintln(o.e.stdout, formatLive(ev.Message, len(o.node.Rooms()) > 1))
 	case chat.EventPeerUp:
 		o.notice("%s linked", peerLabel(ev.Peer))
 	case chat.EventPeerDown:
@@ -240,13 +274,12 @@ func (o *chatOutput) event(ev chat.Event) {
 		o.notice("%s left #%s", peerLabel(ev.Peer), ev.Room)
 	case chat.EventUntrusted:
 		o.notice("untrusted peer %s at %s wants to link: %s", ev.Peer.Fingerprint, ev.Peer.Addr, ev.Reason)
+	case chat.EventRefused:
+		o.notice("%s refuses the link: %s", peerLabel(ev.Peer), ev.Reason)
 	}
 }
 
 func (o *chatOutput) notice(format string, args ...any) {
-	if o.json {
-		return
-	}
 	fmt.Fprintf(o.e.stderr, "lanchat: "+format+"\n", args...)
 }
 

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -309,6 +310,8 @@ func TestChatUsageErrors(t *testing.T) {
 		{[]string{"chat", "--data-dir", dir, "--no-discovery"}, "nobody to link to"},
 		{[]string{"chat", "--data-dir", dir, "--peer", "nohost"}, "not HOST:PORT"},
 		{[]string{"send", "--data-dir", dir}, "empty message"},
+		{[]string{"send", "--data-dir", dir, strings.Repeat("x", chat.MaxBodyBytes+1)}, "at most 4096"},
+		{[]string{"trust", "--data-dir", dir, "MMG42KL-GYQZWNI-EISKREL-XMS3J7N-2BFJE4O-MW3FSFS-LYG4FQG-6XCDOQH", "bob"}, "--name bob"},
 		{[]string{"history", "--data-dir", dir, "--since", "yesterday-ish"}, "cannot read --since"},
 		{[]string{"history", "--data-dir", dir, "--limit", "-1"}, "negative"},
 	}
@@ -319,4 +322,41 @@ func TestChatUsageErrors(t *testing.T) {
 		}
 		wantContains(t, "stderr", r.stderr, tt.want, "hint:")
 	}
+}
+
+// Line mode: plain lines go to the current room (the first --room, then the
+// last /join); leaving every room does not break the chat.
+func TestLineModeCurrentRoom(t *testing.T) {
+	c := newCLI(t, envPassphrase+"=")
+	dir, _ := c.initNode("alice", "--no-passphrase")
+	p := c.startChat("alice", dir, append(loopbackFlags(freePort(t, "udp")), "--room", "zeta", "--room", "lobby")...)
+	p.say("to zeta")
+	p.say("/join dev")
+	p.say("to dev")
+	p.say("/leave zeta")
+	p.say("/leave dev")
+	p.say("/leave lobby")
+	p.say("nowhere to go")
+	p.say("/join lobby")
+	p.say("back in lobby")
+	eventually(t, "the last line", func() bool { return containsAll(p.shown(), "back in lobby") })
+	rooms := map[string]string{}
+	p.mu.Lock()
+	for _, ev := range p.events {
+		if ev.Kind == chat.EventMessage {
+			rooms[ev.Message.Body] = ev.Message.Room
+		}
+	}
+	p.mu.Unlock()
+	want := map[string]string{"to zeta": "zeta", "to dev": "dev", "back in lobby": "lobby"}
+	for body, room := range want {
+		if rooms[body] != room {
+			t.Errorf("%q went to #%s, want #%s", body, rooms[body], room)
+		}
+	}
+	if _, sent := rooms["nowhere to go"]; sent {
+		t.Error("a line was sent while in no room")
+	}
+	p.stop()
+	wantContains(t, "stderr", p.stderr.String(), "you are in no room")
 }

@@ -57,6 +57,9 @@ func runSend(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	if strings.TrimSpace(text) == "" {
 		return usageErrorf("give the text as arguments or on standard input", "send: empty message")
 	}
+	if len(text) > chat.MaxBodyBytes {
+		return usageErrorf("split it into several messages", "send: the message is %d bytes, at most %d", len(text), chat.MaxBodyBytes)
+	}
 	res, running, err := e.sendViaNode(ctx, nf, text) // through the running node, if any
 	if !running {
 		res, err = e.sendWithOwnNode(ctx, nf, text, *timeout)

@@ -86,6 +86,15 @@ func parseFingerprintArgs(cmd string, args []string) (lcrypto.Fingerprint, error
 		if errors.Is(err, lcrypto.ErrFingerprintLength) || errors.Is(err, lcrypto.ErrFingerprintEmpty) {
 			hint = "a fingerprint is 8 groups of 7 characters, like the one lanchat id shows"
 		}
+		if len(args) > 1 {
+			// "lanchat trust FP bob": the last word is a name, not part of it.
+			if _, ferr := lcrypto.ParseFingerprint(strings.Join(args[:len(args)-1], " ")); ferr == nil {
+				hint = fmt.Sprintf("to give a name, use --name: lanchat %s %s --name %s",
+					cmd, strings.Join(args[:len(args)-1], " "), args[len(args)-1])
+			} else if !errors.Is(ferr, lcrypto.ErrFingerprintLength) {
+				err = ferr // the fingerprint part has a typo: say where
+			}
+		}
 		return lcrypto.Fingerprint{}, usageErrorf(hint, "%s: %w", cmd, err)
 	}
 	return fp, nil

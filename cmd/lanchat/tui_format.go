@@ -119,6 +119,8 @@ func (u *tui) event(ev chat.Event) {
 			u.notice("untrusted peer %s at %s wants to link; compare the fingerprint with them, then /trust <fp> NAME (or lanchat trust <fp>) to let them in",
 				ev.Peer.Fingerprint, ev.Peer.Addr)
 		}
+	case chat.EventRefused:
+		u.notice("%s refuses the link: %s", u.peerLabel(ev.Peer), sanitizeLine(ev.Reason))
 	}
 }
 
