@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,4 +126,111 @@ func TestClockJumpIsDropped(t *testing.T) {
 	if _, _, err := alice.node.Send(context.Background(), "lobby", "still works"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// However many sync requests a member sends without reading, the node
+// runs at most one sync per room for it.
+func TestSyncRequestFloodIsBounded(t *testing.T) {
+	c := newCluster(t)
+	alice := c.add("alice")
+	mallory := newID(t)
+	link := c.hostileMember(alice, mallory)
+	for i := 1; i <= 200; i++ { // some history worth syncing
+		alice.send(t, "lobby", fmt.Sprintf("message %d", i))
+	}
+	before := runtime.NumGoroutine()
+	req := syncRequest{Room: "lobby", Heads: map[lcrypto.IdentityKey]uint64{}}
+	for i := 0; i < 300; i++ {
+		if err := link.Send(session.FrameSyncRequest, req.encode()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The requests are read in order; the node answers ping-free frames
+	// meanwhile. Wait until a later frame was handled: a message from mallory.
+	m := Message{Room: "lobby", Seq: 1, Clock: 1, Time: time.Now(), Body: "after the flood"}
+	m.Sign(mallory)
+	if err := link.Send(session.FrameChat, m.Encode()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the frame after the flood", func() bool { return hasBodies(alice.history(t, "lobby"), "after the flood") })
+	if grew := runtime.NumGoroutine() - before; grew > 10 {
+		t.Fatalf("300 sync requests started %d goroutines, want at most a few", grew)
+	}
+}
+
+// The node's own messages coming back from a peer (say, after restoring an
+// old backup) move its sequence on: the next send is stored, not dropped as
+// a duplicate.
+func TestOwnMessagesFromPeersAdvanceSequence(t *testing.T) {
+	c := newCluster(t)
+	alice := c.add("alice")
+	mallory := newID(t)
+	link := c.hostileMember(alice, mallory)
+	for seq := uint64(1); seq <= 3; seq++ {
+		m := Message{Room: "lobby", Seq: seq, Clock: seq, Time: time.Now(), Body: fmt.Sprintf("old %d", seq)}
+		m.Sign(alice.id) // written by alice's key before the backup was restored
+		if err := link.Send(session.FrameChat, m.Encode()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the old messages", func() bool { return hasBodies(alice.history(t, "lobby"), "old 3") })
+	v, _, err := alice.node.Send(context.Background(), "lobby", "new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Seq != 4 || !hasBodies(alice.history(t, "lobby"), "new") {
+		t.Fatalf("new message has seq %d (stored: %v), want 4 and stored", v.Seq, hasBodies(alice.history(t, "lobby"), "new"))
+	}
+}
+
+// Stopping a node closes its links with a reason, also without discovery
+// (no bye beacon to fall back on).
+func TestShutdownClosesLinksWithReason(t *testing.T) {
+	c := newCluster(t)
+	alice := c.add("alice")
+	mallory := newID(t)
+	link := c.hostileMember(alice, mallory)
+	waitFor(t, "alice to register the link", func() bool { return len(alice.node.LinkedPeers()) == 1 })
+	c.stop(alice)
+	select {
+	case <-link.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the peer's link is still up after the node stopped")
+	}
+	if err := link.Err(); err == nil || !strings.Contains(err.Error(), "shutting down") {
+		t.Fatalf("link ended with %v, want the close reason \"shutting down\"", err)
+	}
+}
+
+// A member that stops reading is cut off when its bounded queue fills;
+// everyone else keeps getting every message.
+func TestSlowPeerDoesNotStallOthers(t *testing.T) {
+	c := newCluster(t)
+	alice, bob := c.add("alice"), c.add("bob")
+	mallory := newID(t)
+	c.trustAll(alice, bob)
+	if _, err := c.openStore(alice).Trust(mallory.Fingerprint(), "mallory"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := c.config(alice)
+	cfg.Session.MaxFrameSize = 300 << 10
+	cfg.Session.SendQueueBytes = cfg.Session.MaxFrameSize + session.QueueOverhead
+	c.startWith(alice, cfg)
+	c.start(bob)
+	c.waitLinked(alice, bob)
+	link := rawMember(t, alice, mallory) // never reads
+	waitFor(t, "mallory linked", func() bool { return len(alice.node.LinkedPeers()) == 2 })
+	body := strings.Repeat("x", 3900)
+	sent := 0
+	for ; sent < 6000 && len(alice.node.LinkedPeers()) == 2; sent++ {
+		alice.send(t, "lobby", fmt.Sprintf("%d %s", sent, body))
+	}
+	if len(alice.node.LinkedPeers()) == 2 {
+		t.Fatalf("after %d messages (%d MB) the reader-less link is still up", sent, sent*len(body)>>20)
+	}
+	t.Logf("the reader-less link was cut after %d messages", sent)
+	alice.send(t, "lobby", "after the cut")
+	sent++
+	waitFor(t, "bob to have every message", func() bool { return len(bob.history(t, "lobby")) == sent })
+	_ = link
 }

@@ -23,6 +23,15 @@ type peer struct {
 	static    string          // the --peer address we dialled, if any
 	rooms     map[string]bool // guarded by Node.mu
 	up        time.Time
+
+	// syncs holds, per room, whether a sync for the peer runs and the
+	// request to serve after it (guarded by Node.mu): at most one sync per
+	// room and link, however many requests a peer sends.
+	syncs map[string]*syncState
+}
+
+type syncState struct {
+	next *syncRequest // the newest request that came while one ran
 }
 
 // initiator is the key of the side that dialled this link.
@@ -36,7 +45,9 @@ func (p *peer) initiator(self lcrypto.IdentityKey) lcrypto.IdentityKey {
 // knockInterval bounds how often an untrusted peer's knock is reported.
 const knockInterval = time.Minute
 
-func (n *Node) sessionConfig() session.Config {
+// sessionConfig returns a link's configuration and the rooms its hello
+// announces (a join or leave during the handshake is sent after it).
+func (n *Node) sessionConfig() (session.Config, []string) {
 	cfg := n.cfg.Session
 	cfg.Identity = n.id
 	cfg.Trusted = n.isTrusted
@@ -44,7 +55,7 @@ func (n *Node) sessionConfig() session.Config {
 	h := hello{Nick: n.cfg.Nickname, Rooms: n.roomNamesLocked()}
 	n.mu.Unlock()
 	cfg.Hello = h.encode()
-	return cfg
+	return cfg, h.Rooms
 }
 
 func (n *Node) roomNamesLocked() []string {
@@ -79,12 +90,13 @@ func (n *Node) acceptLoop(ctx context.Context, ln net.Listener) {
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
-			link, err := guard.Accept(ctx, conn, n.sessionConfig())
+			cfg, announced := n.sessionConfig()
+			link, err := guard.Accept(ctx, conn, cfg)
 			if err != nil {
 				n.handshakeFailed(conn.RemoteAddr().String(), err)
 				return
 			}
-			n.addLink(link, false, "")
+			n.addLink(link, false, "", announced)
 		}()
 	}
 }
@@ -149,7 +161,8 @@ func (n *Node) dial(ctx context.Context, addr string, static string) {
 		n.logf("dialling %s: %v", addr, err)
 		return
 	}
-	link, err := session.Dial(ctx, conn, n.sessionConfig())
+	cfg, announced := n.sessionConfig()
+	link, err := session.Dial(ctx, conn, cfg)
 	if err != nil {
 		n.handshakeFailed(addr, err)
 		return
@@ -157,7 +170,7 @@ func (n *Node) dial(ctx context.Context, addr string, static string) {
 	if ap, err := netip.ParseAddrPort(addr); err == nil {
 		n.dialLimit.Success(ap)
 	}
-	n.addLink(link, true, static)
+	n.addLink(link, true, static, announced)
 }
 
 // startDialLocked starts a dial unless one to addr is in flight.
@@ -271,9 +284,8 @@ func (n *Node) discoveryEvents(ctx context.Context) {
 }
 
 // addLink registers a new link, resolving duplicates so that both sides keep
-// the same one: the link dialled by the smaller key wins; between two links
-// dialled by the same side, the newer wins (the older is a dead leftover).
-func (n *Node) addLink(link *session.Link, weDialled bool, static string) {
+// the same one (see keepNew). announced are the rooms our hello named.
+func (n *Node) addLink(link *session.Link, weDialled bool, static string, announced []string) {
 	h, err := decodeHello(link.PeerHello())
 	if err != nil {
 		n.logf("link with %s: %v", link.Peer(), err)
@@ -285,7 +297,6 @@ func (n *Node) addLink(link *session.Link, weDialled bool, static string) {
 	for _, r := range h.Rooms {
 		p.rooms[r] = true
 	}
-	self := n.id.Public()
 	n.mu.Lock()
 	if n.runCtx.Err() != nil {
 		n.mu.Unlock()
@@ -293,29 +304,75 @@ func (n *Node) addLink(link *session.Link, weDialled bool, static string) {
 		return
 	}
 	old := n.links[p.key]
-	if old != nil {
-		oi, ni := old.initiator(self), p.initiator(self)
-		if oi != ni && bytes.Compare(oi[:], ni[:]) < 0 {
-			n.mu.Unlock()
-			link.Close("duplicate link")
-			return
-		}
+	if old != nil && !n.keepNew(old, p) {
+		n.mu.Unlock()
+		link.Close("duplicate link")
+		return
 	}
 	n.links[p.key] = p
 	n.nicks[p.key] = p.nick
 	if sp := n.statics[static]; sp != nil {
 		sp.key, sp.linked, sp.backoff = p.key, true, staticBackoffMin
 	}
+	joined, left := roomDiff(announced, n.rooms)
 	n.mu.Unlock()
 	if old != nil {
-		old.link.Close("duplicate link")
+		n.closeAsync(old, "duplicate link")
+	}
+	// Untrusted while the handshake ran? Then the untrust missed this link.
+	if !n.isTrusted(p.key) {
+		n.closeAsync(p, "no longer trusted")
 	}
 	if err := n.store.TouchPeer(p.key.Fingerprint(), p.up); err != nil {
 		n.logf("recording last seen: %v", err)
 	}
+	for _, r := range joined {
+		_ = link.Send(session.FrameRoomJoin, encodeRoomFrame(r))
+	}
+	for _, r := range left {
+		_ = link.Send(session.FrameRoomLeave, encodeRoomFrame(r))
+	}
 	n.events.publish(Event{Kind: EventPeerUp, Peer: n.peerViewOf(p)})
 	n.wg.Add(1)
 	go n.serveLink(p)
+}
+
+// sameTimeLinks is how close in time two links to one peer, dialled by the
+// same side, must come up to be a race of two dials (not a restart).
+const sameTimeLinks = 2 * time.Second
+
+// keepNew decides between two links to one peer, the same way on both
+// sides: the link dialled by the smaller key wins; of two dialled by the
+// same side, the one with the smaller channel binding if they came up
+// together (two dials racing), else the newer (the old one is a dead
+// leftover of a restart).
+func (n *Node) keepNew(old, p *peer) bool {
+	self := n.id.Public()
+	oi, ni := old.initiator(self), p.initiator(self)
+	if oi != ni {
+		return bytes.Compare(ni[:], oi[:]) < 0
+	}
+	if p.up.Sub(old.up) < sameTimeLinks {
+		return bytes.Compare(p.link.ChannelBinding(), old.link.ChannelBinding()) < 0
+	}
+	return true
+}
+
+// roomDiff returns the rooms joined and left since announced.
+func roomDiff(announced []string, now map[string]*room) (joined, left []string) {
+	was := map[string]bool{}
+	for _, r := range announced {
+		was[r] = true
+		if now[r] == nil {
+			left = append(left, r)
+		}
+	}
+	for r := range now {
+		if !was[r] {
+			joined = append(joined, r)
+		}
+	}
+	return joined, left
 }
 
 // removeLink forgets p if it is still the registered link for its key.

@@ -35,6 +35,11 @@ const (
 	MaxClockJump = 1 << 32
 )
 
+// MaxTimeMs is the latest author time a message may carry (the end of year
+// 9999, Unix ms); earlier than 1970 is refused too. Times are for display,
+// and a time no date format can print would break every history.
+const MaxTimeMs = 253402300799999
+
 // Message is one signed chat message. Its identity is (Room, Author, Seq):
 // each author numbers its messages in each room 1, 2, 3, ... Messages are
 // ordered everywhere by (Clock, Author, Seq), a Lamport clock per room.
@@ -109,6 +114,9 @@ func (m Message) Validate() error {
 	}
 	if m.Seq == 0 || m.Clock == 0 {
 		return fmt.Errorf("%w: sequence and clock start at 1", ErrMalformed)
+	}
+	if ms := m.Time.UnixMilli(); ms < 0 || ms > MaxTimeMs {
+		return fmt.Errorf("%w: time %d ms is outside years 1970–9999", ErrMalformed, ms)
 	}
 	return nil
 }

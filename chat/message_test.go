@@ -81,6 +81,8 @@ func TestDecodeMessageRefuses(t *testing.T) {
 		{"bad room", (&Message{Room: "Bad Room", Seq: 1, Clock: 1}).Encode(), ErrRoomName},
 		{"seq 0", (&Message{Room: "lobby", Clock: 1}).Encode(), ErrMalformed},
 		{"bad utf-8", (&Message{Room: "lobby", Seq: 1, Clock: 1, Body: "\xff"}).Encode(), ErrMalformed},
+		{"time after year 9999", (&Message{Room: "lobby", Seq: 1, Clock: 1, Time: time.UnixMilli(MaxTimeMs + 1)}).Encode(), ErrMalformed},
+		{"time before 1970", (&Message{Room: "lobby", Seq: 1, Clock: 1, Time: time.UnixMilli(-1)}).Encode(), ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,6 +135,17 @@ func TestWireRoundTrips(t *testing.T) {
 	dup = append(dup, append(k1[:], 0, 0, 0, 0, 0, 0, 0, 2)...)
 	if _, err := decodeSyncRequest(dup); !errors.Is(err, ErrFrame) {
 		t.Fatalf("repeated author: err = %v", err)
+	}
+	// Authors out of order are refused too (one encoding per request).
+	lo, hi := k1, k2
+	if bytes.Compare(lo[:], hi[:]) > 0 {
+		lo, hi = hi, lo
+	}
+	desc := append(appendRoom(nil, "lobby"), 0, 2)
+	desc = append(desc, append(hi[:], 0, 0, 0, 0, 0, 0, 0, 1)...)
+	desc = append(desc, append(lo[:], 0, 0, 0, 0, 0, 0, 0, 2)...)
+	if _, err := decodeSyncRequest(desc); !errors.Is(err, ErrFrame) {
+		t.Fatalf("descending authors: err = %v", err)
 	}
 }
 

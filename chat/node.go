@@ -46,8 +46,8 @@ type Node struct {
 
 // room is a joined room's local state.
 type room struct {
-	sendMu   sync.Mutex // serializes this node's own messages in the room
-	nextSeq  uint64     // this node's next sequence number (guarded by sendMu)
+	sendMu   sync.Mutex    // serializes this node's own messages in the room
+	nextSeq  atomic.Uint64 // this node's next sequence number; only grows
 	maxClock atomic.Uint64
 }
 
@@ -111,7 +111,12 @@ func (n *Node) loadRoom(r string) (string, error) {
 	if len(n.rooms) >= MaxRooms {
 		return "", fmt.Errorf("at most %d rooms", MaxRooms)
 	}
-	rs := &room{nextSeq: st.Heads[n.id.Public()] + 1}
+	last, err := n.store.LastSeq(name, n.id.Public())
+	if err != nil {
+		return "", err
+	}
+	rs := &room{}
+	rs.nextSeq.Store(last + 1)
 	rs.maxClock.Store(st.MaxClock)
 	n.rooms[name] = rs
 	return name, nil

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -29,20 +30,44 @@ func (n *Node) Send(ctx context.Context, roomName, body string) (*MessageView, i
 	}
 	rs.sendMu.Lock()
 	defer rs.sendMu.Unlock()
-	m := Message{Room: name, Seq: rs.nextSeq, Clock: rs.maxClock.Load() + 1, Time: time.Now().Truncate(time.Millisecond), Body: body}
-	if err := m.Validate(); err != nil {
+	m, raw, err := n.storeOwn(ctx, rs, name, body)
+	if err != nil {
 		return nil, 0, err
 	}
-	m.Sign(n.id)
-	raw := m.Encode()
-	if _, err := n.commit.Add(ctx, toStored(&m, raw)); err != nil {
-		return nil, 0, fmt.Errorf("storing message: %w", err)
-	}
-	rs.nextSeq++
-	storeMax(&rs.maxClock, m.Clock)
 	v := n.view(&m, false)
 	n.events.publish(Event{Kind: EventMessage, Room: name, Message: v})
 	return v, n.relay(nil, name, m.Author, raw), nil
+}
+
+// storeOwn signs and durably stores this node's next message in a room
+// (rs.sendMu held). A sequence number found taken — this node's own earlier
+// messages came back by sync, e.g. after restoring an old backup — is
+// skipped, so a send is never reported that no store holds.
+func (n *Node) storeOwn(ctx context.Context, rs *room, name, body string) (Message, []byte, error) {
+	for try := 0; try < 3; try++ {
+		m := Message{Room: name, Seq: rs.nextSeq.Load(), Clock: rs.maxClock.Load() + 1,
+			Time: time.Now().Truncate(time.Millisecond), Body: body}
+		if err := m.Validate(); err != nil {
+			return Message{}, nil, err
+		}
+		m.Sign(n.id)
+		raw := m.Encode()
+		added, err := n.commit.Add(ctx, toStored(&m, raw))
+		if err != nil {
+			return Message{}, nil, fmt.Errorf("storing message: %w", err)
+		}
+		if added[0] {
+			storeMax(&rs.nextSeq, m.Seq+1)
+			storeMax(&rs.maxClock, m.Clock)
+			return m, raw, nil
+		}
+		last, err := n.store.LastSeq(name, m.Author)
+		if err != nil {
+			return Message{}, nil, err
+		}
+		storeMax(&rs.nextSeq, last+1)
+	}
+	return Message{}, nil, errors.New("storing message: its sequence number stayed taken")
 }
 
 // Join enters a room: peers are told, and the room's history is synced.

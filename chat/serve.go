@@ -30,6 +30,16 @@ type delivery struct {
 func (n *Node) serveLink(p *peer) {
 	defer n.wg.Done()
 	defer n.removeLink(p)
+	// The link ends with its reader: on shutdown (the context ends first),
+	// a peer's bug, or anything else. Closing a link that already ended
+	// does nothing.
+	defer p.link.Close("shutting down")
+	defer func() {
+		if r := recover(); r != nil { // one peer's input never takes the node down
+			n.logf("link with %s: internal error: %v", p.key, r)
+			p.link.Close("internal error")
+		}
+	}()
 	// Recv and SendWait return once the link ends; cancel stops this
 	// link's sync senders when its reader returns.
 	ctx, cancel := context.WithCancel(n.runCtx)
@@ -72,8 +82,7 @@ func (n *Node) handleFrame(ctx context.Context, p *peer, f session.Frame, out ch
 		if err != nil {
 			return err
 		}
-		n.wg.Add(1)
-		go n.serveSync(ctx, p, req)
+		n.startSync(ctx, p, req)
 		return nil
 	case session.FrameRoomJoin, session.FrameRoomLeave:
 		return n.handleRoomFrame(p, f)
@@ -123,6 +132,9 @@ func (n *Node) deliver(from *peer, in <-chan delivery) {
 			m := &d.msgs[i]
 			if rs := n.room(m.Room); rs != nil {
 				storeMax(&rs.maxClock, m.Clock)
+				if m.Author == n.id.Public() { // our own, back from a peer
+					storeMax(&rs.nextSeq, m.Seq+1)
+				}
 			}
 			n.events.publish(Event{Kind: EventMessage, Room: m.Room, Message: n.view(m, d.catchUp)})
 			n.relay(from, m.Room, m.Author, d.raws[i])

@@ -28,10 +28,47 @@ func (n *Node) requestSync(p *peer, r string) {
 	}
 }
 
+// startSync serves a peer's sync request: at once if no sync for that room
+// runs on this link, else after it (only the newest waiting request is
+// kept). So a peer can hold at most one sync goroutine per room.
+func (n *Node) startSync(ctx context.Context, p *peer, req syncRequest) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if p.syncs == nil {
+		p.syncs = map[string]*syncState{}
+	}
+	if st := p.syncs[req.Room]; st != nil {
+		st.next = &req
+		return
+	}
+	p.syncs[req.Room] = &syncState{}
+	n.wg.Add(1)
+	go n.runSyncs(ctx, p, req)
+}
+
+// runSyncs serves req, then any request that came for its room meanwhile.
+func (n *Node) runSyncs(ctx context.Context, p *peer, req syncRequest) {
+	defer n.wg.Done()
+	for {
+		n.serveSync(ctx, p, req)
+		n.mu.Lock()
+		st := p.syncs[req.Room]
+		next := st.next
+		st.next = nil
+		if next == nil || ctx.Err() != nil {
+			delete(p.syncs, req.Room)
+			n.mu.Unlock()
+			return
+		}
+		n.mu.Unlock()
+		req = *next
+	}
+}
+
 // serveSync streams what the peer misses in a room, in bounded batches; it
 // waits for queue space (flow control), so a slow peer slows only itself.
+// A room that is not shared (either side not in it) gets an empty answer.
 func (n *Node) serveSync(ctx context.Context, p *peer, req syncRequest) {
-	defer n.wg.Done()
 	resp := syncResponse{Room: req.Room}
 	size := 0
 	flush := func(done bool) bool {
@@ -40,7 +77,10 @@ func (n *Node) serveSync(ctx context.Context, p *peer, req syncRequest) {
 		resp.Msgs, size = nil, 0
 		return err == nil
 	}
-	if n.room(req.Room) == nil {
+	n.mu.Lock()
+	shared := n.rooms[req.Room] != nil && p.rooms[req.Room]
+	n.mu.Unlock()
+	if !shared {
 		flush(true)
 		return
 	}

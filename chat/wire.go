@@ -6,16 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"unicode/utf8"
 
 	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/storage"
 )
 
 // Limits of the chat frames (PROTOCOL.md, section 5).
 const (
 	helloVersion = 1
 	// MaxNickLen bounds a nickname in bytes (UTF-8).
-	MaxNickLen = 32
+	MaxNickLen = storage.MaxNameLen
 	// MaxSyncAuthors bounds the version vector of one sync request.
 	MaxSyncAuthors = 4096
 	// syncBatchMessages and syncBatchBytes bound one sync response frame.
@@ -67,15 +67,12 @@ func decodeHello(b []byte) (hello, error) {
 	return h, r.done()
 }
 
-// CheckNick validates a nickname.
+// CheckNick validates a nickname: the rules of every name lanchat shows
+// (storage.CheckName: at most MaxNickLen bytes of UTF-8, no control or
+// format characters, no leading or trailing space).
 func CheckNick(s string) error {
-	if len(s) > MaxNickLen || !utf8.ValidString(s) {
-		return fmt.Errorf("nickname must be valid UTF-8 of at most %d bytes", MaxNickLen)
-	}
-	for _, c := range s {
-		if c < 0x20 || c == 0x7f {
-			return errors.New("nickname must not contain control characters")
-		}
+	if err := storage.CheckName(s); err != nil {
+		return fmt.Errorf("nickname: %w", err)
 	}
 	return nil
 }
@@ -115,13 +112,15 @@ func decodeSyncRequest(b []byte) (syncRequest, error) {
 	if n > MaxSyncAuthors {
 		return s, fmt.Errorf("%w: %d authors in a sync request", ErrFrame, n)
 	}
+	var prev []byte
 	for i := 0; i < n && r.err == nil; i++ {
 		var k lcrypto.IdentityKey
 		copy(k[:], r.bytes(lcrypto.KeySize))
+		if r.err == nil && prev != nil && bytes.Compare(prev, k[:]) >= 0 {
+			return s, fmt.Errorf("%w: sync request authors not in ascending order", ErrFrame)
+		}
+		prev = k[:]
 		s.Heads[k] = r.u64()
-	}
-	if r.err == nil && len(s.Heads) != n {
-		return s, fmt.Errorf("%w: repeated author in a sync request", ErrFrame)
 	}
 	return s, r.done()
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -159,14 +160,16 @@ func addMessageTx(tx *bolt.Tx, msg *StoredMessage) (bool, error) {
 }
 
 // advanceHead moves the author's contiguous head past every sequence number
-// now present.
+// now present. Every author with a stored message has a head, 0 while its
+// sequence 1 is missing, so sync knows of it.
 func advanceHead(a, h *bolt.Bucket, author [AuthorKeySize]byte) error {
-	head := u64(h.Get(author[:]))
+	old := h.Get(author[:])
+	head := u64(old)
 	next := head
 	for a.Get(authorKey(author, next+1)) != nil {
 		next++
 	}
-	if next == head {
+	if next == head && old != nil {
 		return nil
 	}
 	if err := putU64(h, author[:], next); err != nil {
@@ -260,6 +263,31 @@ func (db *DB) MessagesAfter(room string, author [AuthorKeySize]byte, after uint6
 		return nil, fmt.Errorf("reading room %q: %w", room, err)
 	}
 	return out, nil
+}
+
+// LastSeq returns the highest sequence number of author stored in room (0
+// if none), gaps or not.
+func (db *DB) LastSeq(room string, author [AuthorKeySize]byte) (uint64, error) {
+	var last uint64
+	err := db.View(func(tx *bolt.Tx) error {
+		_, a, _, _, err := roomBuckets(tx, room, false)
+		if err != nil || a == nil {
+			return err
+		}
+		c := a.Cursor()
+		k, _ := c.Seek(authorKey(author, math.MaxUint64))
+		if k == nil || !bytes.Equal(k, authorKey(author, math.MaxUint64)) {
+			k, _ = c.Prev()
+		}
+		if k != nil && bytes.HasPrefix(k, author[:]) {
+			last = u64(k[AuthorKeySize:])
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reading room %q: %w", room, err)
+	}
+	return last, nil
 }
 
 // MessageRooms lists the rooms that hold messages, sorted.

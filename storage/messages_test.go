@@ -179,3 +179,25 @@ func BenchmarkOneTxPerMessage(b *testing.B) {
 		}
 	}
 }
+
+func TestLastSeqAndHeadsWithGaps(t *testing.T) {
+	db := openTestDB(t)
+	if _, err := db.AddMessages([]StoredMessage{msg("r", 1, 2, 2), msg("r", 1, 5, 5), msg("r", 2, 1, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	a1 := msg("r", 1, 0, 0).Author
+	for author, want := range map[byte]uint64{1: 5, 2: 1, 3: 0} {
+		got, err := db.LastSeq("r", msg("r", author, 0, 0).Author)
+		if err != nil || got != want {
+			t.Fatalf("LastSeq(author %d) = %d, %v; want %d", author, got, err, want)
+		}
+	}
+	st, err := db.RoomState("r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An author whose sequence 1 is missing is still known, at head 0.
+	if h, ok := st.Heads[a1]; !ok || h != 0 {
+		t.Fatalf("head of an author missing seq 1 = %d (present %v), want 0 and present", h, ok)
+	}
+}
