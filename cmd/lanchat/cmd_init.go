@@ -46,11 +46,18 @@ func runInit(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	if err := storage.CheckName(*name); err != nil {
 		return usageErrorf("choose a shorter name of letters, digits and spaces", "init: --name: %v", err)
 	}
+	dbPath, existed := e.dbPathExisted()
 	db, err := e.openStore(create)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	created := false
+	defer func() {
+		db.Close()
+		if !existed && !created { // a failed first init leaves nothing behind
+			os.Remove(dbPath)
+		}
+	}()
 	backup, err := e.makeRoomForIdentity(db, *force)
 	if err != nil {
 		return err
@@ -72,7 +79,19 @@ func runInit(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	if err := db.PutIdentity(rec); err != nil {
 		return err
 	}
+	created = true
 	return e.printCreated(rec, *noPass)
+}
+
+// dbPathExisted returns the database's path and whether it exists now.
+func (e *env) dbPathExisted() (string, bool) {
+	dir, err := e.dir()
+	if err != nil {
+		return "", true // openStore reports it; nothing to clean up
+	}
+	path := filepath.Join(dir, dbFile)
+	_, err = os.Stat(path)
+	return path, err == nil
 }
 
 // makeRoomForIdentity refuses to go on over an existing identity unless

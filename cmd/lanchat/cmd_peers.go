@@ -276,7 +276,10 @@ func peerTrust(p peerJSON) string {
 
 func peerSeen(p peerJSON) string {
 	if p.LastSeen == nil {
-		return "now"
+		if p.Linked != nil && *p.Linked {
+			return "now (linked)"
+		}
+		return "—"
 	}
 	t, err := time.Parse(time.RFC3339, *p.LastSeen)
 	if err != nil {
