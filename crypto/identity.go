@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"filippo.io/edwards25519"
 )
@@ -46,6 +47,45 @@ func IdentityKeyFromBytes(b []byte) (IdentityKey, error) {
 // small order ([8]P is the identity). Verify calls it, so no signature by
 // such a key is ever accepted.
 func (k IdentityKey) Check() error {
+	if goodKeys.has(k) {
+		return nil
+	}
+	if err := k.check(); err != nil {
+		return err
+	}
+	goodKeys.add(k)
+	return nil
+}
+
+// goodKeys remembers keys that passed Check (a point decompression costs
+// about as much as a third of a signature check, and a node sees few keys).
+var goodKeys = keyCache{keys: map[IdentityKey]struct{}{}}
+
+// maxGoodKeys bounds the cache; when it is full it starts over.
+const maxGoodKeys = 4096
+
+type keyCache struct {
+	mu   sync.RWMutex
+	keys map[IdentityKey]struct{}
+}
+
+func (c *keyCache) has(k IdentityKey) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	_, ok := c.keys[k]
+	return ok
+}
+
+func (c *keyCache) add(k IdentityKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.keys) >= maxGoodKeys {
+		clear(c.keys)
+	}
+	c.keys[k] = struct{}{}
+}
+
+func (k IdentityKey) check() error {
 	p, err := new(edwards25519.Point).SetBytes(k[:])
 	if err != nil {
 		return ErrWeakKey
