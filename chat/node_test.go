@@ -178,6 +178,26 @@ func (tn *testNode) linkedTo(others ...*testNode) bool {
 	return true
 }
 
+// waitEvent waits for an event of kind about peer from tn's stream.
+func (tn *testNode) waitEvent(t *testing.T, kind EventKind, about *testNode) Event {
+	t.Helper()
+	var got Event
+	waitFor(t, fmt.Sprintf("%s: a %s event about %s", tn.name, kind, about.name), func() bool {
+		for {
+			select {
+			case ev := <-tn.events:
+				if ev.Kind == kind && ev.Peer != nil && ev.Peer.Fingerprint == about.id.Fingerprint().String() {
+					got = ev
+					return true
+				}
+			default:
+				return false
+			}
+		}
+	})
+	return got
+}
+
 func (c *cluster) waitLinked(nodes ...*testNode) {
 	c.t.Helper()
 	for _, a := range nodes {
@@ -332,18 +352,7 @@ func TestUntrustedNodeGetsNothing(t *testing.T) {
 	c.start(stranger)
 	c.waitLinked(a, b)
 	a.send(t, "lobby", "members only")
-	waitFor(t, "alice to report the knock", func() bool {
-		for {
-			select {
-			case ev := <-a.events:
-				if ev.Kind == EventUntrusted && ev.Peer.Fingerprint == stranger.id.Fingerprint().String() {
-					return true
-				}
-			default:
-				return false
-			}
-		}
-	})
+	a.waitEvent(t, EventUntrusted, stranger)
 	if got := stranger.history(t, "lobby"); len(got) != 0 {
 		t.Fatalf("untrusted node received %v", got)
 	}
@@ -401,21 +410,9 @@ func TestOneSidedTrustIsReported(t *testing.T) {
 	}
 	c.start(a)
 	c.start(b)
-	waitFor(t, "alice to hear that bob refuses", func() bool {
-		for {
-			select {
-			case ev := <-a.events:
-				if ev.Kind == EventRefused && ev.Peer.Fingerprint == b.id.Fingerprint().String() {
-					if ev.Peer.Nick != "bobby" {
-						t.Fatalf("refusal names %q, want the trusted name bobby", ev.Peer.Nick)
-					}
-					return true
-				}
-			default:
-				return false
-			}
-		}
-	})
+	if ev := a.waitEvent(t, EventRefused, b); ev.Peer.Nick != "bobby" {
+		t.Fatalf("refusal names %q, want the trusted name bobby", ev.Peer.Nick)
+	}
 }
 
 // Without --room, history merges rooms by time, and --limit keeps the newest.
