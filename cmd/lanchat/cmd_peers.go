@@ -38,14 +38,17 @@ once. Beacons are signed, so this needs your key (and its passphrase).`,
 const defaultPeersWait = 3 * time.Second
 
 // peerJSON is one entry of lanchat peers --json.
+// Field names are those of the peer objects in chat --json events and the
+// control socket (fingerprint, short, addr, nick, trusted, linked).
 type peerJSON struct {
 	Fingerprint string  `json:"fingerprint"`
-	Address     string  `json:"address"`            // source IP of its beacons and its link port ("" if unknown)
-	Trusted     bool    `json:"trusted"`            // in your trust list
-	Name        string  `json:"name,omitempty"`     // the name in your trust list
-	Nickname    string  `json:"nickname,omitempty"` // announced by the peer: unverified
-	Linked      *bool   `json:"linked,omitempty"`   // only from a running lanchat chat
-	LastSeen    *string `json:"last_seen"`          // null: not known
+	Short       string  `json:"short"`
+	Address     string  `json:"addr"`             // source IP of its beacons and its link port ("" if unknown)
+	Trusted     bool    `json:"trusted"`          // in your trust list
+	Name        string  `json:"name,omitempty"`   // the name in your trust list
+	Nickname    string  `json:"nick,omitempty"`   // announced by the peer: unverified
+	Linked      *bool   `json:"linked,omitempty"` // only from a running lanchat chat
+	LastSeen    *string `json:"last_seen"`        // null: not known
 }
 
 func runPeers(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
@@ -103,7 +106,7 @@ func (e *env) peersFromNode(ctx context.Context) (list []peerJSON, running bool,
 	list = make([]peerJSON, 0, len(views))
 	for _, v := range views {
 		linked := v.Linked
-		p := peerJSON{Fingerprint: v.Fingerprint, Address: v.Addr, Trusted: v.Trusted, Linked: &linked}
+		p := peerJSON{Fingerprint: v.Fingerprint, Short: v.Short, Address: v.Addr, Trusted: v.Trusted, Linked: &linked}
 		if v.Trusted {
 			p.Name = v.Nick
 		} else {
@@ -225,7 +228,7 @@ func peersList(peers map[lcrypto.IdentityKey]discovery.Peer, trusted map[lcrypto
 	for _, p := range peers {
 		fp := p.Key.Fingerprint()
 		t, ok := trusted[fp]
-		out = append(out, peerJSON{Fingerprint: fp.String(), Address: p.Addr.String(), Trusted: ok,
+		out = append(out, peerJSON{Fingerprint: fp.String(), Short: fp.Short(), Address: p.Addr.String(), Trusted: ok,
 			Name: t.Name, Nickname: p.Nickname, LastSeen: jsonTime(p.LastSeen)})
 	}
 	slices.SortFunc(out, func(a, b peerJSON) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
