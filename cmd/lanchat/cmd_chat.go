@@ -54,7 +54,7 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	if err := e.refuseSecondNode(ctx, "chat"); err != nil {
 		return err
 	}
-	if err := e.firstRun(ctx, nf, *noPass, *asJSON); err != nil {
+	if err := e.firstRun(ctx, nf, *noPass); err != nil {
 		return err
 	}
 	in, tty, useTUI := e.ttyPair()

@@ -25,7 +25,7 @@ const maxAnswer = 256
 // LANCHAT_PASSPHRASE it asks nothing (the name is --nick, else none). With
 // no terminal and none of those, it does nothing: the usual "no identity"
 // error follows.
-func (e *env) firstRun(ctx context.Context, nf *nodeFlags, noPass, asJSON bool) error {
+func (e *env) firstRun(ctx context.Context, nf *nodeFlags, noPass bool) error {
 	dir, err := e.dir()
 	if err != nil {
 		return err
@@ -50,7 +50,7 @@ func (e *env) firstRun(ctx context.Context, nf *nodeFlags, noPass, asJSON bool) 
 	if err := checkFirstName(name); err != nil {
 		return usageErrorf("pick a shorter nickname without control characters", "chat: --nick: %v", err)
 	}
-	return e.createFirstIdentity(ctx, nf, name, noPass, asJSON)
+	return e.createFirstIdentity(ctx, nf, name, noPass)
 }
 
 // askIdentity asks whether to create an identity and for the name.
@@ -92,7 +92,7 @@ func checkFirstName(name string) error {
 
 // createFirstIdentity makes the keys, seals and stores them, and keeps the
 // identity unlocked in nf for the node.
-func (e *env) createFirstIdentity(ctx context.Context, nf *nodeFlags, name string, noPass, asJSON bool) error {
+func (e *env) createFirstIdentity(ctx context.Context, nf *nodeFlags, name string, noPass bool) error {
 	kdf, pass, err := e.sealingChoice(ctx, nf.pass, noPass)
 	if err != nil {
 		return err
@@ -124,9 +124,7 @@ func (e *env) createFirstIdentity(ctx context.Context, nf *nodeFlags, name strin
 		return err
 	}
 	shown := *e
-	if asJSON { // stdout carries only events
-		shown.stdout = e.stderr
-	}
+	shown.stdout = e.stderr // in a chat, stdout carries only messages (or --json events)
 	return shown.printCreated(rec, !rec.Sealed)
 }
 
