@@ -97,8 +97,8 @@ func BenchmarkDurableCommitter(b *testing.B) {
 }
 
 // durableWindow is how many writes one link keeps in flight: the chat
-// package's per-link delivery queue.
-const durableWindow = 1024
+// package's per-link delivery queue (chat.deliveryQueue).
+const durableWindow = 64
 
 // BenchmarkDurableCommitterPipelined is a node's receive path: one link
 // submits each message as it arrives (storage.Committer.Submit) and a second

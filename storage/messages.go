@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -178,28 +177,32 @@ func advanceHead(a, h *bolt.Bucket, author [AuthorKeySize]byte) error {
 	return nil
 }
 
+// errNothingNew rolls back a transaction that found only duplicates: bbolt
+// would otherwise write and fsync its meta page for nothing.
+var errNothingNew = errors.New("no new messages")
+
 // AddMessages stores msgs in one transaction (one fsync) and reports for
 // each whether it was new. Duplicates, also within msgs, are skipped; when
 // every message is a duplicate nothing is written at all.
 func (db *DB) AddMessages(msgs []StoredMessage) ([]bool, error) {
 	added := make([]bool, len(msgs))
-	has, err := db.HasMessages(msgs)
-	if err != nil {
-		return nil, err
-	}
-	if !slices.Contains(has, false) {
-		return added, nil
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	err := db.Update(func(tx *bolt.Tx) error {
+		anyNew := false
 		for i := range msgs {
 			ok, err := addMessageTx(tx, &msgs[i])
 			if err != nil {
 				return err
 			}
-			added[i] = ok
+			added[i], anyNew = ok, anyNew || ok
+		}
+		if !anyNew {
+			return errNothingNew
 		}
 		return nil
 	})
+	if errors.Is(err, errNothingNew) {
+		return added, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("storing %d messages: %w", len(msgs), err)
 	}

@@ -140,64 +140,20 @@ func TestCommitterGroupsConcurrentWriters(t *testing.T) {
 	}
 }
 
-func BenchmarkCommitterGrouped(b *testing.B) {
-	db, err := Open(filepath.Join(b.TempDir(), "lanchat.db"), DefaultOptions())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	c := NewCommitter(db, 0)
-	defer c.Close()
-	b.ResetTimer()
-	var seq uint64
-	var mu sync.Mutex
-	b.SetParallelism(16)
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			mu.Lock()
-			seq++
-			s := seq
-			mu.Unlock()
-			if _, err := c.Add(context.Background(), msg("r", 1, s, s)); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-}
-
-func BenchmarkOneTxPerMessage(b *testing.B) {
-	db, err := Open(filepath.Join(b.TempDir(), "lanchat.db"), DefaultOptions())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	b.ResetTimer()
-	for i := 1; i <= b.N; i++ {
-		if _, err := db.AddMessages([]StoredMessage{msg("r", 1, uint64(i), uint64(i))}); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func TestLastSeqAndHeadsWithGaps(t *testing.T) {
+// A batch of duplicates writes nothing (no page write, no fsync).
+func TestAddOnlyDuplicatesWritesNothing(t *testing.T) {
 	db := openTestDB(t)
-	if _, err := db.AddMessages([]StoredMessage{msg("r", 1, 2, 2), msg("r", 1, 5, 5), msg("r", 2, 1, 1)}); err != nil {
+	in := []StoredMessage{msg("r", 1, 1, 1), msg("r", 1, 2, 2)}
+	if _, err := db.AddMessages(in); err != nil {
 		t.Fatal(err)
 	}
-	a1 := msg("r", 1, 0, 0).Author
-	for author, want := range map[byte]uint64{1: 5, 2: 1, 3: 0} {
-		got, err := db.LastSeq("r", msg("r", author, 0, 0).Author)
-		if err != nil || got != want {
-			t.Fatalf("LastSeq(author %d) = %d, %v; want %d", author, got, err, want)
-		}
+	writes := func() int64 { st := db.Bolt().Stats(); return st.TxStats.GetWrite() }
+	before := writes()
+	added, err := db.AddMessages(in)
+	if err != nil || added[0] || added[1] {
+		t.Fatalf("AddMessages of duplicates = %v, %v; want none added", added, err)
 	}
-	st, err := db.RoomState("r")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// An author whose sequence 1 is missing is still known, at head 0.
-	if h, ok := st.Heads[a1]; !ok || h != 0 {
-		t.Fatalf("head of an author missing seq 1 = %d (present %v), want 0 and present", h, ok)
+	if after := writes(); after != before {
+		t.Fatalf("duplicates caused %d page writes", after-before)
 	}
 }
