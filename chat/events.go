@@ -22,6 +22,10 @@ const (
 	// EventRefused: a peer you trust proved who it is and refused the link:
 	// it has not trusted you (yet).
 	EventRefused EventKind = "peer_refused"
+	// EventEquivocation: an author signed two different messages with one
+	// sequence number in a room. Every member keeps the same one of the two;
+	// the author's messages in that room are marked from then on.
+	EventEquivocation EventKind = "equivocation"
 )
 
 // Event is one thing the UI may show.
@@ -51,6 +55,14 @@ type MessageView struct {
 	Trusted bool `json:"trusted"`
 	// CatchUp marks a message that arrived through catch-up sync.
 	CatchUp bool `json:"catch_up,omitempty"`
+	// Equivocator marks an author found signing two different messages
+	// with one sequence number in this room: what they say may not be what
+	// everyone else was shown.
+	Equivocator bool `json:"equivocator,omitempty"`
+	// Damaged marks a stored record that no longer decodes or verifies (it
+	// was changed on disk): Body is not what the author wrote, and may be
+	// empty.
+	Damaged bool `json:"damaged,omitempty"`
 }
 
 // PeerView describes a peer.

@@ -1,8 +1,9 @@
 package chat
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
-	"fmt"
+	"encoding/hex"
 	"strings"
 	"time"
 
@@ -43,23 +44,50 @@ func ReadHistory(store *storage.DB, self lcrypto.IdentityKey, selfNick string, q
 		return nil, err
 	}
 	names := trustedNames(store)
+	equiv := map[string]map[[storage.AuthorKeySize]byte]uint64{}
+	msgs := make([]Message, len(stored))
+	decoded := make([]bool, len(stored))
+	for i := range stored {
+		m, err := decodeStored(&stored[i])
+		msgs[i], decoded[i] = m, err == nil
+	}
+	verified := verifyAll(msgs)
 	out := make([]*MessageView, 0, len(stored))
-	for _, s := range stored {
-		m, err := DecodeMessage(s.Raw)
-		if err != nil {
-			return nil, fmt.Errorf("%w: stored message in %s: %w", storage.ErrCorrupt, s.Room, err)
+	for i := range stored {
+		s := &stored[i]
+		if _, ok := equiv[s.Room]; !ok {
+			if equiv[s.Room], err = store.Equivocators(s.Room); err != nil {
+				return nil, err
+			}
 		}
-		fp := m.Author.Fingerprint()
-		v := &MessageView{ID: m.ID(), Room: m.Room, Author: fp.String(), AuthorShort: fp.Short(),
-			Seq: m.Seq, Clock: m.Clock, Time: m.Time, Body: m.Body}
-		if m.Author == self {
-			v.Own, v.Trusted, v.Nick = true, true, selfNick
-		} else if name, ok := names[fp]; ok {
-			v.Trusted, v.Nick = true, name
-		}
-		out = append(out, v)
+		out = append(out, historyView(s, &msgs[i], decoded[i] && verified[i], self, selfNick, names, equiv[s.Room]))
 	}
 	return out, nil
+}
+
+// historyView is a stored message as history shows it. A record that does
+// not decode or verify is shown as damaged, with what its storage key says
+// (room, author, sequence, clock) and no text that could pass for the
+// author's.
+func historyView(s *storage.StoredMessage, m *Message, ok bool, self lcrypto.IdentityKey, selfNick string,
+	names map[lcrypto.Fingerprint]string, equiv map[[storage.AuthorKeySize]byte]uint64) *MessageView {
+	author := lcrypto.IdentityKey(s.Author)
+	fp := author.Fingerprint()
+	v := &MessageView{Room: s.Room, Author: fp.String(), AuthorShort: fp.Short(), Seq: s.Seq, Clock: s.Clock}
+	if ok {
+		v.ID, v.Time, v.Body = m.ID(), m.Time, m.Body
+	} else {
+		sum := sha256.Sum256(s.Raw)
+		v.ID, v.Damaged = hex.EncodeToString(sum[:]), true
+		v.Time = time.UnixMilli(messageTimeMs(s.Raw))
+	}
+	if author == self {
+		v.Own, v.Trusted, v.Nick = true, true, selfNick
+	} else if name, ok := names[fp]; ok {
+		v.Trusted, v.Nick = true, name
+	}
+	_, v.Equivocator = equiv[s.Author]
+	return v
 }
 
 // messageTimeMs reads a stored message's author time (Unix ms) without

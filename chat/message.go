@@ -24,16 +24,30 @@ const (
 	MaxMessageSize = messageFixed + MaxRoomLen + MaxBodyBytes
 )
 
-// Clock bounds. A message whose clock is above MaxClock, or more than
-// MaxClockJump above the highest clock the receiver has stored for the room,
-// is dropped: one author cannot push a room's clock to where it would wrap
-// (and nobody could send again). A legitimate jump that large would need
-// billions of messages the receiver has not seen; the message comes again
-// in a later sync, once the receiver has caught up.
+// Clock bounds. Whether a message's clock is acceptable depends on the
+// message alone, never on what the receiver has seen, so every member that
+// holds the same messages accepts the same ones (DESIGN rule 7): a message
+// with sequence number seq may carry a clock of at most
+// min(seq × ClockStep, MaxClock) (ClockBound). An honest author sends
+// 1 + the highest clock it holds, capped at that bound; in a room of fewer
+// than 2³² messages the cap never applies. A hostile member that inflates
+// its clock as fast as the rule allows needs 2³⁰ messages to reach MaxClock,
+// and honest members keep sending under their own bound all along (their
+// messages then sort before the inflated ones), so nobody is cut off and the
+// clock never wraps.
 const (
-	MaxClock     = 1 << 62
-	MaxClockJump = 1 << 32
+	MaxClock  = 1 << 62
+	ClockStep = 1 << 32
 )
+
+// ClockBound returns the highest clock a message with sequence number seq
+// may carry.
+func ClockBound(seq uint64) uint64 {
+	if seq >= MaxClock/ClockStep {
+		return MaxClock
+	}
+	return seq * ClockStep
+}
 
 // MaxTimeMs is the latest author time a message may carry (the end of year
 // 9999, Unix ms); earlier than 1970 is refused too. Times are for display,

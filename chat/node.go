@@ -49,6 +49,10 @@ type room struct {
 	sendMu   sync.Mutex    // serializes this node's own messages in the room
 	nextSeq  atomic.Uint64 // this node's next sequence number; only grows
 	maxClock atomic.Uint64
+
+	mu           sync.Mutex
+	chains       map[lcrypto.IdentityKey]chainState // sync-check chains, by author
+	equivocators map[lcrypto.IdentityKey]uint64     // authors found signing twice: first seq
 }
 
 // ErrNotJoined is returned when sending to a room the node has not joined.
@@ -115,7 +119,14 @@ func (n *Node) loadRoom(r string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	equiv, err := n.store.Equivocators(name)
+	if err != nil {
+		return "", err
+	}
 	rs := &room{}
+	for a, seq := range equiv {
+		rs.markEquivocator(lcrypto.IdentityKey(a), seq)
+	}
 	rs.nextSeq.Store(last + 1)
 	rs.maxClock.Store(st.MaxClock)
 	n.rooms[name] = rs

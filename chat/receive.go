@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"runtime"
 	"sync"
 
@@ -60,11 +61,13 @@ const parallelVerifyMin = 16
 
 // screen turns received encodings into the messages worth storing. A
 // malformed encoding is an error (the link is closed). Dropped without
-// error: messages for rooms this node is not in, clocks that jump too far,
+// error: messages for rooms this node is not in, clocks above their bound,
 // messages already stored or in flight (not verified again: the stored copy
-// was), and bad signatures (logged). The survivors are claimed in flight;
-// the caller releases them after the commit.
-func (n *Node) screen(raws [][]byte) ([]Message, [][]byte, error) {
+// was), and bad signatures (logged). A verified message whose (room,
+// author, seq) is stored with other bytes goes to resolveConflict. The
+// survivors are claimed in flight; the caller releases them after the
+// commit.
+func (n *Node) screen(ctx context.Context, from *peer, raws [][]byte) ([]Message, [][]byte, error) {
 	msgs := make([]Message, 0, len(raws))
 	keep := make([][]byte, 0, len(raws))
 	for _, raw := range raws {
@@ -76,7 +79,7 @@ func (n *Node) screen(raws [][]byte) ([]Message, [][]byte, error) {
 			msgs, keep = append(msgs, m), append(keep, raw)
 		}
 	}
-	msgs, keep, err := n.dropStored(msgs, keep)
+	msgs, keep, conflicts, err := n.dropStored(msgs, keep)
 	if err != nil || len(msgs) == 0 {
 		return nil, nil, err
 	}
@@ -88,43 +91,55 @@ func (n *Node) screen(raws [][]byte) ([]Message, [][]byte, error) {
 			n.logf("dropping message %d from %s in %s: %v", m.Seq, m.Author, m.Room, ErrBadSignature)
 			continue
 		}
+		if conflicts[i] {
+			if err := n.resolveConflict(from, m, keep[i]); err != nil {
+				n.logf("message %d of %s in %s: %v", m.Seq, m.Author, m.Room, err)
+			}
+			continue
+		}
 		if n.inflight.claim(keyOf(m)) {
 			outM, outR = append(outM, *m), append(outR, keep[i])
 		}
 	}
-	return outM, outR, nil
+	return outM, outR, ctx.Err()
 }
 
-// wanted applies the cheap checks: room joined, clock sane, not in flight.
+// wanted applies the cheap checks: room joined, clock within its bound
+// (which depends on the message alone), not in flight.
 func (n *Node) wanted(m *Message) bool {
 	rs := n.room(m.Room)
 	if rs == nil {
 		return false
 	}
-	if limit := rs.maxClock.Load() + MaxClockJump; m.Clock > limit || m.Clock > MaxClock {
-		n.logf("dropping message %d from %s in %s: clock %d jumps past %d", m.Seq, m.Author, m.Room, m.Clock, min(limit, MaxClock))
+	if limit := ClockBound(m.Seq); m.Clock > limit {
+		n.logf("dropping message %d from %s in %s: clock %d is above %d, the bound for its sequence number", m.Seq, m.Author, m.Room, m.Clock, limit)
 		return false
 	}
 	return !n.inflight.has(keyOf(m))
 }
 
-// dropStored removes the messages the store already holds.
-func (n *Node) dropStored(msgs []Message, raws [][]byte) ([]Message, [][]byte, error) {
+// dropStored removes the messages the store already holds with the same
+// bytes. A message stored with other bytes under its (room, author, seq)
+// stays, flagged in conflicts.
+func (n *Node) dropStored(msgs []Message, raws [][]byte) ([]Message, [][]byte, []bool, error) {
 	keys := make([]storage.StoredMessage, len(msgs))
 	for i := range msgs {
-		keys[i] = storage.StoredMessage{Room: msgs[i].Room, Author: msgs[i].Author, Seq: msgs[i].Seq}
+		keys[i] = storage.StoredMessage{Room: msgs[i].Room, Author: msgs[i].Author, Seq: msgs[i].Seq, Raw: raws[i]}
 	}
-	has, err := n.store.HasMessages(keys)
+	pres, err := n.store.CompareMessages(keys)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	outM, outR := msgs[:0], raws[:0]
+	var conflicts []bool
 	for i := range msgs {
-		if !has[i] {
-			outM, outR = append(outM, msgs[i]), append(outR, raws[i])
+		if pres[i] == storage.Same {
+			continue
 		}
+		outM, outR = append(outM, msgs[i]), append(outR, raws[i])
+		conflicts = append(conflicts, pres[i] == storage.Differs)
 	}
-	return outM, outR, nil
+	return outM, outR, conflicts, nil
 }
 
 // verifyAll checks every signature, spreading a large batch over the cores.

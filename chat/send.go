@@ -45,7 +45,8 @@ func (n *Node) Send(ctx context.Context, roomName, body string) (*MessageView, i
 // skipped, so a send is never reported that no store holds.
 func (n *Node) storeOwn(ctx context.Context, rs *room, name, body string) (Message, []byte, error) {
 	for try := 0; try < 3; try++ {
-		m := Message{Room: name, Seq: rs.nextSeq.Load(), Clock: rs.maxClock.Load() + 1,
+		seq := rs.nextSeq.Load()
+		m := Message{Room: name, Seq: seq, Clock: min(rs.maxClock.Load()+1, ClockBound(seq)),
 			Time: time.Now().Truncate(time.Millisecond), Body: body}
 		if err := m.Validate(); err != nil {
 			return Message{}, nil, err

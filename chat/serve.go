@@ -22,6 +22,9 @@ type delivery struct {
 	raws    [][]byte
 	pending storage.Pending
 	catchUp bool
+	// checkRoom, when set, is the room whose catch-up this delivery ends:
+	// once it is durable the node sends its sync check (converge.go).
+	checkRoom string
 }
 
 // serveLink reads one link's frames until it ends. Messages are verified,
@@ -70,13 +73,13 @@ func (n *Node) serveLink(p *peer) {
 func (n *Node) handleFrame(ctx context.Context, p *peer, f session.Frame, out chan<- delivery) error {
 	switch f.Type {
 	case session.FrameChat:
-		msgs, raws, err := n.screen([][]byte{f.Body})
+		msgs, raws, err := n.screen(ctx, p, [][]byte{f.Body})
 		if err != nil || len(msgs) == 0 {
 			return err
 		}
-		return n.submit(ctx, out, msgs, raws, false)
+		return n.submit(ctx, out, delivery{msgs: msgs, raws: raws})
 	case session.FrameSyncResponse:
-		return n.handleSyncResponse(ctx, f.Body, out)
+		return n.handleSyncResponse(ctx, p, f.Body, out)
 	case session.FrameSyncRequest:
 		req, err := decodeSyncRequest(f.Body)
 		if err != nil {
@@ -86,26 +89,29 @@ func (n *Node) handleFrame(ctx context.Context, p *peer, f session.Frame, out ch
 		return nil
 	case session.FrameRoomJoin, session.FrameRoomLeave:
 		return n.handleRoomFrame(p, f)
+	case frameSyncCheck:
+		return n.handleSyncCheck(ctx, p, f.Body)
 	}
 	return nil // a frame type this version does not use
 }
 
-func (n *Node) submit(ctx context.Context, out chan<- delivery, msgs []Message, raws [][]byte, catchUp bool) error {
-	stored := make([]storage.StoredMessage, len(msgs))
-	for i := range msgs {
-		stored[i] = toStored(&msgs[i], raws[i])
+func (n *Node) submit(ctx context.Context, out chan<- delivery, d delivery) error {
+	stored := make([]storage.StoredMessage, len(d.msgs))
+	for i := range d.msgs {
+		stored[i] = toStored(&d.msgs[i], d.raws[i])
 	}
 	pend, err := n.commit.Submit(ctx, stored...)
 	if err != nil {
-		n.inflight.release(msgs)
+		n.inflight.release(d.msgs)
 		return err
 	}
+	d.pending = pend
 	select {
-	case out <- delivery{msgs: msgs, raws: raws, pending: pend, catchUp: catchUp}:
+	case out <- d:
 		return nil
 	case <-ctx.Done():
 		_, _ = pend.Wait()
-		n.inflight.release(msgs)
+		n.inflight.release(d.msgs)
 		return ctx.Err()
 	}
 }
@@ -118,6 +124,12 @@ func toStored(m *Message, raw []byte) storage.StoredMessage {
 // messages that were new.
 func (n *Node) deliver(from *peer, in <-chan delivery) {
 	for d := range in {
+		if len(d.msgs) == 0 {
+			if d.checkRoom != "" {
+				n.sendSyncCheck(from, d.checkRoom)
+			}
+			continue
+		}
 		added, err := d.pending.Wait()
 		n.inflight.release(d.msgs)
 		if err != nil {
@@ -138,6 +150,9 @@ func (n *Node) deliver(from *peer, in <-chan delivery) {
 			}
 			n.events.publish(Event{Kind: EventMessage, Room: m.Room, Message: n.view(m, d.catchUp)})
 			n.relay(from, m.Room, m.Author, d.raws[i])
+		}
+		if d.checkRoom != "" {
+			n.sendSyncCheck(from, d.checkRoom)
 		}
 	}
 }
@@ -235,6 +250,9 @@ func (n *Node) view(m *Message, catchUp bool) *MessageView {
 	}
 	v.Own = m.Author == n.id.Public()
 	v.Nick, v.Trusted = n.authorName(m.Author)
+	if rs := n.room(m.Room); rs != nil {
+		v.Equivocator = rs.isEquivocator(m.Author)
+	}
 	return v
 }
 

@@ -91,9 +91,12 @@ func (n *Node) serveSync(ctx context.Context, p *peer, req syncRequest) {
 	}
 	authors := make([][32]byte, 0, len(st.Heads))
 	for a := range st.Heads {
-		authors = append(authors, a)
+		if req.only == nil || req.only[lcrypto.IdentityKey(a)] {
+			authors = append(authors, a)
+		}
 	}
 	slices.SortFunc(authors, func(a, b [32]byte) int { return slices.Compare(a[:], b[:]) })
+	damaged := 0
 	for _, a := range authors {
 		after := req.Heads[lcrypto.IdentityKey(a)]
 		for {
@@ -102,7 +105,17 @@ func (n *Node) serveSync(ctx context.Context, p *peer, req syncRequest) {
 				n.logf("sync %s: %v", req.Room, err)
 				return
 			}
-			for _, m := range msgs {
+			for i := range msgs {
+				m := &msgs[i]
+				after = m.Seq
+				// Never serve what this node would refuse: a record
+				// damaged on disk would close the peer's link on every
+				// batch. It is skipped (and reported below); the rest of
+				// the room goes through.
+				if _, err := decodeStored(m); err != nil {
+					damaged++
+					continue
+				}
 				if len(resp.Msgs) == syncBatchMessages || size+len(m.Raw) > syncBatchBytes {
 					if !flush(false) {
 						return
@@ -110,18 +123,20 @@ func (n *Node) serveSync(ctx context.Context, p *peer, req syncRequest) {
 				}
 				resp.Msgs = append(resp.Msgs, m.Raw)
 				size += len(m.Raw) + 2
-				after = m.Seq
 			}
 			if len(msgs) < syncBatchMessages {
 				break
 			}
 		}
 	}
+	if damaged > 0 {
+		n.logf("sync %s with %s: skipped %d damaged stored messages (lanchat history marks them)", req.Room, p.key, damaged)
+	}
 	flush(true)
 }
 
 // handleSyncResponse verifies a batch and submits it as one write.
-func (n *Node) handleSyncResponse(ctx context.Context, body []byte, out chan<- delivery) error {
+func (n *Node) handleSyncResponse(ctx context.Context, p *peer, body []byte, out chan<- delivery) error {
 	resp, err := decodeSyncResponse(body)
 	if err != nil {
 		return err
@@ -131,12 +146,24 @@ func (n *Node) handleSyncResponse(ctx context.Context, body []byte, out chan<- d
 			return fmt.Errorf("%w: a message of room %s in a sync batch of %s", ErrFrame, m.Room, resp.Room)
 		}
 	}
-	msgs, raws, err := n.screen(resp.Msgs)
+	msgs, raws, err := n.screen(ctx, p, resp.Msgs)
 	if err != nil {
 		return err
 	}
-	if len(msgs) == 0 {
-		return nil
+	d := delivery{msgs: msgs, raws: raws, catchUp: true}
+	if resp.Done {
+		d.checkRoom = resp.Room // once durable, compare chains (converge.go)
 	}
-	return n.submit(ctx, out, msgs, raws, true)
+	if len(msgs) == 0 {
+		if !resp.Done {
+			return nil
+		}
+		select {
+		case out <- d:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return n.submit(ctx, out, d)
 }

@@ -93,6 +93,9 @@ func decodeRoomFrame(b []byte) (string, error) {
 type syncRequest struct {
 	Room  string
 	Heads map[lcrypto.IdentityKey]uint64
+	// only, when set, limits the answer to these authors (a sync check
+	// found their messages differ); it is never on the wire.
+	only map[lcrypto.IdentityKey]bool
 }
 
 func (s syncRequest) encode() []byte {

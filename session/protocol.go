@@ -83,6 +83,7 @@ const (
 	FrameSyncResponse FrameType = 0x12 // catch-up sync: what you missed
 	FrameRoomJoin     FrameType = 0x13 // I joined a room
 	FrameRoomLeave    FrameType = 0x14 // I left a room
+	FrameSyncCheck    FrameType = 0x15 // catch-up sync: my chain hashes, to find differing copies
 )
 
 var frameNames = map[FrameType]string{
@@ -96,6 +97,7 @@ var frameNames = map[FrameType]string{
 	FrameSyncResponse: "sync-response",
 	FrameRoomJoin:     "room-join",
 	FrameRoomLeave:    "room-leave",
+	FrameSyncCheck:    "sync-check",
 }
 
 // String names the frame type, e.g. "chat" or "type-0x2a" for an unknown one.

@@ -276,6 +276,8 @@ func (o *chatOutput) event(ev chat.Event) {
 		o.notice("untrusted peer %s at %s wants to link: %s", ev.Peer.Fingerprint, ev.Peer.Addr, ev.Reason)
 	case chat.EventRefused:
 		o.notice("%s refuses the link: %s", peerLabel(ev.Peer), ev.Reason)
+	case chat.EventEquivocation:
+		o.notice("%s %s in #%s; every member keeps the same one, and their messages there are marked", peerLabel(ev.Peer), ev.Reason, ev.Room)
 	}
 }
 

@@ -17,7 +17,10 @@ var historyHelp = help{
 	synopsis: "lanchat history [--room ROOM]... [--limit N] [--since WHEN] [--grep TEXT] [--json]",
 	text: `Show stored messages, oldest first, in the order every member of a room
 sees them (Lamport clock, then author). Without --room, every room.
-Messages by authors you have not trusted are marked [untrusted].`,
+Messages by authors you have not trusted are marked [untrusted]; an author
+found signing two different messages under one number is marked
+[signed conflicting messages]; a stored message that no longer verifies
+(changed on disk) is shown as damaged, never as the author's text.`,
 	example: `  lanchat history --room lobby --limit 50
   lanchat history --since 2h --grep deploy
   lanchat history --json | jq -r '.[].body'`,
@@ -113,8 +116,23 @@ func formatMessage(v *chat.MessageView, withRoom bool) string {
 	}
 	b.WriteString(authorLabel(v))
 	b.WriteString(": ")
-	b.WriteString(sanitizeLine(v.Body))
+	b.WriteString(messageText(v))
 	return b.String()
+}
+
+// Marks shown after an author and instead of a damaged message's text.
+const (
+	markConflicting = " [signed conflicting messages]"
+	damagedText     = "[damaged: this record was changed on disk and does not verify]"
+)
+
+// messageText is what a message line shows as its text: the body, made
+// safe for a terminal, or a damage notice in its place.
+func messageText(v *chat.MessageView) string {
+	if v.Damaged {
+		return damagedText
+	}
+	return sanitizeLine(v.Body)
 }
 
 func authorLabel(v *chat.MessageView) string {
@@ -124,6 +142,9 @@ func authorLabel(v *chat.MessageView) string {
 	}
 	if !v.Trusted {
 		label += " [untrusted]"
+	}
+	if v.Equivocator {
+		label += markConflicting
 	}
 	return label
 }

@@ -95,7 +95,10 @@ func (u *tui) message(v *chat.MessageView) string {
 	if !v.Trusted {
 		b.WriteString(u.paint(red, " [untrusted]"))
 	}
-	b.WriteString(": " + sanitizeLine(v.Body))
+	if v.Equivocator {
+		b.WriteString(u.paint(red, markConflicting))
+	}
+	b.WriteString(": " + messageText(v))
 	return b.String()
 }
 
@@ -121,6 +124,9 @@ func (u *tui) event(ev chat.Event) {
 		}
 	case chat.EventRefused:
 		u.notice("%s refuses the link: %s", u.peerLabel(ev.Peer), sanitizeLine(ev.Reason))
+	case chat.EventEquivocation:
+		u.notice("%s %s in #%s; every member keeps the same one, and their messages there are marked",
+			u.peerLabel(ev.Peer), sanitizeLine(ev.Reason), ev.Room)
 	}
 }
 

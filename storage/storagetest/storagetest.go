@@ -70,3 +70,33 @@ func rewrite(path string, damage func(b []byte, pageSize int)) error {
 	}
 	return nil
 }
+
+// EditMessage replaces the stored bytes of message seq of author in room
+// with edit's result, as a disk fault or a hand edit would: no index
+// changes. The database at path must not be open.
+func EditMessage(path, room string, author [32]byte, seq uint64, edit func(raw []byte) []byte) error {
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		return fmt.Errorf("storagetest: %w", err)
+	}
+	defer db.Close()
+	return db.Update(func(tx *bbolt.Tx) error {
+		msgs := tx.Bucket([]byte("messages"))
+		if msgs == nil || msgs.Bucket([]byte(room)) == nil {
+			return fmt.Errorf("storagetest: %s has no room %q", path, room)
+		}
+		r := msgs.Bucket([]byte(room))
+		ak := binary.BigEndian.AppendUint64(append([]byte{}, author[:]...), seq)
+		clock := r.Bucket([]byte("a")).Get(ak)
+		if len(clock) != 8 {
+			return fmt.Errorf("storagetest: room %q has no message %d of that author", room, seq)
+		}
+		ok := append(append([]byte{}, clock...), ak...)
+		o := r.Bucket([]byte("o"))
+		raw := o.Get(ok)
+		if raw == nil {
+			return fmt.Errorf("storagetest: room %q: message %d is indexed but missing", room, seq)
+		}
+		return o.Put(ok, edit(append([]byte{}, raw...)))
+	})
+}
