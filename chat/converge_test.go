@@ -1,6 +1,8 @@
 package chat
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -263,4 +265,49 @@ func TestHistoryMarksEditedMessage(t *testing.T) {
 	}
 	alice.store.Close()
 	alice.store = nil
+}
+
+func TestSyncCheckEncoding(t *testing.T) {
+	k1, k2 := newID(t).Public(), newID(t).Public()
+	if bytes.Compare(k1[:], k2[:]) > 0 {
+		k1, k2 = k2, k1
+	}
+	chk := syncCheck{Room: "lobby", Entries: []checkEntry{
+		{Author: k1, Head: 3, Chain: chainHash{}.next([]byte("a"))},
+		{Author: k2, Head: 1 << 40, Chain: chainHash{1}},
+	}}
+	b := chk.encode()
+	if len(b) != 1+5+2+2*(32+8+32) {
+		t.Fatalf("encoding is %d bytes", len(b))
+	}
+	got, err := decodeSyncCheck(b)
+	if err != nil || !slices.Equal(got.Entries, chk.Entries) || got.Room != "lobby" {
+		t.Fatalf("decode = %+v, %v", got, err)
+	}
+	bad := map[string][]byte{
+		"truncated":  b[:len(b)-1],
+		"trailing":   append(slices.Clone(b), 0),
+		"descending": syncCheck{Room: "lobby", Entries: []checkEntry{chk.Entries[1], chk.Entries[0]}}.encode(),
+		"head 0":     syncCheck{Room: "lobby", Entries: []checkEntry{{Author: k1}}}.encode(),
+		"bad room":   syncCheck{Room: "Lobby!"}.encode(),
+	}
+	for name, b := range bad {
+		if _, err := decodeSyncCheck(b); !errors.Is(err, ErrFrame) {
+			t.Errorf("%s: err = %v, want ErrFrame", name, err)
+		}
+	}
+}
+
+// The kept copy of an equivocation is the one with the smaller id, and the
+// chain over 1..n changes with any copy.
+func TestConflictRuleAndChain(t *testing.T) {
+	id := newID(t)
+	a, b := lobbyMsg(id, 1, 1, "a"), lobbyMsg(id, 1, 1, "b")
+	if winsConflict(a.Encode(), b.Encode()) != (a.ID() < b.ID()) || winsConflict(a.Encode(), b.Encode()) == winsConflict(b.Encode(), a.Encode()) {
+		t.Fatal("the rule is not the smaller id, or not antisymmetric")
+	}
+	var c0 chainHash
+	if c0.next(a.Encode()) == c0.next(b.Encode()) || c0.next(a.Encode()).next(b.Encode()) == c0.next(b.Encode()).next(a.Encode()) {
+		t.Fatal("chain does not depend on each message and their order")
+	}
 }

@@ -182,5 +182,8 @@ func FuzzChatFrames(f *testing.F) {
 		if r, err := decodeRoomFrame(b); err == nil && !bytes.Equal(encodeRoomFrame(r), b) {
 			t.Fatalf("room frame re-encoding differs")
 		}
+		if c, err := decodeSyncCheck(b); err == nil && !bytes.Equal(c.encode(), b) {
+			t.Fatalf("sync check re-encoding differs")
+		}
 	})
 }
