@@ -271,9 +271,11 @@ func (n *Node) discoveryEvents(ctx context.Context) {
 			if !ok {
 				return
 			}
+			// A beacon is public and replayable: it may suggest a dial, never
+			// end a link. A leaving peer closes its links with a close frame;
+			// a vanished one is caught by the link's liveness. So Left and
+			// Expired change nothing here.
 			switch ev.Kind {
-			case discovery.Left:
-				n.closeLink(ev.Peer.Key, "peer said bye")
 			case discovery.Appeared, discovery.AddressChanged, discovery.Restarted:
 				n.maybeDial(ctx, ev.Peer)
 			}
@@ -389,15 +391,6 @@ func (n *Node) removeLink(p *peer) {
 	}
 	if current {
 		n.events.publish(Event{Kind: EventPeerDown, Peer: n.peerViewOf(p), Reason: reason})
-	}
-}
-
-func (n *Node) closeLink(key lcrypto.IdentityKey, reason string) {
-	n.mu.Lock()
-	p := n.links[key]
-	n.mu.Unlock()
-	if p != nil {
-		p.link.Close(reason)
 	}
 }
 
