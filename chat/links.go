@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -42,8 +43,22 @@ func (p *peer) initiator(self lcrypto.IdentityKey) lcrypto.IdentityKey {
 	return p.key
 }
 
-// knockInterval bounds how often an untrusted peer's knock is reported.
-const knockInterval = time.Minute
+// Knock reporting. Fresh keys cost nothing, so besides once per key per
+// knockInterval, at most knockNotices untrusted knocks are reported one by
+// one per Config.NoticeInterval; the others are summed up in one
+// EventUntrustedMany at the end of it.
+const (
+	knockInterval = time.Minute
+	knockNotices  = 3
+)
+
+// knockWindow counts the untrusted knocks of the current summary interval
+// (guarded by Node.mu).
+type knockWindow struct {
+	start time.Time
+	shown int    // reported one by one
+	more  uint64 // not reported yet: the summary's count
+}
 
 // sessionConfig returns a link's configuration and the rooms its hello
 // announces (a join or leave during the handshake is sent after it).
@@ -108,7 +123,7 @@ func (n *Node) handshakeFailed(addr string, err error) {
 	var rf *session.RefusedError
 	switch {
 	case errors.As(err, &ut):
-		if n.firstReport(ut.Key, EventUntrusted) {
+		if n.firstReport(ut.Key, EventUntrusted) && n.knockShown(time.Now()) {
 			pv := peerView(ut.Key)
 			pv.Addr = addr
 			n.events.publish(Event{Kind: EventUntrusted, Peer: pv,
@@ -124,6 +139,45 @@ func (n *Node) handshakeFailed(addr string, err error) {
 		}
 	}
 	n.logf("link with %s failed: %v", addr, err)
+}
+
+// knockShown reports whether a knock (already past the per-key limit) may
+// be reported on its own; if not, it is counted for the summary.
+func (n *Node) knockShown(now time.Time) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	w := &n.knockWin
+	if w.start.IsZero() || now.Sub(w.start) >= n.noticeInterval() && w.more == 0 {
+		*w = knockWindow{start: now}
+	}
+	if w.shown < knockNotices {
+		w.shown++
+		return true
+	}
+	w.more++
+	return false
+}
+
+// flushKnocks publishes the summary of a knock window that is over.
+func (n *Node) flushKnocks(now time.Time) {
+	n.mu.Lock()
+	w := &n.knockWin
+	if w.more == 0 || now.Sub(w.start) < n.noticeInterval() {
+		n.mu.Unlock()
+		return
+	}
+	count, since := w.more, now.Sub(w.start).Round(time.Second)
+	*w = knockWindow{start: now, shown: knockNotices} // the summary covers the rest of this window too
+	n.mu.Unlock()
+	n.events.publish(Event{Kind: EventUntrustedMany, Count: count,
+		Reason: fmt.Sprintf("%d more untrusted peers tried to link in the last %v; lanchat peers shows who is around", count, since)})
+}
+
+func (n *Node) noticeInterval() time.Duration {
+	if n.cfg.NoticeInterval <= 0 {
+		return DefaultConfig().NoticeInterval
+	}
+	return n.cfg.NoticeInterval
 }
 
 type reportKey struct {
@@ -190,6 +244,8 @@ func (n *Node) dialLoop(ctx context.Context) {
 	t := time.NewTicker(n.cfg.RedialInterval)
 	defer t.Stop()
 	for {
+		n.flushKnocks(time.Now())
+		n.events.flushDropped()
 		n.dialStatics(ctx)
 		if n.disc != nil {
 			for _, p := range n.disc.Peers() {

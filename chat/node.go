@@ -35,13 +35,14 @@ type Node struct {
 	wg     sync.WaitGroup  // every goroutine Run starts
 	ran    atomic.Bool
 
-	mu      sync.Mutex
-	links   map[lcrypto.IdentityKey]*peer
-	rooms   map[string]*room
-	nicks   map[lcrypto.IdentityKey]string // from hellos, for display
-	dialing map[string]bool                // addresses with a dial in flight
-	statics map[string]*staticPeer         // --peer address → its state
-	knocks  map[reportKey]time.Time        // last knock/refusal event per peer
+	mu       sync.Mutex
+	links    map[lcrypto.IdentityKey]*peer
+	rooms    map[string]*room
+	nicks    map[lcrypto.IdentityKey]string // from hellos, for display
+	dialing  map[string]bool                // addresses with a dial in flight
+	statics  map[string]*staticPeer         // --peer address → its state
+	knocks   map[reportKey]time.Time        // last knock/refusal event per peer
+	knockWin knockWindow                    // untrusted knocks of this summary interval
 }
 
 // room is a joined room's local state.

@@ -276,6 +276,10 @@ func (o *chatOutput) event(ev chat.Event) {
 		o.notice("untrusted peer %s at %s wants to link: %s", ev.Peer.Fingerprint, ev.Peer.Addr, ev.Reason)
 	case chat.EventRefused:
 		o.notice("%s refuses the link: %s", peerLabel(ev.Peer), ev.Reason)
+	case chat.EventUntrustedMany:
+		o.notice("%s", sanitizeLine(ev.Reason))
+	case chat.EventDropped:
+		o.notice("%d events were not shown (output too slow); lanchat history shows every message", ev.Count)
 	}
 }
 

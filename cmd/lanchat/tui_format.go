@@ -121,6 +121,10 @@ func (u *tui) event(ev chat.Event) {
 		}
 	case chat.EventRefused:
 		u.notice("%s refuses the link: %s", u.peerLabel(ev.Peer), sanitizeLine(ev.Reason))
+	case chat.EventUntrustedMany:
+		u.notice("%s", sanitizeLine(ev.Reason))
+	case chat.EventDropped:
+		u.notice("%d events were not shown (display too slow); /history shows every message", ev.Count)
 	}
 }
 
