@@ -28,6 +28,10 @@ const (
 	// EventDropped: Count events before this one were not delivered to this
 	// subscriber because it read too slowly. Messages are in the history.
 	EventDropped EventKind = "events_dropped"
+	// EventRelinkBackoff: links with a peer keep ending soon after they
+	// start; Reason says why and that the node now relinks less often.
+	// Said once until a link stays up.
+	EventRelinkBackoff EventKind = "relink_backoff"
 )
 
 // Event is one thing the UI may show.

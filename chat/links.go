@@ -24,6 +24,7 @@ type peer struct {
 	static    string          // the --peer address we dialled, if any
 	rooms     map[string]bool // guarded by Node.mu
 	up        time.Time
+	storeErr  error // why storing its messages failed, if it did (guarded by Node.mu)
 
 	// syncs holds, per room, whether a sync for the peer runs and the
 	// request to serve after it (guarded by Node.mu): at most one sync per
@@ -284,7 +285,7 @@ func (n *Node) dialStatics(ctx context.Context) {
 			sp = &staticPeer{backoff: staticBackoffMin}
 			n.statics[addr] = sp
 		}
-		if sp.linked && n.links[sp.key] != nil || now.Before(sp.next) || n.dialing[addr] {
+		if sp.linked && (n.links[sp.key] != nil || n.relinkWaitLocked(sp.key, now)) || now.Before(sp.next) || n.dialing[addr] {
 			continue
 		}
 		sp.next = now.Add(sp.backoff)
@@ -301,13 +302,13 @@ func (n *Node) maybeDial(ctx context.Context, p discovery.Peer) {
 	if p.Key == self || p.Addr.Port() == 0 { // port 0: it takes no links (lanchat peers)
 		return
 	}
+	now := time.Now()
 	n.mu.Lock()
-	linked := n.links[p.Key] != nil
+	linked, waiting := n.links[p.Key] != nil, n.relinkWaitLocked(p.Key, now)
 	n.mu.Unlock()
-	if linked || !n.isTrusted(p.Key) {
+	if linked || waiting || !n.isTrusted(p.Key) {
 		return
 	}
-	now := time.Now()
 	if bytes.Compare(self[:], p.Key[:]) > 0 && now.Sub(p.FirstSeen) < n.cfg.DialGrace {
 		return
 	}
@@ -435,18 +436,27 @@ func roomDiff(announced []string, now map[string]*room) (joined, left []string) 
 
 // removeLink forgets p if it is still the registered link for its key.
 func (n *Node) removeLink(p *peer) {
-	n.mu.Lock()
-	current := n.links[p.key] == p
-	if current {
-		delete(n.links, p.key)
-	}
-	n.mu.Unlock()
 	reason := "link closed"
 	if err := p.link.Err(); err != nil {
 		reason = err.Error()
 	}
+	n.mu.Lock()
+	current := n.links[p.key] == p
+	var notice string
 	if current {
-		n.events.publish(Event{Kind: EventPeerDown, Peer: n.peerViewOf(p), Reason: reason})
+		delete(n.links, p.key)
+		if p.storeErr != nil {
+			reason = "local storage error: " + p.storeErr.Error()
+		}
+		notice = n.linkEndedLocked(p, reason, time.Now())
+	}
+	n.mu.Unlock()
+	if current {
+		pv := n.peerViewOf(p)
+		n.events.publish(Event{Kind: EventPeerDown, Peer: pv, Reason: reason})
+		if notice != "" {
+			n.events.publish(Event{Kind: EventRelinkBackoff, Peer: pv, Reason: notice})
+		}
 	}
 }
 

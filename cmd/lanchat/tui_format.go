@@ -123,6 +123,8 @@ func (u *tui) event(ev chat.Event) {
 		u.notice("%s refuses the link: %s", u.peerLabel(ev.Peer), sanitizeLine(ev.Reason))
 	case chat.EventUntrustedMany:
 		u.notice("%s", sanitizeLine(ev.Reason))
+	case chat.EventRelinkBackoff:
+		u.notice("%s: %s", u.peerLabel(ev.Peer), sanitizeLine(ev.Reason))
 	case chat.EventDropped:
 		u.notice("%d events were not shown (display too slow); /history shows every message", ev.Count)
 	}
