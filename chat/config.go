@@ -41,6 +41,9 @@ type Config struct {
 	// EventBuffer bounds each subscriber's queue; a slower subscriber loses
 	// events (counted) rather than stalling the node.
 	EventBuffer int
+	// NoticeInterval is how often knocks of untrusted peers beyond the
+	// first few are summed up in one event (see EventUntrustedMany).
+	NoticeInterval time.Duration
 	// Logf receives diagnostics; nil discards them.
 	Logf func(format string, args ...any)
 }
@@ -56,5 +59,6 @@ func DefaultConfig() Config {
 		RedialInterval: 500 * time.Millisecond, // cheap: a table scan; dials are rate-limited
 		DialGrace:      2 * time.Second,        // > one beacon interval
 		EventBuffer:    4096,
+		NoticeInterval: 10 * time.Second, // a flood costs one line per 10 s
 	}
 }

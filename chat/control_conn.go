@@ -148,11 +148,17 @@ func (c *controlConn) subscribe(id json.RawMessage) {
 	go c.pump(id, events, unsubscribe)
 }
 
-// pump moves events to the write queue without ever waiting: a client whose
-// queue is full is dropped, so a slow client never stalls the node.
+// pump moves events to the write queue without ever waiting: when the
+// queue is full, events are dropped (notices first: they keep to their
+// share of the queue, see noticeHeadroom) and the client is told how many
+// by an events_dropped event as soon as there is room. A client that stops
+// reading altogether is dropped by the write timeout.
 func (c *controlConn) pump(id json.RawMessage, events <-chan Event, unsubscribe func()) {
 	defer c.srv.wg.Done()
 	defer unsubscribe()
+	var dropped uint64
+	retry := time.NewTicker(dropRetry)
+	defer retry.Stop()
 	for {
 		select {
 		case ev, ok := <-events:
@@ -160,20 +166,53 @@ func (c *controlConn) pump(id json.RawMessage, events <-chan Event, unsubscribe 
 				c.close() // the node stopped
 				return
 			}
-			b, err := json.Marshal(controlEvent{ID: id, Event: ev})
-			if err != nil {
-				continue
+			lost := uint64(1)
+			if ev.Kind == EventDropped { // lost before this pump: add them up
+				ev.Count += dropped
+				dropped, lost = 0, ev.Count
 			}
-			select {
-			case c.out <- append(b, '\n'):
-			default:
-				c.srv.logf("control socket: a subscriber fell %d lines behind; dropping it", cap(c.out))
-				c.close()
-				return
+			c.tellDropped(id, &dropped, ev.Time)
+			if !c.offerEvent(id, ev) {
+				dropped += lost
 			}
+		case <-retry.C:
+			c.tellDropped(id, &dropped, time.Now())
 		case <-c.done:
 			return
 		}
+	}
+}
+
+// dropRetry is how often a pump with undelivered events retries telling
+// its client how many.
+const dropRetry = 100 * time.Millisecond
+
+// tellDropped queues an events_dropped line if events were dropped and
+// there is room.
+func (c *controlConn) tellDropped(id json.RawMessage, dropped *uint64, at time.Time) {
+	if *dropped == 0 {
+		return
+	}
+	if c.offerEvent(id, Event{Kind: EventDropped, Time: at, Count: *dropped}) {
+		*dropped = 0
+	}
+}
+
+// offerEvent queues ev's line if there is room for it (see noticeHeadroom)
+// and reports whether it did.
+func (c *controlConn) offerEvent(id json.RawMessage, ev Event) bool {
+	if ev.Kind != EventMessage && len(c.out) >= cap(c.out)-cap(c.out)/noticeHeadroom {
+		return false
+	}
+	b, err := json.Marshal(controlEvent{ID: id, Event: ev})
+	if err != nil {
+		return true // cannot happen for these types; nothing to tell
+	}
+	select {
+	case c.out <- append(b, '\n'):
+		return true
+	default:
+		return false
 	}
 }
 

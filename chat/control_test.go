@@ -361,6 +361,7 @@ func TestControlSlowAndVanishingSubscribers(t *testing.T) {
 	alice := c.add("alice")
 	cfg := DefaultControlConfig()
 	cfg.EventQueue = 8
+	cfg.WriteTimeout = 200 * time.Millisecond
 	h := serveControl(t, c, alice, cfg)
 
 	// A subscriber that leaves in the middle of a stream.
@@ -378,10 +379,14 @@ func TestControlSlowAndVanishingSubscribers(t *testing.T) {
 	waitFor(t, "both subscribed", func() bool { return h.srv.clients() == 2 && alice.node.events.count() >= 3 })
 	gone.Close()
 	big := strings.Repeat("x", 1024)
-	for i := 0; i < 20000 && h.srv.clients() > 0; i++ { // the socket buffer fills, then the queue
-		alice.node.events.publish(Event{Kind: EventUntrusted, Reason: big}) // never blocks
-	}
-	waitFor(t, "both subscribers dropped", func() bool { return h.srv.clients() == 0 })
+	// The socket buffer fills, then the queue (events are dropped, never
+	// waited for), then the write timeout drops the client.
+	waitFor(t, "both subscribers dropped", func() bool {
+		for range 1000 {
+			alice.node.events.publish(Event{Kind: EventUntrusted, Reason: big}) // never blocks
+		}
+		return h.srv.clients() == 0
+	})
 	// Their subscriptions end too; what is left is the test cluster's own.
 	waitFor(t, "the node to have one subscription", func() bool { return alice.node.events.count() == 1 })
 	// The node and the server go on.
@@ -507,4 +512,51 @@ func TestControlLastLineWithoutNewline(t *testing.T) {
 	if err != nil || line != `{"id":7,"result":["lobby"]}`+"\n" {
 		t.Errorf("answer %q (%v), want the rooms", line, err)
 	}
+}
+
+// TestControlSubscriberIsToldWhatItMissed: a subscriber that falls behind
+// loses events (notices first), and gets the message published after the
+// flood and an events_dropped line with the count.
+func TestControlSubscriberIsToldWhatItMissed(t *testing.T) {
+	c := newCluster(t)
+	alice := c.add("alice")
+	cfg := DefaultControlConfig()
+	cfg.EventQueue = 8
+	h := serveControl(t, c, alice, cfg)
+	sub, err := net.Dial("unix", h.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if _, err := sub.Write([]byte(`{"id":1,"method":"subscribe"}` + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "subscribed", func() bool { return alice.node.events.count() >= 2 })
+	big := strings.Repeat("x", 1024)
+	for range 5000 { // far more than the socket buffer and the queue hold
+		alice.node.events.publish(Event{Kind: EventUntrusted, Reason: big})
+	}
+	alice.node.events.publish(Event{Kind: EventMessage, Message: &MessageView{Body: "after the flood"}})
+	dec := json.NewDecoder(sub)
+	var dropped uint64
+	var message bool
+	for !message || dropped == 0 {
+		var line struct {
+			Event *Event `json:"event"`
+		}
+		if err := sub.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if err := dec.Decode(&line); err != nil {
+			t.Fatalf("reading events: %v (dropped so far %d)", err, dropped)
+		}
+		if line.Event == nil {
+			continue
+		}
+		if line.Event.Kind == EventDropped {
+			dropped += line.Event.Count
+		}
+		message = message || line.Event.Kind == EventMessage
+	}
+	t.Logf("told of %d dropped events", dropped)
 }

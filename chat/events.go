@@ -26,6 +26,16 @@ const (
 	// sequence number in a room. Every member keeps the same one of the two;
 	// the author's messages in that room are marked from then on.
 	EventEquivocation EventKind = "equivocation"
+	// EventUntrustedMany sums up, once per Config.NoticeInterval, the knocks
+	// of untrusted peers that were not reported one by one (Count of them).
+	EventUntrustedMany EventKind = "untrusted_peers"
+	// EventDropped: Count events before this one were not delivered to this
+	// subscriber because it read too slowly. Messages are in the history.
+	EventDropped EventKind = "events_dropped"
+	// EventRelinkBackoff: links with a peer keep ending soon after they
+	// start; Reason says why and that the node now relinks less often.
+	// Said once until a link stays up.
+	EventRelinkBackoff EventKind = "relink_backoff"
 )
 
 // Event is one thing the UI may show.
@@ -36,6 +46,8 @@ type Event struct {
 	Message *MessageView `json:"message,omitempty"`
 	Peer    *PeerView    `json:"peer,omitempty"`
 	Reason  string       `json:"reason,omitempty"`
+	// Count is how many for EventUntrustedMany and EventDropped.
+	Count uint64 `json:"count,omitempty"`
 }
 
 // MessageView is a stored message as the UI shows it.
@@ -81,21 +93,33 @@ func peerView(key lcrypto.IdentityKey) *PeerView {
 	return &PeerView{Fingerprint: fp.String(), Short: fp.Short()}
 }
 
-// hub fans events out to subscribers without ever blocking the node.
+// noticeHeadroom is the share of a subscriber's queue kept for messages:
+// any other event is queued only while more than this share is free, so a
+// flood of notices never makes a real message be dropped.
+const noticeHeadroom = 4 // 1/4 of the queue
+
+// hub fans events out to subscribers without ever blocking the node. A
+// subscriber that falls behind loses events, and is told how many by an
+// EventDropped before the next event it gets.
 type hub struct {
 	mu      sync.Mutex
-	subs    map[chan Event]struct{}
+	subs    map[chan Event]*subscriber
 	buf     int
 	dropped atomic.Uint64
+}
+
+// subscriber is one subscription's undelivered count (guarded by hub.mu).
+type subscriber struct {
+	dropped uint64
 }
 
 func (h *hub) subscribe() (<-chan Event, func()) {
 	ch := make(chan Event, h.buf)
 	h.mu.Lock()
 	if h.subs == nil {
-		h.subs = map[chan Event]struct{}{}
+		h.subs = map[chan Event]*subscriber{}
 	}
-	h.subs[ch] = struct{}{}
+	h.subs[ch] = &subscriber{}
 	h.mu.Unlock()
 	return ch, func() {
 		h.mu.Lock()
@@ -113,11 +137,50 @@ func (h *hub) publish(ev Event) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for ch := range h.subs {
-		select {
-		case ch <- ev:
-		default:
+	for ch, sub := range h.subs {
+		if !offer(ch, &sub.dropped, ev) {
 			h.dropped.Add(1)
+		}
+	}
+}
+
+// offer queues ev on ch without waiting, first telling the subscriber of
+// the events it lost (*dropped), and reports whether ev was queued. Events
+// other than messages keep to their share of the queue (noticeHeadroom).
+func offer(ch chan Event, dropped *uint64, ev Event) bool {
+	if *dropped > 0 && tryQueue(ch, Event{Kind: EventDropped, Time: ev.Time, Count: *dropped}) {
+		*dropped = 0
+	}
+	if !tryQueue(ch, ev) {
+		*dropped++
+		return false
+	}
+	return true
+}
+
+// tryQueue queues ev on ch if there is room for its kind: the whole queue
+// for a message, all but noticeHeadroom for anything else.
+func tryQueue(ch chan Event, ev Event) bool {
+	if ev.Kind != EventMessage && len(ch) >= cap(ch)-cap(ch)/noticeHeadroom {
+		return false
+	}
+	select {
+	case ch <- ev:
+		return true
+	default:
+		return false
+	}
+}
+
+// flushDropped tells each subscriber that lost events how many, if its
+// queue has room now (publish does so too; this covers a quiet node).
+func (h *hub) flushDropped() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := time.Now()
+	for ch, sub := range h.subs {
+		if sub.dropped > 0 && tryQueue(ch, Event{Kind: EventDropped, Time: now, Count: sub.dropped}) {
+			sub.dropped = 0
 		}
 	}
 }

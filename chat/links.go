@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -23,6 +24,7 @@ type peer struct {
 	static    string          // the --peer address we dialled, if any
 	rooms     map[string]bool // guarded by Node.mu
 	up        time.Time
+	storeErr  error // why storing its messages failed, if it did (guarded by Node.mu)
 
 	// syncs holds, per room, whether a sync for the peer runs and the
 	// request to serve after it (guarded by Node.mu): at most one sync per
@@ -42,8 +44,22 @@ func (p *peer) initiator(self lcrypto.IdentityKey) lcrypto.IdentityKey {
 	return p.key
 }
 
-// knockInterval bounds how often an untrusted peer's knock is reported.
-const knockInterval = time.Minute
+// Knock reporting. Fresh keys cost nothing, so besides once per key per
+// knockInterval, at most knockNotices untrusted knocks are reported one by
+// one per Config.NoticeInterval; the others are summed up in one
+// EventUntrustedMany at the end of it.
+const (
+	knockInterval = time.Minute
+	knockNotices  = 3
+)
+
+// knockWindow counts the untrusted knocks of the current summary interval
+// (guarded by Node.mu).
+type knockWindow struct {
+	start time.Time
+	shown int    // reported one by one
+	more  uint64 // not reported yet: the summary's count
+}
 
 // sessionConfig returns a link's configuration and the rooms its hello
 // announces (a join or leave during the handshake is sent after it).
@@ -108,7 +124,7 @@ func (n *Node) handshakeFailed(addr string, err error) {
 	var rf *session.RefusedError
 	switch {
 	case errors.As(err, &ut):
-		if n.firstReport(ut.Key, EventUntrusted) {
+		if n.firstReport(ut.Key, EventUntrusted) && n.knockShown(time.Now()) {
 			pv := peerView(ut.Key)
 			pv.Addr = addr
 			n.events.publish(Event{Kind: EventUntrusted, Peer: pv,
@@ -124,6 +140,45 @@ func (n *Node) handshakeFailed(addr string, err error) {
 		}
 	}
 	n.logf("link with %s failed: %v", addr, err)
+}
+
+// knockShown reports whether a knock (already past the per-key limit) may
+// be reported on its own; if not, it is counted for the summary.
+func (n *Node) knockShown(now time.Time) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	w := &n.knockWin
+	if w.start.IsZero() || now.Sub(w.start) >= n.noticeInterval() && w.more == 0 {
+		*w = knockWindow{start: now}
+	}
+	if w.shown < knockNotices {
+		w.shown++
+		return true
+	}
+	w.more++
+	return false
+}
+
+// flushKnocks publishes the summary of a knock window that is over.
+func (n *Node) flushKnocks(now time.Time) {
+	n.mu.Lock()
+	w := &n.knockWin
+	if w.more == 0 || now.Sub(w.start) < n.noticeInterval() {
+		n.mu.Unlock()
+		return
+	}
+	count, since := w.more, now.Sub(w.start).Round(time.Second)
+	*w = knockWindow{start: now, shown: knockNotices} // the summary covers the rest of this window too
+	n.mu.Unlock()
+	n.events.publish(Event{Kind: EventUntrustedMany, Count: count,
+		Reason: fmt.Sprintf("%d more untrusted peers tried to link in the last %v; lanchat peers shows who is around", count, since)})
+}
+
+func (n *Node) noticeInterval() time.Duration {
+	if n.cfg.NoticeInterval <= 0 {
+		return DefaultConfig().NoticeInterval
+	}
+	return n.cfg.NoticeInterval
 }
 
 type reportKey struct {
@@ -190,6 +245,8 @@ func (n *Node) dialLoop(ctx context.Context) {
 	t := time.NewTicker(n.cfg.RedialInterval)
 	defer t.Stop()
 	for {
+		n.flushKnocks(time.Now())
+		n.events.flushDropped()
 		n.dialStatics(ctx)
 		if n.disc != nil {
 			for _, p := range n.disc.Peers() {
@@ -228,7 +285,7 @@ func (n *Node) dialStatics(ctx context.Context) {
 			sp = &staticPeer{backoff: staticBackoffMin}
 			n.statics[addr] = sp
 		}
-		if sp.linked && n.links[sp.key] != nil || now.Before(sp.next) || n.dialing[addr] {
+		if sp.linked && (n.links[sp.key] != nil || n.relinkWaitLocked(sp.key, now)) || now.Before(sp.next) || n.dialing[addr] {
 			continue
 		}
 		sp.next = now.Add(sp.backoff)
@@ -245,13 +302,13 @@ func (n *Node) maybeDial(ctx context.Context, p discovery.Peer) {
 	if p.Key == self || p.Addr.Port() == 0 { // port 0: it takes no links (lanchat peers)
 		return
 	}
+	now := time.Now()
 	n.mu.Lock()
-	linked := n.links[p.Key] != nil
+	linked, waiting := n.links[p.Key] != nil, n.relinkWaitLocked(p.Key, now)
 	n.mu.Unlock()
-	if linked || !n.isTrusted(p.Key) {
+	if linked || waiting || !n.isTrusted(p.Key) {
 		return
 	}
-	now := time.Now()
 	if bytes.Compare(self[:], p.Key[:]) > 0 && now.Sub(p.FirstSeen) < n.cfg.DialGrace {
 		return
 	}
@@ -271,9 +328,11 @@ func (n *Node) discoveryEvents(ctx context.Context) {
 			if !ok {
 				return
 			}
+			// A beacon is public and replayable: it may suggest a dial, never
+			// end a link. A leaving peer closes its links with a close frame;
+			// a vanished one is caught by the link's liveness. So Left and
+			// Expired change nothing here.
 			switch ev.Kind {
-			case discovery.Left:
-				n.closeLink(ev.Peer.Key, "peer said bye")
 			case discovery.Appeared, discovery.AddressChanged, discovery.Restarted:
 				n.maybeDial(ctx, ev.Peer)
 			}
@@ -377,27 +436,27 @@ func roomDiff(announced []string, now map[string]*room) (joined, left []string) 
 
 // removeLink forgets p if it is still the registered link for its key.
 func (n *Node) removeLink(p *peer) {
-	n.mu.Lock()
-	current := n.links[p.key] == p
-	if current {
-		delete(n.links, p.key)
-	}
-	n.mu.Unlock()
 	reason := "link closed"
 	if err := p.link.Err(); err != nil {
 		reason = err.Error()
 	}
-	if current {
-		n.events.publish(Event{Kind: EventPeerDown, Peer: n.peerViewOf(p), Reason: reason})
-	}
-}
-
-func (n *Node) closeLink(key lcrypto.IdentityKey, reason string) {
 	n.mu.Lock()
-	p := n.links[key]
+	current := n.links[p.key] == p
+	var notice string
+	if current {
+		delete(n.links, p.key)
+		if p.storeErr != nil {
+			reason = "local storage error: " + p.storeErr.Error()
+		}
+		notice = n.linkEndedLocked(p, reason, time.Now())
+	}
 	n.mu.Unlock()
-	if p != nil {
-		p.link.Close(reason)
+	if current {
+		pv := n.peerViewOf(p)
+		n.events.publish(Event{Kind: EventPeerDown, Peer: pv, Reason: reason})
+		if notice != "" {
+			n.events.publish(Event{Kind: EventRelinkBackoff, Peer: pv, Reason: notice})
+		}
 	}
 }
 

@@ -35,13 +35,15 @@ type Node struct {
 	wg     sync.WaitGroup  // every goroutine Run starts
 	ran    atomic.Bool
 
-	mu      sync.Mutex
-	links   map[lcrypto.IdentityKey]*peer
-	rooms   map[string]*room
-	nicks   map[lcrypto.IdentityKey]string // from hellos, for display
-	dialing map[string]bool                // addresses with a dial in flight
-	statics map[string]*staticPeer         // --peer address → its state
-	knocks  map[reportKey]time.Time        // last knock/refusal event per peer
+	mu       sync.Mutex
+	links    map[lcrypto.IdentityKey]*peer
+	rooms    map[string]*room
+	nicks    map[lcrypto.IdentityKey]string       // from hellos, for display
+	dialing  map[string]bool                      // addresses with a dial in flight
+	statics  map[string]*staticPeer               // --peer address → its state
+	knocks   map[reportKey]time.Time              // last knock/refusal event per peer
+	knockWin knockWindow                          // untrusted knocks of this summary interval
+	relinks  map[lcrypto.IdentityKey]*relinkState // peers whose links keep ending early
 }
 
 // room is a joined room's local state.
@@ -79,6 +81,7 @@ func New(cfg Config) (*Node, error) {
 		dialing:   map[string]bool{},
 		statics:   map[string]*staticPeer{},
 		knocks:    map[reportKey]time.Time{},
+		relinks:   map[lcrypto.IdentityKey]*relinkState{},
 	}
 	if n.logf == nil {
 		n.logf = func(string, ...any) {}

@@ -134,6 +134,9 @@ func (n *Node) deliver(from *peer, in <-chan delivery) {
 		n.inflight.release(d.msgs)
 		if err != nil {
 			n.logf("storing messages from %s: %v", from.key, err)
+			n.mu.Lock()
+			from.storeErr = err
+			n.mu.Unlock()
 			n.closeAsync(from, "local storage error")
 			continue
 		}

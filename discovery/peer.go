@@ -40,7 +40,8 @@ const (
 	AddressChanged
 	// Restarted: same identity, new instance id (a new run).
 	Restarted
-	// Left: the current instance said bye.
+	// Left: the current instance said bye. Like every event it is a hint
+	// from a public, replayable beacon: it never says a link is over.
 	Left
 	// Expired: no beacon for ExpiryIntervals of the peer's interval.
 	Expired

@@ -228,8 +228,8 @@ func TestGuardStalledHandshakes(t *testing.T) {
 	}
 	sessiontest.Eventually(t, waitLimit, "4 stalled handshakes", func() bool { return g.Stats().InFlight == 4 })
 	late := dialVia(t, ln.Addr().String(), dcfg)
-	if a := <-results; !errors.Is(a.err, ErrGuardBusy) || late.err == nil {
-		t.Fatalf("while full: accept %v (want ErrGuardBusy), dial %v", a.err, late.err)
+	if a := <-results; !errors.Is(a.err, ErrGuardShare) || late.err == nil {
+		t.Fatalf("while full: accept %v (want ErrGuardShare: one address holds them all), dial %v", a.err, late.err)
 	}
 	for range 4 {
 		if a := <-results; !errors.Is(a.err, context.DeadlineExceeded) && !isTimeout(a.err) {
@@ -240,7 +240,7 @@ func TestGuardStalledHandshakes(t *testing.T) {
 	if a := <-results; d.err != nil || a.err != nil {
 		t.Fatalf("after the stallers: dial %v, accept %v", d.err, a.err)
 	}
-	if s := g.Stats(); s.RefusedBusy != 1 {
+	if s := g.Stats(); s.RefusedShare != 1 {
 		t.Fatalf("stats %+v", s)
 	}
 }

@@ -84,6 +84,7 @@ func clusterGuard(peers int) session.GuardConfig {
 	g := session.DefaultGuardConfig()
 	g.MaxLinksPerIP = max(g.MaxLinksPerIP, 2*peers+4)
 	g.MaxHandshakes = max(g.MaxHandshakes, 2*peers+4)
+	g.MaxHandshakesPerIP = g.MaxHandshakes
 	g.HandshakeBurst = max(g.HandshakeBurst, 2*peers+4)
 	g.HandshakeRate = max(g.HandshakeRate, float64(20*peers))
 	return g

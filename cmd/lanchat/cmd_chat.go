@@ -278,6 +278,12 @@ func (o *chatOutput) event(ev chat.Event) {
 		o.notice("%s refuses the link: %s", peerLabel(ev.Peer), ev.Reason)
 	case chat.EventEquivocation:
 		o.notice("%s %s in #%s; every member keeps the same one, and their messages there are marked", peerLabel(ev.Peer), ev.Reason, ev.Room)
+	case chat.EventUntrustedMany:
+		o.notice("%s", sanitizeLine(ev.Reason))
+	case chat.EventRelinkBackoff:
+		o.notice("%s: %s", peerLabel(ev.Peer), sanitizeLine(ev.Reason))
+	case chat.EventDropped:
+		o.notice("%d events were not shown (output too slow); lanchat history shows every message", ev.Count)
 	}
 }
 

@@ -127,6 +127,12 @@ func (u *tui) event(ev chat.Event) {
 	case chat.EventEquivocation:
 		u.notice("%s %s in #%s; every member keeps the same one, and their messages there are marked",
 			u.peerLabel(ev.Peer), sanitizeLine(ev.Reason), ev.Room)
+	case chat.EventUntrustedMany:
+		u.notice("%s", sanitizeLine(ev.Reason))
+	case chat.EventRelinkBackoff:
+		u.notice("%s: %s", u.peerLabel(ev.Peer), sanitizeLine(ev.Reason))
+	case chat.EventDropped:
+		u.notice("%d events were not shown (display too slow); /history shows every message", ev.Count)
 	}
 }
 
