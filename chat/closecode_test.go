@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -94,5 +95,37 @@ func TestMalformedHelloClosesWithCode2(t *testing.T) {
 		if ce.Code != session.CloseProtocolError || !strings.HasPrefix(ce.Reason, "malformed hello") {
 			t.Fatalf("hello %x: closed with code %d, reason %q; want code 2, \"malformed hello…\"", body, ce.Code, ce.Reason)
 		}
+	}
+}
+
+// Two links of one pair dialled by the same side at about the same time:
+// the node keeps the one with the smaller channel binding (the handshake
+// hash both sides hold) and closes the other with code 0, "duplicate link"
+// (PROTOCOL.md 5.6).
+func TestDuplicateLinkKeepsSmallerChannelBinding(t *testing.T) {
+	c := newCluster(t)
+	alice := c.add("alice")
+	mallory := newID(t)
+	first := c.hostileMember(alice, mallory)
+	second := rawMember(t, alice, mallory)
+	keep, lose := first, second
+	if bytes.Compare(second.ChannelBinding(), first.ChannelBinding()) < 0 {
+		keep, lose = second, first
+	}
+	ce := waitClosedBy(t, lose)
+	if ce.Code != session.CloseNormal || ce.Reason != "duplicate link" {
+		t.Fatalf("the link with the larger binding closed with code %d, reason %q; want 0, \"duplicate link\"", ce.Code, ce.Reason)
+	}
+	waitFor(t, "alice to hold one link", func() bool { return len(alice.node.LinkedPeers()) == 1 })
+	m := Message{Room: "lobby", Seq: 1, Clock: 1, Time: time.Now(), Body: "over the kept link"}
+	m.Sign(mallory)
+	if err := keep.Send(session.FrameChat, m.Encode()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the message over the kept link", func() bool { return hasBodies(alice.history(t, "lobby"), "over the kept link") })
+	select {
+	case <-keep.Done():
+		t.Fatalf("the link with the smaller binding ended too: %v", keep.Err())
+	default:
 	}
 }

@@ -18,7 +18,7 @@ import (
 
 var updateVectors = flag.Bool("update", false, "rewrite testdata/chat/vectors.json")
 
-// frameVectorFile holds the plaintext test vectors of PROTOCOL.md 5.6. The
+// frameVectorFile holds the plaintext test vectors of PROTOCOL.md 5.7. The
 // session package checks the same file's framing and close frame.
 const frameVectorFile = "../testdata/chat/vectors.json"
 
@@ -156,7 +156,7 @@ func generateFrameVectors(t *testing.T) frameVectors {
 		{"close, normal", vectorTypeClose, closeFields{0, "shutting down"}, append([]byte{0}, "shutting down"...)},
 	}
 	v := frameVectors{
-		Description: "Plaintext lanchat frames (PROTOCOL.md 5.6): type, decoded fields, body, and the plaintext of the Noise transport message that carries it. Identity secrets are inputs; signatures are deterministic Ed25519.",
+		Description: "Plaintext lanchat frames (PROTOCOL.md 5.7): type, decoded fields, body, and the plaintext of the Noise transport message that carries it. Identity secrets are inputs; signatures are deterministic Ed25519.",
 		Identities: []vectorIdentity{
 			{"alice", hex.EncodeToString(vectorSecret(0x00)), hex.EncodeToString(ak[:])},
 			{"bob", hex.EncodeToString(vectorSecret(0x40)), hex.EncodeToString(bk[:])},

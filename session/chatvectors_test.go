@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// The plaintext frame vectors of PROTOCOL.md 5.6 (written by chat
+// The plaintext frame vectors of PROTOCOL.md 5.7 (written by chat
 // TestFrameVectors), read as this layer reads frames: each plaintext is the
 // one Noise message splitFrame makes of the frame, readFrame gives the type
 // and body back, and the close frames are what encodeClose and decodeClose
