@@ -19,7 +19,9 @@ import (
 var controlMethods = map[string]func(s *ControlServer, ctx context.Context, params json.RawMessage) (any, error){
 	MethodID:      (*ControlServer).id,
 	MethodHistory: (*ControlServer).history,
-	MethodPeers:   func(s *ControlServer, _ context.Context, _ json.RawMessage) (any, error) { return s.node.Peers(), nil },
+	MethodPeers: func(s *ControlServer, _ context.Context, _ json.RawMessage) (any, error) {
+		return s.node.PeerEntries(), nil
+	},
 	MethodTrust:   (*ControlServer).trust,
 	MethodUntrust: (*ControlServer).untrust,
 	MethodTrusted: (*ControlServer).trusted,

@@ -29,6 +29,12 @@ func (c *cluster) hostileMember(tn *testNode, id *lcrypto.Identity) *session.Lin
 // rawMember links to tn as a trusted member that speaks frames by hand.
 func rawMember(t *testing.T, tn *testNode, id *lcrypto.Identity) *session.Link {
 	t.Helper()
+	return rawMemberHello(t, tn, id, hello{Nick: "mallory", Rooms: []string{"lobby"}}.encode())
+}
+
+// rawMemberHello is rawMember with the hello body given byte by byte.
+func rawMemberHello(t *testing.T, tn *testNode, id *lcrypto.Identity, helloBody []byte) *session.Link {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	addr, err := tn.node.Addr(ctx)
@@ -42,7 +48,7 @@ func rawMember(t *testing.T, tn *testNode, id *lcrypto.Identity) *session.Link {
 	cfg := session.DefaultConfig()
 	cfg.Identity = id
 	cfg.Trusted = func(k lcrypto.IdentityKey) bool { return k == tn.id.Public() }
-	cfg.Hello = hello{Nick: "mallory", Rooms: []string{"lobby"}}.encode()
+	cfg.Hello = helloBody
 	link, err := session.Dial(ctx, conn, cfg)
 	if err != nil {
 		t.Fatal(err)

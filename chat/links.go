@@ -348,7 +348,7 @@ func (n *Node) addLink(link *session.Link, weDialled bool, static string, announ
 	h, err := decodeHello(link.PeerHello())
 	if err != nil {
 		n.logf("link with %s: %v", link.Peer(), err)
-		link.Close("malformed hello")
+		link.CloseWith(session.CloseProtocolError, "malformed hello: "+err.Error())
 		return
 	}
 	p := &peer{link: link, key: link.Peer(), nick: h.Nick, weDialled: weDialled, static: static,

@@ -63,11 +63,35 @@ func (n *Node) serveLink(p *peer) {
 			return
 		}
 		if err := n.handleFrame(ctx, p, f, deliveries); err != nil {
+			if ctx.Err() != nil {
+				return // shutting down: the deferred Close says so
+			}
 			n.logf("link with %s: %v", p.key, err)
-			p.link.Close("protocol error: " + err.Error())
+			closeFor(p.link, err)
 			return
 		}
 	}
+}
+
+// errRoomLimit: a peer joined more rooms than a hello may name.
+var errRoomLimit = fmt.Errorf("peer is in more than %d rooms", MaxRooms)
+
+// peerFault says whether err is the peer breaking the chat protocol (a
+// malformed hello, frame or message, or a limit exceeded) rather than a
+// local failure.
+func peerFault(err error) bool {
+	return errors.Is(err, ErrFrame) || errors.Is(err, ErrMalformed) || errors.Is(err, errRoomLimit)
+}
+
+// closeFor closes a link after err: a peer's protocol error with close code
+// 2 (session.CloseProtocolError, the code of link-level protocol errors) and
+// err as the reason; a local failure with code 0, "local error: ...".
+func closeFor(link *session.Link, err error) {
+	if peerFault(err) {
+		link.CloseWith(session.CloseProtocolError, err.Error())
+		return
+	}
+	link.Close("local error: " + err.Error())
 }
 
 func (n *Node) handleFrame(ctx context.Context, p *peer, f session.Frame, out chan<- delivery) error {
@@ -220,7 +244,7 @@ func (n *Node) handleRoomFrame(p *peer, f session.Frame) error {
 	n.mu.Lock()
 	if join && !p.rooms[r] && len(p.rooms) >= MaxRooms {
 		n.mu.Unlock()
-		return fmt.Errorf("peer is in more than %d rooms", MaxRooms)
+		return errRoomLimit
 	}
 	changed := p.rooms[r] != join
 	if join {

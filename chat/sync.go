@@ -70,11 +70,12 @@ func (n *Node) runSyncs(ctx context.Context, p *peer, req syncRequest) {
 // A room that is not shared (either side not in it) gets an empty answer.
 func (n *Node) serveSync(ctx context.Context, p *peer, req syncRequest) {
 	resp := syncResponse{Room: req.Room}
-	size := 0
+	header := syncResponseHeader(req.Room)
+	size := header // the encoded body so far
 	flush := func(done bool) bool {
 		resp.Done = done
 		err := p.link.SendWait(ctx, session.FrameSyncResponse, resp.encode())
-		resp.Msgs, size = nil, 0
+		resp.Msgs, size = nil, header
 		return err == nil
 	}
 	n.mu.Lock()
@@ -116,13 +117,14 @@ func (n *Node) serveSync(ctx context.Context, p *peer, req syncRequest) {
 					damaged++
 					continue
 				}
-				if len(resp.Msgs) == syncBatchMessages || size+len(m.Raw) > syncBatchBytes {
+				entry := 2 + len(m.Raw) // length u16 | message
+				if len(resp.Msgs) == syncBatchMessages || size+entry > syncBatchBytes {
 					if !flush(false) {
 						return
 					}
 				}
 				resp.Msgs = append(resp.Msgs, m.Raw)
-				size += len(m.Raw) + 2
+				size += entry
 			}
 			if len(msgs) < syncBatchMessages {
 				break

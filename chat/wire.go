@@ -18,7 +18,11 @@ const (
 	MaxNickLen = storage.MaxNameLen
 	// MaxSyncAuthors bounds the version vector of one sync request.
 	MaxSyncAuthors = 4096
-	// syncBatchMessages and syncBatchBytes bound one sync response frame.
+	// syncBatchMessages and syncBatchBytes bound one sync response frame
+	// we send: at most 256 messages, and the whole encoded body (header
+	// included) at most 262144 bytes. A batch is sent when the next message
+	// would break either bound, so it is as full as they allow. Receivers
+	// take any batch up to the frame bound (MaxWireFrame).
 	syncBatchMessages = 256
 	syncBatchBytes    = 256 << 10
 	// MaxWireFrame is the largest chat frame body we send or accept.
@@ -151,6 +155,10 @@ func (s syncResponse) encode() []byte {
 	}
 	return b
 }
+
+// syncResponseHeader is the size of a sync response body without its
+// messages: room length u8 | room | flags u8 | count u16.
+func syncResponseHeader(room string) int { return 1 + len(room) + 1 + 2 }
 
 func decodeSyncResponse(b []byte) (syncResponse, error) {
 	r := reader{b: b}

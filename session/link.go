@@ -202,7 +202,15 @@ func (l *Link) Recv(ctx context.Context) (Frame, error) {
 // read. It returns the error writing the close frame, if any; closing a link
 // that already ended returns nil.
 func (l *Link) Close(reason string) error {
-	l.end(&CloseError{Code: CloseNormal, Reason: reason}, encodeClose(CloseNormal, reason), true)
+	return l.CloseWith(CloseNormal, reason)
+}
+
+// CloseWith is Close with a code other than CloseNormal: the application
+// closes a link whose peer broke the application's protocol (a malformed
+// hello or chat frame) with CloseProtocolError, the code the link layer uses
+// for its own protocol errors, so one rule holds for every layer.
+func (l *Link) CloseWith(code CloseCode, reason string) error {
+	l.end(&CloseError{Code: code, Reason: reason}, encodeClose(code, reason), true)
 	<-l.done
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -37,18 +37,28 @@ once. Beacons are signed, so this needs your key (and its passphrase).`,
 // second by default) plus its reply to ours.
 const defaultPeersWait = 3 * time.Second
 
-// peerJSON is one entry of lanchat peers --json.
-// Field names are those of the peer objects in chat --json events and the
-// control socket (fingerprint, short, addr, nick, trusted, linked).
+// peerJSON is one entry of lanchat peers --json: the object of the control
+// socket's peers method (chat.PeerEntry, PROTOCOL.md section 6), with the
+// same fields whether a running node answered or this command listened for
+// beacons itself.
 type peerJSON struct {
 	Fingerprint string  `json:"fingerprint"`
 	Short       string  `json:"short"`
-	Address     string  `json:"addr"`             // source IP of its beacons and its link port ("" if unknown)
-	Trusted     bool    `json:"trusted"`          // in your trust list
-	Name        string  `json:"name,omitempty"`   // the name in your trust list
-	Nickname    string  `json:"nick,omitempty"`   // announced by the peer: unverified
-	Linked      *bool   `json:"linked,omitempty"` // only from a running lanchat chat
-	LastSeen    *string `json:"last_seen"`        // null: not known
+	Address     string  `json:"addr"`           // source IP of its beacons and its link port ("" if unknown)
+	Trusted     bool    `json:"trusted"`        // in your trust list
+	Name        string  `json:"name,omitempty"` // the name in your trust list
+	Nickname    string  `json:"nick,omitempty"` // announced by the peer: unverified
+	Linked      bool    `json:"linked"`         // a live link with the running node (never without one)
+	LastSeen    *string `json:"last_seen"`      // its latest beacon; null: none heard
+}
+
+func fromPeerEntry(p chat.PeerEntry) peerJSON {
+	j := peerJSON{Fingerprint: p.Fingerprint, Short: p.Short, Address: p.Addr, Trusted: p.Trusted,
+		Name: p.Name, Nickname: p.Nick, Linked: p.Linked}
+	if p.LastSeen != nil {
+		j.LastSeen = jsonTime(*p.LastSeen)
+	}
+	return j
 }
 
 func runPeers(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
@@ -99,20 +109,13 @@ func checkPeersFlags(df *discoveryFlags, wait time.Duration, args []string) erro
 
 // peersFromNode asks the node running on the data dir for its peer table.
 func (e *env) peersFromNode(ctx context.Context) (list []peerJSON, running bool, err error) {
-	var views []*chat.PeerView
-	if running, err = e.callNode(ctx, chat.MethodPeers, nil, &views); !running || err != nil {
+	var entries []chat.PeerEntry
+	if running, err = e.callNode(ctx, chat.MethodPeers, nil, &entries); !running || err != nil {
 		return nil, running, err
 	}
-	list = make([]peerJSON, 0, len(views))
-	for _, v := range views {
-		linked := v.Linked
-		p := peerJSON{Fingerprint: v.Fingerprint, Short: v.Short, Address: v.Addr, Trusted: v.Trusted, Linked: &linked}
-		if v.Trusted {
-			p.Name = v.Nick
-		} else {
-			p.Nickname = v.Nick
-		}
-		list = append(list, p)
+	list = make([]peerJSON, 0, len(entries))
+	for _, p := range entries {
+		list = append(list, fromPeerEntry(p))
 	}
 	return list, true, nil
 }
@@ -226,10 +229,8 @@ func (f *discoveryFlags) discoveryConfig(id *lcrypto.Identity, nickname string) 
 func peersList(peers map[lcrypto.IdentityKey]discovery.Peer, trusted map[lcrypto.Fingerprint]storage.TrustedPeer) []peerJSON {
 	out := make([]peerJSON, 0, len(peers))
 	for _, p := range peers {
-		fp := p.Key.Fingerprint()
-		t, ok := trusted[fp]
-		out = append(out, peerJSON{Fingerprint: fp.String(), Short: fp.Short(), Address: p.Addr.String(), Trusted: ok,
-			Name: t.Name, Nickname: p.Nickname, LastSeen: jsonTime(p.LastSeen)})
+		t, ok := trusted[p.Key.Fingerprint()]
+		out = append(out, fromPeerEntry(chat.NewPeerEntry(p.Key, &p, "", "", ok, t.Name)))
 	}
 	slices.SortFunc(out, func(a, b peerJSON) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
 	return out
@@ -271,7 +272,7 @@ func peerTrust(p peerJSON) string {
 	} else if p.Nickname != "" {
 		s += fmt.Sprintf(" (says %q)", p.Nickname)
 	}
-	if p.Linked != nil && *p.Linked {
+	if p.Linked {
 		s += ", linked"
 	}
 	return s
@@ -279,7 +280,7 @@ func peerTrust(p peerJSON) string {
 
 func peerSeen(p peerJSON) string {
 	if p.LastSeen == nil {
-		if p.Linked != nil && *p.Linked {
+		if p.Linked {
 			return "now (linked)"
 		}
 		return "—"

@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lanchat/lanchat/chat"
 )
@@ -85,6 +88,32 @@ func parsePeers(t *testing.T, r result) []peerJSON {
 	return list
 }
 
+// peerFields are the fields of a peers --json object for a peer that is
+// not trusted and announced no nickname (name and nick are left out when
+// empty), from the node and without one alike.
+const peerFields = "addr fingerprint last_seen linked short trusted"
+
+// checkPeerFields fails unless every object of a peers --json output has
+// exactly the fields of peerFields, and last_seen is a time.
+func checkPeerFields(t *testing.T, form string, r result) {
+	t.Helper()
+	var raw []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &raw); err != nil {
+		t.Fatalf("%s: %v", form, err)
+	}
+	for _, obj := range raw {
+		keys := slices.Sorted(maps.Keys(obj))
+		if got := strings.Join(keys, " "); got != peerFields {
+			t.Errorf("%s: fields %q, want %q", form, got, peerFields)
+		}
+		if s, ok := obj["last_seen"].(string); !ok {
+			t.Errorf("%s: last_seen = %v, want the time of the last beacon", form, obj["last_seen"])
+		} else if _, err := time.Parse(time.RFC3339, s); err != nil {
+			t.Errorf("%s: last_seen: %v", form, err)
+		}
+	}
+}
+
 func findPeerJSON(list []peerJSON, fp string) (peerJSON, bool) {
 	for _, p := range list {
 		if p.Fingerprint == fp {
@@ -104,7 +133,9 @@ func TestPeersSeeEachOther(t *testing.T) {
 	flags := append(peersLoopback(freePort(t, "udp")), "--wait", "2s", "--json")
 
 	waitA, waitB := c.startPeers(dA, flags...), c.startPeers(dB, flags...)
-	listA, listB := parsePeers(t, waitA()), parsePeers(t, waitB())
+	rA, rB := waitA(), waitB()
+	listA, listB := parsePeers(t, rA), parsePeers(t, rB)
+	checkPeerFields(t, "peers without a node", rA)
 	for _, tc := range []struct {
 		who  string
 		list []peerJSON
@@ -145,17 +176,19 @@ func TestPeersThroughRunningChat(t *testing.T) {
 	})
 	waitB := c.startPeers(dB, append(peersLoopback(port), "--wait", "5s", "--json")...)
 	var bob peerJSON
+	var viaNode result
 	eventually(t, "alice's running node to list bob", func() bool {
-		// Only an answer with "linked" came from the node; should the node
-		// not answer, this run stays on loopback, on a port nobody uses.
-		list := parsePeers(t, c.peers(0, dA, "--json", "--discovery-addr", "127.255.255.255",
-			"--beacon-port", strconv.Itoa(freePort(t, "udp")), "--wait", "100ms"))
-		p, ok := findPeerJSON(list, fB.String())
-		bob = p
-		return ok && p.Linked != nil
+		// Only the node can list bob: should it not answer, this run
+		// listens on loopback, on a port nobody uses.
+		r := c.peers(0, dA, "--json", "--discovery-addr", "127.255.255.255",
+			"--beacon-port", strconv.Itoa(freePort(t, "udp")), "--wait", "100ms")
+		p, ok := findPeerJSON(parsePeers(t, r), fB.String())
+		bob, viaNode = p, r
+		return ok
 	})
-	if *bob.Linked || bob.Trusted || !strings.HasPrefix(bob.Address, "127.") {
-		t.Errorf("via the node: %+v, want untrusted, not linked, on loopback", bob)
+	checkPeerFields(t, "peers through the node", viaNode)
+	if bob.Linked || bob.Trusted || !strings.HasPrefix(bob.Address, "127.") || bob.LastSeen == nil {
+		t.Errorf("via the node: %+v, want untrusted, not linked, on loopback, with the time of its last beacon", bob)
 	}
 	p, ok := findPeerJSON(parsePeers(t, waitB()), fA.String())
 	if !ok || strings.HasSuffix(p.Address, ":0") {

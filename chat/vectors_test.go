@@ -1,0 +1,335 @@
+package chat
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/session"
+)
+
+var updateVectors = flag.Bool("update", false, "rewrite testdata/chat/vectors.json")
+
+// frameVectorFile holds the plaintext test vectors of PROTOCOL.md 5.8. The
+// session package checks the same file's framing and close frame.
+const frameVectorFile = "../testdata/chat/vectors.json"
+
+// frameVectors is the file: fixed identities in, exact frame bodies out.
+type frameVectors struct {
+	Description string              `json:"description"`
+	Identities  []vectorIdentity    `json:"identities"`
+	Frames      []frameVectorRecord `json:"frames"`
+}
+
+type vectorIdentity struct {
+	Name           string `json:"name"`
+	IdentitySecret string `json:"identity_secret_hex"`
+	IdentityKey    string `json:"identity_key_hex"`
+}
+
+// frameVectorRecord is one frame: its type, its decoded fields, its body and
+// the plaintext of the one Noise transport message that carries it (type ‖
+// body length u32 ‖ body, PROTOCOL.md 4.1).
+type frameVectorRecord struct {
+	Name      string          `json:"name"`
+	Type      uint8           `json:"type"`
+	TypeName  string          `json:"type_name"`
+	Fields    json.RawMessage `json:"fields"`
+	Body      string          `json:"body_hex"`
+	Plaintext string          `json:"plaintext_hex"`
+}
+
+// Decoded fields of each kind of frame body.
+type (
+	helloFields struct {
+		Version uint8    `json:"version"`
+		Nick    string   `json:"nick"`
+		Rooms   []string `json:"rooms"`
+	}
+	messageFields struct {
+		Version   uint8  `json:"version"`
+		Room      string `json:"room"`
+		Author    string `json:"author_hex"`
+		Seq       uint64 `json:"seq"`
+		Clock     uint64 `json:"clock"`
+		TimeMs    int64  `json:"time_ms"`
+		Body      string `json:"body"`
+		Signature string `json:"signature_hex"`
+		ID        string `json:"id"`
+	}
+	headFields struct {
+		Author string `json:"author_hex"`
+		Head   uint64 `json:"head"`
+	}
+	syncRequestFields struct {
+		Room  string       `json:"room"`
+		Heads []headFields `json:"heads"`
+	}
+	syncResponseFields struct {
+		Room     string   `json:"room"`
+		Done     bool     `json:"done"`
+		Messages []string `json:"messages_hex"`
+	}
+	roomFields struct {
+		Room string `json:"room"`
+	}
+	closeFields struct {
+		Code   uint8  `json:"code"`
+		Reason string `json:"reason"`
+	}
+)
+
+// vectorIdentities are the fixed identities of the vectors: the secrets
+// 00 01 … 3f (alice) and 40 41 … 7f (bob), those of the session vectors.
+func vectorIdentities(t *testing.T) (alice, bob *lcrypto.Identity) {
+	t.Helper()
+	mk := func(from byte) *lcrypto.Identity {
+		id, err := lcrypto.IdentityFromSecret(vectorSecret(from))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	return mk(0x00), mk(0x40)
+}
+
+// vectorSecret is the 64-byte identity secret from, from+1, … from+63.
+func vectorSecret(from byte) []byte {
+	secret := make([]byte, 64)
+	for i := range secret {
+		secret[i] = from + byte(i)
+	}
+	return secret
+}
+
+// vectorMessages are the two signed messages of the vectors (Ed25519
+// signatures are deterministic).
+func vectorMessages(alice, bob *lcrypto.Identity) (Message, Message) {
+	m1 := Message{Room: "lobby", Seq: 1, Clock: 1, Time: time.UnixMilli(1700000000000), Body: "hello bob"}
+	m1.Sign(alice)
+	m2 := Message{Room: "lobby", Seq: 1, Clock: 2, Time: time.UnixMilli(1700000001500), Body: "hi alice ☕"}
+	m2.Sign(bob)
+	return m1, m2
+}
+
+func messageFieldsOf(m Message) messageFields {
+	return messageFields{Version: messageVersion, Room: m.Room, Author: hex.EncodeToString(m.Author[:]), Seq: m.Seq,
+		Clock: m.Clock, TimeMs: m.Time.UnixMilli(), Body: m.Body, Signature: hex.EncodeToString(m.Sig[:]), ID: m.ID()}
+}
+
+// generateFrameVectors builds the vector file from the fixed inputs.
+func generateFrameVectors(t *testing.T) frameVectors {
+	t.Helper()
+	alice, bob := vectorIdentities(t)
+	m1, m2 := vectorMessages(alice, bob)
+	ak, bk := alice.Public(), bob.Public()
+	frames := []struct {
+		name   string
+		typ    session.FrameType
+		fields any
+		body   []byte
+	}{
+		{"hello of alice", vectorTypeHello, helloFields{1, "alice", []string{"dev", "lobby"}},
+			hello{Nick: "alice", Rooms: []string{"dev", "lobby"}}.encode()},
+		{"chat message of alice", session.FrameChat, messageFieldsOf(m1), m1.Encode()},
+		{"chat message of bob", session.FrameChat, messageFieldsOf(m2), m2.Encode()},
+		{"sync request (version 1: room and heads)", session.FrameSyncRequest,
+			syncRequestFields{"lobby", []headFields{{hex.EncodeToString(ak[:]), 1}, {hex.EncodeToString(bk[:]), 0}}},
+			syncRequest{Room: "lobby", Heads: map[lcrypto.IdentityKey]uint64{ak: 1, bk: 0}}.encode()},
+		{"sync response, last batch", session.FrameSyncResponse,
+			syncResponseFields{"lobby", true, []string{hex.EncodeToString(m1.Encode()), hex.EncodeToString(m2.Encode())}},
+			syncResponse{Room: "lobby", Done: true, Msgs: [][]byte{m1.Encode(), m2.Encode()}}.encode()},
+		{"sync response, empty and done", session.FrameSyncResponse, syncResponseFields{"dev", true, []string{}},
+			syncResponse{Room: "dev", Done: true}.encode()},
+		{"room join", session.FrameRoomJoin, roomFields{"dev"}, encodeRoomFrame("dev")},
+		{"room leave", session.FrameRoomLeave, roomFields{"dev"}, encodeRoomFrame("dev")},
+		{"close, protocol error", vectorTypeClose, closeFields{2, "malformed frame: truncated"},
+			append([]byte{2}, "malformed frame: truncated"...)},
+		{"close, normal", vectorTypeClose, closeFields{0, "shutting down"}, append([]byte{0}, "shutting down"...)},
+	}
+	v := frameVectors{
+		Description: "Plaintext lanchat frames (PROTOCOL.md 5.8): type, decoded fields, body, and the plaintext of the Noise transport message that carries it. Identity secrets are inputs; signatures are deterministic Ed25519.",
+		Identities: []vectorIdentity{
+			{"alice", hex.EncodeToString(vectorSecret(0x00)), hex.EncodeToString(ak[:])},
+			{"bob", hex.EncodeToString(vectorSecret(0x40)), hex.EncodeToString(bk[:])},
+		},
+	}
+	for _, f := range frames {
+		fields, err := json.Marshal(f.fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.Frames = append(v.Frames, frameVectorRecord{Name: f.name, Type: uint8(f.typ), TypeName: f.typ.String(),
+			Fields: fields, Body: hex.EncodeToString(f.body), Plaintext: hex.EncodeToString(framePlaintext(f.typ, f.body))})
+	}
+	return v
+}
+
+// The link-layer frame types the vectors use (session keeps them unexported).
+const (
+	vectorTypeHello session.FrameType = 0x01
+	vectorTypeClose session.FrameType = 0x04
+)
+
+// framePlaintext is a frame that fits in one Noise message: type ‖ length ‖ body.
+func framePlaintext(typ session.FrameType, body []byte) []byte {
+	p := binary.BigEndian.AppendUint32([]byte{byte(typ)}, uint32(len(body)))
+	return append(p, body...)
+}
+
+// The vector file is what the fixed inputs give (go test -run
+// TestFrameVectors -update rewrites it).
+func TestFrameVectors(t *testing.T) {
+	want := generateFrameVectors(t)
+	b, err := json.MarshalIndent(want, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append(b, '\n')
+	if *updateVectors {
+		if err := os.WriteFile(frameVectorFile, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(frameVectorFile)
+	if err != nil {
+		t.Fatalf("reading vectors (go test -run TestFrameVectors -update writes them): %v", err)
+	}
+	if !bytes.Equal(got, b) {
+		t.Fatalf("%s differs from what the fixed inputs give (go test -run TestFrameVectors -update)", frameVectorFile)
+	}
+}
+
+// Each vector, read from the file alone: its fields re-encode to its body,
+// and its body decodes to its fields.
+func TestFrameVectorsRoundTrip(t *testing.T) {
+	raw, err := os.ReadFile(frameVectorFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v frameVectors
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Frames) == 0 {
+		t.Fatal("no vectors")
+	}
+	for _, f := range v.Frames {
+		t.Run(f.Name, func(t *testing.T) {
+			body := unhex(t, f.Body)
+			if p := hex.EncodeToString(framePlaintext(session.FrameType(f.Type), body)); p != f.Plaintext {
+				t.Errorf("plaintext %s, want type ‖ length ‖ body = %s", f.Plaintext, p)
+			}
+			encoded, decoded, err := roundTrip(t, f, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(encoded, body) {
+				t.Errorf("fields encode to %x, want %x", encoded, body)
+			}
+			if !jsonEqual(t, decoded, f.Fields) {
+				t.Errorf("body decodes to %s, want %s", decoded, f.Fields)
+			}
+		})
+	}
+}
+
+// roundTrip encodes f's fields and decodes body with the chat codecs. Close
+// frames belong to the session layer: session TestChatFrameVectorsFraming
+// checks them; here they are checked byte by byte.
+func roundTrip(t *testing.T, f frameVectorRecord, body []byte) (encoded []byte, decoded any, err error) {
+	t.Helper()
+	switch session.FrameType(f.Type) {
+	case vectorTypeHello:
+		var in helloFields
+		mustUnmarshal(t, f.Fields, &in)
+		h, err := decodeHello(body)
+		return hello{Nick: in.Nick, Rooms: in.Rooms}.encode(), helloFields{helloVersion, h.Nick, h.Rooms}, err
+	case session.FrameChat:
+		var in messageFields
+		mustUnmarshal(t, f.Fields, &in)
+		m := Message{Room: in.Room, Seq: in.Seq, Clock: in.Clock, Time: time.UnixMilli(in.TimeMs), Body: in.Body}
+		m.Author = lcrypto.IdentityKey(unhex(t, in.Author))
+		m.Sig = [lcrypto.SignatureSize]byte(unhex(t, in.Signature))
+		if err := m.Verify(); err != nil {
+			return nil, nil, fmt.Errorf("signature: %w", err)
+		}
+		d, err := DecodeMessage(body)
+		return m.Encode(), messageFieldsOf(d), err
+	case session.FrameSyncRequest:
+		var in syncRequestFields
+		mustUnmarshal(t, f.Fields, &in)
+		req := syncRequest{Room: in.Room, Heads: map[lcrypto.IdentityKey]uint64{}}
+		for _, h := range in.Heads {
+			req.Heads[lcrypto.IdentityKey(unhex(t, h.Author))] = h.Head
+		}
+		d, err := decodeSyncRequest(body)
+		out := syncRequestFields{Room: d.Room, Heads: []headFields{}}
+		for _, h := range sortedHeads(d.Heads) {
+			out.Heads = append(out.Heads, headFields{hex.EncodeToString(h.key[:]), h.head})
+		}
+		return req.encode(), out, err
+	case session.FrameSyncResponse:
+		var in syncResponseFields
+		mustUnmarshal(t, f.Fields, &in)
+		resp := syncResponse{Room: in.Room, Done: in.Done}
+		for _, m := range in.Messages {
+			resp.Msgs = append(resp.Msgs, unhex(t, m))
+		}
+		d, err := decodeSyncResponse(body)
+		out := syncResponseFields{Room: d.Room, Done: d.Done, Messages: []string{}}
+		for _, m := range d.Msgs {
+			out.Messages = append(out.Messages, hex.EncodeToString(m))
+		}
+		return resp.encode(), out, err
+	case session.FrameRoomJoin, session.FrameRoomLeave:
+		var in roomFields
+		mustUnmarshal(t, f.Fields, &in)
+		r, err := decodeRoomFrame(body)
+		return encodeRoomFrame(in.Room), roomFields{r}, err
+	case vectorTypeClose:
+		var in closeFields
+		mustUnmarshal(t, f.Fields, &in)
+		return append([]byte{in.Code}, in.Reason...), closeFields{body[0], string(body[1:])}, nil
+	}
+	return nil, nil, fmt.Errorf("frame type %#x has no vector codec", f.Type)
+}
+
+func unhex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func mustUnmarshal(t *testing.T, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// jsonEqual compares a decoded value with fields from the file as JSON.
+func jsonEqual(t *testing.T, got any, want json.RawMessage) bool {
+	t.Helper()
+	g, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b any
+	mustUnmarshal(t, g, &a)
+	mustUnmarshal(t, want, &b)
+	ga, _ := json.Marshal(a)
+	gb, _ := json.Marshal(b)
+	return slices.Equal(ga, gb)
+}
