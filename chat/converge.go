@@ -52,6 +52,7 @@ type chainState struct {
 func (n *Node) chainAt(rs *room, name string, author lcrypto.IdentityKey, head uint64) (chainHash, error) {
 	rs.mu.Lock()
 	st, ok := rs.chains[author]
+	gen := rs.chainGen
 	rs.mu.Unlock()
 	if !ok || st.head > head {
 		st = chainState{}
@@ -78,7 +79,9 @@ func (n *Node) chainAt(rs *room, name string, author lcrypto.IdentityKey, head u
 	if rs.chains == nil {
 		rs.chains = map[lcrypto.IdentityKey]chainState{}
 	}
-	if cur, ok := rs.chains[author]; !ok || cur.head <= st.head {
+	// A message replaced while this ran may have been hashed in its old
+	// form: then the result is not cached.
+	if cur, ok := rs.chains[author]; gen == rs.chainGen && (!ok || cur.head <= st.head) {
 		rs.chains[author] = st
 	}
 	rs.mu.Unlock()
@@ -111,6 +114,7 @@ func (rs *room) isEquivocator(author lcrypto.IdentityKey) bool {
 func (rs *room) forgetChain(author lcrypto.IdentityKey) {
 	rs.mu.Lock()
 	delete(rs.chains, author)
+	rs.chainGen++
 	rs.mu.Unlock()
 }
 

@@ -54,6 +54,7 @@ type room struct {
 
 	mu           sync.Mutex
 	chains       map[lcrypto.IdentityKey]chainState // sync-check chains, by author
+	chainGen     uint64                             // counts replacements, so a stale chain is not cached
 	equivocators map[lcrypto.IdentityKey]uint64     // authors found signing twice: first seq
 }
 

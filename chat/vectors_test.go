@@ -85,6 +85,15 @@ type (
 		Code   uint8  `json:"code"`
 		Reason string `json:"reason"`
 	}
+	checkFields struct {
+		Author string `json:"author_hex"`
+		Head   uint64 `json:"head"`
+		Chain  string `json:"chain_hex"`
+	}
+	syncCheckFields struct {
+		Room    string        `json:"room"`
+		Entries []checkFields `json:"entries"`
+	}
 )
 
 // vectorIdentities are the fixed identities of the vectors: the secrets
@@ -131,6 +140,17 @@ func generateFrameVectors(t *testing.T) frameVectors {
 	alice, bob := vectorIdentities(t)
 	m1, m2 := vectorMessages(alice, bob)
 	ak, bk := alice.Public(), bob.Public()
+	// Each author holds one message: the chain is c₁ = SHA-256(32 zero bytes ‖ SHA-256(message)).
+	ac, bc := chainHash{}.next(m1.Encode()), chainHash{}.next(m2.Encode())
+	check := syncCheck{Room: "lobby", Entries: []checkEntry{{ak, 1, ac}, {bk, 1, bc}}}
+	if bytes.Compare(ak[:], bk[:]) > 0 {
+		check.Entries[0], check.Entries[1] = check.Entries[1], check.Entries[0]
+	}
+	var checkOut syncCheckFields
+	checkOut.Room = "lobby"
+	for _, e := range check.Entries {
+		checkOut.Entries = append(checkOut.Entries, checkFields{hex.EncodeToString(e.Author[:]), e.Head, hex.EncodeToString(e.Chain[:])})
+	}
 	frames := []struct {
 		name   string
 		typ    session.FrameType
@@ -149,6 +169,7 @@ func generateFrameVectors(t *testing.T) frameVectors {
 			syncResponse{Room: "lobby", Done: true, Msgs: [][]byte{m1.Encode(), m2.Encode()}}.encode()},
 		{"sync response, empty and done", session.FrameSyncResponse, syncResponseFields{"dev", true, []string{}},
 			syncResponse{Room: "dev", Done: true}.encode()},
+		{"sync check after the catch-up (5.6)", session.FrameSyncCheck, checkOut, check.encode()},
 		{"room join", session.FrameRoomJoin, roomFields{"dev"}, encodeRoomFrame("dev")},
 		{"room leave", session.FrameRoomLeave, roomFields{"dev"}, encodeRoomFrame("dev")},
 		{"close, protocol error", vectorTypeClose, closeFields{2, "malformed frame: truncated"},
@@ -295,6 +316,19 @@ func roundTrip(t *testing.T, f frameVectorRecord, body []byte) (encoded []byte, 
 		mustUnmarshal(t, f.Fields, &in)
 		r, err := decodeRoomFrame(body)
 		return encodeRoomFrame(in.Room), roomFields{r}, err
+	case session.FrameSyncCheck:
+		var in syncCheckFields
+		mustUnmarshal(t, f.Fields, &in)
+		chk := syncCheck{Room: in.Room}
+		for _, e := range in.Entries {
+			chk.Entries = append(chk.Entries, checkEntry{lcrypto.IdentityKey(unhex(t, e.Author)), e.Head, chainHash(unhex(t, e.Chain))})
+		}
+		d, err := decodeSyncCheck(body)
+		out := syncCheckFields{Room: d.Room}
+		for _, e := range d.Entries {
+			out.Entries = append(out.Entries, checkFields{hex.EncodeToString(e.Author[:]), e.Head, hex.EncodeToString(e.Chain[:])})
+		}
+		return chk.encode(), out, err
 	case vectorTypeClose:
 		var in closeFields
 		mustUnmarshal(t, f.Fields, &in)
