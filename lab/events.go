@@ -39,6 +39,9 @@ type Message struct {
 	Own     bool   `json:"own,omitempty"`
 	Trusted bool   `json:"trusted"`
 	CatchUp bool   `json:"catch_up,omitempty"`
+	// Equivocator: the author was found signing two different messages
+	// with one sequence number in this room.
+	Equivocator bool `json:"equivocator,omitempty"`
 }
 
 // Peer is a peer as the events describe it.
