@@ -90,15 +90,27 @@ func (n *Node) chainAt(rs *room, name string, author lcrypto.IdentityKey, head u
 
 // markEquivocator notes in the room's cache an author found signing two
 // messages with one sequence number.
-func (rs *room) markEquivocator(author lcrypto.IdentityKey, seq uint64) {
+func (rs *room) markEquivocator(author lcrypto.IdentityKey, e storage.Equivocation) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	if rs.equivocators == nil {
-		rs.equivocators = map[lcrypto.IdentityKey]uint64{}
+		rs.equivocators = map[lcrypto.IdentityKey]storage.Equivocation{}
 	}
 	if _, ok := rs.equivocators[author]; !ok {
-		rs.equivocators[author] = seq
+		rs.equivocators[author] = e
 	}
+}
+
+// evidence returns the copy not kept of author's equivocation in the
+// room, if author is marked and held at head ≥ that sequence number.
+func (rs *room) evidence(author lcrypto.IdentityKey, head uint64) []byte {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	e, ok := rs.equivocators[author]
+	if !ok || head < e.Seq {
+		return nil
+	}
+	return e.Other
 }
 
 // isEquivocator reports whether author is marked in the room.
@@ -234,6 +246,14 @@ func (n *Node) handleSyncCheck(ctx context.Context, p *peer, body []byte) error 
 	}
 	only := map[lcrypto.IdentityKey]bool{}
 	for _, e := range chk.Entries {
+		// A member that holds the kept copy of a marked author's message
+		// gets the other as evidence, so members who joined later find the
+		// author out too.
+		if ev := rs.evidence(e.Author, e.Head); ev != nil && e.Author != p.key {
+			if err := p.link.Send(session.FrameChat, ev); err != nil {
+				n.logf("sync check %s with %s: %v", chk.Room, p.key, err)
+			}
+		}
 		if st.Heads[e.Author] != e.Head {
 			continue
 		}
@@ -278,18 +298,22 @@ func (n *Node) resolveConflict(from *peer, m *Message, raw []byte) error {
 			return nil
 		}
 		damaged := checkStored(&stored) != nil
+		wins := damaged || winsConflict(raw, stored.Raw)
+		keep, other := stored.Raw, raw
+		if wins {
+			keep, other = raw, stored.Raw
+		}
 		found := false
 		if !damaged {
-			if found, err = n.store.MarkEquivocator(m.Room, m.Author, m.Seq); err != nil {
+			if found, err = n.store.MarkEquivocator(m.Room, m.Author, m.Seq, other); err != nil {
 				return err
 			}
 			if found {
-				n.reportEquivocator(rs, m)
+				n.reportEquivocator(rs, m, other)
 			}
 		}
-		keep, other := stored.Raw, raw
 		replaced := false
-		if damaged || winsConflict(raw, stored.Raw) {
+		if wins {
 			if replaced, err = n.store.ReplaceMessage(stored, toStored(m, raw)); err != nil {
 				return err
 			}
@@ -302,7 +326,6 @@ func (n *Node) resolveConflict(from *peer, m *Message, raw []byte) error {
 				n.logf("repaired damaged message %d of %s in %s with the copy from %s", m.Seq, m.Author, m.Room, from.key)
 			}
 			n.events.publish(Event{Kind: EventMessage, Room: m.Room, Message: n.view(m, true)})
-			keep, other = raw, stored.Raw
 		}
 		switch {
 		case damaged:
@@ -320,8 +343,8 @@ func (n *Node) resolveConflict(from *peer, m *Message, raw []byte) error {
 
 // reportEquivocator tells the user, once per author and room, that the
 // author signed two different messages with one sequence number.
-func (n *Node) reportEquivocator(rs *room, m *Message) {
-	rs.markEquivocator(m.Author, m.Seq)
+func (n *Node) reportEquivocator(rs *room, m *Message, other []byte) {
+	rs.markEquivocator(m.Author, storage.Equivocation{Seq: m.Seq, Other: other})
 	n.logf("%s signed two different messages with sequence %d in %s; every member keeps the same one", m.Author, m.Seq, m.Room)
 	pv := peerView(m.Author)
 	pv.Nick, pv.Trusted = n.authorName(m.Author)

@@ -173,6 +173,24 @@ func TestEquivocationConvergesAndIsReported(t *testing.T) {
 			t.Errorf("after a restart, %q is not marked", v.Body)
 		}
 	}
+	// A member who joins later only ever gets the kept copy by sync, and
+	// the evidence after it: it holds the same history and marks mallory.
+	carol := c.add("carol")
+	c.trustAll(alice, carol)
+	if _, err := alice.node.Trust(carol.id.Fingerprint(), "carol"); err != nil {
+		t.Fatal(err)
+	}
+	c.start(carol)
+	c.waitConverged("lobby", alice, bob, carol)
+	if ev := carol.waitEvent(t, EventEquivocation, &testNode{name: "mallory", id: mallory}); ev.Room != "lobby" {
+		t.Errorf("carol: equivocation event %+v", ev)
+	}
+	c.waitConverged("lobby", alice, bob, carol)
+	for _, v := range carol.views(t) {
+		if v.Equivocator != (v.Author == mallory.Fingerprint().String()) {
+			t.Errorf("carol: message %q marked %v", v.Body, v.Equivocator)
+		}
+	}
 }
 
 // A stored message damaged on disk (invalid UTF-8) is never served: the

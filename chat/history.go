@@ -44,7 +44,7 @@ func ReadHistory(store *storage.DB, self lcrypto.IdentityKey, selfNick string, q
 		return nil, err
 	}
 	names := trustedNames(store)
-	equiv := map[string]map[[storage.AuthorKeySize]byte]uint64{}
+	equiv := map[string]map[[storage.AuthorKeySize]byte]storage.Equivocation{}
 	msgs := make([]Message, len(stored))
 	decoded := make([]bool, len(stored))
 	for i := range stored {
@@ -70,7 +70,7 @@ func ReadHistory(store *storage.DB, self lcrypto.IdentityKey, selfNick string, q
 // (room, author, sequence, clock) and no text that could pass for the
 // author's.
 func historyView(s *storage.StoredMessage, m *Message, ok bool, self lcrypto.IdentityKey, selfNick string,
-	names map[lcrypto.Fingerprint]string, equiv map[[storage.AuthorKeySize]byte]uint64) *MessageView {
+	names map[lcrypto.Fingerprint]string, equiv map[[storage.AuthorKeySize]byte]storage.Equivocation) *MessageView {
 	author := lcrypto.IdentityKey(s.Author)
 	fp := author.Fingerprint()
 	v := &MessageView{Room: s.Room, Author: fp.String(), AuthorShort: fp.Short(), Seq: s.Seq, Clock: s.Clock}

@@ -53,9 +53,9 @@ type room struct {
 	maxClock atomic.Uint64
 
 	mu           sync.Mutex
-	chains       map[lcrypto.IdentityKey]chainState // sync-check chains, by author
-	chainGen     uint64                             // counts replacements, so a stale chain is not cached
-	equivocators map[lcrypto.IdentityKey]uint64     // authors found signing twice: first seq
+	chains       map[lcrypto.IdentityKey]chainState           // sync-check chains, by author
+	chainGen     uint64                                       // counts replacements, so a stale chain is not cached
+	equivocators map[lcrypto.IdentityKey]storage.Equivocation // authors found signing twice
 }
 
 // ErrNotJoined is returned when sending to a room the node has not joined.
@@ -128,8 +128,8 @@ func (n *Node) loadRoom(r string) (string, error) {
 		return "", err
 	}
 	rs := &room{}
-	for a, seq := range equiv {
-		rs.markEquivocator(lcrypto.IdentityKey(a), seq)
+	for a, e := range equiv {
+		rs.markEquivocator(lcrypto.IdentityKey(a), e)
 	}
 	rs.nextSeq.Store(last + 1)
 	rs.maxClock.Store(st.MaxClock)

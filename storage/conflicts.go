@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -9,7 +10,8 @@ import (
 
 // keyEquivocatorPrefix starts the room meta keys that mark an author found
 // signing two different messages under one sequence number:
-// "e" | author [32] → the first such sequence number u64.
+// "e" | author [32] → the first such sequence number u64 | the copy not kept
+// (the evidence, which other members can verify).
 var keyEquivocatorPrefix = []byte("e")
 
 // Presence says whether a message's (room, author, seq) is stored, and
@@ -141,10 +143,18 @@ func equivocatorKey(author [AuthorKeySize]byte) []byte {
 	return append(bytes.Clone(keyEquivocatorPrefix), author[:]...)
 }
 
+// Equivocation is what is kept of an author found signing two different
+// messages under one sequence number in a room.
+type Equivocation struct {
+	Seq   uint64 // the first sequence number found signed twice
+	Other []byte // the copy that is not kept: signed evidence
+}
+
 // MarkEquivocator records that author signed two different messages with
-// sequence number seq in room. It reports whether the author was not marked
-// in that room before (the first sequence number found is kept).
-func (db *DB) MarkEquivocator(room string, author [AuthorKeySize]byte, seq uint64) (bool, error) {
+// sequence number seq in room, other being the copy not kept. It reports
+// whether the author was not marked in that room before (the first mark
+// is kept).
+func (db *DB) MarkEquivocator(room string, author [AuthorKeySize]byte, seq uint64, other []byte) (bool, error) {
 	added := false
 	err := db.Update(func(tx *bolt.Tx) error {
 		_, _, _, m, err := roomBuckets(tx, room, true)
@@ -156,7 +166,7 @@ func (db *DB) MarkEquivocator(room string, author [AuthorKeySize]byte, seq uint6
 			return errNothingNew
 		}
 		added = true
-		return putU64(m, k, seq)
+		return m.Put(k, append(binary.BigEndian.AppendUint64(nil, seq), other...))
 	})
 	if err != nil && err != errNothingNew {
 		return false, fmt.Errorf("room %q: marking an author: %w", room, err)
@@ -164,10 +174,9 @@ func (db *DB) MarkEquivocator(room string, author [AuthorKeySize]byte, seq uint6
 	return added, nil
 }
 
-// Equivocators returns the authors marked by MarkEquivocator in room, each
-// with the first sequence number it was found signing twice.
-func (db *DB) Equivocators(room string) (map[[AuthorKeySize]byte]uint64, error) {
-	out := map[[AuthorKeySize]byte]uint64{}
+// Equivocators returns the authors marked by MarkEquivocator in room.
+func (db *DB) Equivocators(room string) (map[[AuthorKeySize]byte]Equivocation, error) {
+	out := map[[AuthorKeySize]byte]Equivocation{}
 	err := db.View(func(tx *bolt.Tx) error {
 		_, _, _, m, err := roomBuckets(tx, room, false)
 		if err != nil || m == nil {
@@ -175,8 +184,8 @@ func (db *DB) Equivocators(room string) (map[[AuthorKeySize]byte]uint64, error) 
 		}
 		c := m.Cursor()
 		for k, v := c.Seek(keyEquivocatorPrefix); k != nil && bytes.HasPrefix(k, keyEquivocatorPrefix); k, v = c.Next() {
-			if len(k) == len(keyEquivocatorPrefix)+AuthorKeySize {
-				out[[AuthorKeySize]byte(k[len(keyEquivocatorPrefix):])] = u64(v)
+			if len(k) == len(keyEquivocatorPrefix)+AuthorKeySize && len(v) >= 8 {
+				out[[AuthorKeySize]byte(k[len(keyEquivocatorPrefix):])] = Equivocation{Seq: u64(v[:8]), Other: bytes.Clone(v[8:])}
 			}
 		}
 		return nil

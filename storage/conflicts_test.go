@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -65,14 +66,14 @@ func TestEquivocatorMarks(t *testing.T) {
 	db := openTestDB(t)
 	a := msg("r", 1, 1, 1).Author
 	for i, seq := range []uint64{4, 2} {
-		added, err := db.MarkEquivocator("r", a, seq)
+		added, err := db.MarkEquivocator("r", a, seq, []byte(fmt.Sprint("evidence ", seq)))
 		if err != nil || added != (i == 0) {
 			t.Fatalf("mark %d: added = %v, %v", i, added, err)
 		}
 	}
 	got, err := db.Equivocators("r")
-	if err != nil || len(got) != 1 || got[a] != 4 {
-		t.Fatalf("Equivocators = %v, %v; want the first seq, 4", got, err)
+	if err != nil || len(got) != 1 || got[a].Seq != 4 || string(got[a].Other) != "evidence 4" {
+		t.Fatalf("Equivocators = %v, %v; want the first mark: seq 4 and its evidence", got, err)
 	}
 	if got, err := db.Equivocators("other"); err != nil || len(got) != 0 {
 		t.Fatalf("another room: %v, %v", got, err)
