@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -170,16 +171,36 @@ func (db *DB) ReadOnly() bool { return db.readOnly }
 func (db *DB) Bolt() *bbolt.DB { return db.bolt }
 
 // View runs fn in a read transaction. Values fn reads are valid only until
-// it returns: copy what you keep.
-func (db *DB) View(fn func(tx *bbolt.Tx) error) error { return db.bolt.View(fn) }
+// it returns: copy what you keep. A page bbolt cannot read (the file was
+// damaged after Open checked it) is ErrCorrupt, not a crash.
+func (db *DB) View(fn func(tx *bbolt.Tx) error) (err error) {
+	defer guard(&err)()
+	return db.bolt.View(fn)
+}
 
 // Update runs fn in a read-write transaction, committed (and fsynced) when
-// fn returns nil, rolled back otherwise.
-func (db *DB) Update(fn func(tx *bbolt.Tx) error) error {
+// fn returns nil, rolled back otherwise (also when a damaged page makes
+// bbolt panic: then the error is ErrCorrupt).
+func (db *DB) Update(fn func(tx *bbolt.Tx) error) (err error) {
 	if db.readOnly {
 		return ErrReadOnly
 	}
+	defer guard(&err)()
 	return db.bolt.Update(fn)
+}
+
+// guard makes a page fault in this goroutine a panic, and the returned
+// function (deferred) turns a panic in bbolt into ErrCorrupt in *err and
+// restores the fault setting. bbolt rolls the transaction back as the panic
+// unwinds. Use it as "defer guard(&err)()".
+func guard(err *error) func() {
+	old := debug.SetPanicOnFault(true)
+	return func() {
+		debug.SetPanicOnFault(old)
+		if r := recover(); r != nil {
+			*err = panicError(r)
+		}
+	}
 }
 
 // Check runs bbolt's consistency check over the whole file.

@@ -102,7 +102,21 @@ func (e *env) openStore(mode storeMode) (*storage.DB, error) {
 		opts.ReadOnly = false // only a writer can upgrade the file
 		db, err = storage.Open(path, opts)
 	}
+	if errors.Is(err, storage.ErrCorrupt) {
+		return nil, withHint(err, damagedHint(path))
+	}
 	return db, err
+}
+
+// damagedHint says what to do with the damaged database at path, pointing
+// at the newest backup only when there is one.
+func damagedHint(path string) string {
+	backups, _ := filepath.Glob(path + ".bak-*") // the pattern is well formed
+	if len(backups) == 0 {
+		return fmt.Sprintf("lanchat will not write to it. Move it away (mv %s %s.damaged), then run: lanchat init --name YOURNAME", path, path)
+	}
+	newest := backups[len(backups)-1] // the names sort by time
+	return fmt.Sprintf("lanchat will not write to it. Move it away (mv %s %s.damaged), then restore the newest backup (mv %s %s) or run: lanchat init --name YOURNAME", path, path, newest, path)
 }
 
 // makeDataDir creates dir (0700) and warns if an existing one is open to
