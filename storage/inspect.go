@@ -28,10 +28,13 @@ func inspect(path string, timeout time.Duration, full bool) (b *bbolt.DB, st fil
 		return nil, fileState{fresh: true}, nil // nothing to lose
 	}
 	if err != nil {
-		return nil, fileState{}, err
+		return nil, fileState{}, withoutPath(path, err)
 	}
 	if !info.Mode().IsRegular() {
 		return nil, fileState{}, fmt.Errorf("%w: not a regular file", ErrNotLanchat)
+	}
+	if err := checkLength(path, info.Size()); err != nil {
+		return nil, fileState{}, err
 	}
 
 	var file *os.File // kept so a panic inside bbolt.Open can still close it
@@ -109,8 +112,27 @@ func openError(path string, err error) error {
 	case errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
 		return fmt.Errorf("%w: its header pages fail bbolt's check (%w)", ErrCorrupt, err)
 	default:
-		return err
+		return withoutPath(path, err)
 	}
+}
+
+// checkLength refuses a bbolt file shorter than its two meta pages (bbolt
+// itself says only "file size too small"). Files that do not start with a
+// valid bbolt meta page are left to bbolt.Open to refuse.
+func checkLength(path string, size int64) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return withoutPath(path, err)
+	}
+	defer f.Close()
+	b := make([]byte, pageHeaderSize+metaChecksummed+8)
+	if _, err := f.ReadAt(b, 0); err != nil {
+		return nil // too short for a meta page: not a database, bbolt says so
+	}
+	if m, ok := parseMeta(b); ok && size < 2*int64(m.pageSize) {
+		return fmt.Errorf("%w: the file is truncated (%d bytes, its two meta pages need %d)", ErrCorrupt, size, 2*m.pageSize)
+	}
+	return nil
 }
 
 // panicError describes a panic from bbolt reading a damaged file.

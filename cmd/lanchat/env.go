@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/lanchat/lanchat/storage"
 )
@@ -89,7 +91,7 @@ func (e *env) openStore(mode storeMode) (*storage.DB, error) {
 	path := filepath.Join(dir, dbFile)
 	if mode == create {
 		if err := makeDataDir(dir, e.stderr); err != nil {
-			return nil, err
+			return nil, withPlaceHint(err, dir)
 		}
 	} else if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil, withHint(fmt.Errorf("no lanchat identity in %s yet", dir),
@@ -105,7 +107,23 @@ func (e *env) openStore(mode storeMode) (*storage.DB, error) {
 	if errors.Is(err, storage.ErrCorrupt) {
 		return nil, withHint(err, damagedHint(path))
 	}
-	return db, err
+	if err != nil {
+		return nil, withPlaceHint(err, dir)
+	}
+	return db, nil
+}
+
+// withPlaceHint adds a hint to an error about a data dir that this user
+// may not use or that is on a read-only file system; other errors are
+// returned as they are.
+func withPlaceHint(err error, dir string) error {
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return withHint(err, fmt.Sprintf("lanchat runs as uid %d, which may not use %s: check the owner and mode of it and its files (ls -la %s), or pass another --data-dir", os.Getuid(), dir, dir))
+	case errors.Is(err, syscall.EROFS):
+		return withHint(err, fmt.Sprintf("%s is on a read-only file system; pass a writable --data-dir", dir))
+	}
+	return err
 }
 
 // damagedHint says what to do with the damaged database at path, pointing
