@@ -82,8 +82,19 @@ func openReadOnly(path string, ro *bbolt.DB, st fileState) (*DB, error) {
 	return &DB{bolt: ro, path: path, readOnly: true, now: time.Now}, nil
 }
 
-func openReadWrite(path string, timeout time.Duration) (*DB, error) {
+func openReadWrite(path string, timeout time.Duration) (_ *DB, err error) {
 	_, statErr := os.Stat(path)
+	created := errors.Is(statErr, os.ErrNotExist)
+	defer func() {
+		// A file this Open created and could not set up (a full disk) holds
+		// nothing: leave no empty or half-written file behind. A lock
+		// timeout means another process has it: never remove it then.
+		if err != nil && created && !errors.Is(err, ErrLocked) {
+			if rerr := os.Remove(path); rerr == nil {
+				_ = syncDir(filepath.Dir(path))
+			}
+		}
+	}()
 	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: timeout})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, openError(path, err))
@@ -93,7 +104,7 @@ func openReadWrite(path string, timeout time.Duration) (*DB, error) {
 		_ = b.Close()
 		return nil, err
 	}
-	if errors.Is(statErr, os.ErrNotExist) {
+	if created {
 		if err := syncDir(filepath.Dir(path)); err != nil {
 			_ = db.Close()
 			return nil, err

@@ -120,6 +120,8 @@ func withPlaceHint(err error, dir string) error {
 	switch {
 	case errors.Is(err, fs.ErrPermission):
 		return withHint(err, fmt.Sprintf("lanchat runs as uid %d, which may not use %s: check the owner and mode of it and its files (ls -la %s), or pass another --data-dir", os.Getuid(), dir, dir))
+	case errors.Is(err, syscall.ENOSPC):
+		return withHint(err, fmt.Sprintf("the disk that holds %s is full: free some space on it, then try again", dir))
 	case errors.Is(err, syscall.EROFS):
 		return withHint(err, fmt.Sprintf("%s is on a read-only file system; pass a writable --data-dir", dir))
 	}
