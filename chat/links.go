@@ -191,8 +191,8 @@ func (n *Node) dialLoop(ctx context.Context) {
 	defer t.Stop()
 	for {
 		n.dialStatics(ctx)
-		if n.disc != nil {
-			for _, p := range n.disc.Peers() {
+		if disc := n.disc.Load(); disc != nil {
+			for _, p := range disc.Peers() {
 				n.maybeDial(ctx, p)
 			}
 		}
@@ -267,7 +267,7 @@ func (n *Node) discoveryEvents(ctx context.Context) {
 	defer n.wg.Done()
 	for {
 		select {
-		case ev, ok := <-n.disc.Events():
+		case ev, ok := <-n.disc.Load().Events():
 			if !ok {
 				return
 			}
