@@ -53,8 +53,9 @@ type walker struct {
 	r        io.ReaderAt
 	pageSize uint64
 	hwm      uint64
-	seen     []bool // by page id: reached from the tree
-	free     []bool // by page id: in the freelist
+	seen     []bool   // by page id: reached from the tree
+	free     []bool   // by page id: in the freelist
+	bufs     [][]byte // by depth: the page being read there
 }
 
 // walkFile checks the bbolt file f (size bytes) as seen by the
@@ -113,23 +114,28 @@ func parseMeta(b []byte) (meta, bool) {
 }
 
 // read returns page id with its overflow pages, after checking its header
-// (its own id, a type in want) and marking it reached.
-func (w *walker) read(id uint64, want uint16) ([]byte, error) {
+// (its own id, a type in want) and marking it reached. The bytes are valid
+// until the next read at the same depth: each depth has a buffer of its
+// own, so a walk of a million messages does not allocate per page.
+func (w *walker) read(id uint64, want uint16, depth int) ([]byte, error) {
 	if id < 2 || id >= w.hwm {
 		return nil, fmt.Errorf("%w: page %d: outside the file's %d pages", ErrCorrupt, id, w.hwm)
 	}
-	hdr := make([]byte, pageHeaderSize)
-	if _, err := w.r.ReadAt(hdr, int64(id*w.pageSize)); err != nil {
+	for len(w.bufs) <= depth {
+		w.bufs = append(w.bufs, make([]byte, w.pageSize))
+	}
+	b := w.bufs[depth][:w.pageSize]
+	if _, err := w.r.ReadAt(b, int64(id*w.pageSize)); err != nil {
 		return nil, fmt.Errorf("%w: page %d: %w", ErrCorrupt, id, err)
 	}
 	le := binary.LittleEndian
-	if got := le.Uint64(hdr); got != id {
+	if got := le.Uint64(b); got != id {
 		return nil, fmt.Errorf("%w: page %d: its header says page %d", ErrCorrupt, id, got)
 	}
-	if flags := le.Uint16(hdr[8:]); flags&want == 0 || flags&^want != 0 || (flags&flagBranch != 0 && flags&flagLeaf != 0) {
+	if flags := le.Uint16(b[8:]); flags&want == 0 || flags&^want != 0 || (flags&flagBranch != 0 && flags&flagLeaf != 0) {
 		return nil, fmt.Errorf("%w: page %d: unexpected type %#x", ErrCorrupt, id, flags)
 	}
-	last := id + uint64(le.Uint32(hdr[12:]))
+	last := id + uint64(le.Uint32(b[12:]))
 	if last >= w.hwm || last < id {
 		return nil, fmt.Errorf("%w: page %d: its overflow runs past the file's %d pages", ErrCorrupt, id, w.hwm)
 	}
@@ -142,16 +148,22 @@ func (w *walker) read(id uint64, want uint16) ([]byte, error) {
 		}
 		w.seen[p] = true
 	}
-	b := make([]byte, (last-id+1)*w.pageSize)
-	if _, err := w.r.ReadAt(b, int64(id*w.pageSize)); err != nil {
-		return nil, fmt.Errorf("%w: page %d: %w", ErrCorrupt, id, err)
+	if last > id {
+		size := (last - id + 1) * w.pageSize
+		if uint64(cap(w.bufs[depth])) < size {
+			w.bufs[depth] = make([]byte, size)
+		}
+		b = w.bufs[depth][:size]
+		if _, err := w.r.ReadAt(b, int64(id*w.pageSize)); err != nil {
+			return nil, fmt.Errorf("%w: page %d: %w", ErrCorrupt, id, err)
+		}
 	}
 	return b, nil
 }
 
 // freelist reads the freelist page and marks the free pages.
 func (w *walker) freelist(id uint64) error {
-	b, err := w.read(id, flagFreelist)
+	b, err := w.read(id, flagFreelist, 0)
 	if err != nil {
 		return err
 	}
@@ -180,7 +192,7 @@ func (w *walker) tree(id uint64, lo, hi []byte, depth int) ([]byte, error) {
 	if depth > maxTreeDepth {
 		return nil, fmt.Errorf("%w: page %d: the tree is deeper than %d", ErrCorrupt, id, maxTreeDepth)
 	}
-	b, err := w.read(id, flagBranch|flagLeaf)
+	b, err := w.read(id, flagBranch|flagLeaf, depth)
 	if err != nil {
 		return nil, err
 	}
