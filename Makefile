@@ -2,7 +2,6 @@
 # Every tool the targets need is fetched or installed here, never by hand.
 
 GO            ?= go
-STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN           := bin/lanchat
 FUZZTIME      ?= 20s
 PKGS          := ./...
@@ -18,19 +17,27 @@ build:
 run: build
 	./$(BIN) chat
 
-## tools: what the tests need on a fresh machine (iproute2 for namespaces, tmux for terminal tests)
+## tools: what the tests need on a fresh machine: a C compiler (go test -race needs cgo),
+## iproute2 for namespaces, tmux for terminal tests. staticcheck is a tool dependency in
+## go.mod (go tool staticcheck): it builds from the module cache, no network needed.
 tools:
-	@command -v ip >/dev/null 2>&1 && command -v tmux >/dev/null 2>&1 || { \
+	@missing=""; \
+	command -v "$$($(GO) env CC)" >/dev/null 2>&1 || missing="$$missing gcc libc6-dev"; \
+	command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
+	command -v tmux >/dev/null 2>&1 || missing="$$missing tmux"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 tmux >/dev/null; \
-	  else echo "note: ip/tmux missing and cannot install them; tests that need them will skip"; fi; }
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "note: missing$$missing and cannot install them: go test -race needs a C compiler; tests that need ip/tmux skip"; fi; \
+	fi
 
 vet:
 	$(GO) vet $(PKGS)
 	@out=$$(gofmt -l . | grep -v '^testdata/'); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 staticcheck:
-	$(GO) run $(STATICCHECK) $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
 
 lint: vet staticcheck
 

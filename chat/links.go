@@ -248,8 +248,8 @@ func (n *Node) dialLoop(ctx context.Context) {
 		n.flushKnocks(time.Now())
 		n.events.flushDropped()
 		n.dialStatics(ctx)
-		if n.disc != nil {
-			for _, p := range n.disc.Peers() {
+		if disc := n.disc.Load(); disc != nil {
+			for _, p := range disc.Peers() {
 				n.maybeDial(ctx, p)
 			}
 		}
@@ -324,7 +324,7 @@ func (n *Node) discoveryEvents(ctx context.Context) {
 	defer n.wg.Done()
 	for {
 		select {
-		case ev, ok := <-n.disc.Events():
+		case ev, ok := <-n.disc.Load().Events():
 			if !ok {
 				return
 			}

@@ -27,8 +27,10 @@ type Node struct {
 	logf     func(string, ...any)
 
 	dialLimit *discovery.DialLimiter
-	disc      *discovery.Service // nil with NoDiscovery
-	listening chan struct{}      // closed once addr is set
+	// disc is the beacon service: nil with NoDiscovery, and until Run has
+	// created it. Peers reads it from any goroutine, at any time.
+	disc      atomic.Pointer[discovery.Service]
+	listening chan struct{} // closed once addr is set
 	addr      net.Addr
 
 	runCtx context.Context // set by Run before any goroutine starts
@@ -181,7 +183,7 @@ func (n *Node) Run(ctx context.Context) error {
 		go n.runDiscovery(ctx)
 		go n.discoveryEvents(ctx)
 	}
-	close(n.listening) // after n.disc is set: Peers may read it from now on
+	close(n.listening)
 	n.wg.Add(2)
 	go n.acceptLoop(ctx, ln)
 	go n.dialLoop(ctx)
@@ -204,13 +206,13 @@ func (n *Node) newDiscovery() error {
 	if err != nil {
 		return fmt.Errorf("starting discovery: %w", err)
 	}
-	n.disc = disc
+	n.disc.Store(disc)
 	return nil
 }
 
 func (n *Node) runDiscovery(ctx context.Context) {
 	defer n.wg.Done()
-	if err := n.disc.Run(ctx); err != nil && ctx.Err() == nil {
+	if err := n.disc.Load().Run(ctx); err != nil && ctx.Err() == nil {
 		n.logf("discovery stopped: %v", err)
 	}
 }

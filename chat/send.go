@@ -148,8 +148,8 @@ func (n *Node) Peers() []*PeerView {
 	for _, p := range n.allLinks() {
 		byKey[p.key] = n.peerViewOf(p)
 	}
-	if n.disc != nil {
-		for _, p := range n.disc.Peers() {
+	if disc := n.disc.Load(); disc != nil {
+		for _, p := range disc.Peers() {
 			if _, ok := byKey[p.Key]; ok || p.Key == n.id.Public() {
 				continue
 			}

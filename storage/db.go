@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -81,8 +82,19 @@ func openReadOnly(path string, ro *bbolt.DB, st fileState) (*DB, error) {
 	return &DB{bolt: ro, path: path, readOnly: true, now: time.Now}, nil
 }
 
-func openReadWrite(path string, timeout time.Duration) (*DB, error) {
+func openReadWrite(path string, timeout time.Duration) (_ *DB, err error) {
 	_, statErr := os.Stat(path)
+	created := errors.Is(statErr, os.ErrNotExist)
+	defer func() {
+		// A file this Open created and could not set up (a full disk) holds
+		// nothing: leave no empty or half-written file behind. A lock
+		// timeout means another process has it: never remove it then.
+		if err != nil && created && !errors.Is(err, ErrLocked) {
+			if rerr := os.Remove(path); rerr == nil {
+				_ = syncDir(filepath.Dir(path))
+			}
+		}
+	}()
 	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: timeout})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, openError(path, err))
@@ -92,7 +104,7 @@ func openReadWrite(path string, timeout time.Duration) (*DB, error) {
 		_ = b.Close()
 		return nil, err
 	}
-	if errors.Is(statErr, os.ErrNotExist) {
+	if created {
 		if err := syncDir(filepath.Dir(path)); err != nil {
 			_ = db.Close()
 			return nil, err
@@ -170,16 +182,36 @@ func (db *DB) ReadOnly() bool { return db.readOnly }
 func (db *DB) Bolt() *bbolt.DB { return db.bolt }
 
 // View runs fn in a read transaction. Values fn reads are valid only until
-// it returns: copy what you keep.
-func (db *DB) View(fn func(tx *bbolt.Tx) error) error { return db.bolt.View(fn) }
+// it returns: copy what you keep. A page bbolt cannot read (the file was
+// damaged after Open checked it) is ErrCorrupt, not a crash.
+func (db *DB) View(fn func(tx *bbolt.Tx) error) (err error) {
+	defer guard(&err)()
+	return db.bolt.View(fn)
+}
 
 // Update runs fn in a read-write transaction, committed (and fsynced) when
-// fn returns nil, rolled back otherwise.
-func (db *DB) Update(fn func(tx *bbolt.Tx) error) error {
+// fn returns nil, rolled back otherwise (also when a damaged page makes
+// bbolt panic: then the error is ErrCorrupt).
+func (db *DB) Update(fn func(tx *bbolt.Tx) error) (err error) {
 	if db.readOnly {
 		return ErrReadOnly
 	}
+	defer guard(&err)()
 	return db.bolt.Update(fn)
+}
+
+// guard makes a page fault in this goroutine a panic, and the returned
+// function (deferred) turns a panic in bbolt into ErrCorrupt in *err and
+// restores the fault setting. bbolt rolls the transaction back as the panic
+// unwinds. Use it as "defer guard(&err)()".
+func guard(err *error) func() {
+	old := debug.SetPanicOnFault(true)
+	return func() {
+		debug.SetPanicOnFault(old)
+		if r := recover(); r != nil {
+			*err = panicError(r)
+		}
+	}
 }
 
 // Check runs bbolt's consistency check over the whole file.

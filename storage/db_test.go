@@ -163,6 +163,12 @@ func TestOpenRefusesAndNeverRewrites(t *testing.T) {
 			must(t, err)
 			writeFile(t, path, b[:len(b)/2])
 		}, ErrCorrupt},
+		{"one page left", func(t *testing.T, path string) {
+			makeDB(t, path)
+			b, err := os.ReadFile(path)
+			must(t, err)
+			writeFile(t, path, b[:4096])
+		}, ErrCorrupt},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,8 +20,11 @@
 // # Safety
 //
 // Open never rewrites a file it does not understand. It first opens the file
-// read-only and checks it — bbolt's own consistency check, the magic, the
-// schema version — and only then opens it for writing. A file that is not a
+// read-only and checks it — a bounds-checked walk of every page in use (see
+// walk.go: bbolt itself would fault or panic on a damaged page), bbolt's own
+// consistency check before a write, the magic, the schema version — and only
+// then opens it for writing. View and Update turn a panic or page fault in
+// bbolt into ErrCorrupt. A file that is not a
 // bbolt database or not lanchat's is refused with ErrNotLanchat, a damaged one
 // with ErrCorrupt, one written by a newer lanchat with ErrNewerSchema. Older
 // schemas are upgraded by the steps in schema.go, all in one transaction.

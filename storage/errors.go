@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 )
 
 // Errors from Open and the record methods, for errors.Is.
@@ -47,3 +48,13 @@ func (e *LockedError) Error() string {
 
 // Unwrap makes errors.Is(err, ErrLocked) true.
 func (e *LockedError) Unwrap() error { return ErrLocked }
+
+// withoutPath drops the path from an *fs.PathError about path itself, whose
+// message would name it a second time after "open <path>: ".
+func withoutPath(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == path {
+		return pe.Err
+	}
+	return err
+}

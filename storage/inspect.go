@@ -13,9 +13,10 @@ import (
 )
 
 // inspect opens the file at path read-only and checks it before anything may
-// write to it: bbolt's consistency check (when full is set: before a writer
-// opens it; a reader never writes, so it skips the whole-file walk, which
-// takes ~0.3 s at a million messages), then readState. It returns the open
+// write to it: walkFile's bounds-checked walk of every page in use, bbolt's
+// consistency check (when full is set: before a writer opens it; a reader
+// never writes, so it skips bbolt's slower check of the free pages and
+// every page's reachability), then readState. It returns the open
 // read-only handle (nil for a missing or empty file) and what it found.
 //
 // bbolt panics on pages it cannot make sense of, and a truncated file faults
@@ -27,10 +28,13 @@ func inspect(path string, timeout time.Duration, full bool) (b *bbolt.DB, st fil
 		return nil, fileState{fresh: true}, nil // nothing to lose
 	}
 	if err != nil {
-		return nil, fileState{}, err
+		return nil, fileState{}, withoutPath(path, err)
 	}
 	if !info.Mode().IsRegular() {
 		return nil, fileState{}, fmt.Errorf("%w: not a regular file", ErrNotLanchat)
+	}
+	if err := checkLength(path, info.Size()); err != nil {
+		return nil, fileState{}, err
 	}
 
 	var file *os.File // kept so a panic inside bbolt.Open can still close it
@@ -61,6 +65,12 @@ func inspect(path string, timeout time.Duration, full bool) (b *bbolt.DB, st fil
 	if err := b.View(func(tx *bbolt.Tx) error {
 		if tx.Size() > info.Size() {
 			return fmt.Errorf("%w: the file is truncated (%d bytes, its pages need %d)", ErrCorrupt, info.Size(), tx.Size())
+		}
+		// Our own walk first, here where a fault is caught: after it,
+		// bbolt's check (in a goroutine of its own, where a fault would
+		// kill the process) and every later read stay inside the file.
+		if err := walkFile(file, info.Size(), b.Info().PageSize, uint64(tx.ID())); err != nil {
+			return err
 		}
 		if full {
 			if err := check(tx); err != nil {
@@ -102,8 +112,27 @@ func openError(path string, err error) error {
 	case errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
 		return fmt.Errorf("%w: its header pages fail bbolt's check (%w)", ErrCorrupt, err)
 	default:
-		return err
+		return withoutPath(path, err)
 	}
+}
+
+// checkLength refuses a bbolt file shorter than its two meta pages (bbolt
+// itself says only "file size too small"). Files that do not start with a
+// valid bbolt meta page are left to bbolt.Open to refuse.
+func checkLength(path string, size int64) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return withoutPath(path, err)
+	}
+	defer f.Close()
+	b := make([]byte, pageHeaderSize+metaChecksummed+8)
+	if _, err := f.ReadAt(b, 0); err != nil {
+		return nil // too short for a meta page: not a database, bbolt says so
+	}
+	if m, ok := parseMeta(b); ok && size < 2*int64(m.pageSize) {
+		return fmt.Errorf("%w: the file is truncated (%d bytes, its two meta pages need %d)", ErrCorrupt, size, 2*m.pageSize)
+	}
+	return nil
 }
 
 // panicError describes a panic from bbolt reading a damaged file.

@@ -21,6 +21,7 @@ func pidPath(dbPath string) string { return dbPath + ".pid" }
 func writePIDFile(path string) error {
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+		_ = os.Remove(tmp) // a full disk leaves it empty
 		return fmt.Errorf("write pid file: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {

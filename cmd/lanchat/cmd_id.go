@@ -74,6 +74,9 @@ func runID(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error 
 		return err
 	}
 	out := newIDJSON(rec, filepath.Dir(db.Path()))
+	if !rec.Sealed && !*check { // --check warns in loadIdentity
+		warnIfReadable(e.stderr, db.Path())
+	}
 	if *check {
 		if _, err := e.loadIdentity(ctx, db, pf); err != nil {
 			return err

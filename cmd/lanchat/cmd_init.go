@@ -47,16 +47,25 @@ func runInit(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 		return usageErrorf("choose a shorter name of letters, digits and spaces", "init: --name: %v", err)
 	}
 	dbPath, existed := e.dbPathExisted()
+	_, statErr := os.Stat(filepath.Dir(dbPath))
+	dirExisted := existed || !errors.Is(statErr, os.ErrNotExist)
+	created := false
+	cleanUp := func() { // a failed first init leaves nothing behind
+		if !existed && !created {
+			os.Remove(dbPath)
+			if !dirExisted {
+				os.Remove(filepath.Dir(dbPath)) // only if empty
+			}
+		}
+	}
 	db, err := e.openStore(create)
 	if err != nil {
+		cleanUp()
 		return err
 	}
-	created := false
 	defer func() {
 		db.Close()
-		if !existed && !created { // a failed first init leaves nothing behind
-			os.Remove(dbPath)
-		}
+		cleanUp()
 	}()
 	backup, err := e.makeRoomForIdentity(db, *force)
 	if err != nil {

@@ -156,3 +156,40 @@ func TestInitWarnsAboutAnOpenDataDir(t *testing.T) {
 	r := newCLI(t).must(0, "init", "--no-passphrase", "--data-dir", dir)
 	wantContains(t, "init stderr", r.stderr, "lanchat: warning: data dir "+dir+" is open to other users (mode 0755)")
 }
+
+// TestUnsealedKeyReadableByOthersWarns: an unsealed key in a database or
+// data dir others can read gets a warning from id and from a node (send);
+// with the modes init sets there is none.
+func TestUnsealedKeyReadableByOthersWarns(t *testing.T) {
+	c := newCLI(t)
+	dir, _ := c.initNode("alice", "--no-passphrase")
+	path := filepath.Join(dir, dbFile)
+	send := []string{"send", "--no-discovery", "--peer", "127.0.0.1:9", "--timeout", "0", "hi", "--data-dir", dir}
+	const warning = "lanchat: warning: your secret key is stored unsealed and "
+	for _, args := range [][]string{{"id", "--data-dir", dir}, send} {
+		if r := c.must(0, args...); strings.Contains(r.stderr, warning) {
+			t.Errorf("%s with modes 0700/0600 warns:\n%s", args[0], r.stderr)
+		}
+	}
+	for _, tt := range []struct {
+		name           string
+		dirMode, dbMod os.FileMode
+		named          string
+	}{
+		{"database readable", 0o700, 0o644, path},
+		{"data dir readable", 0o755, 0o600, dir},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := os.Chmod(dir, tt.dirMode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, tt.dbMod); err != nil {
+				t.Fatal(err)
+			}
+			for _, args := range [][]string{{"id", "--data-dir", dir}, send} {
+				r := c.must(0, args...)
+				wantContains(t, args[0], r.stderr, warning+tt.named+" is readable by other users", "chmod 700 "+dir)
+			}
+		})
+	}
+}

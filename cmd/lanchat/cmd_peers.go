@@ -132,6 +132,9 @@ type peersRun struct {
 // discoverPeers runs discovery for opts.wait with the stored identity and
 // returns what it heard, marked against the trust list.
 func (e *env) discoverPeers(ctx context.Context, opts peersRun) ([]peerJSON, error) {
+	if err := opts.flags.usable(e.stderr); err != nil {
+		return nil, err
+	}
 	id, rec, trusted, err := e.peersIdentity(ctx, opts.pass)
 	if err != nil {
 		return nil, err

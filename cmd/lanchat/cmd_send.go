@@ -48,11 +48,9 @@ func runSend(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	}
 	text := strings.Join(args, " ")
 	if len(args) == 0 {
-		b, err := io.ReadAll(io.LimitReader(e.stdin, chat.MaxBodyBytes+1))
-		if err != nil {
-			return fmt.Errorf("reading the message: %w", err)
+		if text, err = readMessage(ctx, e.stdin); err != nil {
+			return err
 		}
-		text = strings.TrimRight(string(b), "\n")
 	}
 	if strings.TrimSpace(text) == "" {
 		return usageErrorf("give the text as arguments or on standard input", "send: empty message")
@@ -132,4 +130,29 @@ func sendOnce(ctx context.Context, node *chat.Node, text string, timeout time.Du
 		res.Linked = append(res.Linked, p.Fingerprint)
 	}
 	return res, nil
+}
+
+// readMessage reads the message from r until EOF, or until ctx ends
+// (SIGINT, SIGTERM): a read from a pipe or a terminal cannot be interrupted,
+// so it runs in a goroutine that ends at EOF or with the process. Its
+// result is then dropped (the channel is buffered).
+func readMessage(ctx context.Context, r io.Reader) (string, error) {
+	type read struct {
+		b   []byte
+		err error
+	}
+	done := make(chan read, 1)
+	go func() {
+		b, err := io.ReadAll(io.LimitReader(r, chat.MaxBodyBytes+1))
+		done <- read{b, err}
+	}()
+	select {
+	case res := <-done:
+		if res.err != nil {
+			return "", fmt.Errorf("reading the message: %w", res.err)
+		}
+		return strings.TrimRight(string(res.b), "\n"), nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 }

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/lanchat/lanchat/storage"
 )
@@ -89,7 +91,7 @@ func (e *env) openStore(mode storeMode) (*storage.DB, error) {
 	path := filepath.Join(dir, dbFile)
 	if mode == create {
 		if err := makeDataDir(dir, e.stderr); err != nil {
-			return nil, err
+			return nil, withPlaceHint(err, dir)
 		}
 	} else if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil, withHint(fmt.Errorf("no lanchat identity in %s yet", dir),
@@ -102,7 +104,39 @@ func (e *env) openStore(mode storeMode) (*storage.DB, error) {
 		opts.ReadOnly = false // only a writer can upgrade the file
 		db, err = storage.Open(path, opts)
 	}
-	return db, err
+	if errors.Is(err, storage.ErrCorrupt) {
+		return nil, withHint(err, damagedHint(path))
+	}
+	if err != nil {
+		return nil, withPlaceHint(err, dir)
+	}
+	return db, nil
+}
+
+// withPlaceHint adds a hint to an error about a data dir that this user
+// may not use or that is on a read-only file system; other errors are
+// returned as they are.
+func withPlaceHint(err error, dir string) error {
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return withHint(err, fmt.Sprintf("lanchat runs as uid %d, which may not use %s: check the owner and mode of it and its files (ls -la %s), or pass another --data-dir", os.Getuid(), dir, dir))
+	case errors.Is(err, syscall.ENOSPC):
+		return withHint(err, fmt.Sprintf("the disk that holds %s is full: free some space on it, then try again", dir))
+	case errors.Is(err, syscall.EROFS):
+		return withHint(err, fmt.Sprintf("%s is on a read-only file system; pass a writable --data-dir", dir))
+	}
+	return err
+}
+
+// damagedHint says what to do with the damaged database at path, pointing
+// at the newest backup only when there is one.
+func damagedHint(path string) string {
+	backups, _ := filepath.Glob(path + ".bak-*") // the pattern is well formed
+	if len(backups) == 0 {
+		return fmt.Sprintf("lanchat will not write to it. Move it away (mv %s %s.damaged), then run: lanchat init --name YOURNAME", path, path)
+	}
+	newest := backups[len(backups)-1] // the names sort by time
+	return fmt.Sprintf("lanchat will not write to it. Move it away (mv %s %s.damaged), then restore the newest backup (mv %s %s) or run: lanchat init --name YOURNAME", path, path, newest, path)
 }
 
 // makeDataDir creates dir (0700) and warns if an existing one is open to

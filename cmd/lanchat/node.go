@@ -47,6 +47,9 @@ func (e *env) startNode(ctx context.Context, cmd string, f *nodeFlags) (*running
 	if err := f.disc.check(cmd); err != nil {
 		return nil, err
 	}
+	if err := f.disc.usable(e.stderr); err != nil {
+		return nil, err
+	}
 	rooms := f.rooms
 	if len(rooms) == 0 {
 		rooms = []string{chat.DefaultRoom}

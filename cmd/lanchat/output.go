@@ -96,7 +96,7 @@ var hints = []struct {
 }{
 	{storage.ErrNoIdentity, "run: lanchat init --name YOURNAME"},
 	{storage.ErrNotLanchat, "check --data-dir: lanchat leaves this file as it is"},
-	{storage.ErrCorrupt, "lanchat will not write to it. Move it away and run lanchat init, or restore a backup (lanchat.db.bak-* in the data dir)"},
+	{storage.ErrCorrupt, "lanchat will not write to it. Move it away, then run: lanchat init --name YOURNAME"},
 	{storage.ErrNewerSchema, "use the newer lanchat that wrote it; this one will not change it (lanchat --version)"},
 	{storage.ErrNotTrusted, "lanchat trusted lists who you trust"},
 	{storage.ErrSelf, "that is your own fingerprint (lanchat id); trust the other person's"},

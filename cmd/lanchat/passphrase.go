@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -148,6 +149,9 @@ func (e *env) loadIdentity(ctx context.Context, db *storage.DB, pf *passphraseFl
 		return nil, err
 	}
 	secret := rec.Secret
+	if !rec.Sealed {
+		warnIfReadable(e.stderr, db.Path())
+	}
 	if rec.Sealed {
 		pass, err := e.passphrase(ctx, pf, false)
 		if err != nil {
@@ -168,4 +172,22 @@ func (e *env) loadIdentity(ctx context.Context, db *storage.DB, pf *passphraseFl
 		return nil, fmt.Errorf("unlock your key: %w: the secret key does not match the stored public key", storage.ErrCorrupt)
 	}
 	return id, nil
+}
+
+// warnIfReadable warns that the unsealed secret key in the database at
+// path can be read by other users: the database, or the data dir holding
+// it, gives group or others read or search permission.
+func warnIfReadable(w io.Writer, path string) {
+	dir := filepath.Dir(path)
+	for _, p := range []struct {
+		path string
+		bits os.FileMode
+	}{{dir, 0o055}, {path, 0o044}} {
+		info, err := os.Stat(p.path)
+		if err == nil && info.Mode().Perm()&p.bits != 0 {
+			warnf(w, "your secret key is stored unsealed and %s is readable by other users (mode %04o); run: chmod 700 %s && chmod 600 %s",
+				p.path, info.Mode().Perm(), dir, path)
+			return
+		}
+	}
 }

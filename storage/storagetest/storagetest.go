@@ -33,25 +33,27 @@ func SetSchema(path string, v uint32) error {
 // bytes, keeping the size: the file still looks like a bbolt database, but
 // none of its data is readable.
 func DamagePages(path string) error {
-	return rewrite(path, func(b []byte, pageSize int) {
+	return rewrite(path, func(b []byte, pageSize int) []byte {
 		for i := 2 * pageSize; i < len(b); i++ {
 			b[i] = 0xA5
 		}
+		return b
 	})
 }
 
 // DamageMeta flips a byte in the checksummed part of both meta pages.
 func DamageMeta(path string) error {
-	return rewrite(path, func(b []byte, pageSize int) {
+	return rewrite(path, func(b []byte, pageSize int) []byte {
 		const offset = 16 + 32 // page header, then into the meta's root bucket
 		b[offset] ^= 0xFF
 		b[pageSize+offset] ^= 0xFF
+		return b
 	})
 }
 
-// rewrite applies damage to the file's bytes; pageSize is read from the
-// first meta page.
-func rewrite(path string, damage func(b []byte, pageSize int)) error {
+// rewrite replaces the file's bytes with what damage makes of them; pageSize
+// is read from the first meta page.
+func rewrite(path string, damage func(b []byte, pageSize int) []byte) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("storagetest: %w", err)
@@ -64,7 +66,7 @@ func rewrite(path string, damage func(b []byte, pageSize int)) error {
 	if pageSize <= 0 || len(b) < 2*pageSize {
 		return fmt.Errorf("storagetest: %s: page size %d does not fit the file", path, pageSize)
 	}
-	damage(b, pageSize)
+	b = damage(b, pageSize)
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return fmt.Errorf("storagetest: %w", err)
 	}

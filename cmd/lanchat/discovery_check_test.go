@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestDiscoveryThatCannotWorkSaysSo: without -v, a --discovery-iface that
+// does not exist is an error, a --discovery-addr that is no broadcast
+// address a warning, and a broadcast address none. Every beacon stays on
+// loopback (127.0.0.1 is unicast to this host).
+func TestDiscoveryThatCannotWorkSaysSo(t *testing.T) {
+	c := newCLI(t)
+	dir, _ := c.initNode("alice", "--no-passphrase")
+	send := func(flags ...string) []string {
+		return append([]string{"send", "--port", "0", "--timeout", "0", "--data-dir", dir, "hi"}, flags...)
+	}
+	r := c.must(1, send("--discovery-iface", "lanchat-nosuch0")...)
+	wantContains(t, "missing iface", r.stderr, "lanchat: --discovery-iface lanchat-nosuch0: there is no network interface by that name\nlanchat: hint: ")
+
+	r = c.must(0, send("--discovery-addr", "127.0.0.1")...)
+	wantContains(t, "unicast addr", r.stderr,
+		"lanchat: warning: --discovery-addr 127.0.0.1 is not a broadcast address of any interface here", "\nlanchat: hint: use the broadcast address")
+
+	r = c.must(0, send("--discovery-addr", "127.255.255.255")...)
+	if strings.Contains(r.stderr, "warning") {
+		t.Errorf("127.255.255.255 gives a warning:\n%s", r.stderr)
+	}
+}
+
+// TestNoInterfaceToBeaconOn runs send in a network namespace of its own,
+// where only a loopback interface (down) exists: it warns that nobody
+// will find it.
+func TestNoInterfaceToBeaconOn(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root: runs lanchat in a new network namespace")
+	}
+	c := newCLI(t)
+	dir, _ := c.initNode("alice", "--no-passphrase")
+	cmd := exec.Command(lanchatBin, "send", "--port", "0", "--timeout", "0", "--data-dir", dir, "hi")
+	cmd.Env = append(c.env, envDiscoveryAddr+"=") // the default: every interface (there are none)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	wantContains(t, "stderr", stderr.String(), "lanchat: warning: no network interface here can send beacons", "\nlanchat: hint: connect to a network, or link directly with --peer")
+}
