@@ -61,7 +61,7 @@ func (r *replayer) send(datagrams ...[]byte) {
 
 // tablePeer returns what tn's discovery table holds about key.
 func (tn *testNode) tablePeer(key lcrypto.IdentityKey) (discovery.Peer, bool) {
-	for _, p := range tn.node.disc.Peers() {
+	for _, p := range tn.node.disc.Load().Peers() {
 		if p.Key == key {
 			return p, true
 		}

@@ -55,8 +55,8 @@ func NewPeerEntry(key lcrypto.IdentityKey, heard *discovery.Peer, linkAddr, hell
 // linked, sorted by fingerprint: the result of the peers method.
 func (n *Node) PeerEntries() []PeerEntry {
 	heard := map[lcrypto.IdentityKey]*discovery.Peer{}
-	if n.disc != nil {
-		for _, p := range n.disc.Peers() {
+	if disc := n.disc.Load(); disc != nil {
+		for _, p := range disc.Peers() {
 			if p.Key != n.id.Public() {
 				heard[p.Key] = &p
 			}
