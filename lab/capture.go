@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -69,7 +70,8 @@ func (l *Lab) Capture() (*Capture, error) {
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
-// loop reads frames until Stop's read deadline, once none is queued.
+// loop reads frames until Stop's read deadline, then reads what is still
+// queued (a read past the deadline fails before it looks at the socket).
 func (c *Capture) loop() {
 	defer close(c.done)
 	rc, err := c.f.SyscallConn()
@@ -86,19 +88,45 @@ func (c *Capture) loop() {
 			n, from, rerr = unix.Recvfrom(int(fd), buf, 0)
 			return !errors.Is(rerr, unix.EAGAIN)
 		})
-		if err != nil { // Stop's deadline: everything queued has been read
+		if err != nil { // Stop's deadline
+			c.drain(rc, buf)
 			return
 		}
 		if rerr != nil {
 			c.setErr(rerr)
 			return
 		}
-		ll, ok := from.(*unix.SockaddrLinklayer)
-		if !ok || ll.Pkttype == unix.PACKET_OUTGOING {
-			continue // the same frame was seen coming in on another port
-		}
-		c.keep(ll.Ifindex, buf[:n])
+		c.record(from, buf[:n])
 	}
+}
+
+// drain records every frame still queued on the socket.
+func (c *Capture) drain(rc syscall.RawConn, buf []byte) {
+	err := rc.Control(func(fd uintptr) {
+		for {
+			n, from, err := unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT)
+			if err != nil {
+				if !errors.Is(err, unix.EAGAIN) {
+					c.setErr(err)
+				}
+				return
+			}
+			c.record(from, buf[:n])
+		}
+	})
+	if err != nil {
+		c.setErr(err)
+	}
+}
+
+// record keeps a frame as it came into the switch: a frame going out of a
+// port is the same frame seen coming in on another.
+func (c *Capture) record(from unix.Sockaddr, frame []byte) {
+	ll, ok := from.(*unix.SockaddrLinklayer)
+	if !ok || ll.Pkttype == unix.PACKET_OUTGOING {
+		return
+	}
+	c.keep(ll.Ifindex, frame)
 }
 
 func (c *Capture) keep(index int, frame []byte) {
