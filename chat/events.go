@@ -93,10 +93,10 @@ func peerView(key lcrypto.IdentityKey) *PeerView {
 	return &PeerView{Fingerprint: fp.String(), Short: fp.Short()}
 }
 
-// noticeHeadroom is the share of a subscriber's queue kept for messages:
+// NoticeHeadroom is the share of a subscriber's queue kept for messages:
 // any other event is queued only while more than this share is free, so a
 // flood of notices never makes a real message be dropped.
-const noticeHeadroom = 4 // 1/4 of the queue
+const NoticeHeadroom = 4 // 1/4 of the queue
 
 // hub fans events out to subscribers without ever blocking the node. A
 // subscriber that falls behind loses events, and is told how many by an
@@ -146,7 +146,7 @@ func (h *hub) publish(ev Event) {
 
 // offer queues ev on ch without waiting, first telling the subscriber of
 // the events it lost (*dropped), and reports whether ev was queued. Events
-// other than messages keep to their share of the queue (noticeHeadroom).
+// other than messages keep to their share of the queue (NoticeHeadroom).
 func offer(ch chan Event, dropped *uint64, ev Event) bool {
 	if *dropped > 0 && tryQueue(ch, Event{Kind: EventDropped, Time: ev.Time, Count: *dropped}) {
 		*dropped = 0
@@ -159,9 +159,9 @@ func offer(ch chan Event, dropped *uint64, ev Event) bool {
 }
 
 // tryQueue queues ev on ch if there is room for its kind: the whole queue
-// for a message, all but noticeHeadroom for anything else.
+// for a message, all but NoticeHeadroom for anything else.
 func tryQueue(ch chan Event, ev Event) bool {
-	if ev.Kind != EventMessage && len(ch) >= cap(ch)-cap(ch)/noticeHeadroom {
+	if ev.Kind != EventMessage && len(ch) >= cap(ch)-cap(ch)/NoticeHeadroom {
 		return false
 	}
 	select {

@@ -68,7 +68,7 @@ func (n *Node) sessionConfig() (session.Config, []string) {
 	cfg.Identity = n.id
 	cfg.Trusted = n.isTrusted
 	n.mu.Lock()
-	h := hello{Nick: n.cfg.Nickname, Rooms: n.roomNamesLocked()}
+	h := hello{Nick: n.Nickname(), Rooms: n.roomNamesLocked()}
 	n.mu.Unlock()
 	cfg.Hello = h.encode()
 	return cfg, h.Rooms

@@ -36,6 +36,7 @@ type Node struct {
 	runCtx context.Context // set by Run before any goroutine starts
 	wg     sync.WaitGroup  // every goroutine Run starts
 	ran    atomic.Bool
+	nick   atomic.Pointer[string] // what peers are told; SetNick changes it
 
 	mu       sync.Mutex
 	links    map[lcrypto.IdentityKey]*peer
@@ -90,12 +91,23 @@ func New(cfg Config) (*Node, error) {
 		n.logf = func(string, ...any) {}
 	}
 	n.events.buf = max(cfg.EventBuffer, 1)
+	n.nick.Store(&cfg.Nickname)
 	rooms := cfg.Rooms
+	if len(rooms) == 0 { // the rooms it was in when it last ran
+		var err error
+		if rooms, err = cfg.Store.JoinedRooms(); err != nil {
+			return nil, err
+		}
+	}
 	if len(rooms) == 0 {
 		rooms = []string{DefaultRoom}
 	}
 	for _, r := range rooms {
-		if _, err := n.loadRoom(r); err != nil {
+		name, err := n.loadRoom(r)
+		if err != nil {
+			return nil, err
+		}
+		if err := n.store.SetJoined(name, true); err != nil {
 			return nil, err
 		}
 	}

@@ -77,6 +77,9 @@ func (n *Node) Join(roomName string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err := n.store.SetJoined(name, true); err != nil { // remembered for the next start
+		n.logf("room %s: %v", name, err)
+	}
 	n.broadcastRoomFrame(session.FrameRoomJoin, name)
 	for _, p := range n.linksInRoom(name) {
 		n.requestSync(p, name)
@@ -97,6 +100,9 @@ func (n *Node) Leave(roomName string) (string, error) {
 	n.mu.Unlock()
 	if !ok {
 		return "", fmt.Errorf("%w %q", ErrNotJoined, name)
+	}
+	if err := n.store.SetJoined(name, false); err != nil {
+		n.logf("room %s: %v", name, err)
 	}
 	n.broadcastRoomFrame(session.FrameRoomLeave, name)
 	return name, nil

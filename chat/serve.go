@@ -286,7 +286,7 @@ func (n *Node) view(m *Message, catchUp bool) *MessageView {
 // authorName returns how to call an author and whether it is trusted (or us).
 func (n *Node) authorName(key lcrypto.IdentityKey) (string, bool) {
 	if key == n.id.Public() {
-		return n.cfg.Nickname, true
+		return n.Nickname(), true
 	}
 	tp, ok, err := n.store.IsTrusted(key.Fingerprint())
 	if err == nil && ok && tp.Name != "" {

@@ -86,3 +86,19 @@ func TestEquivocatorMarks(t *testing.T) {
 		t.Fatalf("room state %+v, %v", st, err)
 	}
 }
+
+func TestJoinedRoomsAreRemembered(t *testing.T) {
+	db := openTestDB(t)
+	for _, step := range []struct {
+		room   string
+		joined bool
+	}{{"lobby", true}, {"dev", true}, {"dev", true}, {"lobby", false}, {"nope", false}} {
+		if err := db.SetJoined(step.room, step.joined); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.JoinedRooms()
+	if err != nil || !slices.Equal(got, []string{"dev"}) {
+		t.Fatalf("JoinedRooms = %v, %v; want [dev]", got, err)
+	}
+}

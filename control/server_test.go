@@ -1,4 +1,4 @@
-package chat
+package control
 
 import (
 	"bufio"
@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/lanchat/lanchat/chat"
 	"net"
 	"os"
 	"path/filepath"
@@ -22,7 +23,7 @@ import (
 type controlHarness struct {
 	t    *testing.T
 	tn   *testNode
-	srv  *ControlServer
+	srv  *Server
 	path string
 	stop func() // stops serving; idempotent
 }
@@ -39,13 +40,13 @@ func socketDir(t *testing.T) string {
 	return dir
 }
 
-func serveControl(t *testing.T, c *cluster, tn *testNode, cfg ControlConfig) *controlHarness {
+func serveControl(t *testing.T, c *cluster, tn *testNode, cfg ServerConfig) *controlHarness {
 	t.Helper()
 	if tn.node == nil {
 		c.start(tn)
 	}
-	path := filepath.Join(socketDir(t), ControlSocketName)
-	srv, err := ListenControl(tn.node, path, cfg)
+	path := filepath.Join(socketDir(t), SocketName)
+	srv, err := Listen(tn.node, path, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,11 +67,11 @@ func serveControl(t *testing.T, c *cluster, tn *testNode, cfg ControlConfig) *co
 	return h
 }
 
-func (h *controlHarness) dial() *ControlClient {
+func (h *controlHarness) dial() *Client {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	cl, err := DialControl(ctx, h.path)
+	cl, err := Dial(ctx, h.path)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -78,14 +79,14 @@ func (h *controlHarness) dial() *ControlClient {
 	return cl
 }
 
-func call(t *testing.T, cl *ControlClient, method string, params, result any) error {
+func call(t *testing.T, cl *Client, method string, params, result any) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return cl.Call(ctx, method, params, result)
 }
 
-func mustCall(t *testing.T, cl *ControlClient, method string, params, result any) {
+func mustCall(t *testing.T, cl *Client, method string, params, result any) {
 	t.Helper()
 	if err := call(t, cl, method, params, result); err != nil {
 		t.Fatalf("%s: %v", method, err)
@@ -120,7 +121,7 @@ func (h *controlHarness) rawLine(line string) map[string]any {
 func TestControlMethods(t *testing.T) {
 	c := newCluster(t)
 	alice, bob := c.add("alice"), c.add("bob")
-	h := serveControl(t, c, alice, DefaultControlConfig())
+	h := serveControl(t, c, alice, DefaultServerConfig())
 	cl := h.dial()
 	bobFP := bob.id.Fingerprint().String()
 
@@ -160,7 +161,7 @@ func TestControlMethods(t *testing.T) {
 		t.Errorf("send = %+v, want our own message and a linked list", sent)
 	}
 	mustCall(t, cl, MethodSend, SendParams{Room: "news", Body: "joined to send", Join: true}, &sent)
-	var hist []*MessageView
+	var hist []*chat.MessageView
 	mustCall(t, cl, MethodHistory, HistoryParams{Grep: "VIA THE"}, &hist)
 	if len(hist) != 1 || hist[0].Body != "hello via the socket" || hist[0].Nick != "alice" {
 		t.Errorf("history --grep = %+v, want the one message", hist)
@@ -179,7 +180,7 @@ func TestControlMethods(t *testing.T) {
 	if !errors.Is(err, storage.ErrNotTrusted) {
 		t.Errorf("second untrust: %v, want ErrNotTrusted", err)
 	}
-	var peers []*PeerView
+	var peers []*chat.PeerView
 	mustCall(t, cl, MethodPeers, nil, &peers)
 	if peers == nil {
 		t.Error("peers: null, want a list")
@@ -189,7 +190,7 @@ func TestControlMethods(t *testing.T) {
 func TestControlErrors(t *testing.T) {
 	c := newCluster(t)
 	alice := c.add("alice")
-	h := serveControl(t, c, alice, DefaultControlConfig())
+	h := serveControl(t, c, alice, DefaultServerConfig())
 	self := alice.id.Fingerprint().String()
 	tests := []struct {
 		name, line, code, id string
@@ -226,7 +227,7 @@ func TestControlErrors(t *testing.T) {
 		if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
 			t.Fatal(err)
 		}
-		long := `{"id":1,"method":"send","params":{"body":"` + strings.Repeat("x", DefaultControlConfig().MaxLine) + `"}}` + "\n"
+		long := `{"id":1,"method":"send","params":{"body":"` + strings.Repeat("x", DefaultServerConfig().MaxLine) + `"}}` + "\n"
 		go conn.Write([]byte(long)) // the server stops reading; ends when conn closes
 		r := bufio.NewReader(conn)
 		line, err := r.ReadBytes('\n')
@@ -243,7 +244,7 @@ func TestControlErrors(t *testing.T) {
 }
 
 // nextEvent waits for an event of kind, skipping others.
-func nextEvent(t *testing.T, cl *ControlClient, kind EventKind) Event {
+func nextEvent(t *testing.T, cl *Client, kind chat.EventKind) chat.Event {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -267,7 +268,7 @@ func TestControlEventsAndLiveTrust(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.start(bob)
-	h := serveControl(t, c, alice, DefaultControlConfig())
+	h := serveControl(t, c, alice, DefaultServerConfig())
 	events, other := h.dial(), h.dial()
 	mustCall(t, events, MethodSubscribe, nil, nil)
 	if err := call(t, events, MethodSubscribe, nil, nil); err == nil {
@@ -275,7 +276,7 @@ func TestControlEventsAndLiveTrust(t *testing.T) {
 	}
 
 	mustCall(t, other, MethodSend, SendParams{Room: "lobby", Body: "seen by subscribers"}, nil)
-	if ev := nextEvent(t, events, EventMessage); ev.Message.Body != "seen by subscribers" {
+	if ev := nextEvent(t, events, chat.EventMessage); ev.Message.Body != "seen by subscribers" {
 		t.Errorf("message event %+v, want the sent body", ev.Message)
 	}
 
@@ -286,9 +287,9 @@ func TestControlEventsAndLiveTrust(t *testing.T) {
 		t.Errorf("peer_up for %s, want bob", ev.Peer.Fingerprint)
 	}
 	// Requests on the subscribed connection still get their answers.
-	var peers []*PeerView
+	var peers []*chat.PeerView
 	mustCall(t, events, MethodPeers, nil, &peers)
-	if !slices.ContainsFunc(peers, func(p *PeerView) bool { return p.Fingerprint == bobFP && p.Linked }) {
+	if !slices.ContainsFunc(peers, func(p *chat.PeerView) bool { return p.Fingerprint == bobFP && p.Linked }) {
 		t.Errorf("peers %+v: bob not linked", peers)
 	}
 	mustCall(t, other, MethodUntrust, FingerprintParams{Fingerprint: bobFP}, nil)
@@ -297,7 +298,7 @@ func TestControlEventsAndLiveTrust(t *testing.T) {
 	}
 }
 
-func (s *ControlServer) clients() int {
+func (s *Server) clients() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.conns)
@@ -306,10 +307,10 @@ func (s *ControlServer) clients() int {
 func TestControlConcurrentClients(t *testing.T) {
 	c := newCluster(t)
 	alice := c.add("alice")
-	cfg := DefaultControlConfig()
+	cfg := DefaultServerConfig()
 	cfg.MaxClients = 4
 	h := serveControl(t, c, alice, cfg)
-	clients := make([]*ControlClient, cfg.MaxClients)
+	clients := make([]*Client, cfg.MaxClients)
 	for i := range clients {
 		clients[i] = h.dial()
 	}
@@ -333,7 +334,7 @@ func TestControlConcurrentClients(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var hist []*MessageView
+	var hist []*chat.MessageView
 	mustCall(t, clients[0], MethodHistory, nil, &hist)
 	if len(hist) != len(clients)*each {
 		t.Errorf("history has %d messages, want %d", len(hist), len(clients)*each)
@@ -352,14 +353,14 @@ func TestControlConcurrentClients(t *testing.T) {
 }
 
 func isCode(err error, code string) bool {
-	var ce *ControlError
+	var ce *Error
 	return errors.As(err, &ce) && ce.Code == code
 }
 
 func TestControlSlowAndVanishingSubscribers(t *testing.T) {
 	c := newCluster(t)
 	alice := c.add("alice")
-	cfg := DefaultControlConfig()
+	cfg := DefaultServerConfig()
 	cfg.EventQueue = 8
 	cfg.WriteTimeout = 200 * time.Millisecond
 	h := serveControl(t, c, alice, cfg)
@@ -383,7 +384,7 @@ func TestControlSlowAndVanishingSubscribers(t *testing.T) {
 	// waited for), then the write timeout drops the client.
 	waitFor(t, "both subscribers dropped", func() bool {
 		for range 1000 {
-			alice.node.events.publish(Event{Kind: EventUntrusted, Reason: big}) // never blocks
+			alice.node.events.publish(chat.Event{Kind: chat.EventUntrusted, Reason: big}) // never blocks
 		}
 		return h.srv.clients() == 0
 	})
@@ -391,7 +392,7 @@ func TestControlSlowAndVanishingSubscribers(t *testing.T) {
 	waitFor(t, "the node to have one subscription", func() bool { return alice.node.events.count() == 1 })
 	// The node and the server go on.
 	alice.send(t, "lobby", "still alive")
-	var hist []*MessageView
+	var hist []*chat.MessageView
 	mustCall(t, h.dial(), MethodHistory, nil, &hist)
 	if len(hist) != 1 {
 		t.Errorf("history %v, want the one message", hist)
@@ -410,7 +411,7 @@ func TestControlSocketLifecycle(t *testing.T) {
 	c.start(alice)
 	c.start(bob)
 	dir := socketDir(t)
-	path := filepath.Join(dir, ControlSocketName)
+	path := filepath.Join(dir, SocketName)
 
 	// A socket left by a crashed node: nobody answers, it is replaced.
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
@@ -419,7 +420,7 @@ func TestControlSocketLifecycle(t *testing.T) {
 	}
 	ln.SetUnlinkOnClose(false)
 	ln.Close()
-	srv, err := ListenControl(alice.node, path, DefaultControlConfig())
+	srv, err := Listen(alice.node, path, DefaultServerConfig())
 	if err != nil {
 		t.Fatalf("over a stale socket: %v", err)
 	}
@@ -429,7 +430,7 @@ func TestControlSocketLifecycle(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx) }()
-	cl, err := DialControl(ctx, path)
+	cl, err := Dial(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,8 +438,8 @@ func TestControlSocketLifecycle(t *testing.T) {
 	mustCall(t, cl, MethodRooms, nil, nil)
 
 	// A second node on the same socket is refused; the first goes on.
-	if _, err := ListenControl(bob.node, path, DefaultControlConfig()); !errors.Is(err, ErrControlInUse) {
-		t.Errorf("second node: %v, want ErrControlInUse", err)
+	if _, err := Listen(bob.node, path, DefaultServerConfig()); !errors.Is(err, ErrInUse) {
+		t.Errorf("second node: %v, want ErrInUse", err)
 	}
 	var id IdentityInfo
 	mustCall(t, cl, MethodID, nil, &id)
@@ -468,23 +469,23 @@ func TestControlRefusesUnsafePlaces(t *testing.T) {
 	if err := os.Chmod(open, 0o770); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ListenControl(alice.node, filepath.Join(open, ControlSocketName), DefaultControlConfig()); !errors.Is(err, ErrControlUnsafe) {
-		t.Errorf("group-writable dir: %v, want ErrControlUnsafe", err)
+	if _, err := Listen(alice.node, filepath.Join(open, SocketName), DefaultServerConfig()); !errors.Is(err, ErrUnsafe) {
+		t.Errorf("group-writable dir: %v, want ErrUnsafe", err)
 	}
 
-	notSocket := filepath.Join(socketDir(t), ControlSocketName)
+	notSocket := filepath.Join(socketDir(t), SocketName)
 	if err := os.WriteFile(notSocket, []byte("mine"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ListenControl(alice.node, notSocket, DefaultControlConfig()); err == nil || !strings.Contains(err.Error(), "not a socket") {
+	if _, err := Listen(alice.node, notSocket, DefaultServerConfig()); err == nil || !strings.Contains(err.Error(), "not a socket") {
 		t.Errorf("regular file in the way: %v, want a refusal", err)
 	}
 	if b, err := os.ReadFile(notSocket); err != nil || string(b) != "mine" {
 		t.Errorf("the file in the way was changed: %q, %v", b, err)
 	}
 
-	long := filepath.Join(socketDir(t), strings.Repeat("d", 120), ControlSocketName)
-	if _, err := ListenControl(alice.node, long, DefaultControlConfig()); !errors.Is(err, ErrControlPathTooLong) || !strings.Contains(err.Error(), "shorter data dir") {
+	long := filepath.Join(socketDir(t), strings.Repeat("d", 120), SocketName)
+	if _, err := Listen(alice.node, long, DefaultServerConfig()); !errors.Is(err, ErrPathTooLong) || !strings.Contains(err.Error(), "shorter data dir") {
 		t.Errorf("overlong path: %v, want advice to use a shorter data dir", err)
 	}
 }
@@ -493,7 +494,7 @@ func TestControlRefusesUnsafePlaces(t *testing.T) {
 // `printf '...' | nc -U` does) still gets its answer.
 func TestControlLastLineWithoutNewline(t *testing.T) {
 	c := newCluster(t)
-	h := serveControl(t, c, c.add("alice"), DefaultControlConfig())
+	h := serveControl(t, c, c.add("alice"), DefaultServerConfig())
 	conn, err := net.Dial("unix", h.path)
 	if err != nil {
 		t.Fatal(err)
@@ -520,7 +521,7 @@ func TestControlLastLineWithoutNewline(t *testing.T) {
 func TestControlSubscriberIsToldWhatItMissed(t *testing.T) {
 	c := newCluster(t)
 	alice := c.add("alice")
-	cfg := DefaultControlConfig()
+	cfg := DefaultServerConfig()
 	cfg.EventQueue = 8
 	h := serveControl(t, c, alice, cfg)
 	sub, err := net.Dial("unix", h.path)
@@ -534,15 +535,15 @@ func TestControlSubscriberIsToldWhatItMissed(t *testing.T) {
 	waitFor(t, "subscribed", func() bool { return alice.node.events.count() >= 2 })
 	big := strings.Repeat("x", 1024)
 	for range 5000 { // far more than the socket buffer and the queue hold
-		alice.node.events.publish(Event{Kind: EventUntrusted, Reason: big})
+		alice.node.events.publish(chat.Event{Kind: chat.EventUntrusted, Reason: big})
 	}
-	alice.node.events.publish(Event{Kind: EventMessage, Message: &MessageView{Body: "after the flood"}})
+	alice.node.events.publish(chat.Event{Kind: chat.EventMessage, Message: &chat.MessageView{Body: "after the flood"}})
 	dec := json.NewDecoder(sub)
 	var dropped uint64
 	var message bool
 	for !message || dropped == 0 {
 		var line struct {
-			Event *Event `json:"event"`
+			Event *chat.Event `json:"event"`
 		}
 		if err := sub.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
 			t.Fatal(err)
@@ -553,10 +554,10 @@ func TestControlSubscriberIsToldWhatItMissed(t *testing.T) {
 		if line.Event == nil {
 			continue
 		}
-		if line.Event.Kind == EventDropped {
+		if line.Event.Kind == chat.EventDropped {
 			dropped += line.Event.Count
 		}
-		message = message || line.Event.Kind == EventMessage
+		message = message || line.Event.Kind == chat.EventMessage
 	}
 	t.Logf("told of %d dropped events", dropped)
 }

@@ -1,4 +1,4 @@
-package chat
+package control
 
 import (
 	"encoding/base64"
@@ -14,7 +14,7 @@ import (
 func TestControlNeverReturnsSecrets(t *testing.T) {
 	c := newCluster(t)
 	alice := c.add("alice")
-	h := serveControl(t, c, alice, DefaultControlConfig())
+	h := serveControl(t, c, alice, DefaultServerConfig())
 	secret := alice.id.MarshalSecret()
 	var needles []string
 	for _, half := range [][]byte{secret[:32], secret[32:]} {

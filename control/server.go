@@ -1,4 +1,4 @@
-package chat
+package control
 
 import (
 	"context"
@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// ControlConfig bounds what the control socket's clients may cost.
-type ControlConfig struct {
+// ServerConfig bounds what the control socket's clients may cost.
+type ServerConfig struct {
 	// MaxClients bounds the connections served at once; one more is told
 	// "busy" and closed.
 	MaxClients int
@@ -27,9 +27,9 @@ type ControlConfig struct {
 	Logf func(format string, args ...any)
 }
 
-// DefaultControlConfig returns a fresh ControlConfig with every default set.
-func DefaultControlConfig() ControlConfig {
-	return ControlConfig{
+// DefaultServerConfig returns a fresh ServerConfig with every default set.
+func DefaultServerConfig() ServerConfig {
+	return ServerConfig{
 		MaxClients:   16,              // a user runs a handful of commands at once
 		MaxLine:      64 << 10,        // a send of MaxBodyBytes, JSON-escaped at 6 bytes a byte, fits
 		EventQueue:   1024,            // a burst of catch-up messages
@@ -37,11 +37,11 @@ func DefaultControlConfig() ControlConfig {
 	}
 }
 
-// ControlServer serves a node's control socket. Create it with
-// ListenControl, run it with Serve.
-type ControlServer struct {
-	node *Node
-	cfg  ControlConfig
+// Server serves a node's control socket. Create it with
+// Listen, run it with Serve.
+type Server struct {
+	api  API
+	cfg  ServerConfig
 	path string
 	ln   *net.UnixListener
 	logf func(string, ...any)
@@ -50,29 +50,29 @@ type ControlServer struct {
 	wg        sync.WaitGroup // every goroutine of every client
 
 	mu    sync.Mutex
-	conns map[*controlConn]struct{}
+	conns map[*clientConn]struct{}
 }
 
-// ListenControl creates the control socket at path (mode 0600) for node.
+// Listen creates the control socket at path (mode 0600) for node.
 // It refuses a directory that other users can write to, and a path where a
-// live node already answers (ErrControlInUse); a socket left by a crashed
+// live node already answers (ErrInUse); a socket left by a crashed
 // node is replaced. Nothing is served until Serve.
-func ListenControl(node *Node, path string, cfg ControlConfig) (*ControlServer, error) {
-	cfg = withControlDefaults(cfg)
+func Listen(api API, path string, cfg ServerConfig) (*Server, error) {
+	cfg = withServerDefaults(cfg)
 	ln, err := listenUnix(path)
 	if err != nil {
 		return nil, err
 	}
-	s := &ControlServer{node: node, cfg: cfg, path: path, ln: ln, logf: cfg.Logf,
-		conns: map[*controlConn]struct{}{}}
+	s := &Server{api: api, cfg: cfg, path: path, ln: ln, logf: cfg.Logf,
+		conns: map[*clientConn]struct{}{}}
 	if s.logf == nil {
-		s.logf = node.logf
+		s.logf = func(string, ...any) {}
 	}
 	return s, nil
 }
 
-func withControlDefaults(cfg ControlConfig) ControlConfig {
-	def := DefaultControlConfig()
+func withServerDefaults(cfg ServerConfig) ServerConfig {
+	def := DefaultServerConfig()
 	if cfg.MaxClients <= 0 {
 		cfg.MaxClients = def.MaxClients
 	}
@@ -88,13 +88,10 @@ func withControlDefaults(cfg ControlConfig) ControlConfig {
 	return cfg
 }
 
-// Path returns the socket's path.
-func (s *ControlServer) Path() string { return s.path }
-
 // Serve accepts clients until ctx ends, then closes the socket (removing
 // its file), drops every client and returns once all their goroutines have
 // stopped.
-func (s *ControlServer) Serve(ctx context.Context) error {
+func (s *Server) Serve(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { s.Close() })
 	defer stop()
 	defer s.wg.Wait()
@@ -113,7 +110,7 @@ func (s *ControlServer) Serve(ctx context.Context) error {
 
 // Close stops accepting, removes the socket file and drops every client. It
 // does not wait for their goroutines (Serve does).
-func (s *ControlServer) Close() error {
+func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		err = s.ln.Close()
@@ -128,13 +125,13 @@ func (s *ControlServer) Close() error {
 }
 
 // admit starts serving conn, or tells it the server is busy.
-func (s *ControlServer) admit(ctx context.Context, conn *net.UnixConn) {
+func (s *Server) admit(ctx context.Context, conn *net.UnixConn) {
 	if err := checkPeer(conn); err != nil {
 		s.logf("control socket: refusing a client: %v", err)
 		conn.Close()
 		return
 	}
-	c := newControlConn(s, conn)
+	c := newClientConn(s, conn)
 	s.mu.Lock()
 	full := s.conns != nil && len(s.conns) >= s.cfg.MaxClients
 	closed := s.conns == nil
@@ -149,7 +146,7 @@ func (s *ControlServer) admit(ctx context.Context, conn *net.UnixConn) {
 		s.wg.Add(1)
 		go func() { // bounded: a write deadline, then close
 			defer s.wg.Done()
-			c.refuse(&ControlError{Code: CodeBusy, Message: fmt.Sprintf("the node serves at most %d control clients at once", s.cfg.MaxClients)})
+			c.refuse(&Error{Code: CodeBusy, Message: fmt.Sprintf("the node serves at most %d control clients at once", s.cfg.MaxClients)})
 		}()
 	default:
 		s.wg.Add(2)
@@ -162,7 +159,7 @@ func (s *ControlServer) admit(ctx context.Context, conn *net.UnixConn) {
 	}
 }
 
-func (s *ControlServer) forget(c *controlConn) {
+func (s *Server) forget(c *clientConn) {
 	c.close()
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,53 +1,60 @@
-package chat
+package control
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/lanchat/lanchat/chat"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 )
 
-// clientEventBuffer bounds the events a ControlClient keeps while it waits
+// clientEventBuffer bounds the events a Client keeps while it waits
 // for a response; older ones are dropped.
 const clientEventBuffer = 4096
 
-// ControlClient is a connection to a running node's control socket. It is
-// not safe for concurrent use: one call at a time.
-type ControlClient struct {
+// Client is a connection to a running node's control socket; it
+// implements API. Calls are serialized on one connection; Subscribe opens
+// a connection of its own, so events and calls go on at once.
+type Client struct {
+	path   string
+	mu     sync.Mutex // one call at a time on conn
 	conn   net.Conn
 	dec    *json.Decoder
 	nextID uint64
-	events []Event // arrived while a call waited for its response
+	events []chat.Event // arrived while a call waited for its response
 }
 
-// controlLine is any line the server writes.
-type controlLine struct {
+// wireLine is any line the server writes.
+type wireLine struct {
 	ID     json.RawMessage `json:"id"`
 	Result json.RawMessage `json:"result"`
-	Error  *ControlError   `json:"error"`
-	Event  *Event          `json:"event"`
+	Error  *Error          `json:"error"`
+	Event  *chat.Event     `json:"event"`
 }
 
-// DialControl connects to the control socket at path. An error means no
+// Dial connects to the control socket at path. An error means no
 // node answers there (none runs, or it crashed and left its socket).
-func DialControl(ctx context.Context, path string) (*ControlClient, error) {
+func Dial(ctx context.Context, path string) (*Client, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", path)
 	if err != nil {
 		return nil, err
 	}
-	return &ControlClient{conn: conn, dec: json.NewDecoder(conn)}, nil
+	return &Client{path: path, conn: conn, dec: json.NewDecoder(conn)}, nil
 }
 
 // Close ends the connection (and any subscription).
-func (c *ControlClient) Close() error { return c.conn.Close() }
+func (c *Client) Close() error { return c.conn.Close() }
 
 // Call sends one request and decodes its result into result (which may be
-// nil). An error answered by the node is a *ControlError.
-func (c *ControlClient) Call(ctx context.Context, method string, params, result any) error {
+// nil). An error answered by the node is a *Error.
+func (c *Client) Call(ctx context.Context, method string, params, result any) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	defer c.watch(ctx)()
 	c.nextID++
 	id := json.RawMessage(strconv.FormatUint(c.nextID, 10))
@@ -61,14 +68,14 @@ func (c *ControlClient) Call(ctx context.Context, method string, params, result 
 	}
 	if _, err := c.conn.Write(append(req, '\n')); err != nil {
 		// A server that refused us (busy) wrote why before closing.
-		var l controlLine
+		var l wireLine
 		if c.dec.Decode(&l) == nil && l.Error != nil {
 			return l.Error
 		}
 		return c.ioError(ctx, method, err)
 	}
 	for {
-		var l controlLine
+		var l wireLine
 		if err := c.dec.Decode(&l); err != nil {
 			return c.ioError(ctx, method, err)
 		}
@@ -90,13 +97,14 @@ func (c *ControlClient) Call(ctx context.Context, method string, params, result 
 	}
 }
 
-// Subscribe asks for the node's events; read them with NextEvent.
-func (c *ControlClient) Subscribe(ctx context.Context) error {
+// subscribe asks for the node's events on this connection; read them
+// with nextEvent.
+func (c *Client) subscribe(ctx context.Context) error {
 	return c.Call(ctx, MethodSubscribe, nil, nil)
 }
 
-// NextEvent returns the next event of the subscription.
-func (c *ControlClient) NextEvent(ctx context.Context) (Event, error) {
+// nextEvent returns the next event of the subscription.
+func (c *Client) nextEvent(ctx context.Context) (chat.Event, error) {
 	if len(c.events) > 0 {
 		ev := c.events[0]
 		c.events = c.events[1:]
@@ -104,9 +112,9 @@ func (c *ControlClient) NextEvent(ctx context.Context) (Event, error) {
 	}
 	defer c.watch(ctx)()
 	for {
-		var l controlLine
+		var l wireLine
 		if err := c.dec.Decode(&l); err != nil {
-			return Event{}, c.ioError(ctx, "event", err)
+			return chat.Event{}, c.ioError(ctx, "event", err)
 		}
 		if l.Event != nil {
 			return *l.Event, nil
@@ -114,7 +122,7 @@ func (c *ControlClient) NextEvent(ctx context.Context) (Event, error) {
 	}
 }
 
-func (c *ControlClient) keep(ev Event) {
+func (c *Client) keep(ev chat.Event) {
 	if len(c.events) >= clientEventBuffer {
 		c.events = c.events[1:]
 	}
@@ -123,7 +131,7 @@ func (c *ControlClient) keep(ev Event) {
 
 // watch makes the connection's reads and writes end when ctx does; the
 // returned function undoes it.
-func (c *ControlClient) watch(ctx context.Context) func() {
+func (c *Client) watch(ctx context.Context) func() {
 	if d, ok := ctx.Deadline(); ok {
 		_ = c.conn.SetDeadline(d)
 	}
@@ -134,7 +142,7 @@ func (c *ControlClient) watch(ctx context.Context) func() {
 	}
 }
 
-func (c *ControlClient) ioError(ctx context.Context, what string, err error) error {
+func (c *Client) ioError(ctx context.Context, what string, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}

@@ -1,4 +1,4 @@
-package chat
+package control
 
 import (
 	"errors"
@@ -10,14 +10,14 @@ import (
 	"time"
 )
 
-// Errors of ListenControl, for errors.Is.
+// Errors of Listen, for errors.Is.
 var (
-	// ErrControlInUse: a live node already answers on the control socket.
-	ErrControlInUse = errors.New("another lanchat node is running on this data dir")
-	// ErrControlUnsafe: the socket's directory is open to other users.
-	ErrControlUnsafe = errors.New("the data dir is open to other users")
-	// ErrControlPathTooLong: the socket's path does not fit in a sockaddr.
-	ErrControlPathTooLong = errors.New("the control socket's path is too long")
+	// ErrInUse: a live node already answers on the control socket.
+	ErrInUse = errors.New("another lanchat node is running on this data dir")
+	// ErrUnsafe: the socket's directory is open to other users.
+	ErrUnsafe = errors.New("the data dir is open to other users")
+	// ErrPathTooLong: the socket's path does not fit in a sockaddr.
+	ErrPathTooLong = errors.New("the control socket's path is too long")
 )
 
 // maxSocketPath is the longest unix socket path (sun_path holds 108 bytes
@@ -30,7 +30,7 @@ const staleProbeTimeout = time.Second
 // listenUnix makes the control socket at path, mode 0600.
 func listenUnix(path string) (*net.UnixListener, error) {
 	if len(path) > maxSocketPath {
-		return nil, fmt.Errorf("%w: %s is over %d bytes (use a shorter data dir)", ErrControlPathTooLong, path, maxSocketPath)
+		return nil, fmt.Errorf("%w: %s is over %d bytes (use a shorter data dir)", ErrPathTooLong, path, maxSocketPath)
 	}
 	if err := checkSocketDir(filepath.Dir(path)); err != nil {
 		return nil, err
@@ -60,10 +60,10 @@ func checkSocketDir(dir string) error {
 		return fmt.Errorf("control socket: %w", err)
 	}
 	if perm := info.Mode().Perm(); perm&0o022 != 0 {
-		return fmt.Errorf("%w: %s is writable by group or others (mode %04o)", ErrControlUnsafe, dir, perm)
+		return fmt.Errorf("%w: %s is writable by group or others (mode %04o)", ErrUnsafe, dir, perm)
 	}
 	if !ownedByMe(info) {
-		return fmt.Errorf("%w: %s belongs to another user", ErrControlUnsafe, dir)
+		return fmt.Errorf("%w: %s belongs to another user", ErrUnsafe, dir)
 	}
 	return nil
 }
@@ -84,7 +84,7 @@ func removeStaleSocket(path string) error {
 	conn, err := net.DialTimeout("unix", path, staleProbeTimeout)
 	if err == nil {
 		conn.Close()
-		return fmt.Errorf("%w (its control socket %s answers)", ErrControlInUse, path)
+		return fmt.Errorf("%w (its control socket %s answers)", ErrInUse, path)
 	}
 	if !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("control socket %s: cannot tell whether a node is running: %w", path, err)

@@ -1,4 +1,4 @@
-package chat
+package control
 
 import (
 	"bufio"
@@ -7,16 +7,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/lanchat/lanchat/chat"
 	"net"
 	"sync"
 	"time"
 )
 
-// controlConn is one client of the control socket. Its goroutines: serve
+// clientConn is one client of the control socket. Its goroutines: serve
 // (reads and answers requests, in order), writeLoop (the only writer), and
 // with a subscription, pump (events to the queue). All stop when done closes.
-type controlConn struct {
-	srv  *ControlServer
+type clientConn struct {
+	srv  *Server
 	conn net.Conn
 	out  chan []byte   // lines waiting to be written (bounded); nil: close after the lines before
 	done chan struct{} // closed by close
@@ -27,13 +28,13 @@ type controlConn struct {
 	subscribed bool // only serve touches it
 }
 
-func newControlConn(s *ControlServer, conn net.Conn) *controlConn {
-	return &controlConn{srv: s, conn: conn, out: make(chan []byte, s.cfg.EventQueue),
+func newClientConn(s *Server, conn net.Conn) *clientConn {
+	return &clientConn{srv: s, conn: conn, out: make(chan []byte, s.cfg.EventQueue),
 		done: make(chan struct{}), writerDone: make(chan struct{})}
 }
 
 // close drops the client; every goroutine of it then ends.
-func (c *controlConn) close() {
+func (c *clientConn) close() {
 	c.closeOnce.Do(func() {
 		close(c.done)
 		c.conn.Close()
@@ -41,12 +42,12 @@ func (c *controlConn) close() {
 }
 
 // serve reads request lines until the client goes or the server stops.
-func (c *controlConn) serve(ctx context.Context) {
+func (c *clientConn) serve(ctx context.Context) {
 	r := bufio.NewReaderSize(c.conn, c.srv.cfg.MaxLine)
 	for {
 		line, err := r.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
-			c.reply(nil, nil, &ControlError{Code: CodeTooLarge,
+			c.reply(nil, nil, &Error{Code: CodeTooLarge,
 				Message: fmt.Sprintf("request line over %d bytes", c.srv.cfg.MaxLine)})
 			c.closeAfterWrites()
 			return
@@ -64,7 +65,7 @@ func (c *controlConn) serve(ctx context.Context) {
 }
 
 // handle answers one request line.
-func (c *controlConn) handle(ctx context.Context, line []byte) {
+func (c *clientConn) handle(ctx context.Context, line []byte) {
 	req, cerr := parseRequest(line)
 	if cerr != nil {
 		c.reply(req.ID, nil, cerr)
@@ -76,7 +77,7 @@ func (c *controlConn) handle(ctx context.Context, line []byte) {
 	}
 	result, err := c.srv.call(ctx, req.Method, req.Params)
 	if err != nil {
-		c.reply(req.ID, nil, toControlError(err))
+		c.reply(req.ID, nil, toError(err))
 		return
 	}
 	c.reply(req.ID, result, nil)
@@ -84,8 +85,8 @@ func (c *controlConn) handle(ctx context.Context, line []byte) {
 
 // parseRequest reads one request line. On an error, the request's id is
 // kept if it could be read.
-func parseRequest(line []byte) (controlRequest, *ControlError) {
-	var req controlRequest
+func parseRequest(line []byte) (request, *Error) {
+	var req request
 	err := json.Unmarshal(line, &req)
 	if err == nil && req.Method != "" && validID(req.ID) {
 		return req, nil
@@ -97,7 +98,7 @@ func parseRequest(line []byte) (controlRequest, *ControlError) {
 	if !validID(req.ID) {
 		req.ID = nil
 	}
-	return req, &ControlError{Code: CodeBadRequest, Message: msg}
+	return req, &Error{Code: CodeBadRequest, Message: msg}
 }
 
 // validID accepts an absent id, null, a number or a string.
@@ -114,17 +115,17 @@ func validID(id json.RawMessage) bool {
 
 // reply queues a response; it waits for room in the queue (only this
 // client's reader waits), until the client is dropped.
-func (c *controlConn) reply(id json.RawMessage, result any, cerr *ControlError) {
+func (c *clientConn) reply(id json.RawMessage, result any, cerr *Error) {
 	if len(id) == 0 {
 		id = json.RawMessage("null")
 	}
-	resp := controlResponse{ID: id, Result: result, Error: cerr}
+	resp := response{ID: id, Result: result, Error: cerr}
 	if cerr == nil && result == nil {
 		resp.Result = struct{}{}
 	}
 	b, err := json.Marshal(resp)
 	if err != nil {
-		b, _ = json.Marshal(controlResponse{ID: id, Error: &ControlError{Code: CodeFailed, Message: "encoding the result: " + err.Error()}})
+		b, _ = json.Marshal(response{ID: id, Error: &Error{Code: CodeFailed, Message: "encoding the result: " + err.Error()}})
 	}
 	select {
 	case c.out <- append(b, '\n'):
@@ -133,16 +134,22 @@ func (c *controlConn) reply(id json.RawMessage, result any, cerr *ControlError) 
 }
 
 // subscribe starts streaming the node's events to this client.
-func (c *controlConn) subscribe(id json.RawMessage) {
+func (c *clientConn) subscribe(id json.RawMessage) {
 	if c.subscribed {
-		c.reply(id, nil, &ControlError{Code: CodeInvalidParams, Message: "already subscribed on this connection"})
+		c.reply(id, nil, &Error{Code: CodeInvalidParams, Message: "already subscribed on this connection"})
 		return
 	}
 	if len(id) == 0 {
 		id = json.RawMessage("null")
 	}
 	c.subscribed = true
-	events, unsubscribe := c.srv.node.Subscribe()
+	ctx, unsubscribe := context.WithCancel(context.Background())
+	events, err := c.srv.api.Subscribe(ctx)
+	if err != nil {
+		unsubscribe()
+		c.reply(id, nil, toError(err))
+		return
+	}
 	c.reply(id, SubscribeResult{Subscribed: true}, nil)
 	c.srv.wg.Add(1)
 	go c.pump(id, events, unsubscribe)
@@ -150,10 +157,10 @@ func (c *controlConn) subscribe(id json.RawMessage) {
 
 // pump moves events to the write queue without ever waiting: when the
 // queue is full, events are dropped (notices first: they keep to their
-// share of the queue, see noticeHeadroom) and the client is told how many
+// share of the queue, see chat.NoticeHeadroom) and the client is told how many
 // by an events_dropped event as soon as there is room. A client that stops
 // reading altogether is dropped by the write timeout.
-func (c *controlConn) pump(id json.RawMessage, events <-chan Event, unsubscribe func()) {
+func (c *clientConn) pump(id json.RawMessage, events <-chan chat.Event, unsubscribe func()) {
 	defer c.srv.wg.Done()
 	defer unsubscribe()
 	var dropped uint64
@@ -167,7 +174,7 @@ func (c *controlConn) pump(id json.RawMessage, events <-chan Event, unsubscribe 
 				return
 			}
 			lost := uint64(1)
-			if ev.Kind == EventDropped { // lost before this pump: add them up
+			if ev.Kind == chat.EventDropped { // lost before this pump: add them up
 				ev.Count += dropped
 				dropped, lost = 0, ev.Count
 			}
@@ -189,22 +196,22 @@ const dropRetry = 100 * time.Millisecond
 
 // tellDropped queues an events_dropped line if events were dropped and
 // there is room.
-func (c *controlConn) tellDropped(id json.RawMessage, dropped *uint64, at time.Time) {
+func (c *clientConn) tellDropped(id json.RawMessage, dropped *uint64, at time.Time) {
 	if *dropped == 0 {
 		return
 	}
-	if c.offerEvent(id, Event{Kind: EventDropped, Time: at, Count: *dropped}) {
+	if c.offerEvent(id, chat.Event{Kind: chat.EventDropped, Time: at, Count: *dropped}) {
 		*dropped = 0
 	}
 }
 
-// offerEvent queues ev's line if there is room for it (see noticeHeadroom)
+// offerEvent queues ev's line if there is room for it (see chat.NoticeHeadroom)
 // and reports whether it did.
-func (c *controlConn) offerEvent(id json.RawMessage, ev Event) bool {
-	if ev.Kind != EventMessage && len(c.out) >= cap(c.out)-cap(c.out)/noticeHeadroom {
+func (c *clientConn) offerEvent(id json.RawMessage, ev chat.Event) bool {
+	if ev.Kind != chat.EventMessage && len(c.out) >= cap(c.out)-cap(c.out)/chat.NoticeHeadroom {
 		return false
 	}
-	b, err := json.Marshal(controlEvent{ID: id, Event: ev})
+	b, err := json.Marshal(eventLine{ID: id, Event: ev})
 	if err != nil {
 		return true // cannot happen for these types; nothing to tell
 	}
@@ -218,7 +225,7 @@ func (c *controlConn) offerEvent(id json.RawMessage, ev Event) bool {
 
 // closeAfterWrites lets the writer finish what is queued, then drops the
 // client; it returns once the writer is done.
-func (c *controlConn) closeAfterWrites() {
+func (c *clientConn) closeAfterWrites() {
 	select {
 	case c.out <- nil:
 	case <-c.done:
@@ -227,7 +234,7 @@ func (c *controlConn) closeAfterWrites() {
 }
 
 // writeLoop writes queued lines, each within the write timeout.
-func (c *controlConn) writeLoop() {
+func (c *clientConn) writeLoop() {
 	defer c.srv.wg.Done()
 	defer close(c.writerDone)
 	for {
@@ -243,7 +250,7 @@ func (c *controlConn) writeLoop() {
 	}
 }
 
-func (c *controlConn) write(line []byte) bool {
+func (c *clientConn) write(line []byte) bool {
 	if err := c.conn.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout)); err != nil {
 		return false
 	}
@@ -253,7 +260,7 @@ func (c *controlConn) write(line []byte) bool {
 
 // flushAndClose writes what is queued and drops the client; for a client
 // that has no writeLoop.
-func (c *controlConn) flushAndClose() {
+func (c *clientConn) flushAndClose() {
 	for {
 		select {
 		case line := <-c.out:
@@ -269,7 +276,7 @@ func (c *controlConn) flushAndClose() {
 }
 
 // refuse answers a client that is not admitted, then closes it.
-func (c *controlConn) refuse(cerr *ControlError) {
+func (c *clientConn) refuse(cerr *Error) {
 	c.reply(nil, nil, cerr)
 	c.flushAndClose()
 }

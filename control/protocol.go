@@ -1,8 +1,9 @@
-package chat
+package control
 
 import (
 	"encoding/json"
 	"errors"
+	"github.com/lanchat/lanchat/chat"
 	"time"
 
 	lcrypto "github.com/lanchat/lanchat/crypto"
@@ -22,8 +23,8 @@ import (
 // After "subscribe", event lines {"id":<the subscribe id>,"event":{...}}
 // follow on the same connection, interleaved with further responses.
 
-// ControlSocketName is the control socket's file name in the data directory.
-const ControlSocketName = "lanchat.sock"
+// SocketName is the control socket's file name in the data directory.
+const SocketName = "lanchat.sock"
 
 // Control methods. ONLY APPEND TO THIS LIST: scripts name them.
 const (
@@ -38,6 +39,7 @@ const (
 	MethodJoin      = "join"
 	MethodLeave     = "leave"
 	MethodSubscribe = "subscribe"
+	MethodNick      = "nick"
 )
 
 // Control error codes. ONLY APPEND TO THIS LIST.
@@ -54,41 +56,49 @@ const (
 	CodeSelf           = "self"            // the node's own fingerprint
 	CodeCorrupt        = "corrupt"         // the database is damaged
 	CodeFailed         = "failed"          // anything else
+	CodeNoNode         = "no_node"         // the method needs a running node
 )
 
-// controlRequest is one request line.
-type controlRequest struct {
+// request is one request line.
+type request struct {
 	ID     json.RawMessage `json:"id"`
 	Method string          `json:"method"`
 	Params json.RawMessage `json:"params"`
 }
 
-// controlResponse is one response line; exactly one of Result and Error is set.
-type controlResponse struct {
+// response is one response line; exactly one of Result and Error is set.
+type response struct {
 	ID     json.RawMessage `json:"id"`
 	Result any             `json:"result,omitempty"`
-	Error  *ControlError   `json:"error,omitempty"`
+	Error  *Error          `json:"error,omitempty"`
 }
 
-// controlEvent is one event line of a subscription.
-type controlEvent struct {
+// eventLine is one event line of a subscription.
+type eventLine struct {
 	ID    json.RawMessage `json:"id"`
-	Event Event           `json:"event"`
+	Event chat.Event      `json:"event"`
 }
 
-// ControlError is an error answered by the control socket. errors.Is maps
+// Error is an error answered by the control socket. errors.Is maps
 // its code back to the package error it stands for (storage.ErrNotTrusted,
-// ErrNotJoined, ...), so a client can branch as if it had called the node.
-type ControlError struct {
+// chat.ErrNotJoined, ...), so a client can branch as if it had called the node.
+type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"` // what the user can do about it
 }
 
-func (e *ControlError) Error() string { return e.Message }
+func (e *Error) Error() string { return e.Message }
+
+// withHint sets e's hint and returns e.
+func withHint(e *Error, hint string) *Error {
+	e.Hint = hint
+	return e
+}
 
 // Is reports whether the error's code stands for target.
-func (e *ControlError) Is(target error) bool {
-	for _, c := range controlCodes {
+func (e *Error) Is(target error) bool {
+	for _, c := range errorCodes {
 		if c.code == e.Code && errors.Is(c.err, target) {
 			return true
 		}
@@ -96,8 +106,8 @@ func (e *ControlError) Is(target error) bool {
 	return false
 }
 
-// controlCodes maps package errors to codes, first match wins.
-var controlCodes = []struct {
+// errorCodes maps package errors to codes, first match wins.
+var errorCodes = []struct {
 	err  error
 	code string
 }{
@@ -106,26 +116,35 @@ var controlCodes = []struct {
 	{lcrypto.ErrFingerprintChar, CodeBadFingerprint},
 	{lcrypto.ErrFingerprintChecksum, CodeBadFingerprint},
 	{lcrypto.ErrFingerprintZero, CodeBadFingerprint},
-	{ErrRoomName, CodeBadRoom},
-	{ErrNotJoined, CodeNotJoined},
+	{chat.ErrRoomName, CodeBadRoom},
+	{chat.ErrNotJoined, CodeNotJoined},
 	{storage.ErrNotTrusted, CodeNotTrusted},
 	{storage.ErrSelf, CodeSelf},
 	{storage.ErrCorrupt, CodeCorrupt},
+	{ErrNoNode, CodeNoNode},
 }
 
-// toControlError turns a method's error into what the client is told.
-func toControlError(err error) *ControlError {
-	var ce *ControlError
+// toError turns a method's error into what the client is told.
+func toError(err error) *Error {
+	var ce *Error
 	if errors.As(err, &ce) {
 		return ce
 	}
-	for _, c := range controlCodes {
+	for _, c := range errorCodes {
 		if errors.Is(err, c.err) {
-			return &ControlError{Code: c.code, Message: err.Error()}
+			return &Error{Code: c.code, Message: err.Error()}
 		}
 	}
-	return &ControlError{Code: CodeFailed, Message: err.Error()}
+	return &Error{Code: CodeFailed, Message: err.Error()}
 }
+
+// The schema: params and results of the methods, the same objects that
+// the CLI's --json prints (PROTOCOL.md section 6). SchemaVersion counts its
+// incompatible changes; fields are only ever added within a version.
+// Times are RFC 3339 in UTC, at most millisecond precision.
+
+// SchemaVersion is the version of the control schema, in "id"'s result.
+const SchemaVersion = 2
 
 // HistoryParams are the params of "history" (all optional).
 type HistoryParams struct {
@@ -149,8 +168,8 @@ type TrustResult struct {
 	PreviousName string `json:"previous_name"` // the name before, if it was trusted
 }
 
-// TrustedPeerView is one entry of "trusted" (and the result of "untrust").
-type TrustedPeerView struct {
+// TrustedPeer is one entry of "trusted" (and the result of "untrust").
+type TrustedPeer struct {
 	Fingerprint string     `json:"fingerprint"`
 	Name        string     `json:"name"`
 	AddedAt     *time.Time `json:"added_at"`
@@ -162,14 +181,18 @@ type SendParams struct {
 	Room string `json:"room"`
 	Body string `json:"body"`
 	// Join makes the node join Room first if it is not in it (it stays).
+	// Without it, sending to a room the node is not in is not_joined.
 	Join bool `json:"join,omitempty"`
 }
 
 // SendResult is the result of "send".
 type SendResult struct {
-	Message  *MessageView `json:"message"`
-	HandedTo int          `json:"handed_to"` // links the message was handed to
-	Linked   []string     `json:"linked"`    // fingerprints of every linked peer
+	Message  *chat.MessageView `json:"message"`
+	HandedTo int               `json:"handed_to"` // links the message was handed to
+	Linked   []string          `json:"linked"`    // fingerprints of every linked peer
+	// TimedOut: a node started for this one send gave up waiting for
+	// every trusted peer it heard to link.
+	TimedOut bool `json:"timed_out"`
 }
 
 // RoomParams are the params of "join" and "leave".
@@ -182,38 +205,64 @@ type RoomResult struct {
 	Room string `json:"room"`
 }
 
-// IdentityInfo is the result of "id": the stored identity's public parts
-// and what the running node is doing.
-type IdentityInfo struct {
+// Identity is the result of "id": the stored identity's public parts and,
+// when a node runs, what it is doing.
+type Identity struct {
+	Schema         int        `json:"schema"` // SchemaVersion
 	Fingerprint    string     `json:"fingerprint"`
 	Short          string     `json:"short"`
 	IdentityKey    string     `json:"identity_key"`     // hex, Ed25519
 	NoiseStaticKey string     `json:"noise_static_key"` // hex, X25519
-	Nickname       string     `json:"nickname"`         // as stored at init
-	Created        time.Time  `json:"created"`
+	Nick           string     `json:"nick"`             // as stored at init
+	CreatedAt      *time.Time `json:"created_at"`
 	Sealed         bool       `json:"sealed"`
-	KDF            *KDFInfo   `json:"kdf,omitempty"` // sealing parameters, if sealed
+	KDF            *KDF       `json:"kdf,omitempty"` // sealing parameters, if sealed
 	DataDir        string     `json:"data_dir"`
-	Node           NodeStatus `json:"node"`
+	Node           *NodeState `json:"node"` // null: no node runs
+	// PassphraseOK is set by `lanchat id --check-passphrase`.
+	PassphraseOK *bool `json:"passphrase_ok,omitempty"`
 }
 
-// KDFInfo are the argon2id parameters a sealed key was sealed with.
-type KDFInfo struct {
+// KDF are the parameters a sealed key was sealed with.
+type KDF struct {
+	Algorithm string `json:"algorithm"` // "argon2id"
 	Time      uint32 `json:"time"`
 	MemoryKiB uint32 `json:"memory_kib"`
 	Threads   uint8  `json:"threads"`
 }
 
-// NodeStatus describes the running node.
-type NodeStatus struct {
-	PID      int      `json:"pid"`
-	Nickname string   `json:"nickname"` // what peers see (--nick or the stored one)
-	Addr     string   `json:"addr"`     // link listener
-	Rooms    []string `json:"rooms"`
-	Linked   int      `json:"linked"` // live links
+// NodeState describes the running node.
+type NodeState struct {
+	PID    int      `json:"pid"`
+	Nick   string   `json:"nick"` // what peers see (--nick or the stored one)
+	Addr   string   `json:"addr"` // link listener
+	Rooms  []string `json:"rooms"`
+	Linked int      `json:"linked"` // live links
 }
 
 // SubscribeResult is the result of "subscribe"; events follow.
 type SubscribeResult struct {
 	Subscribed bool `json:"subscribed"`
 }
+
+// NickParams are the params of "nick".
+type NickParams struct {
+	Nick string `json:"nick"`
+}
+
+// NickResult is the result of "nick".
+type NickResult struct {
+	Nick string `json:"nick"`
+}
+
+// timeOrNil is t in the schema's form, or nil for the zero time.
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := schemaTime(t)
+	return &u
+}
+
+// schemaTime is t in UTC at millisecond precision.
+func schemaTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }

@@ -1,0 +1,50 @@
+package chat
+
+import (
+	"errors"
+
+	"github.com/lanchat/lanchat/storage"
+)
+
+// The node's state as front ends see it, through package control.
+
+// NoiseStaticKey returns the node's Noise static public key (X25519).
+func (n *Node) NoiseStaticKey() [32]byte {
+	_, pub := n.id.NoiseStatic()
+	return pub
+}
+
+// Nickname returns the nickname the node announces to its peers.
+func (n *Node) Nickname() string { return *n.nick.Load() }
+
+// SetNick changes the nickname: it is kept in the stored identity for the
+// next start, shown at once here, and peers learn it when they next link.
+func (n *Node) SetNick(nick string) error {
+	if err := CheckNick(nick); err != nil {
+		return err
+	}
+	if err := n.store.SetNickname(nick); err != nil && !errors.Is(err, storage.ErrNoIdentity) {
+		return err
+	}
+	n.nick.Store(&nick)
+	return nil
+}
+
+// ListenAddr returns the link listener's address, or "" before Run listens.
+func (n *Node) ListenAddr() string {
+	select {
+	case <-n.listening: // n.addr is set before listening closes
+		return n.addr.String()
+	default:
+		return ""
+	}
+}
+
+// InRoom reports whether the node is in the room (a normal name).
+func (n *Node) InRoom(name string) bool { return n.room(name) != nil }
+
+// History returns the stored messages matching q, as ReadHistory does, with
+// this node's own messages under its current nickname.
+func (n *Node) History(q HistoryQuery) ([]*MessageView, error) {
+	return ReadHistory(n.store, n.id.Public(), n.Nickname(), q)
+}

@@ -1,0 +1,37 @@
+package control
+
+import (
+	"context"
+	"errors"
+
+	"github.com/lanchat/lanchat/chat"
+)
+
+// API is what every front end asks of lanchat: the CLI's one-shot
+// commands, the chat line interpreter and the web UI. Its implementations
+// are Service (a node in this process), Client (the node running on a data
+// dir, over its control socket) and Local (the database itself, when no
+// node runs). The results are the --json schema.
+type API interface {
+	Identity(ctx context.Context) (*Identity, error)
+	History(ctx context.Context, p HistoryParams) ([]*chat.MessageView, error)
+	Peers(ctx context.Context) ([]chat.PeerEntry, error)
+	Trust(ctx context.Context, p FingerprintParams) (*TrustResult, error)
+	Untrust(ctx context.Context, fingerprint string) (*TrustedPeer, error)
+	Trusted(ctx context.Context) ([]TrustedPeer, error)
+	// The methods below need a running node: Local returns ErrNoNode.
+	Send(ctx context.Context, p SendParams) (*SendResult, error)
+	Rooms(ctx context.Context) ([]string, error)
+	Join(ctx context.Context, room string) (*RoomResult, error)
+	Leave(ctx context.Context, room string) (*RoomResult, error)
+	SetNick(ctx context.Context, nick string) (*NickResult, error)
+	// Subscribe streams the node's events until ctx ends or the node
+	// stops; the channel is then closed.
+	Subscribe(ctx context.Context) (<-chan chat.Event, error)
+	// Close releases what the implementation holds (a connection, the
+	// database); a Service's node keeps running.
+	Close() error
+}
+
+// ErrNoNode is returned by Local for what only a running node can do.
+var ErrNoNode = errors.New("no lanchat node runs on this data dir")

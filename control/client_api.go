@@ -1,0 +1,101 @@
+package control
+
+import (
+	"context"
+
+	"github.com/lanchat/lanchat/chat"
+)
+
+var _ API = (*Client)(nil)
+
+// call is Call with a typed result.
+func call[R any](ctx context.Context, c *Client, method string, params any) (R, error) {
+	var r R
+	err := c.Call(ctx, method, params, &r)
+	return r, err
+}
+
+// Identity implements API.
+func (c *Client) Identity(ctx context.Context) (*Identity, error) {
+	return call[*Identity](ctx, c, MethodID, nil)
+}
+
+// History implements API.
+func (c *Client) History(ctx context.Context, p HistoryParams) ([]*chat.MessageView, error) {
+	return call[[]*chat.MessageView](ctx, c, MethodHistory, p)
+}
+
+// Peers implements API.
+func (c *Client) Peers(ctx context.Context) ([]chat.PeerEntry, error) {
+	return call[[]chat.PeerEntry](ctx, c, MethodPeers, nil)
+}
+
+// Trust implements API.
+func (c *Client) Trust(ctx context.Context, p FingerprintParams) (*TrustResult, error) {
+	return call[*TrustResult](ctx, c, MethodTrust, p)
+}
+
+// Untrust implements API.
+func (c *Client) Untrust(ctx context.Context, fingerprint string) (*TrustedPeer, error) {
+	return call[*TrustedPeer](ctx, c, MethodUntrust, FingerprintParams{Fingerprint: fingerprint})
+}
+
+// Trusted implements API.
+func (c *Client) Trusted(ctx context.Context) ([]TrustedPeer, error) {
+	return call[[]TrustedPeer](ctx, c, MethodTrusted, nil)
+}
+
+// Send implements API.
+func (c *Client) Send(ctx context.Context, p SendParams) (*SendResult, error) {
+	return call[*SendResult](ctx, c, MethodSend, p)
+}
+
+// Rooms implements API.
+func (c *Client) Rooms(ctx context.Context) ([]string, error) {
+	return call[[]string](ctx, c, MethodRooms, nil)
+}
+
+// Join implements API.
+func (c *Client) Join(ctx context.Context, room string) (*RoomResult, error) {
+	return call[*RoomResult](ctx, c, MethodJoin, RoomParams{Room: room})
+}
+
+// Leave implements API.
+func (c *Client) Leave(ctx context.Context, room string) (*RoomResult, error) {
+	return call[*RoomResult](ctx, c, MethodLeave, RoomParams{Room: room})
+}
+
+// SetNick implements API.
+func (c *Client) SetNick(ctx context.Context, nick string) (*NickResult, error) {
+	return call[*NickResult](ctx, c, MethodNick, NickParams{Nick: nick})
+}
+
+// Subscribe implements API, on a connection of its own that ends with ctx
+// (or the node). The channel is closed then.
+func (c *Client) Subscribe(ctx context.Context) (<-chan chat.Event, error) {
+	sub, err := Dial(ctx, c.path)
+	if err != nil {
+		return nil, err
+	}
+	if err := sub.subscribe(ctx); err != nil {
+		sub.Close()
+		return nil, err
+	}
+	out := make(chan chat.Event, clientEventBuffer)
+	go func() { // ends when ctx does (the connection is closed) or the node goes
+		defer close(out)
+		defer sub.Close()
+		for {
+			ev, err := sub.nextEvent(ctx)
+			if err != nil {
+				return
+			}
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}

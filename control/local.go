@@ -1,0 +1,112 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/lanchat/lanchat/chat"
+	"github.com/lanchat/lanchat/storage"
+)
+
+// Local is the API over a data dir's database when no node runs on it: what
+// is stored is answered from the file, and what needs a node (send, rooms,
+// events) is ErrNoNode. It owns db and closes it.
+type Local struct {
+	db      *storage.DB
+	dataDir string
+}
+
+// NewLocal answers from db, the database of dataDir. Close closes db.
+func NewLocal(db *storage.DB, dataDir string) *Local { return &Local{db: db, dataDir: dataDir} }
+
+var _ API = (*Local)(nil)
+
+// DB returns the database, for the commands that start a node on it.
+func (l *Local) DB() *storage.DB { return l.db }
+
+func (l *Local) self() (storage.IdentityRecord, error) { return l.db.Identity() }
+
+func noNode(what string) error {
+	return fmt.Errorf("%s: %w", what, ErrNoNode)
+}
+
+// Identity implements API: no node runs, so Node is null.
+func (l *Local) Identity(context.Context) (*Identity, error) { return identityOf(l.db, l.dataDir) }
+
+// History implements API.
+func (l *Local) History(_ context.Context, p HistoryParams) ([]*chat.MessageView, error) {
+	q, err := historyQuery(p)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := l.self()
+	if err != nil {
+		return nil, err
+	}
+	views, err := chat.ReadHistory(l.db, rec.Key, rec.Nickname, q)
+	return nonNil(views), err
+}
+
+// Peers implements API: only a node hears beacons.
+func (l *Local) Peers(context.Context) ([]chat.PeerEntry, error) { return nil, noNode("peers") }
+
+// Trust implements API.
+func (l *Local) Trust(_ context.Context, p FingerprintParams) (*TrustResult, error) {
+	rec, err := l.self()
+	if err != nil && !errors.Is(err, storage.ErrNoIdentity) {
+		return nil, err
+	}
+	return trustIn(l.db, rec.Key, p, l.db.Trust)
+}
+
+// Untrust implements API.
+func (l *Local) Untrust(_ context.Context, fingerprint string) (*TrustedPeer, error) {
+	return untrustIn(l.db, fingerprint, l.db.Untrust)
+}
+
+// Trusted implements API.
+func (l *Local) Trusted(context.Context) ([]TrustedPeer, error) { return trustedOf(l.db) }
+
+// Send implements API: ErrNoNode (a command may start a node for it).
+func (l *Local) Send(context.Context, SendParams) (*SendResult, error) { return nil, noNode("send") }
+
+// Rooms implements API: the rooms remembered as joined.
+func (l *Local) Rooms(context.Context) ([]string, error) { return l.db.JoinedRooms() }
+
+// Join implements API: remembered for the next start.
+func (l *Local) Join(_ context.Context, room string) (*RoomResult, error) {
+	name, err := chat.NormalizeRoom(room)
+	if err != nil {
+		return nil, err
+	}
+	return &RoomResult{Room: name}, l.db.SetJoined(name, true)
+}
+
+// Leave implements API: forgotten for the next start.
+func (l *Local) Leave(_ context.Context, room string) (*RoomResult, error) {
+	name, err := chat.NormalizeRoom(room)
+	if err != nil {
+		return nil, err
+	}
+	return &RoomResult{Room: name}, l.db.SetJoined(name, false)
+}
+
+// SetNick implements API: kept in the stored identity.
+func (l *Local) SetNick(_ context.Context, nick string) (*NickResult, error) {
+	if err := chat.CheckNick(nick); err != nil {
+		return nil, err
+	}
+	if err := l.db.SetNickname(nick); err != nil {
+		return nil, err
+	}
+	return &NickResult{Nick: nick}, nil
+}
+
+// Subscribe implements API: ErrNoNode.
+func (l *Local) Subscribe(context.Context) (<-chan chat.Event, error) {
+	return nil, noNode("subscribe")
+}
+
+// Close implements API: it closes the database.
+func (l *Local) Close() error { return l.db.Close() }

@@ -1,0 +1,62 @@
+package control
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// method runs one request against the API the server serves.
+type method func(ctx context.Context, api API, params json.RawMessage) (any, error)
+
+// methods are the request methods besides subscribe.
+var methods = map[string]method{
+	MethodID:      func(ctx context.Context, a API, _ json.RawMessage) (any, error) { return a.Identity(ctx) },
+	MethodPeers:   func(ctx context.Context, a API, _ json.RawMessage) (any, error) { return a.Peers(ctx) },
+	MethodTrusted: func(ctx context.Context, a API, _ json.RawMessage) (any, error) { return a.Trusted(ctx) },
+	MethodRooms:   func(ctx context.Context, a API, _ json.RawMessage) (any, error) { return a.Rooms(ctx) },
+	MethodHistory: withParams(func(ctx context.Context, a API, p HistoryParams) (any, error) { return a.History(ctx, p) }),
+	MethodTrust:   withParams(func(ctx context.Context, a API, p FingerprintParams) (any, error) { return a.Trust(ctx, p) }),
+	MethodUntrust: withParams(func(ctx context.Context, a API, p FingerprintParams) (any, error) {
+		return a.Untrust(ctx, p.Fingerprint)
+	}),
+	MethodSend:  withParams(func(ctx context.Context, a API, p SendParams) (any, error) { return a.Send(ctx, p) }),
+	MethodJoin:  withParams(func(ctx context.Context, a API, p RoomParams) (any, error) { return a.Join(ctx, p.Room) }),
+	MethodLeave: withParams(func(ctx context.Context, a API, p RoomParams) (any, error) { return a.Leave(ctx, p.Room) }),
+	MethodNick:  withParams(func(ctx context.Context, a API, p NickParams) (any, error) { return a.SetNick(ctx, p.Nick) }),
+}
+
+// withParams decodes a method's params into P first.
+func withParams[P any](f func(context.Context, API, P) (any, error)) method {
+	return func(ctx context.Context, a API, params json.RawMessage) (any, error) {
+		var p P
+		if err := decodeParams(params, &p); err != nil {
+			return nil, err
+		}
+		return f(ctx, a, p)
+	}
+}
+
+// call runs one method.
+func (s *Server) call(ctx context.Context, name string, params json.RawMessage) (any, error) {
+	m, ok := methods[name]
+	if !ok {
+		return nil, &Error{Code: CodeUnknownMethod, Message: fmt.Sprintf("unknown method %q", name)}
+	}
+	return m(ctx, s.api, params)
+}
+
+// decodeParams reads params into v; absent or null params leave v as it is.
+// Unknown fields are refused, so a typo is not silently ignored.
+func decodeParams(params json.RawMessage, v any) error {
+	if len(params) == 0 || string(params) == "null" {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(params))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &Error{Code: CodeInvalidParams, Message: "params: " + err.Error()}
+	}
+	return nil
+}

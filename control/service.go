@@ -1,0 +1,146 @@
+package control
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"os"
+
+	"github.com/lanchat/lanchat/chat"
+	"github.com/lanchat/lanchat/storage"
+)
+
+// Service is the API of a node running in this process: what the control
+// socket's server answers, and what a front end that started its own node
+// talks to. It holds no protocol logic: every call is the node's, or the
+// database's for what the node does not hold.
+type Service struct {
+	node    *chat.Node
+	db      *storage.DB // the node's store
+	dataDir string
+}
+
+// NewService serves node, whose store is db, for the data dir dataDir.
+func NewService(node *chat.Node, db *storage.DB, dataDir string) *Service {
+	return &Service{node: node, db: db, dataDir: dataDir}
+}
+
+var _ API = (*Service)(nil)
+
+// Node returns the node served.
+func (s *Service) Node() *chat.Node { return s.node }
+
+// Identity implements API.
+func (s *Service) Identity(context.Context) (*Identity, error) {
+	id, err := identityOf(s.db, s.dataDir)
+	if errors.Is(err, storage.ErrNoIdentity) { // a node given its identity directly stores none
+		key, static := s.node.Identity(), s.node.NoiseStaticKey()
+		fp := key.Fingerprint()
+		id, err = &Identity{Schema: SchemaVersion, Fingerprint: fp.String(), Short: fp.Short(),
+			IdentityKey: hex.EncodeToString(key[:]), NoiseStaticKey: hex.EncodeToString(static[:]),
+			DataDir: s.dataDir}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	id.Node = &NodeState{PID: os.Getpid(), Nick: s.node.Nickname(), Addr: s.node.ListenAddr(),
+		Rooms: s.node.Rooms(), Linked: len(s.node.LinkedPeers())}
+	return id, nil
+}
+
+// History implements API.
+func (s *Service) History(_ context.Context, p HistoryParams) ([]*chat.MessageView, error) {
+	q, err := historyQuery(p)
+	if err != nil {
+		return nil, err
+	}
+	views, err := s.node.History(q)
+	return nonNil(views), err
+}
+
+// Peers implements API.
+func (s *Service) Peers(context.Context) ([]chat.PeerEntry, error) {
+	return nonNil(s.node.PeerEntries()), nil
+}
+
+// Trust implements API: the node links the peer as soon as it is found.
+func (s *Service) Trust(_ context.Context, p FingerprintParams) (*TrustResult, error) {
+	return trustIn(s.db, s.node.Identity(), p, s.node.Trust)
+}
+
+// Untrust implements API: the peer's link is closed.
+func (s *Service) Untrust(_ context.Context, fingerprint string) (*TrustedPeer, error) {
+	return untrustIn(s.db, fingerprint, s.node.Untrust)
+}
+
+// Trusted implements API.
+func (s *Service) Trusted(context.Context) ([]TrustedPeer, error) { return trustedOf(s.db) }
+
+// Send implements API.
+func (s *Service) Send(ctx context.Context, p SendParams) (*SendResult, error) {
+	room := p.Room
+	if room == "" {
+		room = chat.DefaultRoom
+	}
+	name, err := chat.NormalizeRoom(room)
+	if err != nil {
+		return nil, err
+	}
+	if !s.node.InRoom(name) {
+		if !p.Join {
+			return nil, withHint(&Error{Code: CodeNotJoined, Message: "not in room " + name},
+				"join it first (/join "+name+", or send --join)")
+		}
+		if _, err := s.node.Join(name); err != nil {
+			return nil, err
+		}
+	}
+	v, handed, err := s.node.Send(ctx, name, p.Body)
+	if err != nil {
+		return nil, err
+	}
+	res := &SendResult{Message: v, HandedTo: handed, Linked: []string{}}
+	for _, pv := range s.node.LinkedPeers() {
+		res.Linked = append(res.Linked, pv.Fingerprint)
+	}
+	return res, nil
+}
+
+// Rooms implements API.
+func (s *Service) Rooms(context.Context) ([]string, error) { return s.node.Rooms(), nil }
+
+// Join implements API.
+func (s *Service) Join(_ context.Context, room string) (*RoomResult, error) {
+	name, err := s.node.Join(room)
+	if err != nil {
+		return nil, err
+	}
+	return &RoomResult{Room: name}, nil
+}
+
+// Leave implements API.
+func (s *Service) Leave(_ context.Context, room string) (*RoomResult, error) {
+	name, err := s.node.Leave(room)
+	if err != nil {
+		return nil, err
+	}
+	return &RoomResult{Room: name}, nil
+}
+
+// SetNick implements API.
+func (s *Service) SetNick(_ context.Context, nick string) (*NickResult, error) {
+	if err := s.node.SetNick(nick); err != nil {
+		return nil, err
+	}
+	return &NickResult{Nick: s.node.Nickname()}, nil
+}
+
+// Subscribe implements API.
+func (s *Service) Subscribe(ctx context.Context) (<-chan chat.Event, error) {
+	events, stop := s.node.Subscribe()
+	context.AfterFunc(ctx, stop)
+	return events, nil
+}
+
+// Close implements API; the node keeps running.
+func (s *Service) Close() error { return nil }
