@@ -93,7 +93,7 @@ func New(cfg Config) (*Node, error) {
 	n.events.buf = max(cfg.EventBuffer, 1)
 	n.nick.Store(&cfg.Nickname)
 	rooms := cfg.Rooms
-	if len(rooms) == 0 { // the rooms it was in when it last ran
+	if len(rooms) == 0 { // the rooms as the last join or leave left them
 		var err error
 		if rooms, err = cfg.Store.JoinedRooms(); err != nil {
 			return nil, err
@@ -103,11 +103,7 @@ func New(cfg Config) (*Node, error) {
 		rooms = []string{DefaultRoom}
 	}
 	for _, r := range rooms {
-		name, err := n.loadRoom(r)
-		if err != nil {
-			return nil, err
-		}
-		if err := n.store.SetJoined(name, true); err != nil {
+		if _, err := n.loadRoom(r); err != nil {
 			return nil, err
 		}
 	}

@@ -77,9 +77,7 @@ func (n *Node) Join(roomName string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := n.store.SetJoined(name, true); err != nil { // remembered for the next start
-		n.logf("room %s: %v", name, err)
-	}
+	n.rememberRooms()
 	n.broadcastRoomFrame(session.FrameRoomJoin, name)
 	for _, p := range n.linksInRoom(name) {
 		n.requestSync(p, name)
@@ -101,9 +99,7 @@ func (n *Node) Leave(roomName string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("%w %q", ErrNotJoined, name)
 	}
-	if err := n.store.SetJoined(name, false); err != nil {
-		n.logf("room %s: %v", name, err)
-	}
+	n.rememberRooms()
 	n.broadcastRoomFrame(session.FrameRoomLeave, name)
 	return name, nil
 }
@@ -171,4 +167,12 @@ func (n *Node) Peers() []*PeerView {
 	}
 	slices.SortFunc(out, func(a, b *PeerView) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
 	return out
+}
+
+// rememberRooms keeps the joined rooms for the next start (a node started
+// without rooms of its own joins them again).
+func (n *Node) rememberRooms() {
+	if err := n.store.SetJoinedRooms(n.Rooms()); err != nil {
+		n.logf("remembering the rooms: %v", err)
+	}
 }

@@ -19,6 +19,10 @@ type API interface {
 	Trust(ctx context.Context, p FingerprintParams) (*TrustResult, error)
 	Untrust(ctx context.Context, fingerprint string) (*TrustedPeer, error)
 	Trusted(ctx context.Context) ([]TrustedPeer, error)
+	// CheckPassphrase reports (nil) whether passphrase unlocks the stored
+	// secret key (nil passphrase: an unsealed key), which must match the
+	// stored public key.
+	CheckPassphrase(ctx context.Context, passphrase []byte) error
 	// The methods below need a running node: Local returns ErrNoNode.
 	Send(ctx context.Context, p SendParams) (*SendResult, error)
 	Rooms(ctx context.Context) ([]string, error)

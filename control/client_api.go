@@ -45,6 +45,12 @@ func (c *Client) Trusted(ctx context.Context) ([]TrustedPeer, error) {
 	return call[[]TrustedPeer](ctx, c, MethodTrusted, nil)
 }
 
+// CheckPassphrase implements API: the passphrase goes to the node over
+// the socket, which only this user can reach.
+func (c *Client) CheckPassphrase(ctx context.Context, passphrase []byte) error {
+	return c.Call(ctx, MethodCheckPassphrase, PassphraseParams{Passphrase: string(passphrase)}, nil)
+}
+
 // Send implements API.
 func (c *Client) Send(ctx context.Context, p SendParams) (*SendResult, error) {
 	return call[*SendResult](ctx, c, MethodSend, p)

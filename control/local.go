@@ -68,29 +68,22 @@ func (l *Local) Untrust(_ context.Context, fingerprint string) (*TrustedPeer, er
 // Trusted implements API.
 func (l *Local) Trusted(context.Context) ([]TrustedPeer, error) { return trustedOf(l.db) }
 
+// CheckPassphrase implements API.
+func (l *Local) CheckPassphrase(_ context.Context, passphrase []byte) error {
+	return checkPassphrase(l.db, passphrase)
+}
+
 // Send implements API: ErrNoNode (a command may start a node for it).
 func (l *Local) Send(context.Context, SendParams) (*SendResult, error) { return nil, noNode("send") }
 
 // Rooms implements API: the rooms remembered as joined.
 func (l *Local) Rooms(context.Context) ([]string, error) { return l.db.JoinedRooms() }
 
-// Join implements API: remembered for the next start.
-func (l *Local) Join(_ context.Context, room string) (*RoomResult, error) {
-	name, err := chat.NormalizeRoom(room)
-	if err != nil {
-		return nil, err
-	}
-	return &RoomResult{Room: name}, l.db.SetJoined(name, true)
-}
+// Join implements API: ErrNoNode.
+func (l *Local) Join(context.Context, string) (*RoomResult, error) { return nil, noNode("join") }
 
-// Leave implements API: forgotten for the next start.
-func (l *Local) Leave(_ context.Context, room string) (*RoomResult, error) {
-	name, err := chat.NormalizeRoom(room)
-	if err != nil {
-		return nil, err
-	}
-	return &RoomResult{Room: name}, l.db.SetJoined(name, false)
-}
+// Leave implements API: ErrNoNode.
+func (l *Local) Leave(context.Context, string) (*RoomResult, error) { return nil, noNode("leave") }
 
 // SetNick implements API: kept in the stored identity.
 func (l *Local) SetNick(_ context.Context, nick string) (*NickResult, error) {

@@ -24,7 +24,10 @@ var methods = map[string]method{
 	MethodSend:  withParams(func(ctx context.Context, a API, p SendParams) (any, error) { return a.Send(ctx, p) }),
 	MethodJoin:  withParams(func(ctx context.Context, a API, p RoomParams) (any, error) { return a.Join(ctx, p.Room) }),
 	MethodLeave: withParams(func(ctx context.Context, a API, p RoomParams) (any, error) { return a.Leave(ctx, p.Room) }),
-	MethodNick:  withParams(func(ctx context.Context, a API, p NickParams) (any, error) { return a.SetNick(ctx, p.Nick) }),
+	MethodCheckPassphrase: withParams(func(ctx context.Context, a API, p PassphraseParams) (any, error) {
+		return nil, a.CheckPassphrase(ctx, []byte(p.Passphrase))
+	}),
+	MethodNick: withParams(func(ctx context.Context, a API, p NickParams) (any, error) { return a.SetNick(ctx, p.Nick) }),
 }
 
 // withParams decodes a method's params into P first.

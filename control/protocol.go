@@ -40,23 +40,26 @@ const (
 	MethodLeave     = "leave"
 	MethodSubscribe = "subscribe"
 	MethodNick      = "nick"
+	// MethodCheckPassphrase answers {} when the passphrase unlocks the key.
+	MethodCheckPassphrase = "check_passphrase"
 )
 
 // Control error codes. ONLY APPEND TO THIS LIST.
 const (
-	CodeBadRequest     = "bad_request"     // not a JSON request object
-	CodeTooLarge       = "too_large"       // request line over the limit; the connection is closed
-	CodeUnknownMethod  = "unknown_method"  // no such method
-	CodeInvalidParams  = "invalid_params"  // params missing or of the wrong shape
-	CodeBusy           = "busy"            // too many clients; the connection is closed
-	CodeBadFingerprint = "bad_fingerprint" // a fingerprint that does not parse
-	CodeBadRoom        = "bad_room"        // a room name that breaks the rules
-	CodeNotJoined      = "not_joined"      // the node is not in that room
-	CodeNotTrusted     = "not_trusted"     // untrust of a fingerprint not on the list
-	CodeSelf           = "self"            // the node's own fingerprint
-	CodeCorrupt        = "corrupt"         // the database is damaged
-	CodeFailed         = "failed"          // anything else
-	CodeNoNode         = "no_node"         // the method needs a running node
+	CodeBadRequest      = "bad_request"      // not a JSON request object
+	CodeTooLarge        = "too_large"        // request line over the limit; the connection is closed
+	CodeUnknownMethod   = "unknown_method"   // no such method
+	CodeInvalidParams   = "invalid_params"   // params missing or of the wrong shape
+	CodeBusy            = "busy"             // too many clients; the connection is closed
+	CodeBadFingerprint  = "bad_fingerprint"  // a fingerprint that does not parse
+	CodeBadRoom         = "bad_room"         // a room name that breaks the rules
+	CodeNotJoined       = "not_joined"       // the node is not in that room
+	CodeNotTrusted      = "not_trusted"      // untrust of a fingerprint not on the list
+	CodeSelf            = "self"             // the node's own fingerprint
+	CodeCorrupt         = "corrupt"          // the database is damaged
+	CodeFailed          = "failed"           // anything else
+	CodeNoNode          = "no_node"          // the method needs a running node
+	CodeWrongPassphrase = "wrong_passphrase" // the passphrase does not unlock the key
 )
 
 // request is one request line.
@@ -122,6 +125,7 @@ var errorCodes = []struct {
 	{storage.ErrSelf, CodeSelf},
 	{storage.ErrCorrupt, CodeCorrupt},
 	{ErrNoNode, CodeNoNode},
+	{lcrypto.ErrWrongPassphrase, CodeWrongPassphrase},
 }
 
 // toError turns a method's error into what the client is told.
@@ -243,6 +247,11 @@ type NodeState struct {
 // SubscribeResult is the result of "subscribe"; events follow.
 type SubscribeResult struct {
 	Subscribed bool `json:"subscribed"`
+}
+
+// PassphraseParams are the params of "check_passphrase".
+type PassphraseParams struct {
+	Passphrase string `json:"passphrase"`
 }
 
 // NickParams are the params of "nick".

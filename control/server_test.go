@@ -23,6 +23,7 @@ import (
 type controlHarness struct {
 	t    *testing.T
 	tn   *testNode
+	feed *feed // set by serveFed
 	srv  *Server
 	path string
 	stop func() // stops serving; idempotent
@@ -45,8 +46,25 @@ func serveControl(t *testing.T, c *cluster, tn *testNode, cfg ServerConfig) *con
 	if tn.node == nil {
 		c.start(tn)
 	}
+	return serveAPI(t, tn, tn.service(), cfg)
+}
+
+// serveFed serves tn with events from a feed the test publishes to.
+func serveFed(t *testing.T, c *cluster, tn *testNode, cfg ServerConfig) *controlHarness {
+	t.Helper()
+	if tn.node == nil {
+		c.start(tn)
+	}
+	f := &feed{}
+	h := serveAPI(t, tn, fedService{tn.service(), f}, cfg)
+	h.feed = f
+	return h
+}
+
+func serveAPI(t *testing.T, tn *testNode, api API, cfg ServerConfig) *controlHarness {
+	t.Helper()
 	path := filepath.Join(socketDir(t), SocketName)
-	srv, err := Listen(tn.node, path, cfg)
+	srv, err := Listen(api, path, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +97,7 @@ func (h *controlHarness) dial() *Client {
 	return cl
 }
 
-func call(t *testing.T, cl *Client, method string, params, result any) error {
+func callT(t *testing.T, cl *Client, method string, params, result any) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -88,7 +106,7 @@ func call(t *testing.T, cl *Client, method string, params, result any) error {
 
 func mustCall(t *testing.T, cl *Client, method string, params, result any) {
 	t.Helper()
-	if err := call(t, cl, method, params, result); err != nil {
+	if err := callT(t, cl, method, params, result); err != nil {
 		t.Fatalf("%s: %v", method, err)
 	}
 }
@@ -125,9 +143,9 @@ func TestControlMethods(t *testing.T) {
 	cl := h.dial()
 	bobFP := bob.id.Fingerprint().String()
 
-	var id IdentityInfo
+	var id Identity
 	mustCall(t, cl, MethodID, nil, &id)
-	if id.Fingerprint != alice.id.Fingerprint().String() || id.Node.PID != os.Getpid() || id.Node.Nickname != "alice" {
+	if id.Fingerprint != alice.id.Fingerprint().String() || id.Node.PID != os.Getpid() || id.Node.Nick != "alice" {
 		t.Errorf("id = %+v, want alice's fingerprint, this pid, nickname alice", id)
 	}
 
@@ -140,7 +158,7 @@ func TestControlMethods(t *testing.T) {
 	if tr.Added || tr.PreviousName != "bob" || tr.Name != "robert" {
 		t.Errorf("second trust = %+v, want not added, renamed from bob to robert", tr)
 	}
-	var trusted []TrustedPeerView
+	var trusted []TrustedPeer
 	mustCall(t, cl, MethodTrusted, nil, &trusted)
 	if len(trusted) != 1 || trusted[0].Fingerprint != bobFP || trusted[0].Name != "robert" || trusted[0].AddedAt == nil || trusted[0].LastSeen != nil {
 		t.Errorf("trusted = %+v, want bob as robert, added, never seen", trusted)
@@ -171,12 +189,12 @@ func TestControlMethods(t *testing.T) {
 		t.Errorf("history of news = %+v, want the message sent with join", hist)
 	}
 
-	var gone TrustedPeerView
+	var gone TrustedPeer
 	mustCall(t, cl, MethodUntrust, FingerprintParams{Fingerprint: bobFP}, &gone)
 	if gone.Name != "robert" {
 		t.Errorf("untrust = %+v, want robert's entry", gone)
 	}
-	err := call(t, cl, MethodUntrust, FingerprintParams{Fingerprint: bobFP}, nil)
+	err := callT(t, cl, MethodUntrust, FingerprintParams{Fingerprint: bobFP}, nil)
 	if !errors.Is(err, storage.ErrNotTrusted) {
 		t.Errorf("second untrust: %v, want ErrNotTrusted", err)
 	}
@@ -249,7 +267,7 @@ func nextEvent(t *testing.T, cl *Client, kind chat.EventKind) chat.Event {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	for {
-		ev, err := cl.NextEvent(ctx)
+		ev, err := cl.nextEvent(ctx)
 		if err != nil {
 			t.Fatalf("waiting for a %s event: %v", kind, err)
 		}
@@ -271,7 +289,7 @@ func TestControlEventsAndLiveTrust(t *testing.T) {
 	h := serveControl(t, c, alice, DefaultServerConfig())
 	events, other := h.dial(), h.dial()
 	mustCall(t, events, MethodSubscribe, nil, nil)
-	if err := call(t, events, MethodSubscribe, nil, nil); err == nil {
+	if err := callT(t, events, MethodSubscribe, nil, nil); err == nil {
 		t.Error("a second subscribe on one connection was accepted")
 	}
 
@@ -283,7 +301,7 @@ func TestControlEventsAndLiveTrust(t *testing.T) {
 	// Trusting bob through the socket links him without a restart.
 	bobFP := bob.id.Fingerprint().String()
 	mustCall(t, other, MethodTrust, FingerprintParams{Fingerprint: bobFP, Name: "bob"}, nil)
-	if ev := nextEvent(t, events, EventPeerUp); ev.Peer.Fingerprint != bobFP {
+	if ev := nextEvent(t, events, chat.EventPeerUp); ev.Peer.Fingerprint != bobFP {
 		t.Errorf("peer_up for %s, want bob", ev.Peer.Fingerprint)
 	}
 	// Requests on the subscribed connection still get their answers.
@@ -293,7 +311,7 @@ func TestControlEventsAndLiveTrust(t *testing.T) {
 		t.Errorf("peers %+v: bob not linked", peers)
 	}
 	mustCall(t, other, MethodUntrust, FingerprintParams{Fingerprint: bobFP}, nil)
-	if ev := nextEvent(t, events, EventPeerDown); ev.Peer.Fingerprint != bobFP {
+	if ev := nextEvent(t, events, chat.EventPeerDown); ev.Peer.Fingerprint != bobFP {
 		t.Errorf("peer_down for %s, want bob", ev.Peer.Fingerprint)
 	}
 }
@@ -342,12 +360,12 @@ func TestControlConcurrentClients(t *testing.T) {
 
 	// One client too many is told the server is busy.
 	extra := h.dial()
-	if err := call(t, extra, MethodRooms, nil, nil); !isCode(err, CodeBusy) {
+	if err := callT(t, extra, MethodRooms, nil, nil); !isCode(err, CodeBusy) {
 		t.Errorf("client over the limit: %v, want %s", err, CodeBusy)
 	}
 	clients[0].Close()
 	waitFor(t, "a slot to free", func() bool { return h.srv.clients() < cfg.MaxClients })
-	if err := call(t, h.dial(), MethodRooms, nil, nil); err != nil {
+	if err := callT(t, h.dial(), MethodRooms, nil, nil); err != nil {
 		t.Errorf("after a client left: %v", err)
 	}
 }
@@ -363,7 +381,7 @@ func TestControlSlowAndVanishingSubscribers(t *testing.T) {
 	cfg := DefaultServerConfig()
 	cfg.EventQueue = 8
 	cfg.WriteTimeout = 200 * time.Millisecond
-	h := serveControl(t, c, alice, cfg)
+	h := serveFed(t, c, alice, cfg)
 
 	// A subscriber that leaves in the middle of a stream.
 	gone := h.dial()
@@ -377,19 +395,19 @@ func TestControlSlowAndVanishingSubscribers(t *testing.T) {
 	if _, err := slow.Write([]byte(`{"id":1,"method":"subscribe"}` + "\n")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "both subscribed", func() bool { return h.srv.clients() == 2 && alice.node.events.count() >= 3 })
+	waitFor(t, "both subscribed", func() bool { return h.srv.clients() == 2 && h.feed.count() == 2 })
 	gone.Close()
 	big := strings.Repeat("x", 1024)
 	// The socket buffer fills, then the queue (events are dropped, never
 	// waited for), then the write timeout drops the client.
 	waitFor(t, "both subscribers dropped", func() bool {
 		for range 1000 {
-			alice.node.events.publish(chat.Event{Kind: chat.EventUntrusted, Reason: big}) // never blocks
+			h.feed.publish(chat.Event{Kind: chat.EventUntrusted, Reason: big}) // never blocks
 		}
 		return h.srv.clients() == 0
 	})
-	// Their subscriptions end too; what is left is the test cluster's own.
-	waitFor(t, "the node to have one subscription", func() bool { return alice.node.events.count() == 1 })
+	// Their subscriptions end too.
+	waitFor(t, "no subscription left", func() bool { return h.feed.count() == 0 })
 	// The node and the server go on.
 	alice.send(t, "lobby", "still alive")
 	var hist []*chat.MessageView
@@ -397,12 +415,6 @@ func TestControlSlowAndVanishingSubscribers(t *testing.T) {
 	if len(hist) != 1 {
 		t.Errorf("history %v, want the one message", hist)
 	}
-}
-
-func (h *hub) count() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.subs)
 }
 
 func TestControlSocketLifecycle(t *testing.T) {
@@ -420,7 +432,7 @@ func TestControlSocketLifecycle(t *testing.T) {
 	}
 	ln.SetUnlinkOnClose(false)
 	ln.Close()
-	srv, err := Listen(alice.node, path, DefaultServerConfig())
+	srv, err := Listen(alice.service(), path, DefaultServerConfig())
 	if err != nil {
 		t.Fatalf("over a stale socket: %v", err)
 	}
@@ -438,10 +450,10 @@ func TestControlSocketLifecycle(t *testing.T) {
 	mustCall(t, cl, MethodRooms, nil, nil)
 
 	// A second node on the same socket is refused; the first goes on.
-	if _, err := Listen(bob.node, path, DefaultServerConfig()); !errors.Is(err, ErrInUse) {
+	if _, err := Listen(bob.service(), path, DefaultServerConfig()); !errors.Is(err, ErrInUse) {
 		t.Errorf("second node: %v, want ErrInUse", err)
 	}
-	var id IdentityInfo
+	var id Identity
 	mustCall(t, cl, MethodID, nil, &id)
 	if id.Fingerprint != alice.id.Fingerprint().String() {
 		t.Errorf("after the refused second node the socket answers for %s", id.Short)
@@ -452,7 +464,7 @@ func TestControlSocketLifecycle(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Errorf("Serve: %v", err)
 	}
-	if err := call(t, cl, MethodRooms, nil, nil); err == nil {
+	if err := callT(t, cl, MethodRooms, nil, nil); err == nil {
 		t.Error("a client was still answered after shutdown")
 	}
 	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
@@ -469,7 +481,7 @@ func TestControlRefusesUnsafePlaces(t *testing.T) {
 	if err := os.Chmod(open, 0o770); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Listen(alice.node, filepath.Join(open, SocketName), DefaultServerConfig()); !errors.Is(err, ErrUnsafe) {
+	if _, err := Listen(alice.service(), filepath.Join(open, SocketName), DefaultServerConfig()); !errors.Is(err, ErrUnsafe) {
 		t.Errorf("group-writable dir: %v, want ErrUnsafe", err)
 	}
 
@@ -477,7 +489,7 @@ func TestControlRefusesUnsafePlaces(t *testing.T) {
 	if err := os.WriteFile(notSocket, []byte("mine"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Listen(alice.node, notSocket, DefaultServerConfig()); err == nil || !strings.Contains(err.Error(), "not a socket") {
+	if _, err := Listen(alice.service(), notSocket, DefaultServerConfig()); err == nil || !strings.Contains(err.Error(), "not a socket") {
 		t.Errorf("regular file in the way: %v, want a refusal", err)
 	}
 	if b, err := os.ReadFile(notSocket); err != nil || string(b) != "mine" {
@@ -485,7 +497,7 @@ func TestControlRefusesUnsafePlaces(t *testing.T) {
 	}
 
 	long := filepath.Join(socketDir(t), strings.Repeat("d", 120), SocketName)
-	if _, err := Listen(alice.node, long, DefaultServerConfig()); !errors.Is(err, ErrPathTooLong) || !strings.Contains(err.Error(), "shorter data dir") {
+	if _, err := Listen(alice.service(), long, DefaultServerConfig()); !errors.Is(err, ErrPathTooLong) || !strings.Contains(err.Error(), "shorter data dir") {
 		t.Errorf("overlong path: %v, want advice to use a shorter data dir", err)
 	}
 }
@@ -523,7 +535,7 @@ func TestControlSubscriberIsToldWhatItMissed(t *testing.T) {
 	alice := c.add("alice")
 	cfg := DefaultServerConfig()
 	cfg.EventQueue = 8
-	h := serveControl(t, c, alice, cfg)
+	h := serveFed(t, c, alice, cfg)
 	sub, err := net.Dial("unix", h.path)
 	if err != nil {
 		t.Fatal(err)
@@ -532,12 +544,12 @@ func TestControlSubscriberIsToldWhatItMissed(t *testing.T) {
 	if _, err := sub.Write([]byte(`{"id":1,"method":"subscribe"}` + "\n")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "subscribed", func() bool { return alice.node.events.count() >= 2 })
+	waitFor(t, "subscribed", func() bool { return h.feed.count() == 1 })
 	big := strings.Repeat("x", 1024)
 	for range 5000 { // far more than the socket buffer and the queue hold
-		alice.node.events.publish(chat.Event{Kind: chat.EventUntrusted, Reason: big})
+		h.feed.publish(chat.Event{Kind: chat.EventUntrusted, Reason: big})
 	}
-	alice.node.events.publish(chat.Event{Kind: chat.EventMessage, Message: &chat.MessageView{Body: "after the flood"}})
+	h.feed.publish(chat.Event{Kind: chat.EventMessage, Message: &chat.MessageView{Body: "after the flood"}})
 	dec := json.NewDecoder(sub)
 	var dropped uint64
 	var message bool

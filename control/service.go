@@ -76,6 +76,11 @@ func (s *Service) Untrust(_ context.Context, fingerprint string) (*TrustedPeer, 
 // Trusted implements API.
 func (s *Service) Trusted(context.Context) ([]TrustedPeer, error) { return trustedOf(s.db) }
 
+// CheckPassphrase implements API.
+func (s *Service) CheckPassphrase(_ context.Context, passphrase []byte) error {
+	return checkPassphrase(s.db, passphrase)
+}
+
 // Send implements API.
 func (s *Service) Send(ctx context.Context, p SendParams) (*SendResult, error) {
 	room := p.Room

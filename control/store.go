@@ -116,3 +116,27 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
+
+// checkPassphrase unlocks db's secret key with passphrase and checks it
+// against the stored public key.
+func checkPassphrase(db *storage.DB, passphrase []byte) error {
+	rec, err := db.Identity()
+	if err != nil {
+		return err
+	}
+	secret := rec.Secret
+	if rec.Sealed {
+		if secret, err = lcrypto.Unseal(rec.Secret, passphrase); err != nil {
+			return err
+		}
+		defer clear(secret)
+	}
+	id, err := lcrypto.IdentityFromSecret(secret)
+	if err != nil {
+		return err
+	}
+	if _, static := id.NoiseStatic(); id.Public() != rec.Key || static != rec.NoiseStatic {
+		return fmt.Errorf("%w: the secret key does not match the stored public key", storage.ErrCorrupt)
+	}
+	return nil
+}

@@ -28,26 +28,25 @@ func (db *DB) JoinedRooms() ([]string, error) {
 	return out, nil
 }
 
-// SetJoined remembers room as joined (or not).
-func (db *DB) SetJoined(room string, joined bool) error {
+// SetJoinedRooms remembers exactly rooms as joined.
+func (db *DB) SetJoinedRooms(rooms []string) error {
 	err := db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketRooms)
-		if b == nil {
-			return fmt.Errorf("%w: rooms bucket missing", ErrCorrupt)
+		if err := tx.DeleteBucket(bucketRooms); err != nil {
+			return err
 		}
-		if joined {
-			if b.Get([]byte(room)) != nil {
-				return errNothingNew
+		b, err := tx.CreateBucket(bucketRooms)
+		if err != nil {
+			return err
+		}
+		for _, r := range rooms {
+			if err := b.Put([]byte(r), nil); err != nil {
+				return err
 			}
-			return b.Put([]byte(room), nil)
 		}
-		if b.Get([]byte(room)) == nil {
-			return errNothingNew
-		}
-		return b.Delete([]byte(room))
+		return nil
 	})
-	if err != nil && err != errNothingNew {
-		return fmt.Errorf("remembering room %q: %w", room, err)
+	if err != nil {
+		return fmt.Errorf("remembering the joined rooms: %w", err)
 	}
 	return nil
 }

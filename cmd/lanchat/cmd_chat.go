@@ -67,7 +67,7 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	if err != nil {
 		return err
 	}
-	stopControl, err := e.serveControl(ctx, rn)
+	stopControl, err := e.serveControl(ctx, rn, nf.verbose)
 	if err != nil {
 		return errors.Join(err, rn.shutdown())
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/lanchat/lanchat/control"
 	"io"
 	"net"
 	"os/exec"
@@ -216,7 +217,7 @@ func TestThreeUsersChat(t *testing.T) {
 		return containsAll(alice.shown(), "hi bob", "hi alice") && containsAll(bob.shown(), "hi bob", "hi alice")
 	})
 	r := c.must(0, append([]string{"send", "--data-dir", dirs[2], "--json", "--timeout", "10s", "carol was here"}, loopbackFlags(port)...)...)
-	var res sendResult
+	var res control.SendResult
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
 		t.Fatalf("send --json: %v\n%s", err, r.stdout)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/lanchat/lanchat/control"
 	"strings"
 	"time"
 	"unicode"
@@ -10,7 +11,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/lanchat/lanchat/chat"
-	"github.com/lanchat/lanchat/storage"
 )
 
 var historyHelp = help{
@@ -53,14 +53,15 @@ func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) e
 			return usageErrorf("room names use a-z, 0-9, '-', '_' and '.'", "history: %v", err)
 		}
 	}
-	views, err := e.history(ctx, q)
+	var views []*chat.MessageView
+	err = e.withAPI(ctx, readOnly, func(ctx context.Context, api control.API) error {
+		views, err = api.History(ctx, control.HistoryParams(q))
+		return err
+	})
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		if views == nil {
-			views = []*chat.MessageView{}
-		}
 		return printJSON(e.stdout, views)
 	}
 	if len(views) == 0 {
@@ -70,24 +71,6 @@ func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) e
 		fmt.Fprintln(e.stdout, formatMessage(v, true))
 	}
 	return nil
-}
-
-// history reads the history from the store: the running node's, through its
-// control socket, if one runs; the file otherwise.
-func (e *env) history(ctx context.Context, q chat.HistoryQuery) (views []*chat.MessageView, err error) {
-	err = e.nodeOrStore(ctx, readOnly, func() (bool, error) {
-		var running bool
-		views, running, err = e.historyFromNode(ctx, q)
-		return running, err
-	}, func(db *storage.DB) error {
-		rec, err := db.Identity()
-		if err != nil {
-			return err
-		}
-		views, err = chat.ReadHistory(db, rec.Key, rec.Nickname, q)
-		return err
-	})
-	return views, err
 }
 
 // parseSince reads a duration back from now, or a local date/time.

@@ -2,15 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"path/filepath"
-	"time"
+	"strings"
 
 	"github.com/spf13/pflag"
 
-	lcrypto "github.com/lanchat/lanchat/crypto"
-	"github.com/lanchat/lanchat/storage"
+	"github.com/lanchat/lanchat/control"
 )
 
 var idHelp = help{
@@ -20,27 +18,6 @@ and whether the secret key is sealed with a passphrase. Needs no passphrase:
 the public keys are stored in the clear.`,
 	example: `  lanchat id
   lanchat id --json | jq -r .fingerprint`,
-}
-
-// idJSON is lanchat id --json.
-type idJSON struct {
-	Fingerprint    string   `json:"fingerprint"`
-	Short          string   `json:"short"`
-	IdentityKey    string   `json:"identity_key"`     // hex, Ed25519
-	NoiseStaticKey string   `json:"noise_static_key"` // hex, X25519
-	Nickname       string   `json:"nickname"`
-	DataDir        string   `json:"data_dir"`
-	Created        *string  `json:"created"`
-	Sealed         bool     `json:"sealed"`
-	KDF            *kdfJSON `json:"kdf,omitempty"`
-	Unlocked       *bool    `json:"passphrase_ok,omitempty"`
-}
-
-type kdfJSON struct {
-	Algorithm string `json:"algorithm"`
-	Time      uint32 `json:"time"`
-	MemoryKiB uint32 `json:"memory_kib"`
-	Threads   uint8  `json:"threads"`
 }
 
 func runID(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
@@ -54,68 +31,50 @@ func runID(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error 
 	if err := wantArgs("id", args, 0, 0, "no arguments"); err != nil {
 		return err
 	}
-	if out, created, running, err := e.idFromNode(ctx, *check); running { // a running node holds the file
-		switch {
-		case err != nil:
+	var id *control.Identity
+	err = e.withAPI(ctx, readOnly, func(ctx context.Context, api control.API) error {
+		if id, err = api.Identity(ctx); err != nil {
 			return err
-		case *asJSON:
-			return printJSON(e.stdout, out)
 		}
-		printID(e, out, created)
-		return nil
-	}
-	db, err := e.openStore(readOnly)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	rec, err := db.Identity()
-	if err != nil {
-		return err
-	}
-	out := newIDJSON(rec, filepath.Dir(db.Path()))
-	if !rec.Sealed && !*check { // --check warns in loadIdentity
-		warnIfReadable(e.stderr, db.Path())
-	}
-	if *check {
-		if _, err := e.loadIdentity(ctx, db, pf); err != nil {
-			return err
+		if !control.Running(api) && !id.Sealed && !*check { // --check warns below
+			warnIfReadable(e.stderr, filepath.Join(id.DataDir, dbFile))
+		}
+		if !*check {
+			return nil
+		}
+		var pass []byte
+		if id.Sealed {
+			if pass, err = e.passphrase(ctx, pf, false); err != nil {
+				return err
+			}
+			defer clear(pass)
+		} else {
+			warnIfReadable(e.stderr, filepath.Join(id.DataDir, dbFile))
+		}
+		if err := api.CheckPassphrase(ctx, pass); err != nil {
+			return fmt.Errorf("unlock your key: %w", err)
 		}
 		ok := true
-		out.Unlocked = &ok
+		id.PassphraseOK = &ok
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if *asJSON {
-		return printJSON(e.stdout, out)
+		return printJSON(e.stdout, id)
 	}
-	printID(e, out, rec.Created)
+	printID(e, id)
 	return nil
 }
 
-func newIDJSON(rec storage.IdentityRecord, dir string) idJSON {
-	fp := rec.Key.Fingerprint()
-	out := idJSON{
-		Fingerprint:    fp.String(),
-		Short:          fp.Short(),
-		IdentityKey:    hex.EncodeToString(rec.Key[:]),
-		NoiseStaticKey: hex.EncodeToString(rec.NoiseStatic[:]),
-		Nickname:       rec.Nickname,
-		DataDir:        dir,
-		Created:        jsonTime(rec.Created),
-		Sealed:         rec.Sealed,
-	}
-	if p, err := lcrypto.SealedParams(rec.Secret); rec.Sealed && err == nil {
-		out.KDF = &kdfJSON{Algorithm: "argon2id", Time: p.Time, MemoryKiB: p.MemoryKiB, Threads: p.Threads}
-	}
-	return out
-}
-
-func printID(e *env, id idJSON, created time.Time) {
-	nick := id.Nickname
+func printID(e *env, id *control.Identity) {
+	nick := id.Nick
 	if nick == "" {
 		nick = "(none)"
 	}
 	fmt.Fprintf(e.stdout, "Fingerprint: %s\nNickname:    %s\nData dir:    %s\nCreated:     %s\n",
-		id.Fingerprint, nick, id.DataDir, formatTime(created))
+		id.Fingerprint, nick, id.DataDir, formatTimePtr(id.CreatedAt))
 	switch {
 	case id.KDF != nil:
 		fmt.Fprintf(e.stdout, "Secret key:  sealed with a passphrase (argon2id, t=%d, m=%d KiB, p=%d)\n",
@@ -125,7 +84,10 @@ func printID(e *env, id idJSON, created time.Time) {
 	default:
 		fmt.Fprintln(e.stdout, "Secret key:  NOT sealed: stored in the clear (init --no-passphrase)")
 	}
-	if id.Unlocked != nil {
+	if id.Node != nil {
+		fmt.Fprintf(e.stdout, "Running:     pid %d, listening on %s, in %s, %d linked\n", id.Node.PID, id.Node.Addr, strings.Join(id.Node.Rooms, ", "), id.Node.Linked)
+	}
+	if id.PassphraseOK != nil {
 		fmt.Fprintln(e.stdout, "Passphrase:  ok, it unlocks the secret key")
 	}
 }

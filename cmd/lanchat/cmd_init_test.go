@@ -35,12 +35,12 @@ func TestInitAndID(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
 		t.Fatalf("id --json: %v\n%s", err, r.stdout)
 	}
-	for k, want := range map[string]any{"fingerprint": fp.String(), "short": fp.Short(), "nickname": "alice", "data_dir": dir, "sealed": true} {
+	for k, want := range map[string]any{"fingerprint": fp.String(), "short": fp.Short(), "nick": "alice", "data_dir": dir, "sealed": true} {
 		if got[k] != want {
 			t.Errorf("id --json: %s = %v, want %v", k, got[k], want)
 		}
 	}
-	for _, k := range []string{"identity_key", "noise_static_key", "created", "kdf"} {
+	for _, k := range []string{"identity_key", "noise_static_key", "created_at", "kdf"} {
 		if got[k] == nil {
 			t.Errorf("id --json: no %s", k)
 		}

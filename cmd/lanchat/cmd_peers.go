@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/lanchat/lanchat/control"
 	"log"
 	"slices"
 	"strings"
@@ -107,11 +108,23 @@ func checkPeersFlags(df *discoveryFlags, wait time.Duration, args []string) erro
 	return df.check("peers")
 }
 
-// peersFromNode asks the node running on the data dir for its peer table.
+// peersFromNode asks the node running on the data dir for its peer table;
+// running is false when none runs.
 func (e *env) peersFromNode(ctx context.Context) (list []peerJSON, running bool, err error) {
-	var entries []chat.PeerEntry
-	if running, err = e.callNode(ctx, chat.MethodPeers, nil, &entries); !running || err != nil {
-		return nil, running, err
+	dir, err := e.dir()
+	if err != nil {
+		return nil, false, nil // discoverPeers reports it
+	}
+	cl := control.Connect(ctx, dir)
+	if cl == nil {
+		return nil, false, nil
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	entries, err := cl.Peers(ctx)
+	if err != nil {
+		return nil, true, nodeError(err)
 	}
 	list = make([]peerJSON, 0, len(entries))
 	for _, p := range entries {

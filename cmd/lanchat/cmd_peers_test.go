@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/lanchat/lanchat/control"
 	"maps"
 	"os"
 	"os/exec"
@@ -12,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/lanchat/lanchat/chat"
 )
 
 // peersLoopback keeps lanchat peers on this machine: beacons only to the
@@ -171,7 +170,7 @@ func TestPeersThroughRunningChat(t *testing.T) {
 	chatA := c.startChat("alice", dA, loopbackFlags(port)...)
 	defer chatA.stop()
 	eventually(t, "alice's node to serve its control socket", func() bool {
-		_, err := os.Stat(filepath.Join(dA, chat.ControlSocketName))
+		_, err := os.Stat(filepath.Join(dA, control.SocketName))
 		return err == nil
 	})
 	waitB := c.startPeers(dB, append(peersLoopback(port), "--wait", "5s", "--json")...)

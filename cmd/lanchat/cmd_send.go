@@ -1,8 +1,11 @@
 package main
 
 import (
+	"path/filepath"
+
 	"context"
 	"fmt"
+	"github.com/lanchat/lanchat/control"
 	"io"
 	"strings"
 	"time"
@@ -27,17 +30,10 @@ those of the running chat.`,
   echo "disk almost full" | lanchat send --room ops --json`,
 }
 
-// sendResult is lanchat send --json.
-type sendResult struct {
-	Message  *chat.MessageView `json:"message"`
-	HandedTo int               `json:"handed_to"`
-	Linked   []string          `json:"linked"`
-	TimedOut bool              `json:"timed_out"`
-}
-
 func runSend(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
 	nf := e.addNodeFlags(fs, "room to send to (default lobby)")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for peers to link")
+	join := fs.Bool("join", false, "through a running node: join --room first if it is not in it (it stays)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	args, err := e.parse(fs, args)
 	if err != nil {
@@ -58,10 +54,14 @@ func runSend(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	if len(text) > chat.MaxBodyBytes {
 		return usageErrorf("split it into several messages", "send: the message is %d bytes, at most %d", len(text), chat.MaxBodyBytes)
 	}
-	res, running, err := e.sendViaNode(ctx, nf, text) // through the running node, if any
-	if !running {
-		res, err = e.sendWithOwnNode(ctx, nf, text, *timeout)
+	room := chat.DefaultRoom
+	if len(nf.rooms) > 0 {
+		room = nf.rooms[0]
 	}
+	if _, err := chat.NormalizeRoom(room); err != nil {
+		return usageErrorf("room names use a-z, 0-9, '-', '_' and '.'", "send: %v", err)
+	}
+	res, err := e.send(ctx, nf, control.SendParams{Room: room, Body: text, Join: *join}, *timeout)
 	if err != nil {
 		return err
 	}
@@ -75,14 +75,34 @@ func runSend(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	return nil
 }
 
-// sendWithOwnNode starts a node for the one message, then stops it.
-func (e *env) sendWithOwnNode(ctx context.Context, nf *nodeFlags, text string, timeout time.Duration) (*sendResult, error) {
-	rn, err := e.startNode(ctx, "send", nf)
+// send sends through the node running on the data dir, or else through a
+// node started for this one message.
+func (e *env) send(ctx context.Context, nf *nodeFlags, p control.SendParams, timeout time.Duration) (*control.SendResult, error) {
+	api, err := e.api(ctx, readWrite)
 	if err != nil {
 		return nil, err
 	}
-	res, err := sendOnce(ctx, rn.node, text, timeout)
-	if serr := rn.shutdown(); err == nil {
+	defer api.Close()
+	local, ok := api.(*control.Local)
+	if !ok { // a node runs
+		ctx, cancel := context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+		res, err := api.Send(ctx, p)
+		return res, nodeError(err)
+	}
+	if err := nf.disc.check("send"); err != nil {
+		return nil, err
+	}
+	if err := nf.disc.usable(e.stderr); err != nil {
+		return nil, err
+	}
+	rn, err := e.startNodeOn(ctx, local.DB(), []string{p.Room}, nf)
+	if err != nil {
+		return nil, err
+	}
+	svc := control.NewService(rn.node, rn.db, filepath.Dir(rn.db.Path()))
+	res, err := sendOnce(ctx, svc, p, timeout)
+	if serr := rn.stopNode(); err == nil {
 		err = serr
 	}
 	return res, err
@@ -90,16 +110,20 @@ func (e *env) sendWithOwnNode(ctx context.Context, nf *nodeFlags, text string, t
 
 // sendOnce waits until every trusted peer the node hears is linked (or the
 // timeout), then sends.
-func sendOnce(ctx context.Context, node *chat.Node, text string, timeout time.Duration) (*sendResult, error) {
-	res := &sendResult{}
+func sendOnce(ctx context.Context, api control.API, p control.SendParams, timeout time.Duration) (*control.SendResult, error) {
 	deadline := time.Now().Add(timeout)
 	settle := time.Now().Add(min(timeout, 1500*time.Millisecond)) // a few beacons' time to hear peers
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
+	timedOut := false
 	for {
 		now := time.Now()
+		peers, err := api.Peers(ctx)
+		if err != nil {
+			return nil, err
+		}
 		trusted, linked := 0, 0
-		for _, p := range node.Peers() {
+		for _, p := range peers {
 			if p.Trusted {
 				trusted++
 			}
@@ -108,7 +132,7 @@ func sendOnce(ctx context.Context, node *chat.Node, text string, timeout time.Du
 			}
 		}
 		if now.After(deadline) {
-			res.TimedOut = trusted > linked
+			timedOut = trusted > linked
 			break
 		}
 		if now.After(settle) && trusted > 0 && linked >= trusted {
@@ -120,15 +144,11 @@ func sendOnce(ctx context.Context, node *chat.Node, text string, timeout time.Du
 			return nil, ctx.Err()
 		}
 	}
-	v, handed, err := node.Send(ctx, node.Rooms()[0], text)
+	res, err := api.Send(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	res.Message, res.HandedTo = v, handed
-	res.Linked = []string{}
-	for _, p := range node.LinkedPeers() {
-		res.Linked = append(res.Linked, p.Fingerprint)
-	}
+	res.TimedOut = timedOut
 	return res, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lanchat/lanchat/control"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -42,17 +43,21 @@ func runTrust(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) err
 	if err := storage.CheckName(*name); err != nil {
 		return usageErrorf("choose a shorter name without control characters", "trust: --name: %v", err)
 	}
-	before, added, err := e.trustPeer(ctx, fp, *name) // through the running node, if any
+	var res *control.TrustResult
+	err = e.withAPI(ctx, readWrite, func(ctx context.Context, api control.API) error {
+		res, err = api.Trust(ctx, control.FingerprintParams{Fingerprint: fp.String(), Name: *name})
+		return err
+	})
 	if err != nil {
 		return err
 	}
 	switch {
-	case added:
+	case res.Added:
 		fmt.Fprintf(e.stdout, "Trusted %s%s\n", fp, nameSuffix(*name))
-	case *name != "" && *name != before.Name:
-		fmt.Fprintf(e.stdout, "Already trusted: %s (name changed from %q to %q)\n", fp, before.Name, *name)
+	case *name != "" && *name != res.PreviousName:
+		fmt.Fprintf(e.stdout, "Already trusted: %s (name changed from %q to %q)\n", fp, res.PreviousName, *name)
 	default:
-		fmt.Fprintf(e.stdout, "Already trusted: %s%s\n", fp, nameSuffix(before.Name))
+		fmt.Fprintf(e.stdout, "Already trusted: %s%s\n", fp, nameSuffix(res.PreviousName))
 	}
 	return nil
 }
@@ -66,7 +71,14 @@ func runUntrust(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) e
 	if err != nil {
 		return err
 	}
-	p, err := e.untrustPeer(ctx, fp) // through the running node, if any
+	var p *control.TrustedPeer
+	err = e.withAPI(ctx, readWrite, func(ctx context.Context, api control.API) error {
+		p, err = api.Untrust(ctx, fp.String())
+		return err
+	})
+	if errors.Is(err, storage.ErrNotTrusted) {
+		return withHint(fmt.Errorf("untrust: %s is not in your trust list", fp), "lanchat trusted lists who you trust")
+	}
 	if err != nil {
 		return err
 	}

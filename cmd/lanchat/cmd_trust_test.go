@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/lanchat/lanchat/control"
 	"strings"
 	"testing"
 
@@ -70,7 +71,7 @@ func TestTrust(t *testing.T) {
 		})
 	}
 	r := c.must(0, "trusted", "--json", "--data-dir", dir)
-	var list []trustedJSON
+	var list []control.TrustedPeer
 	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/lanchat/lanchat/storage"
+	"github.com/lanchat/lanchat/control"
 )
 
 var trustedHelp = help{
@@ -15,14 +15,6 @@ var trustedHelp = help{
 	text:     `List the people you trust: fingerprint, name, when you added them and when a link with them was last up.`,
 	example: `  lanchat trusted
   lanchat trusted --json | jq -r '.[].fingerprint'`,
-}
-
-// trustedJSON is one entry of lanchat trusted --json.
-type trustedJSON struct {
-	Fingerprint string  `json:"fingerprint"`
-	Name        string  `json:"name"`
-	AddedAt     *string `json:"added_at"`
-	LastSeen    *string `json:"last_seen"` // null: never
 }
 
 func runTrusted(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
@@ -34,22 +26,21 @@ func runTrusted(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) e
 	if err := wantArgs("trusted", args, 0, 0, "no arguments"); err != nil {
 		return err
 	}
-	peers, err := e.trustedPeers(ctx) // through the running node, if any
+	var peers []control.TrustedPeer
+	err = e.withAPI(ctx, readOnly, func(ctx context.Context, api control.API) error {
+		peers, err = api.Trusted(ctx)
+		return err
+	})
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		out := make([]trustedJSON, 0, len(peers))
-		for _, p := range peers {
-			out = append(out, trustedJSON{Fingerprint: p.Fingerprint.String(), Name: p.Name,
-				AddedAt: jsonTime(p.AddedAt), LastSeen: jsonTime(p.LastSeen)})
-		}
-		return printJSON(e.stdout, out)
+		return printJSON(e.stdout, peers)
 	}
 	return printTrusted(e, peers)
 }
 
-func printTrusted(e *env, peers []storage.TrustedPeer) error {
+func printTrusted(e *env, peers []control.TrustedPeer) error {
 	if len(peers) == 0 {
 		fmt.Fprintln(e.stdout, "Nobody is trusted yet. Add someone with: lanchat trust <fingerprint> --name NAME")
 		return nil
@@ -61,7 +52,7 @@ func printTrusted(e *env, peers []storage.TrustedPeer) error {
 		if name == "" {
 			name = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Fingerprint, name, formatTime(p.AddedAt), formatTime(p.LastSeen))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Fingerprint, name, formatTimePtr(p.AddedAt), formatTimePtr(p.LastSeen))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write list: %w", err)

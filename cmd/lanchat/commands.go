@@ -47,6 +47,7 @@ var commands = []command{
 	{name: "trust", summary: "add someone to your trust list by fingerprint", help: trustHelp, run: runTrust},
 	{name: "untrust", summary: "remove someone from your trust list", help: untrustHelp, run: runUntrust},
 	{name: "trusted", summary: "list the people you trust", help: trustedHelp, run: runTrusted},
+	{name: "up", summary: "run your node in the foreground, without a chat window", help: upHelp, run: runUp},
 	{name: "chat", summary: "chat in rooms with the trusted peers on your network", help: chatHelp, run: runChat},
 	{name: "send", summary: "send one message from a script", help: sendHelp, run: runSend},
 	{name: "history", summary: "show stored messages", help: historyHelp, run: runHistory},

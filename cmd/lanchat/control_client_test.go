@@ -3,21 +3,20 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"github.com/lanchat/lanchat/control"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/lanchat/lanchat/chat"
 )
 
 // waitForSocket waits until the chat on dir serves its control socket.
 func waitForSocket(t *testing.T, p *chatProc, dir string) {
 	t.Helper()
 	eventually(t, p.name+"'s control socket", func() bool {
-		_, err := os.Stat(filepath.Join(dir, chat.ControlSocketName))
+		_, err := os.Stat(filepath.Join(dir, control.SocketName))
 		return err == nil
 	})
 }
@@ -43,13 +42,15 @@ func TestCommandsWhileChatRuns(t *testing.T) {
 	r = c.must(0, at("send", "from a script")...)
 	wantContains(t, "send", r.stdout, "sent to #lobby, handed to 0 peer(s)")
 	eventually(t, "the chat to show the script's message", func() bool { return containsAll(p.shown(), "from a script") })
-	c.must(0, at("send", "--room", "ops", "in another room")...)
+	r = c.must(1, at("send", "--room", "ops", "in another room")...)
+	wantContains(t, "send to a room the node is not in", r.stderr, "not in room ops", "hint: join it first")
+	c.must(0, at("send", "--room", "ops", "--join", "in another room")...)
 	viaNode := c.must(0, at("history", "--json")...).stdout
 	if !strings.Contains(viaNode, `"body": "from a script"`) || !strings.Contains(viaNode, `"room": "ops"`) {
 		t.Errorf("history --json through the node lacks the sent messages:\n%s", viaNode)
 	}
-	var id idJSON
-	if err := json.Unmarshal([]byte(c.must(0, at("id", "--json")...).stdout), &id); err != nil || id.Fingerprint != alice.String() || id.Nickname != "alice" {
+	var id control.Identity
+	if err := json.Unmarshal([]byte(c.must(0, at("id", "--json")...).stdout), &id); err != nil || id.Fingerprint != alice.String() || id.Nick != "alice" {
 		t.Errorf("id --json through the node: %+v (%v), want alice", id, err)
 	}
 
@@ -64,7 +65,7 @@ func TestCommandsWhileChatRuns(t *testing.T) {
 	wantContains(t, "second chat", r.stderr, "lanchat is already running on "+dir, "hint: use that one")
 
 	p.stop()
-	if _, err := os.Lstat(filepath.Join(dir, chat.ControlSocketName)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Lstat(filepath.Join(dir, control.SocketName)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("control socket after the chat stopped: %v, want it removed", err)
 	}
 	if direct := c.must(0, at("history", "--json")...).stdout; direct != viaNode {
@@ -112,12 +113,12 @@ func TestChatFirstRunWithoutQuestions(t *testing.T) {
 			if r.stdout != "" {
 				t.Errorf("chat --json printed more than events on stdout:\n%s", r.stdout)
 			}
-			var id idJSON
+			var id control.Identity
 			if err := json.Unmarshal([]byte(c.must(0, "id", "--json", "--data-dir", dir).stdout), &id); err != nil {
 				t.Fatal(err)
 			}
-			if id.Nickname != "carol" || id.Sealed != tt.sealed {
-				t.Errorf("identity made on first run: nickname %q sealed %v; want carol, sealed %v", id.Nickname, id.Sealed, tt.sealed)
+			if id.Nick != "carol" || id.Sealed != tt.sealed {
+				t.Errorf("identity made on first run: nickname %q sealed %v; want carol, sealed %v", id.Nick, id.Sealed, tt.sealed)
 			}
 		})
 	}

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"path/filepath"
+
 	"context"
 	"fmt"
+	"github.com/lanchat/lanchat/control"
 	"log"
 
 	"github.com/spf13/pflag"
@@ -50,10 +53,7 @@ func (e *env) startNode(ctx context.Context, cmd string, f *nodeFlags) (*running
 	if err := f.disc.usable(e.stderr); err != nil {
 		return nil, err
 	}
-	rooms := f.rooms
-	if len(rooms) == 0 {
-		rooms = []string{chat.DefaultRoom}
-	}
+	rooms := f.rooms // none: the node's remembered rooms, else lobby
 	for _, r := range rooms {
 		if _, err := chat.NormalizeRoom(r); err != nil {
 			return nil, usageErrorf("room names use a-z, 0-9, '-', '_' and '.'", "%s: %v", cmd, err)
@@ -126,10 +126,20 @@ func (e *env) startNodeOn(ctx context.Context, db *storage.DB, rooms []string, f
 // shutdown stops the node (bye, links closed with a reason, store flushed)
 // and closes the store.
 func (rn *runningNode) shutdown() error {
-	rn.stop()
-	err := <-rn.done
+	err := rn.stopNode()
 	if cerr := rn.db.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// stopNode stops the node; the store stays open.
+func (rn *runningNode) stopNode() error {
+	rn.stop()
+	return <-rn.done
+}
+
+// service is the node's API, for the front end that started it.
+func (rn *runningNode) service() *control.Service {
+	return control.NewService(rn.node, rn.db, filepath.Dir(rn.db.Path()))
 }

@@ -130,6 +130,14 @@ func formatTime(t time.Time) string {
 	return t.Local().Format(textTime)
 }
 
+// formatTimePtr is formatTime of a schema time (nil: never).
+func formatTimePtr(t *time.Time) string {
+	if t == nil {
+		return formatTime(time.Time{})
+	}
+	return formatTime(*t)
+}
+
 // jsonTime is a time for JSON output: null when zero.
 func jsonTime(t time.Time) *string {
 	if t.IsZero() {

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+var upHelp = help{
+	synopsis: "lanchat up [--room ROOM]... [options]",
+	text: `Run your node in the foreground, with no chat window: it finds your
+trusted peers, keeps your rooms in sync and stores every message, until
+Ctrl-C or SIGTERM (then it says bye to its peers and exits 0). Made for
+systemd, a terminal multiplexer or a script.
+
+While it runs, everything else goes through it: "lanchat chat" attaches a
+chat window to it (as many as you like, each with its own current room;
+quitting one leaves the node running), and history, send, trust, untrust,
+trusted, peers and id reach it too.
+
+Rooms: --room for this run; without it, the rooms the node was in after
+its last /join or /leave, else lobby. It logs to stderr: one line when it
+is up, and link and discovery diagnostics with -v.`,
+	example: `  lanchat up
+  lanchat up --discovery-addr 127.255.255.255 --port 0   # stay on this machine
+  lanchat up --room lobby --room ops -v`,
+}
+
+func runUp(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
+	nf := e.addNodeFlags(fs, "room to join (repeatable; default: the rooms it was in last time, else lobby)")
+	args, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs("up", args, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	if err := e.refuseSecondNode(ctx, "up"); err != nil {
+		return err
+	}
+	rn, err := e.startNode(ctx, "up", nf)
+	if err != nil {
+		return err
+	}
+	stopControl, err := e.serveControl(ctx, rn, nf.verbose)
+	if err != nil {
+		return errors.Join(err, rn.shutdown())
+	}
+	if id, err := rn.service().Identity(ctx); err == nil && id.Node != nil {
+		fmt.Fprintf(e.stderr, "lanchat: up as %s (%s), listening on %s, in %s; Ctrl-C or SIGTERM stops it\n",
+			id.Node.Nick, id.Short, id.Node.Addr, strings.Join(id.Node.Rooms, ", "))
+	}
+	<-ctx.Done() // a signal
+	stopControl()
+	if err := rn.shutdown(); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stderr, "lanchat: stopped")
+	return nil
+}
