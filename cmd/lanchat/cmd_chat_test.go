@@ -60,7 +60,13 @@ func loopbackFlags(beaconPort int) []string {
 
 func (c *cli) startChat(name, dir string, args ...string) *chatProc {
 	c.t.Helper()
-	full := append([]string{"chat", "--data-dir", dir, "--json"}, args...)
+	return c.startProc(name, append([]string{"chat", "--data-dir", dir, "--json"}, args...))
+}
+
+// startProc runs lanchat with full as its arguments, reading the JSON
+// events it prints.
+func (c *cli) startProc(name string, full []string) *chatProc {
+	c.t.Helper()
 	p := &chatProc{t: c.t, name: name, cmd: exec.Command(lanchatBin, full...), exited: make(chan struct{})}
 	p.cmd.Env = c.env
 	p.cmd.Stderr = &p.stderr
