@@ -8,7 +8,6 @@ import (
 	"fmt"
 
 	lcrypto "github.com/lanchat/lanchat/crypto"
-	"github.com/lanchat/lanchat/session"
 	"github.com/lanchat/lanchat/storage"
 )
 
@@ -21,10 +20,6 @@ import (
 // over that author's messages 1..head; a side whose chain differs at the
 // same head answers with all of that author's messages, and the receiver
 // resolves each differing copy by the same rule.
-
-// frameSyncCheck carries a room's chain hashes (PROTOCOL.md 5.6). A node
-// that does not know it skips it, as every unknown frame type.
-const frameSyncCheck = session.FrameSyncCheck
 
 // chainHash is the running hash over an author's messages 1..head:
 // c₀ = 32 zero bytes, cᵢ = SHA-256(cᵢ₋₁ ‖ SHA-256(message i's encoding)).
@@ -250,7 +245,7 @@ func (n *Node) handleSyncCheck(ctx context.Context, p *peer, body []byte) error 
 		// gets the other as evidence, so members who joined later find the
 		// author out too.
 		if ev := rs.evidence(e.Author, e.Head); ev != nil && e.Author != p.key {
-			if err := p.link.Send(session.FrameChat, ev); err != nil {
+			if err := p.link.Send(frameChat, ev); err != nil {
 				n.logf("sync check %s with %s: %v", chk.Room, p.key, err)
 			}
 		}
@@ -334,7 +329,7 @@ func (n *Node) resolveConflict(from *peer, m *Message, raw []byte) error {
 		case replaced:
 			n.sendToRoom(m.Room, m.Author, keep)
 		default:
-			_ = from.link.Send(session.FrameChat, keep)
+			_ = from.link.Send(frameChat, keep)
 		}
 		return nil
 	}
@@ -360,7 +355,7 @@ func (n *Node) sendToRoom(room string, author lcrypto.IdentityKey, raws ...[]byt
 			continue
 		}
 		for _, raw := range raws {
-			if err := p.link.Send(session.FrameChat, raw); err != nil {
+			if err := p.link.Send(frameChat, raw); err != nil {
 				n.logf("link with %s: %v", p.key, err)
 			}
 		}

@@ -67,6 +67,9 @@ func (n *Node) sessionConfig() (session.Config, []string) {
 	cfg := n.cfg.Session
 	cfg.Identity = n.id
 	cfg.Trusted = n.isTrusted
+	if cfg.MaxFrameSize == 0 {
+		cfg.MaxFrameSize = maxFrameSize
+	}
 	n.mu.Lock()
 	h := hello{Nick: n.cfg.Nickname, Rooms: n.roomNamesLocked()}
 	n.mu.Unlock()
@@ -386,10 +389,10 @@ func (n *Node) addLink(link *session.Link, weDialled bool, static string, announ
 		n.logf("recording last seen: %v", err)
 	}
 	for _, r := range joined {
-		_ = link.Send(session.FrameRoomJoin, encodeRoomFrame(r))
+		_ = link.Send(frameRoomJoin, encodeRoomFrame(r))
 	}
 	for _, r := range left {
-		_ = link.Send(session.FrameRoomLeave, encodeRoomFrame(r))
+		_ = link.Send(frameRoomLeave, encodeRoomFrame(r))
 	}
 	n.events.publish(Event{Kind: EventPeerUp, Peer: n.peerViewOf(p)})
 	n.wg.Add(1)

@@ -23,6 +23,7 @@ type Node struct {
 	store    *storage.DB
 	commit   *storage.Committer
 	events   hub
+	stats    nodeStats
 	inflight inFlight
 	logf     func(string, ...any)
 

@@ -77,7 +77,7 @@ func (n *Node) Join(roomName string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	n.broadcastRoomFrame(session.FrameRoomJoin, name)
+	n.broadcastRoomFrame(frameRoomJoin, name)
 	for _, p := range n.linksInRoom(name) {
 		n.requestSync(p, name)
 	}
@@ -98,7 +98,7 @@ func (n *Node) Leave(roomName string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("%w %q", ErrNotJoined, name)
 	}
-	n.broadcastRoomFrame(session.FrameRoomLeave, name)
+	n.broadcastRoomFrame(frameRoomLeave, name)
 	return name, nil
 }
 

@@ -96,27 +96,28 @@ func closeFor(link *session.Link, err error) {
 
 func (n *Node) handleFrame(ctx context.Context, p *peer, f session.Frame, out chan<- delivery) error {
 	switch f.Type {
-	case session.FrameChat:
+	case frameChat:
 		msgs, raws, err := n.screen(ctx, p, [][]byte{f.Body})
 		if err != nil || len(msgs) == 0 {
 			return err
 		}
 		return n.submit(ctx, out, delivery{msgs: msgs, raws: raws})
-	case session.FrameSyncResponse:
+	case frameSyncResponse:
 		return n.handleSyncResponse(ctx, p, f.Body, out)
-	case session.FrameSyncRequest:
+	case frameSyncRequest:
 		req, err := decodeSyncRequest(f.Body)
 		if err != nil {
 			return err
 		}
 		n.startSync(ctx, p, req)
 		return nil
-	case session.FrameRoomJoin, session.FrameRoomLeave:
+	case frameRoomJoin, frameRoomLeave:
 		return n.handleRoomFrame(p, f)
 	case frameSyncCheck:
 		return n.handleSyncCheck(ctx, p, f.Body)
 	}
-	return nil // a frame type this version does not use
+	n.stats.skipped.Add(1) // a newer peer's frame type: skipped (PROTOCOL.md 4.2)
+	return nil
 }
 
 func (n *Node) submit(ctx context.Context, out chan<- delivery, d delivery) error {
@@ -193,7 +194,7 @@ func (n *Node) relay(from *peer, room string, author lcrypto.IdentityKey, raw []
 		if p == from || p.key == author {
 			continue
 		}
-		if err := p.link.Send(session.FrameChat, raw); err != nil {
+		if err := p.link.Send(frameChat, raw); err != nil {
 			if errors.Is(err, session.ErrQueueFull) {
 				n.logf("link with %s is too slow; closing it (it will catch up)", p.key)
 				n.closeAsync(p, "send queue full")
@@ -240,7 +241,7 @@ func (n *Node) handleRoomFrame(p *peer, f session.Frame) error {
 	if err != nil {
 		return err
 	}
-	join := f.Type == session.FrameRoomJoin
+	join := f.Type == frameRoomJoin
 	n.mu.Lock()
 	if join && !p.rooms[r] && len(p.rooms) >= MaxRooms {
 		n.mu.Unlock()

@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	lcrypto "github.com/lanchat/lanchat/crypto"
-	"github.com/lanchat/lanchat/session"
 )
 
 // requestSync asks p for what this node misses in room r.
@@ -23,7 +22,7 @@ func (n *Node) requestSync(p *peer, r string) {
 		}
 		req.Heads[lcrypto.IdentityKey(k)] = v
 	}
-	if err := p.link.Send(session.FrameSyncRequest, req.encode()); err != nil {
+	if err := p.link.Send(frameSyncRequest, req.encode()); err != nil {
 		n.logf("sync %s with %s: %v", r, p.key, err)
 	}
 }
@@ -74,7 +73,7 @@ func (n *Node) serveSync(ctx context.Context, p *peer, req syncRequest) {
 	size := header // the encoded body so far
 	flush := func(done bool) bool {
 		resp.Done = done
-		err := p.link.SendWait(ctx, session.FrameSyncResponse, resp.encode())
+		err := p.link.SendWait(ctx, frameSyncResponse, resp.encode())
 		resp.Msgs, size = nil, header
 		return err == nil
 	}

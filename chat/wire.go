@@ -22,11 +22,9 @@ const (
 	// we send: at most 256 messages, and the whole encoded body (header
 	// included) at most 262144 bytes. A batch is sent when the next message
 	// would break either bound, so it is as full as they allow. Receivers
-	// take any batch up to the frame bound (MaxWireFrame).
+	// take any batch up to the frame bound (maxFrameSize).
 	syncBatchMessages = 256
 	syncBatchBytes    = 256 << 10
-	// MaxWireFrame is the largest chat frame body we send or accept.
-	MaxWireFrame = 1 << 20
 )
 
 // ErrFrame is returned for a malformed chat frame body.
