@@ -18,14 +18,18 @@ import (
 // trusted peers it finds, and keeps its rooms' histories converged with
 // theirs. Create it with New, start it with Run.
 type Node struct {
-	cfg      Config
-	id       *lcrypto.Identity
-	store    *storage.DB
-	commit   *storage.Committer
-	events   hub
-	stats    nodeStats
-	inflight inFlight
-	logf     func(string, ...any)
+	cfg   Config
+	id    *lcrypto.Identity
+	store *storage.DB
+	// commit is the group-commit writer, started by Run (or by a Send
+	// before it) through committer, so a node that never runs holds no
+	// goroutine; Run closes it when it returns.
+	commit     *storage.Committer
+	commitOnce sync.Once
+	events     hub
+	stats      nodeStats
+	inflight   inFlight
+	logf       func(string, ...any)
 
 	dialLimit *discovery.DialLimiter
 	// disc is the beacon service: nil with NoDiscovery, and until Run has
@@ -64,6 +68,12 @@ type room struct {
 // ErrNotJoined is returned when sending to a room the node has not joined.
 var ErrNotJoined = errors.New("not in that room")
 
+// committer returns the group-commit writer, starting it on first use.
+func (n *Node) committer() *storage.Committer {
+	n.commitOnce.Do(func() { n.commit = storage.NewCommitter(n.store, 0) })
+	return n.commit
+}
+
 // New prepares a node; nothing touches the network until Run.
 func New(cfg Config) (*Node, error) {
 	if cfg.Identity == nil || cfg.Store == nil {
@@ -100,7 +110,6 @@ func New(cfg Config) (*Node, error) {
 			return nil, err
 		}
 	}
-	n.commit = storage.NewCommitter(cfg.Store, 0)
 	return n, nil
 }
 
@@ -165,7 +174,7 @@ func (n *Node) Run(ctx context.Context) error {
 		return errors.New("chat: node already ran")
 	}
 	defer n.events.closeAll()
-	defer n.commit.Close()
+	defer n.committer().Close()
 	ln, err := net.Listen("tcp", n.cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("listening for links on %s: %w (is another lanchat using the port? try --port)", n.cfg.ListenAddr, err)

@@ -14,7 +14,8 @@ import (
 
 // Send signs body as this node's next message in room, stores it durably,
 // and only then hands it to every link in the room. It returns the message as
-// shown and how many links it was handed to.
+// shown and how many links it was handed to. A Send before Run starts the
+// node's message writer, which Run stops when it returns.
 func (n *Node) Send(ctx context.Context, roomName, body string) (*MessageView, int, error) {
 	name, err := NormalizeRoom(roomName)
 	if err != nil {
@@ -53,7 +54,7 @@ func (n *Node) storeOwn(ctx context.Context, rs *room, name, body string) (Messa
 		}
 		m.Sign(n.id)
 		raw := m.Encode()
-		added, err := n.commit.Add(ctx, toStored(&m, raw))
+		added, err := n.committer().Add(ctx, toStored(&m, raw))
 		if err != nil {
 			return Message{}, nil, fmt.Errorf("storing message: %w", err)
 		}

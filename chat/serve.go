@@ -125,7 +125,7 @@ func (n *Node) submit(ctx context.Context, out chan<- delivery, d delivery) erro
 	for i := range d.msgs {
 		stored[i] = toStored(&d.msgs[i], d.raws[i])
 	}
-	pend, err := n.commit.Submit(ctx, stored...)
+	pend, err := n.committer().Submit(ctx, stored...)
 	if err != nil {
 		n.inflight.release(d.msgs)
 		return err
