@@ -79,8 +79,8 @@ func (n *Node) Join(roomName string) (string, error) {
 		return "", err
 	}
 	n.broadcastRoomFrame(frameRoomJoin, name)
-	for _, p := range n.linksInRoom(name) {
-		n.requestSync(p, name)
+	for _, l := range n.linksInRoom(name) {
+		l.requestSync(name)
 	}
 	return name, nil
 }
@@ -92,11 +92,7 @@ func (n *Node) Leave(roomName string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	n.mu.Lock()
-	_, ok := n.rooms[name]
-	delete(n.rooms, name)
-	n.mu.Unlock()
-	if !ok {
+	if !n.dropRoom(name) {
 		return "", fmt.Errorf("%w %q", ErrNotJoined, name)
 	}
 	n.broadcastRoomFrame(frameRoomLeave, name)
@@ -105,9 +101,9 @@ func (n *Node) Leave(roomName string) (string, error) {
 
 func (n *Node) broadcastRoomFrame(t session.FrameType, name string) {
 	body := encodeRoomFrame(name)
-	for _, p := range n.allLinks() {
-		if err := p.link.Send(t, body); err != nil {
-			n.logf("telling %s about room %s: %v", p.key, name, err)
+	for _, l := range n.allLinks() {
+		if err := l.sess.Send(t, body); err != nil {
+			n.logf("telling %s about room %s: %v", l.key, name, err)
 		}
 	}
 }
@@ -116,8 +112,8 @@ func (n *Node) broadcastRoomFrame(t session.FrameType, name string) {
 func (n *Node) LinkedPeers() []*PeerView {
 	all := n.allLinks()
 	out := make([]*PeerView, 0, len(all))
-	for _, p := range all {
-		out = append(out, n.peerViewOf(p))
+	for _, l := range all {
+		out = append(out, n.peerViewOf(l))
 	}
 	return out
 }
@@ -133,9 +129,9 @@ func (n *Node) Untrust(fp lcrypto.Fingerprint) error {
 	if err := n.store.Untrust(fp); err != nil {
 		return err
 	}
-	for _, p := range n.allLinks() {
-		if p.key.Fingerprint() == fp {
-			n.closeAsync(p, "no longer trusted")
+	for _, l := range n.allLinks() {
+		if l.key.Fingerprint() == fp {
+			l.closeAsync("no longer trusted")
 		}
 	}
 	return nil
@@ -146,8 +142,8 @@ func (n *Node) Untrust(fp lcrypto.Fingerprint) error {
 // trusted and linked or not, sorted by fingerprint.
 func (n *Node) Peers() []*PeerView {
 	byKey := map[lcrypto.IdentityKey]*PeerView{}
-	for _, p := range n.allLinks() {
-		byKey[p.key] = n.peerViewOf(p)
+	for _, l := range n.allLinks() {
+		byKey[l.key] = n.peerViewOf(l)
 	}
 	if disc := n.disc.Load(); disc != nil {
 		for _, p := range disc.Peers() {
