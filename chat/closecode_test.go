@@ -16,11 +16,7 @@ import (
 // the code of link-level protocol errors).
 func waitClosedBy(t *testing.T, link *session.Link) *session.CloseError {
 	t.Helper()
-	select {
-	case <-link.Done():
-	case <-time.After(15 * time.Second):
-		t.Fatal("the node did not close the link")
-	}
+	waitClosed(t, "the node to close the link", link.Done())
 	var ce *session.CloseError
 	if err := link.Err(); !errors.As(err, &ce) || !ce.Remote {
 		t.Fatalf("link ended with %v, want a close frame from the node", err)

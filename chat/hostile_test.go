@@ -105,11 +105,7 @@ func TestHostileMemberCannotForgeOrReplay(t *testing.T) {
 	if err := link.Send(frameChat, []byte{1, 2, 3}); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-link.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatal("a malformed message did not close the link")
-	}
+	waitClosed(t, "a malformed message to close the link", link.Done())
 }
 
 // An author cannot push a room's clock toward wrapping: a clock above the
@@ -199,11 +195,7 @@ func TestShutdownClosesLinksWithReason(t *testing.T) {
 	link := c.hostileMember(alice, mallory)
 	waitFor(t, "alice to register the link", func() bool { return len(alice.node.LinkedPeers()) == 1 })
 	c.stop(alice)
-	select {
-	case <-link.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatal("the peer's link is still up after the node stopped")
-	}
+	waitClosed(t, "the peer's link to end after the node stopped", link.Done())
 	if err := link.Err(); err == nil || !strings.Contains(err.Error(), "shutting down") {
 		t.Fatalf("link ended with %v, want the close reason \"shutting down\"", err)
 	}
