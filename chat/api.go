@@ -42,9 +42,3 @@ func (n *Node) ListenAddr() string {
 
 // InRoom reports whether the node is in the room (a normal name).
 func (n *Node) InRoom(name string) bool { return n.room(name) != nil }
-
-// History returns the stored messages matching q, as ReadHistory does, with
-// this node's own messages under its current nickname.
-func (n *Node) History(q HistoryQuery) ([]*MessageView, error) {
-	return ReadHistory(n.store, n.id.Public(), n.Nickname(), q)
-}

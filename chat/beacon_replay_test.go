@@ -69,10 +69,8 @@ func (tn *testNode) tablePeer(key lcrypto.IdentityKey) (discovery.Peer, bool) {
 	return discovery.Peer{}, false
 }
 
-func (tn *testNode) linkOf(other *testNode) *peer {
-	tn.node.mu.Lock()
-	defer tn.node.mu.Unlock()
-	return tn.node.links[other.id.Public()]
+func (tn *testNode) linkOf(other *testNode) *link {
+	return tn.node.linkTo(other.id.Public())
 }
 
 func tcpPortOf(t *testing.T, tn *testNode) uint16 {
@@ -126,8 +124,8 @@ func TestReplayedByeNeverClosesLinks(t *testing.T) {
 			p, ok := alice.tablePeer(bob.id.Public())
 			return ok && p.FirstSeen.After(first)
 		})
-		if got := alice.linkOf(bob); got != before || before.link.Err() != nil {
-			t.Fatalf("round %d: the link to bob was replaced or closed (err %v)", round, before.link.Err())
+		if got := alice.linkOf(bob); got != before || before.sess.Err() != nil {
+			t.Fatalf("round %d: the link to bob was replaced or closed (err %v)", round, before.sess.Err())
 		}
 	}
 	// A message still flows over the same link, and neither side saw it go down.
@@ -164,8 +162,8 @@ func TestReplayedHelloFromElsewhereKeepsTheLink(t *testing.T) {
 		p, ok := alice.tablePeer(bob.id.Public())
 		return ok && p.Addr.Addr() != moved
 	})
-	if alice.linkOf(bob) != before || before.link.Err() != nil {
-		t.Fatalf("the link to bob was replaced or closed (err %v)", before.link.Err())
+	if alice.linkOf(bob) != before || before.sess.Err() != nil {
+		t.Fatalf("the link to bob was replaced or closed (err %v)", before.sess.Err())
 	}
 	alice.noPeerDown(t, bob)
 	bob.noPeerDown(t, alice)

@@ -16,11 +16,7 @@ import (
 // the code of link-level protocol errors).
 func waitClosedBy(t *testing.T, link *session.Link) *session.CloseError {
 	t.Helper()
-	select {
-	case <-link.Done():
-	case <-time.After(15 * time.Second):
-		t.Fatal("the node did not close the link")
-	}
+	waitClosed(t, "the node to close the link", link.Done())
 	var ce *session.CloseError
 	if err := link.Err(); !errors.As(err, &ce) || !ce.Remote {
 		t.Fatalf("link ended with %v, want a close frame from the node", err)
@@ -34,7 +30,7 @@ func waitClosedBy(t *testing.T, link *session.Link) *session.CloseError {
 func TestChatProtocolErrorsCloseWithCode2(t *testing.T) {
 	tooManyRooms := func(link *session.Link) error {
 		for i := 0; i <= MaxRooms; i++ {
-			if err := link.Send(session.FrameRoomJoin, encodeRoomFrame(fmt.Sprintf("room%d", i))); err != nil {
+			if err := link.Send(frameRoomJoin, encodeRoomFrame(fmt.Sprintf("room%d", i))); err != nil {
 				return err
 			}
 		}
@@ -49,12 +45,12 @@ func TestChatProtocolErrorsCloseWithCode2(t *testing.T) {
 		send   func(*session.Link) error
 		reason string
 	}{
-		{"malformed chat frame", func(l *session.Link) error { return l.Send(session.FrameChat, []byte{1, 2, 3}) }, "malformed message"},
-		{"malformed sync request", func(l *session.Link) error { return l.Send(session.FrameSyncRequest, unsorted) }, "malformed frame"},
+		{"malformed chat frame", func(l *session.Link) error { return l.Send(frameChat, []byte{1, 2, 3}) }, "malformed message"},
+		{"malformed sync request", func(l *session.Link) error { return l.Send(frameSyncRequest, unsorted) }, "malformed frame"},
 		{"malformed sync response", func(l *session.Link) error {
-			return l.Send(session.FrameSyncResponse, []byte{5, 'l', 'o', 'b', 'b', 'y', 2})
+			return l.Send(frameSyncResponse, []byte{5, 'l', 'o', 'b', 'b', 'y', 2})
 		}, "malformed frame"},
-		{"bad room in a join", func(l *session.Link) error { return l.Send(session.FrameRoomJoin, []byte{5, 'L', 'O', 'B', 'B', 'Y'}) }, "malformed frame"},
+		{"bad room in a join", func(l *session.Link) error { return l.Send(frameRoomJoin, []byte{5, 'L', 'O', 'B', 'B', 'Y'}) }, "malformed frame"},
 		{"too many rooms", tooManyRooms, "more than 64 rooms"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -119,7 +115,7 @@ func TestDuplicateLinkKeepsSmallerChannelBinding(t *testing.T) {
 	waitFor(t, "alice to hold one link", func() bool { return len(alice.node.LinkedPeers()) == 1 })
 	m := Message{Room: "lobby", Seq: 1, Clock: 1, Time: time.Now(), Body: "over the kept link"}
 	m.Sign(mallory)
-	if err := keep.Send(session.FrameChat, m.Encode()); err != nil {
+	if err := keep.Send(frameChat, m.Encode()); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the message over the kept link", func() bool { return hasBodies(alice.history(t, "lobby"), "over the kept link") })

@@ -29,7 +29,8 @@ type Config struct {
 	// StaticPeers are host:port addresses dialled whether or not they beacon
 	// (for networks where broadcast does not pass).
 	StaticPeers []string
-	// Session configures links; its Identity, Trusted and Hello are filled in.
+	// Session configures links; its Identity, Trusted and Hello are filled
+	// in, and its MaxFrameSize when zero (the chat frame bound).
 	Session session.Config
 	// Guard bounds what accepting links may cost before the peer is known.
 	Guard session.GuardConfig
@@ -54,11 +55,18 @@ func DefaultConfig() Config {
 		Rooms:          []string{DefaultRoom},
 		ListenAddr:     ":47101", // a fixed port, so --peer host:47101 works
 		Discovery:      discovery.DefaultConfig(),
-		Session:        session.DefaultConfig(),
+		Session:        defaultSessionConfig(),
 		Guard:          session.DefaultGuardConfig(),
 		RedialInterval: 500 * time.Millisecond, // cheap: a table scan; dials are rate-limited
 		DialGrace:      2 * time.Second,        // > one beacon interval
 		EventBuffer:    4096,
 		NoticeInterval: 10 * time.Second, // a flood costs one line per 10 s
 	}
+}
+
+// defaultSessionConfig is the session's defaults with the chat frame bound.
+func defaultSessionConfig() session.Config {
+	c := session.DefaultConfig()
+	c.MaxFrameSize = maxFrameSize
+	return c
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 
 	lcrypto "github.com/lanchat/lanchat/crypto"
-	"github.com/lanchat/lanchat/session"
 	"github.com/lanchat/lanchat/storage"
 )
 
@@ -21,10 +20,6 @@ import (
 // over that author's messages 1..head; a side whose chain differs at the
 // same head answers with all of that author's messages, and the receiver
 // resolves each differing copy by the same rule.
-
-// frameSyncCheck carries a room's chain hashes (PROTOCOL.md 5.6). A node
-// that does not know it skips it, as every unknown frame type.
-const frameSyncCheck = session.FrameSyncCheck
 
 // chainHash is the running hash over an author's messages 1..head:
 // c₀ = 32 zero bytes, cᵢ = SHA-256(cᵢ₋₁ ‖ SHA-256(message i's encoding)).
@@ -183,9 +178,10 @@ func decodeSyncCheck(b []byte) (syncCheck, error) {
 	return s, r.done()
 }
 
-// sendSyncCheck tells p, once a catch-up from p is durable, the chain of
-// every author of the room this node holds without gaps.
-func (n *Node) sendSyncCheck(p *peer, name string) {
+// sendSyncCheck tells the peer, once a catch-up from it is durable, the
+// chain of every author of the room this node holds without gaps.
+func (l *link) sendSyncCheck(name string) {
+	n := l.node
 	rs := n.room(name)
 	if rs == nil {
 		return
@@ -213,8 +209,8 @@ func (n *Node) sendSyncCheck(p *peer, name string) {
 	if len(chk.Entries) == 0 {
 		return
 	}
-	if err := p.link.Send(frameSyncCheck, chk.encode()); err != nil {
-		n.logf("sync check %s with %s: %v", name, p.key, err)
+	if err := l.sess.Send(frameSyncCheck, chk.encode()); err != nil {
+		n.logf("sync check %s with %s: %v", name, l.key, err)
 	}
 }
 
@@ -231,7 +227,8 @@ func toKeyHeads(h map[[storage.AuthorKeySize]byte]uint64) map[lcrypto.IdentityKe
 // that author's messages (a sync limited to those authors), so it can
 // resolve each copy that differs. Authors at other heads are left to a
 // later check (a catch-up is still under way on one side).
-func (n *Node) handleSyncCheck(ctx context.Context, p *peer, body []byte) error {
+func (l *link) handleSyncCheck(ctx context.Context, body []byte) error {
+	n := l.node
 	chk, err := decodeSyncCheck(body)
 	if err != nil {
 		return err
@@ -249,9 +246,9 @@ func (n *Node) handleSyncCheck(ctx context.Context, p *peer, body []byte) error 
 		// A member that holds the kept copy of a marked author's message
 		// gets the other as evidence, so members who joined later find the
 		// author out too.
-		if ev := rs.evidence(e.Author, e.Head); ev != nil && e.Author != p.key {
-			if err := p.link.Send(session.FrameChat, ev); err != nil {
-				n.logf("sync check %s with %s: %v", chk.Room, p.key, err)
+		if ev := rs.evidence(e.Author, e.Head); ev != nil && e.Author != l.key {
+			if err := l.sess.Send(frameChat, ev); err != nil {
+				n.logf("sync check %s with %s: %v", chk.Room, l.key, err)
 			}
 		}
 		if st.Heads[e.Author] != e.Head {
@@ -269,8 +266,8 @@ func (n *Node) handleSyncCheck(ctx context.Context, p *peer, body []byte) error 
 	if len(only) == 0 {
 		return nil
 	}
-	n.logf("sync check %s with %s: %d authors' messages differ; sending them all", chk.Room, p.key, len(only))
-	n.startSync(ctx, p, syncRequest{Room: chk.Room, Heads: map[lcrypto.IdentityKey]uint64{}, only: only})
+	n.logf("sync check %s with %s: %d authors' messages differ; sending them all", chk.Room, l.key, len(only))
+	l.startSync(ctx, syncRequest{Room: chk.Room, Heads: map[lcrypto.IdentityKey]uint64{}, only: only})
 	return nil
 }
 
@@ -284,7 +281,7 @@ func (n *Node) handleSyncCheck(ctx context.Context, p *peer, body []byte) error 
 // both copies to the room's links (each member then finds it out too);
 // after a replacement it sends the kept copy; else it sends the kept copy
 // back to the link that brought the other.
-func (n *Node) resolveConflict(from *peer, m *Message, raw []byte) error {
+func (n *Node) resolveConflict(from *link, m *Message, raw []byte) error {
 	rs := n.room(m.Room)
 	if rs == nil {
 		return nil
@@ -334,7 +331,7 @@ func (n *Node) resolveConflict(from *peer, m *Message, raw []byte) error {
 		case replaced:
 			n.sendToRoom(m.Room, m.Author, keep)
 		default:
-			_ = from.link.Send(session.FrameChat, keep)
+			_ = from.sess.Send(frameChat, keep)
 		}
 		return nil
 	}
@@ -355,13 +352,13 @@ func (n *Node) reportEquivocator(rs *room, m *Message, other []byte) {
 // sendToRoom sends encoded messages to every link in the room but the
 // author's.
 func (n *Node) sendToRoom(room string, author lcrypto.IdentityKey, raws ...[]byte) {
-	for _, p := range n.linksInRoom(room) {
-		if p.key == author {
+	for _, l := range n.linksInRoom(room) {
+		if l.key == author {
 			continue
 		}
 		for _, raw := range raws {
-			if err := p.link.Send(session.FrameChat, raw); err != nil {
-				n.logf("link with %s: %v", p.key, err)
+			if err := l.sess.Send(frameChat, raw); err != nil {
+				n.logf("link with %s: %v", l.key, err)
 			}
 		}
 	}

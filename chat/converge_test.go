@@ -24,7 +24,7 @@ func lobbyMsg(id *lcrypto.Identity, seq, clock uint64, body string) Message {
 func sendRaw(t *testing.T, link *session.Link, msgs ...Message) {
 	t.Helper()
 	for _, m := range msgs {
-		if err := link.Send(session.FrameChat, m.Encode()); err != nil {
+		if err := link.Send(frameChat, m.Encode()); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,9 +1,7 @@
 package chat
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"strings"
 	"time"
 
@@ -22,7 +20,31 @@ type HistoryQuery struct {
 // ReadHistory returns stored messages matching q, oldest first, in the total
 // order (Lamport clock, author key, sequence) that every node shares. self and
 // selfNick mark this node's own messages; trusted names come from the store.
+// A running node's History labels them as its live events do.
 func ReadHistory(store *storage.DB, self lcrypto.IdentityKey, selfNick string, q HistoryQuery) ([]*MessageView, error) {
+	stored, err := queryHistory(store, q)
+	if err != nil {
+		return nil, err
+	}
+	lb, err := storeLabels(store, self, selfNick, stored)
+	if err != nil {
+		return nil, err
+	}
+	return historyViews(stored, lb), nil
+}
+
+// History is ReadHistory on the node's store, each message labelled as the
+// node's live events label it (the nicknames of its peers' hellos too).
+func (n *Node) History(q HistoryQuery) ([]*MessageView, error) {
+	stored, err := queryHistory(n.store, q)
+	if err != nil {
+		return nil, err
+	}
+	return historyViews(stored, n.labels()), nil
+}
+
+// queryHistory reads the stored messages matching q.
+func queryHistory(store *storage.DB, q HistoryQuery) ([]storage.StoredMessage, error) {
 	var rooms []string
 	for _, r := range q.Rooms {
 		name, err := NormalizeRoom(r)
@@ -39,12 +61,12 @@ func ReadHistory(store *storage.DB, self lcrypto.IdentityKey, selfNick string, q
 			return err == nil && !m.Time.Before(q.Since) && strings.Contains(strings.ToLower(m.Body), grep)
 		}
 	}
-	stored, err := store.History(sq)
-	if err != nil {
-		return nil, err
-	}
-	names := trustedNames(store)
-	equiv := map[string]map[[storage.AuthorKeySize]byte]storage.Equivocation{}
+	return store.History(sq)
+}
+
+// historyViews decodes and verifies stored messages (a record that fails
+// either is shown as damaged) and builds their views.
+func historyViews(stored []storage.StoredMessage, lb *labels) []*MessageView {
 	msgs := make([]Message, len(stored))
 	decoded := make([]bool, len(stored))
 	for i := range stored {
@@ -54,40 +76,13 @@ func ReadHistory(store *storage.DB, self lcrypto.IdentityKey, selfNick string, q
 	verified := verifyAll(msgs)
 	out := make([]*MessageView, 0, len(stored))
 	for i := range stored {
-		s := &stored[i]
-		if _, ok := equiv[s.Room]; !ok {
-			if equiv[s.Room], err = store.Equivocators(s.Room); err != nil {
-				return nil, err
-			}
+		var damaged *storage.StoredMessage
+		if !decoded[i] || !verified[i] {
+			damaged = &stored[i]
 		}
-		out = append(out, historyView(s, &msgs[i], decoded[i] && verified[i], self, selfNick, names, equiv[s.Room]))
+		out = append(out, lb.view(&msgs[i], damaged, false))
 	}
-	return out, nil
-}
-
-// historyView is a stored message as history shows it. A record that does
-// not decode or verify is shown as damaged, with what its storage key says
-// (room, author, sequence, clock) and no text that could pass for the
-// author's.
-func historyView(s *storage.StoredMessage, m *Message, ok bool, self lcrypto.IdentityKey, selfNick string,
-	names map[lcrypto.Fingerprint]string, equiv map[[storage.AuthorKeySize]byte]storage.Equivocation) *MessageView {
-	author := lcrypto.IdentityKey(s.Author)
-	fp := author.Fingerprint()
-	v := &MessageView{Room: s.Room, Author: fp.String(), AuthorShort: fp.Short(), Seq: s.Seq, Clock: s.Clock}
-	if ok {
-		v.ID, v.Time, v.Body = m.ID(), m.Time, m.Body
-	} else {
-		sum := sha256.Sum256(s.Raw)
-		v.ID, v.Damaged = hex.EncodeToString(sum[:]), true
-		v.Time = time.UnixMilli(messageTimeMs(s.Raw))
-	}
-	if author == self {
-		v.Own, v.Trusted, v.Nick = true, true, selfNick
-	} else if name, ok := names[fp]; ok {
-		v.Trusted, v.Nick = true, name
-	}
-	_, v.Equivocator = equiv[s.Author]
-	return v
+	return out
 }
 
 // messageTimeMs reads a stored message's author time (Unix ms) without
@@ -101,16 +96,4 @@ func messageTimeMs(raw []byte) int64 {
 		return 0
 	}
 	return int64(binary.BigEndian.Uint64(raw[off:]))
-}
-
-func trustedNames(store *storage.DB) map[lcrypto.Fingerprint]string {
-	out := map[lcrypto.Fingerprint]string{}
-	peers, err := store.TrustedPeers()
-	if err != nil {
-		return out
-	}
-	for _, p := range peers {
-		out[p.Fingerprint] = p.Name
-	}
-	return out
 }

@@ -75,7 +75,7 @@ func TestHostileMemberCannotForgeOrReplay(t *testing.T) {
 	relayed := Message{Room: "lobby", Seq: 1, Clock: 3, Time: time.Now(), Body: "bob, relayed"}
 	relayed.Sign(bob.id)
 	for _, m := range []Message{own, own, forged, relayed, own} {
-		if err := link.Send(session.FrameChat, m.Encode()); err != nil {
+		if err := link.Send(frameChat, m.Encode()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -102,14 +102,10 @@ func TestHostileMemberCannotForgeOrReplay(t *testing.T) {
 	}
 
 	// 4. A malformed frame closes the link.
-	if err := link.Send(session.FrameChat, []byte{1, 2, 3}); err != nil {
+	if err := link.Send(frameChat, []byte{1, 2, 3}); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-link.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatal("a malformed message did not close the link")
-	}
+	waitClosed(t, "a malformed message to close the link", link.Done())
 }
 
 // An author cannot push a room's clock toward wrapping: a clock above the
@@ -122,7 +118,7 @@ func TestClockJumpIsDropped(t *testing.T) {
 	for i, clock := range []uint64{MaxClock + 1, ClockBound(2) + 1, 7} {
 		m := Message{Room: "lobby", Seq: uint64(i + 1), Clock: clock, Time: time.Now(), Body: fmt.Sprintf("clock %d", clock)}
 		m.Sign(mallory)
-		if err := link.Send(session.FrameChat, m.Encode()); err != nil {
+		if err := link.Send(frameChat, m.Encode()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -148,7 +144,7 @@ func TestSyncRequestFloodIsBounded(t *testing.T) {
 	before := runtime.NumGoroutine()
 	req := syncRequest{Room: "lobby", Heads: map[lcrypto.IdentityKey]uint64{}}
 	for i := 0; i < 300; i++ {
-		if err := link.Send(session.FrameSyncRequest, req.encode()); err != nil {
+		if err := link.Send(frameSyncRequest, req.encode()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -156,7 +152,7 @@ func TestSyncRequestFloodIsBounded(t *testing.T) {
 	// meanwhile. Wait until a later frame was handled: a message from mallory.
 	m := Message{Room: "lobby", Seq: 1, Clock: 1, Time: time.Now(), Body: "after the flood"}
 	m.Sign(mallory)
-	if err := link.Send(session.FrameChat, m.Encode()); err != nil {
+	if err := link.Send(frameChat, m.Encode()); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the frame after the flood", func() bool { return hasBodies(alice.history(t, "lobby"), "after the flood") })
@@ -176,7 +172,7 @@ func TestOwnMessagesFromPeersAdvanceSequence(t *testing.T) {
 	for seq := uint64(1); seq <= 3; seq++ {
 		m := Message{Room: "lobby", Seq: seq, Clock: seq, Time: time.Now(), Body: fmt.Sprintf("old %d", seq)}
 		m.Sign(alice.id) // written by alice's key before the backup was restored
-		if err := link.Send(session.FrameChat, m.Encode()); err != nil {
+		if err := link.Send(frameChat, m.Encode()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -199,11 +195,7 @@ func TestShutdownClosesLinksWithReason(t *testing.T) {
 	link := c.hostileMember(alice, mallory)
 	waitFor(t, "alice to register the link", func() bool { return len(alice.node.LinkedPeers()) == 1 })
 	c.stop(alice)
-	select {
-	case <-link.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatal("the peer's link is still up after the node stopped")
-	}
+	waitClosed(t, "the peer's link to end after the node stopped", link.Done())
 	if err := link.Err(); err == nil || !strings.Contains(err.Error(), "shutting down") {
 		t.Fatalf("link ended with %v, want the close reason \"shutting down\"", err)
 	}

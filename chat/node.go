@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,13 +19,18 @@ import (
 // trusted peers it finds, and keeps its rooms' histories converged with
 // theirs. Create it with New, start it with Run.
 type Node struct {
-	cfg      Config
-	id       *lcrypto.Identity
-	store    *storage.DB
-	commit   *storage.Committer
-	events   hub
-	inflight inFlight
-	logf     func(string, ...any)
+	cfg   Config
+	id    *lcrypto.Identity
+	store *storage.DB
+	// commit is the group-commit writer, started by Run (or by a Send
+	// before it) through committer, so a node that never runs holds no
+	// goroutine; Run closes it when it returns.
+	commit     *storage.Committer
+	commitOnce sync.Once
+	events     hub
+	stats      nodeStats
+	inflight   inFlight
+	logf       func(string, ...any)
 
 	dialLimit *discovery.DialLimiter
 	// disc is the beacon service: nil with NoDiscovery, and until Run has
@@ -38,15 +44,26 @@ type Node struct {
 	ran    atomic.Bool
 	nick   atomic.Pointer[string] // what peers are told; SetNick changes it
 
-	mu       sync.Mutex
-	links    map[lcrypto.IdentityKey]*peer
-	rooms    map[string]*room
-	nicks    map[lcrypto.IdentityKey]string       // from hellos, for display
-	dialing  map[string]bool                      // addresses with a dial in flight
-	statics  map[string]*staticPeer               // --peer address → its state
-	knocks   map[reportKey]time.Time              // last knock/refusal event per peer
-	knockWin knockWindow                          // untrusted knocks of this summary interval
-	relinks  map[lcrypto.IdentityKey]*relinkState // peers whose links keep ending early
+	// Each table has its own lock (lock order: dials, links, relinks; a
+	// link's own lock after links).
+	links   linkTable
+	rooms   roomTable
+	nicks   nickTable
+	dials   dialTable
+	reports reportTable
+	relinks relinkTable
+}
+
+// roomTable is the joined rooms, with its own lock.
+type roomTable struct {
+	sync.Mutex
+	byName map[string]*room
+}
+
+// nickTable is the nicknames peers announced in their hellos, for display.
+type nickTable struct {
+	sync.Mutex
+	byKey map[lcrypto.IdentityKey]string
 }
 
 // room is a joined room's local state.
@@ -64,6 +81,12 @@ type room struct {
 // ErrNotJoined is returned when sending to a room the node has not joined.
 var ErrNotJoined = errors.New("not in that room")
 
+// committer returns the group-commit writer, starting it on first use.
+func (n *Node) committer() *storage.Committer {
+	n.commitOnce.Do(func() { n.commit = storage.NewCommitter(n.store, 0) })
+	return n.commit
+}
+
 // New prepares a node; nothing touches the network until Run.
 func New(cfg Config) (*Node, error) {
 	if cfg.Identity == nil || cfg.Store == nil {
@@ -79,14 +102,14 @@ func New(cfg Config) (*Node, error) {
 		logf:      cfg.Logf,
 		dialLimit: discovery.NewDialLimiter(),
 		listening: make(chan struct{}),
-		links:     map[lcrypto.IdentityKey]*peer{},
-		rooms:     map[string]*room{},
-		nicks:     map[lcrypto.IdentityKey]string{},
-		dialing:   map[string]bool{},
-		statics:   map[string]*staticPeer{},
-		knocks:    map[reportKey]time.Time{},
-		relinks:   map[lcrypto.IdentityKey]*relinkState{},
 	}
+	n.links.byKey = map[lcrypto.IdentityKey]*link{}
+	n.rooms.byName = map[string]*room{}
+	n.nicks.byKey = map[lcrypto.IdentityKey]string{}
+	n.dials.inFlight = map[string]bool{}
+	n.dials.statics = map[string]*staticPeer{}
+	n.reports.last = map[reportKey]time.Time{}
+	n.relinks.byKey = map[lcrypto.IdentityKey]*relinkState{}
 	if n.logf == nil {
 		n.logf = func(string, ...any) {}
 	}
@@ -107,7 +130,6 @@ func New(cfg Config) (*Node, error) {
 			return nil, err
 		}
 	}
-	n.commit = storage.NewCommitter(cfg.Store, 0)
 	return n, nil
 }
 
@@ -121,12 +143,12 @@ func (n *Node) loadRoom(r string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if _, ok := n.rooms[name]; ok {
+	n.rooms.Lock()
+	defer n.rooms.Unlock()
+	if _, ok := n.rooms.byName[name]; ok {
 		return name, nil
 	}
-	if len(n.rooms) >= MaxRooms {
+	if len(n.rooms.byName) >= MaxRooms {
 		return "", fmt.Errorf("at most %d rooms", MaxRooms)
 	}
 	last, err := n.store.LastSeq(name, n.id.Public())
@@ -143,7 +165,7 @@ func (n *Node) loadRoom(r string) (string, error) {
 	}
 	rs.nextSeq.Store(last + 1)
 	rs.maxClock.Store(st.MaxClock)
-	n.rooms[name] = rs
+	n.rooms.byName[name] = rs
 	return name, nil
 }
 
@@ -172,7 +194,7 @@ func (n *Node) Run(ctx context.Context) error {
 		return errors.New("chat: node already ran")
 	}
 	defer n.events.closeAll()
-	defer n.commit.Close()
+	defer n.committer().Close()
 	ln, err := net.Listen("tcp", n.cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("listening for links on %s: %w (is another lanchat using the port? try --port)", n.cfg.ListenAddr, err)
@@ -239,9 +261,63 @@ func (n *Node) isTrusted(key lcrypto.IdentityKey) bool {
 	return ok
 }
 
-// Rooms returns the joined rooms.
+// Rooms returns the joined rooms, sorted.
 func (n *Node) Rooms() []string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.roomNamesLocked()
+	n.rooms.Lock()
+	out := make([]string, 0, len(n.rooms.byName))
+	for r := range n.rooms.byName {
+		out = append(out, r)
+	}
+	n.rooms.Unlock()
+	slices.Sort(out)
+	return out
+}
+
+// room returns the joined room name, or nil.
+func (n *Node) room(name string) *room {
+	n.rooms.Lock()
+	defer n.rooms.Unlock()
+	return n.rooms.byName[name]
+}
+
+// dropRoom leaves room name locally; false if it was not joined.
+func (n *Node) dropRoom(name string) bool {
+	n.rooms.Lock()
+	defer n.rooms.Unlock()
+	_, ok := n.rooms.byName[name]
+	delete(n.rooms.byName, name)
+	return ok
+}
+
+// roomDiff returns the rooms joined and left since announced.
+func (n *Node) roomDiff(announced []string) (joined, left []string) {
+	n.rooms.Lock()
+	defer n.rooms.Unlock()
+	was := map[string]bool{}
+	for _, r := range announced {
+		was[r] = true
+		if n.rooms.byName[r] == nil {
+			left = append(left, r)
+		}
+	}
+	for r := range n.rooms.byName {
+		if !was[r] {
+			joined = append(joined, r)
+		}
+	}
+	return joined, left
+}
+
+// setNick remembers the nickname key's hello announced.
+func (n *Node) setNick(key lcrypto.IdentityKey, nick string) {
+	n.nicks.Lock()
+	n.nicks.byKey[key] = nick
+	n.nicks.Unlock()
+}
+
+// helloNick returns the nickname key's latest hello announced.
+func (n *Node) helloNick(key lcrypto.IdentityKey) string {
+	n.nicks.Lock()
+	defer n.nicks.Unlock()
+	return n.nicks.byKey[key]
 }

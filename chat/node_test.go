@@ -47,7 +47,11 @@ func freeUDPPort(t *testing.T) int {
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
+// newCluster returns an empty cluster. When the test ends, after every
+// node stopped, no goroutine of theirs may remain (checkNoLeaks).
 func newCluster(t *testing.T) *cluster {
+	before := lanchatGoroutines()
+	t.Cleanup(func() { checkNoLeaks(t, before) })
 	return &cluster{t: t, port: freeUDPPort(t), dataRoot: t.TempDir()}
 }
 
@@ -153,18 +157,6 @@ func (c *cluster) stop(tn *testNode) {
 	tn.store = nil
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func (tn *testNode) linkedTo(others ...*testNode) bool {
 	linked := map[string]bool{}
 	for _, p := range tn.node.LinkedPeers() {
@@ -176,26 +168,6 @@ func (tn *testNode) linkedTo(others ...*testNode) bool {
 		}
 	}
 	return true
-}
-
-// waitEvent waits for an event of kind about peer from tn's stream.
-func (tn *testNode) waitEvent(t *testing.T, kind EventKind, about *testNode) Event {
-	t.Helper()
-	var got Event
-	waitFor(t, fmt.Sprintf("%s: a %s event about %s", tn.name, kind, about.name), func() bool {
-		for {
-			select {
-			case ev := <-tn.events:
-				if ev.Kind == kind && ev.Peer != nil && ev.Peer.Fingerprint == about.id.Fingerprint().String() {
-					got = ev
-					return true
-				}
-			default:
-				return false
-			}
-		}
-	})
-	return got
 }
 
 func (c *cluster) waitLinked(nodes ...*testNode) {
@@ -439,4 +411,18 @@ func TestHistoryAcrossRoomsByTime(t *testing.T) {
 		}
 		t.Fatalf("newest 2 across rooms = %v, want [lobby 4, dev newest]", got)
 	}
+}
+
+// TestNewWithoutRunStartsNothing: a node that is created and never run
+// leaves no goroutine behind (the cluster's leak check).
+func TestNewWithoutRunStartsNothing(t *testing.T) {
+	c := newCluster(t)
+	a := c.add("alice")
+	if _, err := New(c.config(a)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a.store = nil
 }

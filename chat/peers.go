@@ -62,15 +62,15 @@ func (n *Node) PeerEntries() []PeerEntry {
 			}
 		}
 	}
-	linked := map[lcrypto.IdentityKey]*peer{}
-	for _, p := range n.allLinks() {
-		linked[p.key] = p
+	linked := map[lcrypto.IdentityKey]*link{}
+	for _, l := range n.allLinks() {
+		linked[l.key] = l
 	}
 	out := make([]PeerEntry, 0, len(heard)+len(linked))
 	add := func(key lcrypto.IdentityKey) {
 		var addr, nick string
-		if p := linked[key]; p != nil {
-			addr, nick = p.link.RemoteAddr().String(), p.nick
+		if l := linked[key]; l != nil {
+			addr, nick = l.sess.RemoteAddr().String(), l.nick
 		}
 		tp, trusted, err := n.store.IsTrusted(key.Fingerprint())
 		if err != nil {

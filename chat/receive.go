@@ -67,7 +67,7 @@ const parallelVerifyMin = 16
 // author, seq) is stored with other bytes goes to resolveConflict. The
 // survivors are claimed in flight; the caller releases them after the
 // commit.
-func (n *Node) screen(ctx context.Context, from *peer, raws [][]byte) ([]Message, [][]byte, error) {
+func (n *Node) screen(ctx context.Context, from *link, raws [][]byte) ([]Message, [][]byte, error) {
 	msgs := make([]Message, 0, len(raws))
 	keep := make([][]byte, 0, len(raws))
 	for _, raw := range raws {

@@ -142,7 +142,7 @@ func BenchmarkChatReceiveOneLink(b *testing.B) {
 	sent := make(chan error, 1)
 	go func() {
 		for _, m := range msgs {
-			if err := link.SendWait(ctx, session.FrameChat, m); err != nil {
+			if err := link.SendWait(ctx, frameChat, m); err != nil {
 				sent <- err
 				return
 			}

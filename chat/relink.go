@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"syscall"
 	"time"
 
@@ -23,34 +24,46 @@ const (
 	relinkBackoffMax = time.Minute
 )
 
-// relinkState is a peer's relink backoff (guarded by Node.mu).
+// relinkTable is the relink backoff of peers whose links ended early, with
+// its own lock (taken after the link table's, see dialTable).
+type relinkTable struct {
+	sync.Mutex
+	byKey map[lcrypto.IdentityKey]*relinkState
+}
+
+// relinkState is a peer's relink backoff (guarded by relinkTable).
 type relinkState struct {
 	backoff time.Duration // the wait after the latest early end
 	next    time.Time     // no dial before this
 	told    bool          // the relink_backoff event was published
 }
 
-// relinkWaitLocked reports whether dials to key must wait at now.
-func (n *Node) relinkWaitLocked(key lcrypto.IdentityKey, now time.Time) bool {
-	st := n.relinks[key]
+// relinkWait reports whether dials to key must wait at now.
+func (n *Node) relinkWait(key lcrypto.IdentityKey, now time.Time) bool {
+	n.relinks.Lock()
+	defer n.relinks.Unlock()
+	st := n.relinks.byKey[key]
 	return st != nil && now.Before(st.next)
 }
 
-// linkEndedLocked updates p's peer's backoff for a link that ended at now
-// with reason, and returns the notice to publish, if any: once per run of
-// early ends, from the second one on.
-func (n *Node) linkEndedLocked(p *peer, reason string, now time.Time) string {
-	if now.Sub(p.up) >= stableLink {
-		delete(n.relinks, p.key)
+// linkEnded updates the backoff of l's peer for a link that ended at now
+// with reason (storeErr: why storing its messages failed, if it did), and
+// returns the notice to publish, if any: once per run of early ends, from
+// the second one on.
+func (n *Node) linkEnded(l *link, storeErr error, reason string, now time.Time) string {
+	n.relinks.Lock()
+	defer n.relinks.Unlock()
+	if now.Sub(l.up) >= stableLink {
+		delete(n.relinks.byKey, l.key)
 		return ""
 	}
-	st := n.relinks[p.key]
+	st := n.relinks.byKey[l.key]
 	if st == nil {
-		if len(n.relinks) >= maxRelinkStates {
-			clear(n.relinks) // only trusted peers get here: never in practice
+		if len(n.relinks.byKey) >= maxRelinkStates {
+			clear(n.relinks.byKey) // only trusted peers get here: never in practice
 		}
 		st = &relinkState{}
-		n.relinks[p.key] = st
+		n.relinks.byKey[l.key] = st
 	}
 	st.backoff = min(max(2*st.backoff, relinkBackoffMin), relinkBackoffMax)
 	wait := st.backoff - time.Duration(rand.Int64N(int64(st.backoff/2)+1))
@@ -59,7 +72,7 @@ func (n *Node) linkEndedLocked(p *peer, reason string, now time.Time) string {
 		return ""
 	}
 	st.told = true
-	return relinkNotice(p.storeErr, reason)
+	return relinkNotice(storeErr, reason)
 }
 
 // maxRelinkStates bounds the relink table.

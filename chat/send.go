@@ -14,7 +14,8 @@ import (
 
 // Send signs body as this node's next message in room, stores it durably,
 // and only then hands it to every link in the room. It returns the message as
-// shown and how many links it was handed to.
+// shown and how many links it was handed to. A Send before Run starts the
+// node's message writer, which Run stops when it returns.
 func (n *Node) Send(ctx context.Context, roomName, body string) (*MessageView, int, error) {
 	name, err := NormalizeRoom(roomName)
 	if err != nil {
@@ -53,7 +54,7 @@ func (n *Node) storeOwn(ctx context.Context, rs *room, name, body string) (Messa
 		}
 		m.Sign(n.id)
 		raw := m.Encode()
-		added, err := n.commit.Add(ctx, toStored(&m, raw))
+		added, err := n.committer().Add(ctx, toStored(&m, raw))
 		if err != nil {
 			return Message{}, nil, fmt.Errorf("storing message: %w", err)
 		}
@@ -78,9 +79,9 @@ func (n *Node) Join(roomName string) (string, error) {
 		return "", err
 	}
 	n.rememberRooms()
-	n.broadcastRoomFrame(session.FrameRoomJoin, name)
-	for _, p := range n.linksInRoom(name) {
-		n.requestSync(p, name)
+	n.broadcastRoomFrame(frameRoomJoin, name)
+	for _, l := range n.linksInRoom(name) {
+		l.requestSync(name)
 	}
 	return name, nil
 }
@@ -92,23 +93,19 @@ func (n *Node) Leave(roomName string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	n.mu.Lock()
-	_, ok := n.rooms[name]
-	delete(n.rooms, name)
-	n.mu.Unlock()
-	if !ok {
+	if !n.dropRoom(name) {
 		return "", fmt.Errorf("%w %q", ErrNotJoined, name)
 	}
 	n.rememberRooms()
-	n.broadcastRoomFrame(session.FrameRoomLeave, name)
+	n.broadcastRoomFrame(frameRoomLeave, name)
 	return name, nil
 }
 
 func (n *Node) broadcastRoomFrame(t session.FrameType, name string) {
 	body := encodeRoomFrame(name)
-	for _, p := range n.allLinks() {
-		if err := p.link.Send(t, body); err != nil {
-			n.logf("telling %s about room %s: %v", p.key, name, err)
+	for _, l := range n.allLinks() {
+		if err := l.sess.Send(t, body); err != nil {
+			n.logf("telling %s about room %s: %v", l.key, name, err)
 		}
 	}
 }
@@ -117,8 +114,8 @@ func (n *Node) broadcastRoomFrame(t session.FrameType, name string) {
 func (n *Node) LinkedPeers() []*PeerView {
 	all := n.allLinks()
 	out := make([]*PeerView, 0, len(all))
-	for _, p := range all {
-		out = append(out, n.peerViewOf(p))
+	for _, l := range all {
+		out = append(out, n.peerViewOf(l))
 	}
 	return out
 }
@@ -134,9 +131,9 @@ func (n *Node) Untrust(fp lcrypto.Fingerprint) error {
 	if err := n.store.Untrust(fp); err != nil {
 		return err
 	}
-	for _, p := range n.allLinks() {
-		if p.key.Fingerprint() == fp {
-			n.closeAsync(p, "no longer trusted")
+	for _, l := range n.allLinks() {
+		if l.key.Fingerprint() == fp {
+			l.closeAsync("no longer trusted")
 		}
 	}
 	return nil
@@ -147,8 +144,8 @@ func (n *Node) Untrust(fp lcrypto.Fingerprint) error {
 // trusted and linked or not, sorted by fingerprint.
 func (n *Node) Peers() []*PeerView {
 	byKey := map[lcrypto.IdentityKey]*PeerView{}
-	for _, p := range n.allLinks() {
-		byKey[p.key] = n.peerViewOf(p)
+	for _, l := range n.allLinks() {
+		byKey[l.key] = n.peerViewOf(l)
 	}
 	if disc := n.disc.Load(); disc != nil {
 		for _, p := range disc.Peers() {

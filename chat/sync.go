@@ -6,11 +6,11 @@ import (
 	"slices"
 
 	lcrypto "github.com/lanchat/lanchat/crypto"
-	"github.com/lanchat/lanchat/session"
 )
 
-// requestSync asks p for what this node misses in room r.
-func (n *Node) requestSync(p *peer, r string) {
+// requestSync asks the peer for what this node misses in room r.
+func (l *link) requestSync(r string) {
+	n := l.node
 	st, err := n.store.RoomState(r)
 	if err != nil {
 		n.logf("sync %s: %v", r, err)
@@ -23,64 +23,70 @@ func (n *Node) requestSync(p *peer, r string) {
 		}
 		req.Heads[lcrypto.IdentityKey(k)] = v
 	}
-	if err := p.link.Send(session.FrameSyncRequest, req.encode()); err != nil {
-		n.logf("sync %s with %s: %v", r, p.key, err)
+	if err := l.sess.Send(frameSyncRequest, req.encode()); err != nil {
+		n.logf("sync %s with %s: %v", r, l.key, err)
 	}
 }
 
 // startSync serves a peer's sync request: at once if no sync for that room
 // runs on this link, else after it (only the newest waiting request is
 // kept). So a peer can hold at most one sync goroutine per room.
-func (n *Node) startSync(ctx context.Context, p *peer, req syncRequest) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if p.syncs == nil {
-		p.syncs = map[string]*syncState{}
+func (l *link) startSync(ctx context.Context, req syncRequest) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.syncs == nil {
+		l.syncs = map[string]*syncState{}
 	}
-	if st := p.syncs[req.Room]; st != nil {
+	if st := l.syncs[req.Room]; st != nil {
 		st.next = &req
 		return
 	}
-	p.syncs[req.Room] = &syncState{}
-	n.wg.Add(1)
-	go n.runSyncs(ctx, p, req)
+	l.syncs[req.Room] = &syncState{}
+	l.node.wg.Add(1)
+	go l.runSyncs(ctx, req)
 }
 
 // runSyncs serves req, then any request that came for its room meanwhile.
-func (n *Node) runSyncs(ctx context.Context, p *peer, req syncRequest) {
-	defer n.wg.Done()
+func (l *link) runSyncs(ctx context.Context, req syncRequest) {
+	defer l.node.wg.Done()
 	for {
-		n.serveSync(ctx, p, req)
-		n.mu.Lock()
-		st := p.syncs[req.Room]
-		next := st.next
-		st.next = nil
-		if next == nil || ctx.Err() != nil {
-			delete(p.syncs, req.Room)
-			n.mu.Unlock()
+		l.serveSync(ctx, req)
+		if req = l.nextSync(ctx, req.Room); req.Room == "" {
 			return
 		}
-		n.mu.Unlock()
-		req = *next
 	}
+}
+
+// nextSync takes the request waiting for room, if any (and ctx is not
+// done); else it ends the room's sync and returns the zero request.
+func (l *link) nextSync(ctx context.Context, room string) syncRequest {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.syncs[room]
+	next := st.next
+	st.next = nil
+	if next == nil || ctx.Err() != nil {
+		delete(l.syncs, room)
+		return syncRequest{}
+	}
+	return *next
 }
 
 // serveSync streams what the peer misses in a room, in bounded batches; it
 // waits for queue space (flow control), so a slow peer slows only itself.
 // A room that is not shared (either side not in it) gets an empty answer.
-func (n *Node) serveSync(ctx context.Context, p *peer, req syncRequest) {
+func (l *link) serveSync(ctx context.Context, req syncRequest) {
+	n := l.node
 	resp := syncResponse{Room: req.Room}
 	header := syncResponseHeader(req.Room)
 	size := header // the encoded body so far
 	flush := func(done bool) bool {
 		resp.Done = done
-		err := p.link.SendWait(ctx, session.FrameSyncResponse, resp.encode())
+		err := l.sess.SendWait(ctx, frameSyncResponse, resp.encode())
 		resp.Msgs, size = nil, header
 		return err == nil
 	}
-	n.mu.Lock()
-	shared := n.rooms[req.Room] != nil && p.rooms[req.Room]
-	n.mu.Unlock()
+	shared := n.room(req.Room) != nil && l.inRoom(req.Room)
 	if !shared {
 		flush(true)
 		return
@@ -132,13 +138,14 @@ func (n *Node) serveSync(ctx context.Context, p *peer, req syncRequest) {
 		}
 	}
 	if damaged > 0 {
-		n.logf("sync %s with %s: skipped %d damaged stored messages (lanchat history marks them)", req.Room, p.key, damaged)
+		n.logf("sync %s with %s: skipped %d damaged stored messages (lanchat history marks them)", req.Room, l.key, damaged)
 	}
 	flush(true)
 }
 
 // handleSyncResponse verifies a batch and submits it as one write.
-func (n *Node) handleSyncResponse(ctx context.Context, p *peer, body []byte, out chan<- delivery) error {
+func (l *link) handleSyncResponse(ctx context.Context, body []byte, out chan<- delivery) error {
+	n := l.node
 	resp, err := decodeSyncResponse(body)
 	if err != nil {
 		return err
@@ -148,7 +155,7 @@ func (n *Node) handleSyncResponse(ctx context.Context, p *peer, body []byte, out
 			return fmt.Errorf("%w: a message of room %s in a sync batch of %s", ErrFrame, m.Room, resp.Room)
 		}
 	}
-	msgs, raws, err := n.screen(ctx, p, resp.Msgs)
+	msgs, raws, err := n.screen(ctx, l, resp.Msgs)
 	if err != nil {
 		return err
 	}

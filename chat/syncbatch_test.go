@@ -16,7 +16,7 @@ import (
 func syncBatches(t *testing.T, link *session.Link, author lcrypto.IdentityKey, head uint64) [][]byte {
 	t.Helper()
 	req := syncRequest{Room: "lobby", Heads: map[lcrypto.IdentityKey]uint64{author: head}}
-	if err := link.Send(session.FrameSyncRequest, req.encode()); err != nil {
+	if err := link.Send(frameSyncRequest, req.encode()); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -27,7 +27,7 @@ func syncBatches(t *testing.T, link *session.Link, author lcrypto.IdentityKey, h
 		if err != nil {
 			t.Fatalf("waiting for sync batches: %v", err)
 		}
-		if f.Type != session.FrameSyncResponse {
+		if f.Type != frameSyncResponse {
 			continue // the node's own sync request, live messages
 		}
 		out = append(out, f.Body)
@@ -86,7 +86,7 @@ func TestSyncBatchBound(t *testing.T) {
 		for seq := from; seq <= to; seq++ {
 			m := Message{Room: "lobby", Seq: seq, Clock: seq, Time: time.UnixMilli(1e12), Body: body}
 			m.Sign(mallory)
-			if err := link.SendWait(context.Background(), session.FrameChat, m.Encode()); err != nil {
+			if err := link.SendWait(context.Background(), frameChat, m.Encode()); err != nil {
 				t.Fatal(err)
 			}
 		}

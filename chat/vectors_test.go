@@ -159,19 +159,19 @@ func generateFrameVectors(t *testing.T) frameVectors {
 	}{
 		{"hello of alice", vectorTypeHello, helloFields{1, "alice", []string{"dev", "lobby"}},
 			hello{Nick: "alice", Rooms: []string{"dev", "lobby"}}.encode()},
-		{"chat message of alice", session.FrameChat, messageFieldsOf(m1), m1.Encode()},
-		{"chat message of bob", session.FrameChat, messageFieldsOf(m2), m2.Encode()},
-		{"sync request (version 1: room and heads)", session.FrameSyncRequest,
+		{"chat message of alice", frameChat, messageFieldsOf(m1), m1.Encode()},
+		{"chat message of bob", frameChat, messageFieldsOf(m2), m2.Encode()},
+		{"sync request (version 1: room and heads)", frameSyncRequest,
 			syncRequestFields{"lobby", []headFields{{hex.EncodeToString(ak[:]), 1}, {hex.EncodeToString(bk[:]), 0}}},
 			syncRequest{Room: "lobby", Heads: map[lcrypto.IdentityKey]uint64{ak: 1, bk: 0}}.encode()},
-		{"sync response, last batch", session.FrameSyncResponse,
+		{"sync response, last batch", frameSyncResponse,
 			syncResponseFields{"lobby", true, []string{hex.EncodeToString(m1.Encode()), hex.EncodeToString(m2.Encode())}},
 			syncResponse{Room: "lobby", Done: true, Msgs: [][]byte{m1.Encode(), m2.Encode()}}.encode()},
-		{"sync response, empty and done", session.FrameSyncResponse, syncResponseFields{"dev", true, []string{}},
+		{"sync response, empty and done", frameSyncResponse, syncResponseFields{"dev", true, []string{}},
 			syncResponse{Room: "dev", Done: true}.encode()},
-		{"sync check after the catch-up (5.6)", session.FrameSyncCheck, checkOut, check.encode()},
-		{"room join", session.FrameRoomJoin, roomFields{"dev"}, encodeRoomFrame("dev")},
-		{"room leave", session.FrameRoomLeave, roomFields{"dev"}, encodeRoomFrame("dev")},
+		{"sync check after the catch-up (5.6)", frameSyncCheck, checkOut, check.encode()},
+		{"room join", frameRoomJoin, roomFields{"dev"}, encodeRoomFrame("dev")},
+		{"room leave", frameRoomLeave, roomFields{"dev"}, encodeRoomFrame("dev")},
 		{"close, protocol error", vectorTypeClose, closeFields{2, "malformed frame: truncated"},
 			append([]byte{2}, "malformed frame: truncated"...)},
 		{"close, normal", vectorTypeClose, closeFields{0, "shutting down"}, append([]byte{0}, "shutting down"...)},
@@ -188,7 +188,7 @@ func generateFrameVectors(t *testing.T) frameVectors {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v.Frames = append(v.Frames, frameVectorRecord{Name: f.name, Type: uint8(f.typ), TypeName: f.typ.String(),
+		v.Frames = append(v.Frames, frameVectorRecord{Name: f.name, Type: uint8(f.typ), TypeName: frameName(f.typ),
 			Fields: fields, Body: hex.EncodeToString(f.body), Plaintext: hex.EncodeToString(framePlaintext(f.typ, f.body))})
 	}
 	return v
@@ -274,7 +274,7 @@ func roundTrip(t *testing.T, f frameVectorRecord, body []byte) (encoded []byte, 
 		mustUnmarshal(t, f.Fields, &in)
 		h, err := decodeHello(body)
 		return hello{Nick: in.Nick, Rooms: in.Rooms}.encode(), helloFields{helloVersion, h.Nick, h.Rooms}, err
-	case session.FrameChat:
+	case frameChat:
 		var in messageFields
 		mustUnmarshal(t, f.Fields, &in)
 		m := Message{Room: in.Room, Seq: in.Seq, Clock: in.Clock, Time: time.UnixMilli(in.TimeMs), Body: in.Body}
@@ -285,7 +285,7 @@ func roundTrip(t *testing.T, f frameVectorRecord, body []byte) (encoded []byte, 
 		}
 		d, err := DecodeMessage(body)
 		return m.Encode(), messageFieldsOf(d), err
-	case session.FrameSyncRequest:
+	case frameSyncRequest:
 		var in syncRequestFields
 		mustUnmarshal(t, f.Fields, &in)
 		req := syncRequest{Room: in.Room, Heads: map[lcrypto.IdentityKey]uint64{}}
@@ -298,7 +298,7 @@ func roundTrip(t *testing.T, f frameVectorRecord, body []byte) (encoded []byte, 
 			out.Heads = append(out.Heads, headFields{hex.EncodeToString(h.key[:]), h.head})
 		}
 		return req.encode(), out, err
-	case session.FrameSyncResponse:
+	case frameSyncResponse:
 		var in syncResponseFields
 		mustUnmarshal(t, f.Fields, &in)
 		resp := syncResponse{Room: in.Room, Done: in.Done}
@@ -311,12 +311,12 @@ func roundTrip(t *testing.T, f frameVectorRecord, body []byte) (encoded []byte, 
 			out.Messages = append(out.Messages, hex.EncodeToString(m))
 		}
 		return resp.encode(), out, err
-	case session.FrameRoomJoin, session.FrameRoomLeave:
+	case frameRoomJoin, frameRoomLeave:
 		var in roomFields
 		mustUnmarshal(t, f.Fields, &in)
 		r, err := decodeRoomFrame(body)
 		return encodeRoomFrame(in.Room), roomFields{r}, err
-	case session.FrameSyncCheck:
+	case frameSyncCheck:
 		var in syncCheckFields
 		mustUnmarshal(t, f.Fields, &in)
 		chk := syncCheck{Room: in.Room}

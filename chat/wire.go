@@ -8,25 +8,21 @@ import (
 	"slices"
 
 	lcrypto "github.com/lanchat/lanchat/crypto"
-	"github.com/lanchat/lanchat/storage"
+	"github.com/lanchat/lanchat/internal/names"
 )
 
 // Limits of the chat frames (PROTOCOL.md, section 5).
 const (
 	helloVersion = 1
-	// MaxNickLen bounds a nickname in bytes (UTF-8).
-	MaxNickLen = storage.MaxNameLen
 	// MaxSyncAuthors bounds the version vector of one sync request.
 	MaxSyncAuthors = 4096
 	// syncBatchMessages and syncBatchBytes bound one sync response frame
 	// we send: at most 256 messages, and the whole encoded body (header
 	// included) at most 262144 bytes. A batch is sent when the next message
 	// would break either bound, so it is as full as they allow. Receivers
-	// take any batch up to the frame bound (MaxWireFrame).
+	// take any batch up to the frame bound (maxFrameSize).
 	syncBatchMessages = 256
 	syncBatchBytes    = 256 << 10
-	// MaxWireFrame is the largest chat frame body we send or accept.
-	MaxWireFrame = 1 << 20
 )
 
 // ErrFrame is returned for a malformed chat frame body.
@@ -71,11 +67,11 @@ func decodeHello(b []byte) (hello, error) {
 	return h, r.done()
 }
 
-// CheckNick validates a nickname: the rules of every name lanchat shows
-// (storage.CheckName: at most MaxNickLen bytes of UTF-8, no control or
-// format characters, no leading or trailing space).
+// CheckNick validates a nickname by the rule of every name lanchat shows
+// (internal/names: at most 64 bytes of UTF-8, no control or format
+// characters, no leading or trailing space).
 func CheckNick(s string) error {
-	if err := storage.CheckName(s); err != nil {
+	if err := names.Check(s); err != nil {
 		return fmt.Errorf("nickname: %w", err)
 	}
 	return nil

@@ -3,7 +3,6 @@ package crypto
 import (
 	"crypto/ecdh"
 	"crypto/ed25519"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -185,9 +184,6 @@ func VerifyBytes(key []byte, domain string, msg, sig []byte) bool {
 
 // ErrKeyMismatch is returned where two keys that must be equal are not.
 var ErrKeyMismatch = errors.New("key mismatch")
-
-// EqualKeys compares two byte slices in constant time.
-func EqualKeys(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
 
 func withDomain(domain string, msg []byte) []byte {
 	b := make([]byte, 0, len(domain)+len(msg))

@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/internal/names"
 )
 
 // Beacon wire format, version 1 (PROTOCOL.md, section 2). All integers are
@@ -36,7 +35,7 @@ const (
 	knownFlags   = FlagBye | FlagNickname
 
 	// MaxNicknameLen bounds the nickname in bytes.
-	MaxNicknameLen = 64
+	MaxNicknameLen = names.MaxLen
 	// InstanceSize is the length of an instance id.
 	InstanceSize = 8
 
@@ -125,18 +124,11 @@ func (b Beacon) check() error {
 
 // CheckNickname reports whether s may travel in a beacon: at most
 // MaxNicknameLen bytes of valid UTF-8 without control or format characters
-// (so a nickname can never move a terminal's cursor). Empty means none.
+// (so a nickname can never move a terminal's cursor; internal/names). Empty
+// means none.
 func CheckNickname(s string) error {
-	if len(s) > MaxNicknameLen {
-		return fmt.Errorf("%w: nickname is %d bytes, at most %d", ErrBeacon, len(s), MaxNicknameLen)
-	}
-	if !utf8.ValidString(s) {
-		return fmt.Errorf("%w: nickname is not valid UTF-8", ErrBeacon)
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return fmt.Errorf("%w: nickname has control character %U", ErrBeacon, r)
-		}
+	if err := names.CheckText(s); err != nil {
+		return fmt.Errorf("%w: nickname: %w", ErrBeacon, err)
 	}
 	return nil
 }

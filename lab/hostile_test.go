@@ -15,6 +15,10 @@ import (
 	"github.com/lanchat/lanchat/session"
 )
 
+// frameChat is the chat frame type (PROTOCOL.md 4.2): the session hands it
+// to the chat layer untouched.
+const frameChat session.FrameType = 0x10
+
 // Scenario 7 (issue 11): a hostile member and a late joiner. Mallory is a
 // raw wire client on a lab host of its own, with its own identity, trusted
 // by alice and bob (not by carol). It inflates its clock as fast as the
@@ -148,7 +152,7 @@ func sendCLI(t *testing.T, n *Node, body string) {
 func sendRaw(t *testing.T, link *session.Link, msgs ...chat.Message) {
 	t.Helper()
 	for _, m := range msgs {
-		if err := link.Send(session.FrameChat, m.Encode()); err != nil {
+		if err := link.Send(frameChat, m.Encode()); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -49,9 +49,9 @@ func TestReadAllocationBound(t *testing.T) {
 	}{
 		// The message buffer grows to the claimed length, never past MaxNoiseMessage.
 		{"length 65535 and garbage", append([]byte{0xff, 0xff}, bytes.Repeat([]byte{0x5a}, 65535)...), MaxNoiseMessage + slack},
-		{"frame claiming 4 GiB", seal([]byte{byte(FrameChat), 0xff, 0xff, 0xff, 0xff}), slack},
+		{"frame claiming 4 GiB", seal([]byte{byte(appFrame), 0xff, 0xff, 0xff, 0xff}), slack},
 		{"ping claiming 64 KiB", seal([]byte{byte(framePing), 0, 1, 0, 0}), slack},
-		{"frame claiming MaxFrameSize, then nothing", seal(append([]byte{byte(FrameChat), 0, 0x10, 0, 0}, make([]byte, firstChunkMax)...)), MaxNoiseMessage + maxFrame + slack},
+		{"frame claiming MaxFrameSize, then nothing", seal(append([]byte{byte(appFrame), 0, 0x10, 0, 0}, make([]byte, firstChunkMax)...)), MaxNoiseMessage + maxFrame + slack},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -155,7 +155,7 @@ func benchLink(b *testing.B, size int) {
 		got <- nil
 	}()
 	for range b.N {
-		if err := d.SendWait(context.Background(), FrameChat, body); err != nil {
+		if err := d.SendWait(context.Background(), appFrame, body); err != nil {
 			b.Fatal(err)
 		}
 	}

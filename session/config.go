@@ -76,7 +76,8 @@ func DefaultConfig() Config {
 		// stolen from memory reads at most that much past traffic.
 		RekeyAfterMessages: 1 << 20,
 		RekeyAfter:         2 * time.Minute,
-		// 1 MiB: room for a chat sync batch; the chat layer's own bound.
+		// 1 MiB: a generous bound for one frame; an application that needs
+		// another sets its own (lanchat's chat layer sets its frame bound).
 		MaxFrameSize: 1 << 20,
 		// 4 MiB each way: a few large frames or tens of thousands of chat
 		// lines; a slow peer costs at most this much memory per link.

@@ -41,7 +41,7 @@ func TestFrameRoundTrip(t *testing.T) {
 		for i := range body {
 			body[i] = byte(i * 31)
 		}
-		ps := plaintexts(FrameSyncResponse, body)
+		ps := plaintexts(appFrameBulk, body)
 		if uint64(len(ps)) != chunkCount(n) {
 			t.Fatalf("%d bytes: %d messages, chunkCount says %d", n, len(ps), chunkCount(n))
 		}
@@ -50,11 +50,11 @@ func TestFrameRoundTrip(t *testing.T) {
 				t.Fatalf("%d bytes: message %d has %d bytes of plaintext, max %d", n, i, len(p), MaxPlaintext)
 			}
 		}
-		if ps[0][0] != byte(FrameSyncResponse) || binary.BigEndian.Uint32(ps[0][1:]) != uint32(n) {
+		if ps[0][0] != byte(appFrameBulk) || binary.BigEndian.Uint32(ps[0][1:]) != uint32(n) {
 			t.Fatalf("%d bytes: header %x", n, ps[0][:frameHeaderSize])
 		}
 		f, err := readFrame(reader(ps), maxFrame)
-		if err != nil || f.Type != FrameSyncResponse || !bytes.Equal(f.Body, body) {
+		if err != nil || f.Type != appFrameBulk || !bytes.Equal(f.Body, body) {
 			t.Fatalf("%d bytes: decoded %s of %d bytes, %v", n, f.Type, len(f.Body), err)
 		}
 	}
@@ -65,17 +65,17 @@ func TestFrameDecodeRejects(t *testing.T) {
 	header := func(typ FrameType, n uint32, body ...byte) []byte {
 		return append(binary.BigEndian.AppendUint32([]byte{byte(typ)}, n), body...)
 	}
-	twoChunks := plaintexts(FrameChat, make([]byte, firstChunkMax+10))
+	twoChunks := plaintexts(appFrame, make([]byte, firstChunkMax+10))
 	tests := []struct {
 		name string
 		msgs [][]byte
 	}{
-		{"header of 4 bytes", [][]byte{{byte(FrameChat), 0, 0, 0}}},
+		{"header of 4 bytes", [][]byte{{byte(appFrame), 0, 0, 0}}},
 		{"empty message", [][]byte{{}}},
-		{"length over the frame bound", [][]byte{header(FrameChat, maxFrame+1)}},
+		{"length over the frame bound", [][]byte{header(appFrame, maxFrame+1)}},
 		{"length 2^32-1", [][]byte{header(0x42, 0xffffffff)}},
-		{"first chunk short", [][]byte{header(FrameChat, 3, 'a', 'b')}},
-		{"first chunk long", [][]byte{header(FrameChat, 1, 'a', 'b')}},
+		{"first chunk short", [][]byte{header(appFrame, 3, 'a', 'b')}},
+		{"first chunk long", [][]byte{header(appFrame, 1, 'a', 'b')}},
 		{"continuation short", [][]byte{twoChunks[0], twoChunks[1][:9]}},
 		{"continuation long", [][]byte{twoChunks[0], append(bytes.Clone(twoChunks[1]), 0)}},
 		{"ping of 7 bytes", [][]byte{header(framePing, 7, make([]byte, 7)...)}},
@@ -105,9 +105,9 @@ func TestFrameTypeNames(t *testing.T) {
 		{frameHello, "hello", true, false},
 		{frameRekey, "rekey", true, false},
 		{0x0f, "type-0x0f", false, false},
-		{FrameChat, "chat", true, true},
-		{FrameRoomLeave, "room-leave", true, true},
-		{0x42, "type-0x42", false, true},
+		{appFrame, "type-0x10", true, true},
+		{appFrameLeave, "type-0x14", true, true},
+		{0x42, "type-0x42", true, true}, // the application's to name and skip
 	}
 	for _, tt := range tests {
 		if tt.typ.String() != tt.name || tt.typ.known() != tt.known || tt.typ.isApp() != tt.app {

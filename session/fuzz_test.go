@@ -176,7 +176,7 @@ func writeFuzzSeeds(t *testing.T, v *vectors) {
 	honest := encodePayload(resp.Public(), resp.Sign(lcrypto.DomainNoiseStatic, static[:]))
 	ini, rsp := v.initiatorWritten, v.responderWritten
 	hello := encodeTestFrame(frameHello, []byte("bob"))
-	big := encodeTestFrame(FrameSyncResponse, bytes.Repeat([]byte{0xab}, MaxPlaintext+10))
+	big := encodeTestFrame(appFrameBulk, bytes.Repeat([]byte{0xab}, MaxPlaintext+10))
 	garbage := append([]byte{0xff, 0xff}, bytes.Repeat([]byte{0x5a}, 1000)...)
 	seeds := map[string]map[string][]byte{
 		"FuzzHandshakePayload": {
@@ -205,11 +205,11 @@ func writeFuzzSeeds(t *testing.T, v *vectors) {
 			"hello":            hello,
 			"ping":             encodeTestFrame(framePing, make([]byte, pingSize)),
 			"close":            encodeTestFrame(frameClose, encodeClose(CloseNormal, "bye")),
-			"chat-then-rekey":  append(encodeTestFrame(FrameChat, []byte("hi")), encodeTestFrame(frameRekey, nil)...),
+			"chat-then-rekey":  append(encodeTestFrame(appFrame, []byte("hi")), encodeTestFrame(frameRekey, nil)...),
 			"two-chunks":       big,
 			"unknown-type":     encodeTestFrame(0x42, []byte("future")),
-			"short-chunk":      append(appendRecord(nil, []byte{byte(FrameChat), 0, 1, 0, 0, 1}), appendRecord(nil, []byte{1})...),
-			"length-too-large": appendRecord(nil, []byte{byte(FrameChat), 0xff, 0xff, 0xff, 0xff}),
+			"short-chunk":      append(appendRecord(nil, []byte{byte(appFrame), 0, 1, 0, 0, 1}), appendRecord(nil, []byte{1})...),
+			"length-too-large": appendRecord(nil, []byte{byte(appFrame), 0xff, 0xff, 0xff, 0xff}),
 		},
 	}
 	for name, files := range seeds {

@@ -104,3 +104,12 @@ func trustedPair(t testing.TB) (dialer, acceptor *Link) {
 	dcfg, acfg := pairConfigs(t)
 	return linkPair(t, dcfg, acfg)
 }
+
+// Application frame types the tests send. The session gives them no
+// meaning: it hands every type from FirstAppFrame up to Recv untouched.
+const (
+	appFrame      FrameType = 0x10
+	appFrameBulk  FrameType = 0x12
+	appFrameJoin  FrameType = 0x13
+	appFrameLeave FrameType = 0x14
+)

@@ -56,7 +56,7 @@ type linkStats struct {
 type Stats struct {
 	FramesSent     uint64        // application frames written
 	FramesReceived uint64        // application frames queued for Recv
-	FramesSkipped  uint64        // frames of unknown types, dropped
+	FramesSkipped  uint64        // frames of reserved session types, dropped
 	PingsSent      uint64        // keepalive pings
 	RekeysSent     uint64        // times the sending direction changed key
 	RekeysReceived uint64        // times the receiving direction changed key
@@ -173,8 +173,9 @@ func (l *Link) newFrame(typ FrameType, body []byte) (Frame, error) {
 	return Frame{Type: typ, Body: append([]byte(nil), body...)}, nil
 }
 
-// Recv returns the next application frame from the peer, in order. Frames
-// of types this version does not know are skipped (Stats.FramesSkipped).
+// Recv returns the next application frame from the peer, in order: every
+// type from FirstAppFrame up, untouched (the application skips the types it
+// does not know). Reserved session types are skipped (Stats.FramesSkipped).
 // Frames that arrived before the link ended are still returned; after them
 // Recv returns Err(). It fails with ctx's error when ctx is done first.
 func (l *Link) Recv(ctx context.Context) (Frame, error) {

@@ -36,10 +36,10 @@ func TestLinkTrustedPair(t *testing.T) {
 		typ      FrameType
 		body     []byte
 	}{
-		{d, a, FrameChat, []byte("hi bob")},
-		{a, d, FrameChat, []byte("hi alice")},
-		{d, a, FrameRoomJoin, nil},
-		{a, d, FrameSyncResponse, bytes.Repeat([]byte{7}, 3*MaxPlaintext+5)},
+		{d, a, appFrame, []byte("hi bob")},
+		{a, d, appFrame, []byte("hi alice")},
+		{d, a, appFrameJoin, nil},
+		{a, d, appFrameBulk, bytes.Repeat([]byte{7}, 3*MaxPlaintext+5)},
 	} {
 		if err := tt.from.Send(tt.typ, tt.body); err != nil {
 			t.Fatalf("frame %d: send: %v", i, err)
@@ -60,7 +60,7 @@ func TestLinkTrustedPair(t *testing.T) {
 	if err := d.Err(); !errors.Is(err, ErrClosed) {
 		t.Fatalf("dialer's end: %v, want ErrClosed", err)
 	}
-	if err := d.Send(FrameChat, []byte("late")); !errors.Is(err, ErrClosed) {
+	if err := d.Send(appFrame, []byte("late")); !errors.Is(err, ErrClosed) {
 		t.Fatalf("send after close: %v, want ErrClosed", err)
 	}
 	if _, err := a.Recv(context.Background()); !errors.Is(err, ErrClosed) {
@@ -72,7 +72,7 @@ func TestLinkFramesArriveInOrderBeforeClose(t *testing.T) {
 	d, a := trustedPair(t)
 	const n = 500
 	for i := range n {
-		if err := d.SendWait(context.Background(), FrameChat, fmt.Appendf(nil, "line %d", i)); err != nil {
+		if err := d.SendWait(context.Background(), appFrame, fmt.Appendf(nil, "line %d", i)); err != nil {
 			t.Fatalf("send %d: %v", i, err)
 		}
 	}
@@ -98,8 +98,8 @@ func TestLinkSendChecks(t *testing.T) {
 		body []byte
 		want error
 	}{
-		{"largest frame", FrameChat, make([]byte, 1000), nil},
-		{"too large", FrameChat, make([]byte, 1001), ErrFrameTooLarge},
+		{"largest frame", appFrame, make([]byte, 1000), nil},
+		{"too large", appFrame, make([]byte, 1001), ErrFrameTooLarge},
 		{"session type", framePing, make([]byte, 8), ErrFrameType},
 		{"hello type", frameHello, nil, ErrFrameType},
 		{"unknown app type", 0x7f, []byte("x"), nil},
@@ -127,7 +127,7 @@ func TestLinkConcurrentSenders(t *testing.T) {
 				// Sizes that cross chunk boundaries now and then.
 				body := bytes.Repeat([]byte{byte(s)}, 2+(i*7919)%(MaxPlaintext+MaxPlaintext/4))
 				body[0] = byte(i)
-				if err := d.SendWait(context.Background(), FrameChat, body); err != nil {
+				if err := d.SendWait(context.Background(), appFrame, body); err != nil {
 					errs <- err
 					return
 				}

@@ -60,8 +60,11 @@ const (
 )
 
 // FrameType says what a frame's body is. Values below FirstAppFrame belong to
-// the session layer (hello, ping, pong, close, rekey) and never reach Recv.
-// The numbers are on the wire: ONLY APPEND TO THESE LISTS.
+// the session layer (hello, ping, pong, close, rekey; the rest of 0x00–0x0f
+// is reserved) and never reach Recv. Every type from FirstAppFrame up is the
+// application's: the session hands it to Recv untouched, and the
+// application skips the types it does not know. The numbers are on the
+// wire: ONLY APPEND TO THIS LIST.
 type FrameType uint8
 
 // Session-internal frame types (0x00–0x0f; unassigned ones are reserved).
@@ -73,34 +76,20 @@ const (
 	frameRekey FrameType = 0x05 // empty: the sender's next message uses the next key
 )
 
-// Application frame types, delivered by Recv.
-const (
-	// FirstAppFrame is the lowest type Send accepts.
-	FirstAppFrame FrameType = 0x10
-
-	FrameChat         FrameType = 0x10 // a signed chat message
-	FrameSyncRequest  FrameType = 0x11 // catch-up sync: what I have
-	FrameSyncResponse FrameType = 0x12 // catch-up sync: what you missed
-	FrameRoomJoin     FrameType = 0x13 // I joined a room
-	FrameRoomLeave    FrameType = 0x14 // I left a room
-	FrameSyncCheck    FrameType = 0x15 // catch-up sync: my chain hashes, to find differing copies
-)
+// FirstAppFrame is the lowest application frame type: the lowest type Send
+// accepts and Recv delivers.
+const FirstAppFrame FrameType = 0x10
 
 var frameNames = map[FrameType]string{
-	frameHello:        "hello",
-	framePing:         "ping",
-	framePong:         "pong",
-	frameClose:        "close",
-	frameRekey:        "rekey",
-	FrameChat:         "chat",
-	FrameSyncRequest:  "sync-request",
-	FrameSyncResponse: "sync-response",
-	FrameRoomJoin:     "room-join",
-	FrameRoomLeave:    "room-leave",
-	FrameSyncCheck:    "sync-check",
+	frameHello: "hello",
+	framePing:  "ping",
+	framePong:  "pong",
+	frameClose: "close",
+	frameRekey: "rekey",
 }
 
-// String names the frame type, e.g. "chat" or "type-0x2a" for an unknown one.
+// String names a session frame type, e.g. "ping"; any other type is
+// "type-0x2a" (the application names its own).
 func (t FrameType) String() string {
 	if s, ok := frameNames[t]; ok {
 		return s
@@ -108,11 +97,12 @@ func (t FrameType) String() string {
 	return fmt.Sprintf("type-%#02x", uint8(t))
 }
 
-// known reports whether this version of lanchat understands frames of type t.
-// Frames of other types are skipped by the receiver.
+// known reports whether this version of the session layer understands
+// frames of type t: its own types, and every application type (delivered
+// by Recv). Reserved session types are skipped by the receiver.
 func (t FrameType) known() bool {
 	_, ok := frameNames[t]
-	return ok
+	return ok || t.isApp()
 }
 
 // isApp reports whether t is in the range applications may send.

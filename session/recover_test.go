@@ -60,7 +60,7 @@ func TestLinkRecoversFromPanic(t *testing.T) {
 	}
 	d := mk(client, dcfg, newSuite(nil), 1, 2)
 	a := mk(server, acfg, noise.NewCipherSuite(newECDHFunc(nil), panicCipher{}, noise.HashSHA256), 2, 1)
-	if err := d.Send(FrameChat, []byte("boom")); err != nil {
+	if err := d.Send(appFrame, []byte("boom")); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)

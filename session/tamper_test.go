@@ -175,12 +175,12 @@ func TestLinkTamperedFrames(t *testing.T) {
 			if d.err != nil || a.err != nil {
 				t.Fatalf("dial: %v; accept: %v", d.err, a.err)
 			}
-			if err := d.link.Send(FrameChat, []byte("frame A")); err != nil {
+			if err := d.link.Send(appFrame, []byte("frame A")); err != nil {
 				t.Fatal(err)
 			}
 			// Frame B completes a length prefix made longer; the link may
 			// already be closed because of frame A.
-			if err := d.link.Send(FrameChat, bytes.Repeat([]byte("B"), 1000)); err != nil && !errors.Is(err, ErrClosed) {
+			if err := d.link.Send(appFrame, bytes.Repeat([]byte("B"), 1000)); err != nil && !errors.Is(err, ErrClosed) {
 				t.Fatal(err)
 			}
 			for i := range tt.delivered {

@@ -188,7 +188,7 @@ func runVectorLink(t *testing.T) *vectors {
 
 func sendRecv(t *testing.T, from, to *Link, text string) {
 	t.Helper()
-	if err := from.Send(FrameChat, []byte(text)); err != nil {
+	if err := from.Send(appFrame, []byte(text)); err != nil {
 		t.Fatal(err)
 	}
 	if f := recvWithin(t, to); string(f.Body) != text {

@@ -30,7 +30,7 @@ const (
 // looked at).
 func (db *DB) CompareMessages(msgs []StoredMessage) ([]Presence, error) {
 	out := make([]Presence, len(msgs))
-	err := db.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		for i := range msgs {
 			raw, err := storedRawTx(tx, msgs[i].Room, msgs[i].Author, msgs[i].Seq)
 			switch {
@@ -73,7 +73,7 @@ func storedRawTx(tx *bolt.Tx, room string, author [AuthorKeySize]byte, seq uint6
 // Message returns the stored message (room, author, seq); ok is false when
 // there is none.
 func (db *DB) Message(room string, author [AuthorKeySize]byte, seq uint64) (m StoredMessage, ok bool, err error) {
-	err = db.View(func(tx *bolt.Tx) error {
+	err = db.view(func(tx *bolt.Tx) error {
 		_, a, _, _, err := roomBuckets(tx, room, false)
 		if err != nil || a == nil {
 			return err
@@ -102,7 +102,7 @@ func (db *DB) ReplaceMessage(prev, next StoredMessage) (bool, error) {
 		return false, fmt.Errorf("replacing a message: %s/%d by %s/%d: not the same message", prev.Room, prev.Seq, next.Room, next.Seq)
 	}
 	replaced := false
-	err := db.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		o, a, _, m, err := roomBuckets(tx, prev.Room, false)
 		if err != nil || a == nil {
 			return err
@@ -156,7 +156,7 @@ type Equivocation struct {
 // is kept).
 func (db *DB) MarkEquivocator(room string, author [AuthorKeySize]byte, seq uint64, other []byte) (bool, error) {
 	added := false
-	err := db.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		_, _, _, m, err := roomBuckets(tx, room, true)
 		if err != nil {
 			return err
@@ -177,7 +177,7 @@ func (db *DB) MarkEquivocator(room string, author [AuthorKeySize]byte, seq uint6
 // Equivocators returns the authors marked by MarkEquivocator in room.
 func (db *DB) Equivocators(room string) (map[[AuthorKeySize]byte]Equivocation, error) {
 	out := map[[AuthorKeySize]byte]Equivocation{}
-	err := db.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		_, _, _, m, err := roomBuckets(tx, room, false)
 		if err != nil || m == nil {
 			return err

@@ -174,25 +174,18 @@ func (db *DB) Close() error {
 // Path returns the database file's path.
 func (db *DB) Path() string { return db.path }
 
-// ReadOnly reports whether the database was opened read-only.
-func (db *DB) ReadOnly() bool { return db.readOnly }
-
-// Bolt returns the underlying bbolt database, for code in this package's
-// other files and for tools. Prefer View and Update.
-func (db *DB) Bolt() *bbolt.DB { return db.bolt }
-
-// View runs fn in a read transaction. Values fn reads are valid only until
+// view runs fn in a read transaction. Values fn reads are valid only until
 // it returns: copy what you keep. A page bbolt cannot read (the file was
 // damaged after Open checked it) is ErrCorrupt, not a crash.
-func (db *DB) View(fn func(tx *bbolt.Tx) error) (err error) {
+func (db *DB) view(fn func(tx *bbolt.Tx) error) (err error) {
 	defer guard(&err)()
 	return db.bolt.View(fn)
 }
 
-// Update runs fn in a read-write transaction, committed (and fsynced) when
+// update runs fn in a read-write transaction, committed (and fsynced) when
 // fn returns nil, rolled back otherwise (also when a damaged page makes
 // bbolt panic: then the error is ErrCorrupt).
-func (db *DB) Update(fn func(tx *bbolt.Tx) error) (err error) {
+func (db *DB) update(fn func(tx *bbolt.Tx) error) (err error) {
 	if db.readOnly {
 		return ErrReadOnly
 	}
@@ -215,7 +208,7 @@ func guard(err *error) func() {
 }
 
 // Check runs bbolt's consistency check over the whole file.
-func (db *DB) Check() error { return db.View(check) }
+func (db *DB) Check() error { return db.view(check) }
 
 // Backup writes a consistent copy of the database to a new file at path
 // (mode 0600), which must not exist yet, and fsyncs it.
@@ -224,7 +217,7 @@ func (db *DB) Backup(path string) error {
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	err = db.View(func(tx *bbolt.Tx) error {
+	err = db.view(func(tx *bbolt.Tx) error {
 		_, err := tx.WriteTo(f)
 		return err
 	})

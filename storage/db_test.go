@@ -25,7 +25,7 @@ func TestOpenCreatesSchema(t *testing.T) {
 	if got := info.Mode().Perm(); got != 0o600 {
 		t.Errorf("database mode %04o, want 0600", got)
 	}
-	err = db.View(func(tx *bbolt.Tx) error {
+	err = db.view(func(tx *bbolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if got := string(meta.Get(keyMagic)); got != dbMagic {
 			t.Errorf("magic %q, want %q", got, dbMagic)

@@ -23,7 +23,7 @@
 // read-only and checks it — a bounds-checked walk of every page in use (see
 // walk.go: bbolt itself would fault or panic on a damaged page), bbolt's own
 // consistency check before a write, the magic, the schema version — and only
-// then opens it for writing. View and Update turn a panic or page fault in
+// then opens it for writing. Every transaction turns a panic or page fault in
 // bbolt into ErrCorrupt. A file that is not a
 // bbolt database or not lanchat's is refused with ErrNotLanchat, a damaged one
 // with ErrCorrupt, one written by a newer lanchat with ErrNewerSchema. Older

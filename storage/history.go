@@ -32,7 +32,7 @@ func (db *DB) History(q HistoryQuery) ([]StoredMessage, error) {
 		}
 	}
 	var out []StoredMessage
-	err := db.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		var curs []*roomCursor
 		for _, r := range rooms {
 			o, _, _, _, err := roomBuckets(tx, r, false)

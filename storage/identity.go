@@ -34,7 +34,7 @@ func (db *DB) PutIdentity(rec IdentityRecord) error {
 	if err != nil {
 		return fmt.Errorf("store identity: %w", err)
 	}
-	return db.Update(func(tx *bbolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		if err := tx.Bucket(bucketIdentity).Put(keySelf, v); err != nil {
 			return fmt.Errorf("store identity: %w", err)
 		}
@@ -45,7 +45,7 @@ func (db *DB) PutIdentity(rec IdentityRecord) error {
 // Identity returns the stored identity, or ErrNoIdentity.
 func (db *DB) Identity() (IdentityRecord, error) {
 	var rec IdentityRecord
-	err := db.View(func(tx *bbolt.Tx) error {
+	err := db.view(func(tx *bbolt.Tx) error {
 		v := tx.Bucket(bucketIdentity).Get(keySelf)
 		if v == nil {
 			return ErrNoIdentity

@@ -107,7 +107,7 @@ func roomBuckets(tx *bolt.Tx, room string, create bool) (o, a, h, m *bolt.Bucket
 // stored already (Clock and Raw are not looked at).
 func (db *DB) HasMessages(msgs []StoredMessage) ([]bool, error) {
 	has := make([]bool, len(msgs))
-	err := db.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		for i := range msgs {
 			var err error
 			if has[i], err = hasMessageTx(tx, &msgs[i]); err != nil {
@@ -186,7 +186,7 @@ var errNothingNew = errors.New("no new messages")
 // every message is a duplicate nothing is written at all.
 func (db *DB) AddMessages(msgs []StoredMessage) ([]bool, error) {
 	added := make([]bool, len(msgs))
-	err := db.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		anyNew := false
 		for i := range msgs {
 			ok, err := addMessageTx(tx, &msgs[i])
@@ -220,7 +220,7 @@ type RoomState struct {
 // RoomState returns the state of room (zero for a room with no messages).
 func (db *DB) RoomState(room string) (RoomState, error) {
 	st := RoomState{Heads: map[[AuthorKeySize]byte]uint64{}}
-	err := db.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		_, _, h, m, err := roomBuckets(tx, room, false)
 		if err != nil || h == nil {
 			return err
@@ -243,7 +243,7 @@ func (db *DB) RoomState(room string) (RoomState, error) {
 // numbers above after, in sequence order (what a peer missed).
 func (db *DB) MessagesAfter(room string, author [AuthorKeySize]byte, after uint64, limit int) ([]StoredMessage, error) {
 	var out []StoredMessage
-	err := db.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		o, a, _, _, err := roomBuckets(tx, room, false)
 		if err != nil || a == nil {
 			return err
@@ -272,7 +272,7 @@ func (db *DB) MessagesAfter(room string, author [AuthorKeySize]byte, after uint6
 // if none), gaps or not.
 func (db *DB) LastSeq(room string, author [AuthorKeySize]byte) (uint64, error) {
 	var last uint64
-	err := db.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		_, a, _, _, err := roomBuckets(tx, room, false)
 		if err != nil || a == nil {
 			return err
@@ -296,7 +296,7 @@ func (db *DB) LastSeq(room string, author [AuthorKeySize]byte) (uint64, error) {
 // MessageRooms lists the rooms that hold messages, sorted.
 func (db *DB) MessageRooms() ([]string, error) {
 	var rooms []string
-	err := db.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		top := tx.Bucket(bucketMessages)
 		if top == nil {
 			return fmt.Errorf("%w: messages bucket missing", ErrCorrupt)

@@ -147,7 +147,7 @@ func TestAddOnlyDuplicatesWritesNothing(t *testing.T) {
 	if _, err := db.AddMessages(in); err != nil {
 		t.Fatal(err)
 	}
-	writes := func() int64 { st := db.Bolt().Stats(); return st.TxStats.GetWrite() }
+	writes := func() int64 { st := db.bolt.Stats(); return st.TxStats.GetWrite() }
 	before := writes()
 	added, err := db.AddMessages(in)
 	if err != nil || added[0] || added[1] {

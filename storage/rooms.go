@@ -12,7 +12,7 @@ import (
 // JoinedRooms returns the rooms remembered as joined, sorted.
 func (db *DB) JoinedRooms() ([]string, error) {
 	var out []string
-	err := db.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketRooms)
 		if b == nil {
 			return fmt.Errorf("%w: rooms bucket missing", ErrCorrupt)
@@ -30,7 +30,7 @@ func (db *DB) JoinedRooms() ([]string, error) {
 
 // SetJoinedRooms remembers exactly rooms as joined.
 func (db *DB) SetJoinedRooms(rooms []string) error {
-	err := db.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		if err := tx.DeleteBucket(bucketRooms); err != nil {
 			return err
 		}

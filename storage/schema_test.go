@@ -83,7 +83,7 @@ func TestOpenUpgradesOlderSchema(t *testing.T) {
 	if _, err := db.Identity(); err != nil {
 		t.Errorf("identity after the upgrade: %v", err)
 	}
-	if v, extra := schemaOf(t, db.Bolt()); v != SchemaVersion || !extra {
+	if v, extra := schemaOf(t, db.bolt); v != SchemaVersion || !extra {
 		t.Errorf("after Open: schema %d, extra bucket %v; want %d and the bucket", v, extra, SchemaVersion)
 	}
 	must(t, db.Close())

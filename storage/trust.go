@@ -55,7 +55,7 @@ func (db *DB) Trust(fp lcrypto.Fingerprint, name string) (added bool, err error)
 
 // Untrust removes fp from the trust list, or returns ErrNotTrusted.
 func (db *DB) Untrust(fp lcrypto.Fingerprint) error {
-	err := db.Update(func(tx *bbolt.Tx) error {
+	err := db.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketTrusted)
 		if b.Get(fp[:]) == nil {
 			return ErrNotTrusted
@@ -72,7 +72,7 @@ func (db *DB) Untrust(fp lcrypto.Fingerprint) error {
 func (db *DB) IsTrusted(fp lcrypto.Fingerprint) (TrustedPeer, bool, error) {
 	var p TrustedPeer
 	var found bool
-	err := db.View(func(tx *bbolt.Tx) error {
+	err := db.view(func(tx *bbolt.Tx) error {
 		v := tx.Bucket(bucketTrusted).Get(fp[:])
 		if v == nil {
 			return nil
@@ -91,7 +91,7 @@ func (db *DB) IsTrusted(fp lcrypto.Fingerprint) (TrustedPeer, bool, error) {
 // TrustedPeers returns the trust list in fingerprint byte order.
 func (db *DB) TrustedPeers() ([]TrustedPeer, error) {
 	var peers []TrustedPeer
-	err := db.View(func(tx *bbolt.Tx) error {
+	err := db.view(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketTrusted).ForEach(func(k, v []byte) error {
 			if len(k) != len(lcrypto.Fingerprint{}) {
 				return fmt.Errorf("%w: trust list key of %d bytes", ErrRecord, len(k))
@@ -130,7 +130,7 @@ func (db *DB) TouchPeer(fp lcrypto.Fingerprint, seen time.Time) error {
 // change returns true. change sees found=false for a peer not on the list;
 // only Trust may create one, others get ErrNotTrusted.
 func (db *DB) updatePeer(fp lcrypto.Fingerprint, change func(p *TrustedPeer, found bool) bool) error {
-	return db.Update(func(tx *bbolt.Tx) error {
+	return db.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketTrusted)
 		var p TrustedPeer
 		v := b.Get(fp[:])

@@ -1,0 +1,273 @@
+package chat
+
+import (
+	"bytes"
+	"slices"
+	"sync"
+	"time"
+
+	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/session"
+)
+
+// link is one live link with a trusted peer and what the peer told us over
+// it. Per-link work (serving its frames, its syncs) is a method on it; its
+// lock guards only its own state.
+type link struct {
+	node      *Node
+	sess      *session.Link
+	key       lcrypto.IdentityKey
+	nick      string
+	weDialled bool
+	static    string // the --peer address we dialled, if any
+	up        time.Time
+
+	mu       sync.Mutex
+	rooms    map[string]bool // the rooms the peer announced (guarded by mu)
+	storeErr error           // why storing its messages failed, if it did (guarded by mu)
+	// syncs holds, per room, whether a sync for the peer runs and the
+	// request to serve after it (guarded by mu): at most one sync per room
+	// and link, however many requests a peer sends.
+	syncs map[string]*syncState
+}
+
+type syncState struct {
+	next *syncRequest // the newest request that came while one ran
+}
+
+// linkTable is the node's live links, one per peer, with its own lock.
+type linkTable struct {
+	sync.Mutex
+	byKey map[lcrypto.IdentityKey]*link
+}
+
+// initiator is the key of the side that dialled this link.
+func (l *link) initiator(self lcrypto.IdentityKey) lcrypto.IdentityKey {
+	if l.weDialled {
+		return self
+	}
+	return l.key
+}
+
+// inRoom reports whether the peer announced room r.
+func (l *link) inRoom(r string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rooms[r]
+}
+
+// roomList returns the rooms the peer announced, sorted.
+func (l *link) roomList() []string {
+	l.mu.Lock()
+	var out []string
+	for r := range l.rooms {
+		out = append(out, r)
+	}
+	l.mu.Unlock()
+	slices.Sort(out)
+	return out
+}
+
+// setRoom records a join (or leave) of room r; changed is false if the
+// peer was already (or not) in it. A join beyond MaxRooms is errRoomLimit.
+func (l *link) setRoom(r string, join bool) (changed bool, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if join && !l.rooms[r] && len(l.rooms) >= MaxRooms {
+		return false, errRoomLimit
+	}
+	changed = l.rooms[r] != join
+	if join {
+		l.rooms[r] = true
+	} else {
+		delete(l.rooms, r)
+	}
+	return changed, nil
+}
+
+// failStore notes that storing this link's messages failed.
+func (l *link) failStore(err error) {
+	l.mu.Lock()
+	l.storeErr = err
+	l.mu.Unlock()
+}
+
+func (l *link) storeError() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.storeErr
+}
+
+// sessionConfig returns a link's configuration and the rooms its hello
+// announces (a join or leave during the handshake is sent after it).
+func (n *Node) sessionConfig() (session.Config, []string) {
+	cfg := n.cfg.Session
+	cfg.Identity = n.id
+	cfg.Trusted = n.isTrusted
+	if cfg.MaxFrameSize == 0 {
+		cfg.MaxFrameSize = maxFrameSize
+	}
+	h := hello{Nick: n.Nickname(), Rooms: n.Rooms()}
+	cfg.Hello = h.encode()
+	return cfg, h.Rooms
+}
+
+// addLink registers a new link, resolving duplicates so that both sides keep
+// the same one (see keepNew). announced are the rooms our hello named.
+func (n *Node) addLink(sess *session.Link, weDialled bool, static string, announced []string) {
+	h, err := decodeHello(sess.PeerHello())
+	if err != nil {
+		n.logf("link with %s: %v", sess.Peer(), err)
+		sess.CloseWith(session.CloseProtocolError, "malformed hello: "+err.Error())
+		return
+	}
+	l := &link{node: n, sess: sess, key: sess.Peer(), nick: h.Nick, weDialled: weDialled, static: static,
+		rooms: map[string]bool{}, up: time.Now()}
+	for _, r := range h.Rooms {
+		l.rooms[r] = true
+	}
+	n.links.Lock()
+	if n.runCtx.Err() != nil {
+		n.links.Unlock()
+		sess.Close("shutting down")
+		return
+	}
+	old := n.links.byKey[l.key]
+	if old != nil && !n.keepNew(old, l) {
+		n.links.Unlock()
+		sess.Close("duplicate link")
+		return
+	}
+	n.links.byKey[l.key] = l
+	n.links.Unlock()
+	n.setNick(l.key, l.nick)
+	n.staticLinked(static, l.key)
+	// After the link is in the table: a room joined from now on is sent
+	// to it by Join, one joined before is in this diff.
+	joined, left := n.roomDiff(announced)
+	if old != nil {
+		old.closeAsync("duplicate link")
+	}
+	// Untrusted while the handshake ran? Then the untrust missed this link.
+	if !n.isTrusted(l.key) {
+		l.closeAsync("no longer trusted")
+	}
+	if err := n.store.TouchPeer(l.key.Fingerprint(), l.up); err != nil {
+		n.logf("recording last seen: %v", err)
+	}
+	for _, r := range joined {
+		_ = sess.Send(frameRoomJoin, encodeRoomFrame(r))
+	}
+	for _, r := range left {
+		_ = sess.Send(frameRoomLeave, encodeRoomFrame(r))
+	}
+	n.events.publish(Event{Kind: EventPeerUp, Peer: n.peerViewOf(l)})
+	n.wg.Add(1)
+	go l.serve()
+}
+
+// sameTimeLinks is how close in time two links to one peer, dialled by the
+// same side, must come up to be a race of two dials (not a restart).
+const sameTimeLinks = 2 * time.Second
+
+// keepNew decides between two links to one peer, the same way on both
+// sides: the link dialled by the smaller key wins; of two dialled by the
+// same side, the one with the smaller channel binding if they came up
+// together (two dials racing), else the newer (the old one is a dead
+// leftover of a restart).
+func (n *Node) keepNew(old, l *link) bool {
+	self := n.id.Public()
+	oi, ni := old.initiator(self), l.initiator(self)
+	if oi != ni {
+		return bytes.Compare(ni[:], oi[:]) < 0
+	}
+	if l.up.Sub(old.up) < sameTimeLinks {
+		return bytes.Compare(l.sess.ChannelBinding(), old.sess.ChannelBinding()) < 0
+	}
+	return true
+}
+
+// removeLink forgets l if it is still the registered link for its key.
+func (n *Node) removeLink(l *link) {
+	reason := "link closed"
+	if err := l.sess.Err(); err != nil {
+		reason = err.Error()
+	}
+	storeErr := l.storeError()
+	if storeErr != nil {
+		reason = "local storage error: " + storeErr.Error()
+	}
+	n.links.Lock()
+	current := n.links.byKey[l.key] == l
+	var notice string
+	if current {
+		delete(n.links.byKey, l.key)
+		// Under the table's lock, so a dialer never sees the peer neither
+		// linked nor waiting.
+		notice = n.linkEnded(l, storeErr, reason, time.Now())
+	}
+	n.links.Unlock()
+	if current {
+		pv := n.peerViewOf(l)
+		n.events.publish(Event{Kind: EventPeerDown, Peer: pv, Reason: reason})
+		if notice != "" {
+			n.events.publish(Event{Kind: EventRelinkBackoff, Peer: pv, Reason: notice})
+		}
+	}
+}
+
+// closeAsync closes the link without waiting for it to flush.
+func (l *link) closeAsync(reason string) {
+	n := l.node
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		l.sess.Close(reason)
+	}()
+}
+
+// closeAllLinks closes every link at once, each flushing what it has queued.
+func (n *Node) closeAllLinks(reason string) {
+	for _, l := range n.allLinks() {
+		l.closeAsync(reason)
+	}
+}
+
+// allLinks returns the live links.
+func (n *Node) allLinks() []*link {
+	n.links.Lock()
+	defer n.links.Unlock()
+	out := make([]*link, 0, len(n.links.byKey))
+	for _, l := range n.links.byKey {
+		out = append(out, l)
+	}
+	return out
+}
+
+// linkTo returns the live link with key, if any.
+func (n *Node) linkTo(key lcrypto.IdentityKey) *link {
+	n.links.Lock()
+	defer n.links.Unlock()
+	return n.links.byKey[key]
+}
+
+// linksInRoom returns the live links whose peer is in room.
+func (n *Node) linksInRoom(room string) []*link {
+	var out []*link
+	for _, l := range n.allLinks() {
+		if l.inRoom(room) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func (n *Node) peerViewOf(l *link) *PeerView {
+	pv := peerView(l.key)
+	pv.Nick, _ = n.authorName(l.key) // the name you gave them, else theirs
+	pv.Addr = l.sess.RemoteAddr().String()
+	pv.Trusted = true
+	pv.Linked = true
+	pv.Rooms = l.roomList()
+	return pv
+}

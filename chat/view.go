@@ -1,0 +1,144 @@
+package chat
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/storage"
+)
+
+// labels is where the author labels of a MessageView come from. Live
+// events (the node's labels) and history (ReadHistory's, from the store
+// alone) use the same rules, so one message is labelled alike in both.
+type labels struct {
+	self     lcrypto.IdentityKey
+	selfNick string
+	// trusted returns the trust list's name for a peer and whether it is
+	// on the list.
+	trusted func(lcrypto.Fingerprint) (name string, ok bool)
+	// hello returns the nickname a peer announced in its hello, "" if
+	// none; nil: none known (no node runs).
+	hello func(lcrypto.IdentityKey) string
+	// marked reports whether author is found signing twice in room.
+	marked func(room string, author lcrypto.IdentityKey) bool
+}
+
+// author returns how to call key and whether it is trusted (or us): our
+// own nickname, else the name we gave them, else the nickname they
+// announced.
+func (lb *labels) author(key lcrypto.IdentityKey) (string, bool) {
+	if key == lb.self {
+		return lb.selfNick, true
+	}
+	name, ok := lb.trusted(key.Fingerprint())
+	if ok && name != "" {
+		return name, true
+	}
+	if lb.hello == nil {
+		return "", ok
+	}
+	return lb.hello(key), ok
+}
+
+// view is the one MessageView builder. m is the message; damaged, when
+// not nil, is a stored record that does not decode or verify (m unused):
+// it is shown with what its storage key says (room, author, sequence,
+// clock) and no text that could pass for the author's.
+func (lb *labels) view(m *Message, damaged *storage.StoredMessage, catchUp bool) *MessageView {
+	v := &MessageView{CatchUp: catchUp}
+	var author lcrypto.IdentityKey
+	if damaged != nil {
+		author = lcrypto.IdentityKey(damaged.Author)
+		sum := sha256.Sum256(damaged.Raw)
+		v.Room, v.Seq, v.Clock = damaged.Room, damaged.Seq, damaged.Clock
+		v.ID, v.Damaged = hex.EncodeToString(sum[:]), true
+		v.Time = time.UnixMilli(messageTimeMs(damaged.Raw))
+	} else {
+		author = m.Author
+		v.Room, v.Seq, v.Clock = m.Room, m.Seq, m.Clock
+		v.ID, v.Time, v.Body = m.ID(), m.Time, m.Body
+	}
+	fp := author.Fingerprint()
+	v.Author, v.AuthorShort = fp.String(), fp.Short()
+	v.Own = author == lb.self
+	v.Nick, v.Trusted = lb.author(author)
+	v.Equivocator = lb.marked(v.Room, author)
+	return v
+}
+
+// labels returns the running node's labels: its trust list, the nicknames
+// of its peers' hellos, its rooms' equivocators (the store's for a room it
+// left).
+func (n *Node) labels() *labels {
+	return &labels{
+		self:     n.id.Public(),
+		selfNick: n.Nickname(),
+		trusted: func(fp lcrypto.Fingerprint) (string, bool) {
+			tp, ok, err := n.store.IsTrusted(fp)
+			return tp.Name, err == nil && ok
+		},
+		hello: n.helloNick,
+		marked: func(room string, author lcrypto.IdentityKey) bool {
+			if rs := n.room(room); rs != nil {
+				return rs.isEquivocator(author)
+			}
+			eq, err := n.store.Equivocators(room)
+			_, ok := eq[author]
+			return err == nil && ok
+		},
+	}
+}
+
+// view turns a message into what the UI shows.
+func (n *Node) view(m *Message, catchUp bool) *MessageView {
+	return n.labels().view(m, nil, catchUp)
+}
+
+// authorName returns how to call an author and whether it is trusted (or us).
+func (n *Node) authorName(key lcrypto.IdentityKey) (string, bool) {
+	return n.labels().author(key)
+}
+
+// storeLabels are the labels of history read from the store alone: the
+// trust list and the recorded equivocators of the rooms of stored.
+func storeLabels(store *storage.DB, self lcrypto.IdentityKey, selfNick string, stored []storage.StoredMessage) (*labels, error) {
+	names := trustedNames(store)
+	equiv := map[string]map[[storage.AuthorKeySize]byte]storage.Equivocation{}
+	for i := range stored {
+		room := stored[i].Room
+		if _, ok := equiv[room]; ok {
+			continue
+		}
+		eq, err := store.Equivocators(room)
+		if err != nil {
+			return nil, err
+		}
+		equiv[room] = eq
+	}
+	return &labels{
+		self:     self,
+		selfNick: selfNick,
+		trusted: func(fp lcrypto.Fingerprint) (string, bool) {
+			name, ok := names[fp]
+			return name, ok
+		},
+		marked: func(room string, author lcrypto.IdentityKey) bool {
+			_, ok := equiv[room][author]
+			return ok
+		},
+	}, nil
+}
+
+func trustedNames(store *storage.DB) map[lcrypto.Fingerprint]string {
+	out := map[lcrypto.Fingerprint]string{}
+	peers, err := store.TrustedPeers()
+	if err != nil {
+		return out
+	}
+	for _, p := range peers {
+		out[p.Fingerprint] = p.Name
+	}
+	return out
+}
