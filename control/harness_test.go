@@ -133,7 +133,7 @@ type feed struct {
 }
 
 func (f *feed) subscribe(ctx context.Context) <-chan chat.Event {
-	ch := make(chan chat.Event, 64)
+	ch := make(chan chat.Event, 16384) // the server's queue is what drops, not the feed
 	f.mu.Lock()
 	if f.subs == nil {
 		f.subs = map[chan chat.Event]struct{}{}

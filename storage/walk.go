@@ -74,7 +74,7 @@ func walkFile(f *os.File, size int64, pageSize int, txid uint64) error {
 			return err
 		}
 	}
-	_, err = w.tree(m.root, nil, nil, 0)
+	_, _, err = w.tree(m.root, nil, nil, 0)
 	return err
 }
 
@@ -186,44 +186,52 @@ func (w *walker) freelist(id uint64) error {
 }
 
 // tree checks the b+tree rooted at page id: every key within [lo, hi) (nil:
-// open), and the trees of the buckets its leaves hold. It returns the
-// subtree's first key.
-func (w *walker) tree(id uint64, lo, hi []byte, depth int) ([]byte, error) {
+// open), every leaf at the same depth (a B+tree is balanced: a page whose
+// type was changed shows as a leaf among branches, or the other way), and
+// the trees of the buckets its leaves hold. It returns the subtree's first
+// key and its height (0: a leaf).
+func (w *walker) tree(id uint64, lo, hi []byte, depth int) ([]byte, int, error) {
 	if depth > maxTreeDepth {
-		return nil, fmt.Errorf("%w: page %d: the tree is deeper than %d", ErrCorrupt, id, maxTreeDepth)
+		return nil, 0, fmt.Errorf("%w: page %d: the tree is deeper than %d", ErrCorrupt, id, maxTreeDepth)
 	}
 	b, err := w.read(id, flagBranch|flagLeaf, depth)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	n, err := elements(b, id)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if binary.LittleEndian.Uint16(b[8:])&flagLeaf != 0 {
 		keys, err := w.leaf(b, n, id, depth)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		return first(keys), inOrder(keys, lo, hi, id)
+		return first(keys), 0, inOrder(keys, lo, hi, id)
 	}
 	keys, children, err := branch(b, n, id)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := inOrder(keys, lo, hi, id); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+	height := -1
 	for i, child := range children {
 		next := hi
 		if i+1 < len(keys) {
 			next = keys[i+1]
 		}
-		if _, err := w.tree(child, keys[i], next, depth+1); err != nil {
-			return nil, err
+		_, h, err := w.tree(child, keys[i], next, depth+1)
+		if err != nil {
+			return nil, 0, err
 		}
+		if height >= 0 && h != height {
+			return nil, 0, fmt.Errorf("%w: page %d: its subtrees have different heights (%d and %d)", ErrCorrupt, id, height, h)
+		}
+		height = h
 	}
-	return first(keys), nil
+	return first(keys), height + 1, nil
 }
 
 // elements checks that page b's element array fits and returns its length.
@@ -290,7 +298,7 @@ func (w *walker) bucket(v []byte, id uint64, depth int) error {
 		return fmt.Errorf("%w: page %d: a bucket header of %d bytes", ErrCorrupt, id, len(v))
 	}
 	if root := binary.LittleEndian.Uint64(v); root != 0 {
-		_, err := w.tree(root, nil, nil, depth+1)
+		_, _, err := w.tree(root, nil, nil, depth+1)
 		return err
 	}
 	inline := v[bucketHeader:]
