@@ -18,7 +18,8 @@ func (n *Node) NoiseStaticKey() [32]byte {
 func (n *Node) Nickname() string { return *n.nick.Load() }
 
 // SetNick changes the nickname: it is kept in the stored identity for the
-// next start, shown at once here, and peers learn it when they next link.
+// next start, and linked peers are told at once (a nick frame; a node that
+// does not know it learns the nickname at the next link).
 func (n *Node) SetNick(nick string) error {
 	if err := CheckNick(nick); err != nil {
 		return err
@@ -27,6 +28,12 @@ func (n *Node) SetNick(nick string) error {
 		return err
 	}
 	n.nick.Store(&nick)
+	body := encodeNick(nick)
+	for _, l := range n.allLinks() {
+		if err := l.sess.Send(frameNick, body); err != nil {
+			n.logf("telling %s the new nickname: %v", l.key, err)
+		}
+	}
 	return nil
 }
 

@@ -18,7 +18,8 @@ type Config struct {
 	Identity *lcrypto.Identity
 	Store    *storage.DB
 	Nickname string
-	// Rooms joined at start (normalized); default: DefaultRoom.
+	// Rooms joined at start (normalized); none: the rooms the store
+	// remembers from the last join or leave, else DefaultRoom.
 	Rooms []string
 	// ListenAddr is the TCP address for links, e.g. ":47101" or "127.0.0.1:0".
 	ListenAddr string
@@ -52,7 +53,6 @@ type Config struct {
 // DefaultConfig returns a fresh Config with every default set.
 func DefaultConfig() Config {
 	return Config{
-		Rooms:          []string{DefaultRoom},
 		ListenAddr:     ":47101", // a fixed port, so --peer host:47101 works
 		Discovery:      discovery.DefaultConfig(),
 		Session:        defaultSessionConfig(),

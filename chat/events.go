@@ -26,6 +26,9 @@ const (
 	// sequence number in a room. Every member keeps the same one of the two;
 	// the author's messages in that room are marked from then on.
 	EventEquivocation EventKind = "equivocation"
+	// EventNick: a linked peer changed its nickname (Peer.Nick is how this
+	// node now calls it: the trust list's name if you gave one).
+	EventNick EventKind = "nick"
 	// EventUntrustedMany sums up, once per Config.NoticeInterval, the knocks
 	// of untrusted peers that were not reported one by one (Count of them).
 	EventUntrustedMany EventKind = "untrusted_peers"

@@ -18,6 +18,7 @@ const (
 	frameRoomJoin     session.FrameType = 0x13 // I joined a room
 	frameRoomLeave    session.FrameType = 0x14 // I left a room
 	frameSyncCheck    session.FrameType = 0x15 // catch-up sync: my chain hashes, to find differing copies (5.6)
+	frameNick         session.FrameType = 0x16 // my nickname from now on (5.2)
 )
 
 // maxFrameSize is the largest chat frame body this node sends or accepts:
@@ -33,6 +34,7 @@ var chatFrameNames = map[session.FrameType]string{
 	frameRoomJoin:     "room-join",
 	frameRoomLeave:    "room-leave",
 	frameSyncCheck:    "sync-check",
+	frameNick:         "nick",
 }
 
 // frameName names a frame type, e.g. "chat", "ping" or "type-0x2a".

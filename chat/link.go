@@ -17,7 +17,7 @@ type link struct {
 	node      *Node
 	sess      *session.Link
 	key       lcrypto.IdentityKey
-	nick      string
+	nick      string // from its hello; later nick frames change it (guarded by mu)
 	weDialled bool
 	static    string // the --peer address we dialled, if any
 	up        time.Time
@@ -29,6 +29,31 @@ type link struct {
 	// request to serve after it (guarded by mu): at most one sync per room
 	// and link, however many requests a peer sends.
 	syncs map[string]*syncState
+}
+
+// nickname is what the peer calls itself: its hello's or its latest nick
+// frame's nickname.
+func (l *link) nickname() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.nick
+}
+
+// handleNick takes a peer's new nickname (a nick frame).
+func (l *link) handleNick(body []byte) error {
+	nick, err := decodeNick(body)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	changed := l.nick != nick
+	l.nick = nick
+	l.mu.Unlock()
+	if changed {
+		l.node.setNick(l.key, nick)
+		l.node.events.publish(Event{Kind: EventNick, Peer: l.node.peerViewOf(l)})
+	}
+	return nil
 }
 
 type syncState struct {

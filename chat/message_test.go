@@ -185,5 +185,8 @@ func FuzzChatFrames(f *testing.F) {
 		if c, err := decodeSyncCheck(b); err == nil && !bytes.Equal(c.encode(), b) {
 			t.Fatalf("sync check re-encoding differs")
 		}
+		if nick, err := decodeNick(b); err == nil && !bytes.Equal(encodeNick(nick), b) {
+			t.Fatalf("nick frame re-encoding differs")
+		}
 	})
 }

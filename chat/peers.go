@@ -70,7 +70,7 @@ func (n *Node) PeerEntries() []PeerEntry {
 	add := func(key lcrypto.IdentityKey) {
 		var addr, nick string
 		if l := linked[key]; l != nil {
-			addr, nick = l.sess.RemoteAddr().String(), l.nick
+			addr, nick = l.sess.RemoteAddr().String(), l.nickname()
 		}
 		tp, trusted, err := n.store.IsTrusted(key.Fingerprint())
 		if err != nil {

@@ -77,6 +77,23 @@ func CheckNick(s string) error {
 	return nil
 }
 
+// The nick frame's body: nick length u8 | nick (the hello's rules).
+func encodeNick(nick string) []byte {
+	return append([]byte{byte(len(nick))}, nick...)
+}
+
+func decodeNick(b []byte) (string, error) {
+	r := reader{b: b}
+	nick := string(r.bytes(int(r.u8())))
+	if err := r.done(); err != nil {
+		return "", err
+	}
+	if err := CheckNick(nick); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrFrame, err)
+	}
+	return nick, nil
+}
+
 // roomFrame is the body of room join and leave frames: length u8 | room.
 func encodeRoomFrame(room string) []byte { return appendRoom(nil, room) }
 
