@@ -42,18 +42,18 @@ func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) e
 	if *limit < 0 {
 		return usageErrorf("give --limit a number of messages, 0 for all", "history: --limit %d is negative", *limit)
 	}
-	q := chat.HistoryQuery{Rooms: *rooms, Limit: *limit, Grep: *grep}
+	q := control.HistoryParams{Rooms: *rooms, Limit: *limit, Grep: *grep}
 	if *since != "" {
 		if q.Since, err = parseSince(*since, time.Now()); err != nil {
 			return usageErrorf("e.g. --since 2h or --since 2026-11-25T14:00", "history: %v", err)
 		}
 	}
 	for _, r := range q.Rooms {
-		if _, err := chat.NormalizeRoom(r); err != nil {
+		if _, err := control.NormalizeRoom(r); err != nil {
 			return usageErrorf("room names use a-z, 0-9, '-', '_' and '.'", "history: %v", err)
 		}
 	}
-	var views []*chat.MessageView
+	var views []*control.MessageView
 	err = e.withAPI(ctx, readOnly, func(ctx context.Context, api control.API) error {
 		views, err = api.History(ctx, control.HistoryParams(q))
 		return err

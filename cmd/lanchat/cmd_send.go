@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-
-	"github.com/lanchat/lanchat/chat"
 )
 
 var sendHelp = help{
@@ -51,14 +49,14 @@ func runSend(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	if strings.TrimSpace(text) == "" {
 		return usageErrorf("give the text as arguments or on standard input", "send: empty message")
 	}
-	if len(text) > chat.MaxBodyBytes {
-		return usageErrorf("split it into several messages", "send: the message is %d bytes, at most %d", len(text), chat.MaxBodyBytes)
+	if len(text) > control.MaxBodyBytes {
+		return usageErrorf("split it into several messages", "send: the message is %d bytes, at most %d", len(text), control.MaxBodyBytes)
 	}
-	room := chat.DefaultRoom
+	room := control.DefaultRoom
 	if len(nf.rooms) > 0 {
 		room = nf.rooms[0]
 	}
-	if _, err := chat.NormalizeRoom(room); err != nil {
+	if _, err := control.NormalizeRoom(room); err != nil {
 		return usageErrorf("room names use a-z, 0-9, '-', '_' and '.'", "send: %v", err)
 	}
 	res, err := e.send(ctx, nf, control.SendParams{Room: room, Body: text, Join: *join}, *timeout)
@@ -163,7 +161,7 @@ func readMessage(ctx context.Context, r io.Reader) (string, error) {
 	}
 	done := make(chan read, 1)
 	go func() {
-		b, err := io.ReadAll(io.LimitReader(r, chat.MaxBodyBytes+1))
+		b, err := io.ReadAll(io.LimitReader(r, control.MaxBodyBytes+1))
 		done <- read{b, err}
 	}()
 	select {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/lanchat/lanchat/chat"
+	"github.com/lanchat/lanchat/control"
 	"github.com/lanchat/lanchat/discovery"
 )
 
@@ -39,7 +39,7 @@ func addDiscoveryFlags(fs *pflag.FlagSet, getenv func(string) string) *discovery
 		"send beacons only to this broadcast address, e.g. 127.255.255.255 to stay on this machine (default $"+envDiscoveryAddr+")")
 	fs.IntVar(&f.beaconPort, "beacon-port", d.Port, "UDP port of the beacons (the same on every machine)")
 	fs.DurationVar(&f.interval, "beacon-interval", d.Interval, "time between beacons")
-	fs.IntVar(&f.port, "port", chat.DefaultPort, "TCP port for links from peers (0: any free port)")
+	fs.IntVar(&f.port, "port", control.DefaultPort, "TCP port for links from peers (0: any free port)")
 	fs.StringArrayVar(&f.peers, "peer", nil, "also link to HOST:PORT, for networks where broadcast does not pass (repeatable)")
 	fs.BoolVar(&f.noDiscovery, "no-discovery", false, "send and hear no beacons; link only to --peer addresses")
 	fs.BoolVar(&f.announceNick, "announce-nick", false, "put your nickname in beacons, where anyone on the network can read it")
@@ -81,7 +81,7 @@ func (f *discoveryFlags) check(cmd string) error {
 }
 
 // apply sets the discovery part of a node's configuration.
-func (f *discoveryFlags) apply(cfg *chat.Config) {
+func (f *discoveryFlags) apply(cfg *control.NodeConfig) {
 	cfg.Discovery.Iface = f.iface
 	cfg.Discovery.Addr = f.addr
 	cfg.Discovery.Port = f.beaconPort

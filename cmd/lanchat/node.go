@@ -1,10 +1,7 @@
 package main
 
 import (
-	"path/filepath"
-
 	"context"
-	"fmt"
 	"github.com/lanchat/lanchat/control"
 	"log"
 
@@ -39,10 +36,9 @@ func (e *env) addNodeFlags(fs *pflag.FlagSet, roomHelp string) *nodeFlags {
 
 // runningNode is a node started by a command, with its store.
 type runningNode struct {
-	node *chat.Node
+	node *chat.Node // for the terminal UI until it goes through control
+	cn   *control.Node
 	db   *storage.DB
-	done chan error
-	stop context.CancelFunc
 }
 
 // startNode opens the store, unlocks the identity and starts a node.
@@ -55,7 +51,7 @@ func (e *env) startNode(ctx context.Context, cmd string, f *nodeFlags) (*running
 	}
 	rooms := f.rooms // none: the node's remembered rooms, else lobby
 	for _, r := range rooms {
-		if _, err := chat.NormalizeRoom(r); err != nil {
+		if _, err := control.NormalizeRoom(r); err != nil {
 			return nil, usageErrorf("room names use a-z, 0-9, '-', '_' and '.'", "%s: %v", cmd, err)
 		}
 	}
@@ -83,11 +79,11 @@ func (e *env) startNodeOn(ctx context.Context, db *storage.DB, rooms []string, f
 	if err != nil {
 		return nil, err
 	}
-	cfg := chat.DefaultConfig()
+	cfg := control.DefaultNodeConfig()
 	cfg.Identity, cfg.Store, cfg.Rooms = id, db, rooms
 	cfg.Nickname = rec.Nickname
 	if f.nick != "" {
-		if err := chat.CheckNick(f.nick); err != nil {
+		if err := control.CheckNick(f.nick); err != nil {
 			return nil, usageErrorf("pick a shorter nickname without control characters", "--nick: %v", err)
 		}
 		cfg.Nickname = f.nick
@@ -97,30 +93,11 @@ func (e *env) startNodeOn(ctx context.Context, db *storage.DB, rooms []string, f
 		logger := log.New(e.stderr, "lanchat: ", log.Ltime)
 		cfg.Logf = logger.Printf
 	}
-	node, err := chat.New(cfg)
+	cn, err := control.StartNode(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	rn := &runningNode{node: node, db: db, done: make(chan error, 1), stop: cancel}
-	go func() { rn.done <- node.Run(ctx) }()
-	listening := make(chan error, 1)
-	go func() { _, err := node.Addr(ctx); listening <- err }() // ends with ctx at the latest
-	select {
-	case err := <-rn.done: // Run ended before it listened: the port is taken, or ctx ended
-		cancel()
-		<-listening
-		if err == nil {
-			err = context.Canceled
-		}
-		return nil, fmt.Errorf("starting the node: %w", err)
-	case err := <-listening:
-		if err != nil {
-			cancel()
-			return nil, fmt.Errorf("starting the node: %w", <-rn.done)
-		}
-	}
-	return rn, nil
+	return &runningNode{node: cn.Node(), cn: cn, db: db}, nil
 }
 
 // shutdown stops the node (bye, links closed with a reason, store flushed)
@@ -134,12 +111,7 @@ func (rn *runningNode) shutdown() error {
 }
 
 // stopNode stops the node; the store stays open.
-func (rn *runningNode) stopNode() error {
-	rn.stop()
-	return <-rn.done
-}
+func (rn *runningNode) stopNode() error { return rn.cn.Stop() }
 
 // service is the node's API, for the front end that started it.
-func (rn *runningNode) service() *control.Service {
-	return control.NewService(rn.node, rn.db, filepath.Dir(rn.db.Path()))
-}
+func (rn *runningNode) service() *control.Service { return rn.cn.Service }

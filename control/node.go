@@ -1,0 +1,84 @@
+package control
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/lanchat/lanchat/chat"
+)
+
+// NodeConfig is the configuration of a node a front end starts in its own
+// process (chat.Config: identity, store, rooms, nickname, discovery, ports).
+type NodeConfig = chat.Config
+
+// DefaultNodeConfig returns a fresh NodeConfig with every default set.
+func DefaultNodeConfig() NodeConfig { return chat.DefaultConfig() }
+
+// Node is a node running in this process, started by StartNode, with its
+// API.
+type Node struct {
+	*Service
+	done chan error
+	stop context.CancelFunc
+}
+
+// StartNode starts a node with cfg and returns once it listens for links
+// (or failed to: the port is taken, ctx ended). Stop it with Stop; cfg.Store
+// stays open (the caller closes it).
+func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
+	node, err := chat.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	n := &Node{Service: NewService(node, cfg.Store, filepath.Dir(cfg.Store.Path())), done: make(chan error, 1), stop: cancel}
+	go func() { n.done <- node.Run(ctx) }()
+	listening := make(chan error, 1)
+	go func() { _, err := node.Addr(ctx); listening <- err }() // ends with ctx at the latest
+	select {
+	case err := <-n.done: // Run ended before it listened
+		cancel()
+		<-listening
+		if err == nil {
+			err = context.Canceled
+		}
+		return nil, fmt.Errorf("starting the node: %w", err)
+	case err := <-listening:
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("starting the node: %w", <-n.done)
+		}
+	}
+	return n, nil
+}
+
+// Stop stops the node: bye to its peers, links closed with a reason, the
+// store flushed. It returns Run's error.
+func (n *Node) Stop() error {
+	n.stop()
+	return <-n.done
+}
+
+// The schema's objects that package chat defines, named here so that a
+// front end needs no other package.
+type (
+	MessageView = chat.MessageView
+	Event       = chat.Event
+	EventKind   = chat.EventKind
+	PeerEntry   = chat.PeerEntry
+	PeerView    = chat.PeerView
+)
+
+// Limits and rules of the chat a front end checks before it asks.
+const (
+	MaxBodyBytes = chat.MaxBodyBytes
+	DefaultRoom  = chat.DefaultRoom
+	DefaultPort  = chat.DefaultPort
+)
+
+// NormalizeRoom returns a room's normal name, or why it is not one.
+func NormalizeRoom(name string) (string, error) { return chat.NormalizeRoom(name) }
+
+// CheckNick reports why a nickname breaks the rules, if it does.
+func CheckNick(nick string) error { return chat.CheckNick(nick) }
