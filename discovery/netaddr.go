@@ -54,9 +54,9 @@ func prefixOf(ipn *net.IPNet) (netip.Prefix, bool) {
 	return netip.PrefixFrom(a.Unmap(), ones), true
 }
 
-// broadcastOf returns the directed broadcast address of an IPv4 prefix.
+// BroadcastOf returns the directed broadcast address of an IPv4 prefix.
 // Point-to-point and host prefixes (/31, /32) have none.
-func broadcastOf(p netip.Prefix) (netip.Addr, bool) {
+func BroadcastOf(p netip.Prefix) (netip.Addr, bool) {
 	if !p.Addr().Is4() || p.Bits() > 30 {
 		return netip.Addr{}, false
 	}
@@ -100,7 +100,7 @@ func targets(ifs []ifaceInfo, pinIface string, pinAddr netip.Addr, port uint16) 
 				continue
 			}
 			has4 = true
-			if b, ok := broadcastOf(p); ok && (ifi.Bcast || ifi.Loopback) {
+			if b, ok := BroadcastOf(p); ok && (ifi.Bcast || ifi.Loopback) {
 				out = append(out, netip.AddrPortFrom(b, port))
 			}
 		}

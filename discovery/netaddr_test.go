@@ -12,9 +12,9 @@ func TestBroadcastOf(t *testing.T) {
 		"172.16.5.4/20": "172.16.15.255", "10.0.0.1/30": "10.0.0.3", "10.0.0.1/31": "", "10.0.0.1/32": "",
 		"fe80::1/64": "",
 	} {
-		got, ok := broadcastOf(netip.MustParsePrefix(in))
+		got, ok := BroadcastOf(netip.MustParsePrefix(in))
 		if (want == "") == ok || ok && got.String() != want {
-			t.Errorf("broadcastOf(%s) = %v, %v; want %q", in, got, ok, want)
+			t.Errorf("BroadcastOf(%s) = %v, %v; want %q", in, got, ok, want)
 		}
 	}
 }

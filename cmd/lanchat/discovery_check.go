@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/lanchat/lanchat/discovery"
 	"io"
 	"net"
 	"net/netip"
@@ -89,7 +90,7 @@ func isBroadcast(a netip.Addr, ifs map[string]iface) bool {
 	}
 	for _, ifi := range ifs {
 		for _, p := range ifi.prefixes {
-			if b, ok := directedBroadcast(p); ok && b == a {
+			if b, ok := discovery.BroadcastOf(p); ok && b == a {
 				return true
 			}
 		}
@@ -109,7 +110,7 @@ func canBeacon(ifs map[string]iface, pin string) bool {
 		for _, p := range ifi.prefixes {
 			if p.Addr().Is4() {
 				has4 = true
-				if _, ok := directedBroadcast(p); ok && ifi.Flags&(net.FlagBroadcast|net.FlagLoopback) != 0 {
+				if _, ok := discovery.BroadcastOf(p); ok && ifi.Flags&(net.FlagBroadcast|net.FlagLoopback) != 0 {
 					return true
 				}
 			} else {
@@ -121,18 +122,4 @@ func canBeacon(ifs map[string]iface, pin string) bool {
 		}
 	}
 	return false
-}
-
-// directedBroadcast is the broadcast address of an IPv4 prefix; /31 and
-// /32 have none.
-func directedBroadcast(p netip.Prefix) (netip.Addr, bool) {
-	if !p.Addr().Is4() || p.Bits() > 30 {
-		return netip.Addr{}, false
-	}
-	a := p.Masked().Addr().As4()
-	host := ^uint32(0) >> p.Bits()
-	for i := range 4 {
-		a[i] |= byte(host >> (24 - 8*i))
-	}
-	return netip.AddrFrom4(a), true
 }
