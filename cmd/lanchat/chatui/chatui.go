@@ -199,8 +199,9 @@ func (s *interp) loop(ctx context.Context, events <-chan chat.Event, lines <-cha
 		case in, ok := <-lines:
 			if !ok {
 				lines = nil
-				if s.mode == JSON {
-					continue // stdin closed (</dev/null, systemd): run until ctx ends
+				if s.mode == JSON { // stdin closed (</dev/null, systemd): run until ctx ends
+					s.notice("input ended; events go on until lanchat is stopped (SIGTERM, Ctrl-C)")
+					continue
 				}
 				return nil
 			}
