@@ -224,8 +224,6 @@ func bodies(views []*chat.MessageView) []string {
 	return out
 }
 
-
-
 // shortSocketPath is a unix socket path short enough for the kernel.
 func shortSocketPath(t *testing.T) string {
 	t.Helper()
