@@ -1,0 +1,256 @@
+package chatui
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lanchat/lanchat/chat"
+	"github.com/lanchat/lanchat/control"
+)
+
+// Catch-up: messages that arrive by sync after an absence come author by
+// author. They are held until the stream pauses and then shown together in
+// the room's order, under one "while you were away" line.
+const (
+	catchUpQuiet   = 300 * time.Millisecond // a pause this long ends a batch
+	catchUpMaxWait = 3 * time.Second        // a long stream is shown in batches this far apart
+	catchUpMaxHeld = 2000                   // held messages before a batch is shown anyway
+)
+
+// event shows one event of the node.
+func (s *interp) event(ctx context.Context, ev chat.Event) {
+	if s.r.raw() {
+		s.r.event(ev)
+		return
+	}
+	switch ev.Kind {
+	case chat.EventMessage:
+		if ev.Message == nil {
+			return
+		}
+		if ev.Message.CatchUp {
+			s.hold(ev.Message)
+			return
+		}
+		s.flushRoom(ctx, ev.Message.Room) // what was missed comes before what is new
+		s.showMessage(ev.Message, false)
+	case chat.EventPeerUp:
+		s.show(s.peerNotice(ev.Peer).add(plainAttr, " linked"))
+	case chat.EventPeerDown:
+		s.show(s.peerNotice(ev.Peer).addf(" gone (%s)", SanitizeLine(ev.Reason)))
+	case chat.EventJoin:
+		s.show(s.peerNotice(ev.Peer).addf(" joined #%s", ev.Room))
+	case chat.EventLeave:
+		s.show(s.peerNotice(ev.Peer).addf(" left #%s", ev.Room))
+	case chat.EventUntrusted:
+		if ev.Peer != nil {
+			s.notice("untrusted peer %s at %s wants to link; compare the fingerprint with them, then /trust <fp> NAME (or lanchat trust <fp>) to let them in",
+				ev.Peer.Fingerprint, ev.Peer.Addr)
+		}
+	case chat.EventRefused:
+		s.show(s.peerNotice(ev.Peer).addf(" refuses the link: %s", SanitizeLine(ev.Reason)))
+	case chat.EventEquivocation:
+		s.show(s.peerNotice(ev.Peer).addf(" %s in #%s; every member keeps the same one, and their messages there are marked",
+			SanitizeLine(ev.Reason), ev.Room))
+	case chat.EventUntrustedMany:
+		s.notice("%s", SanitizeLine(ev.Reason))
+	case chat.EventRelinkBackoff:
+		s.show(s.peerNotice(ev.Peer).addf(": %s", SanitizeLine(ev.Reason)))
+	case chat.EventDropped:
+		s.notice("%d events were not shown (display too slow); /history shows every message", ev.Count)
+	}
+}
+
+// peerNotice starts a notice with a peer's label.
+func (s *interp) peerNotice(p *chat.PeerView) line {
+	l := line{kind: lineNotice}
+	if p == nil {
+		return l.add(plainAttr, "?")
+	}
+	shared := s.seeName(p.Nick, p.Short, p.Fingerprint)
+	l = l.add(colorOf(p.Fingerprint), nameLabel(p.Nick, p.Short))
+	if shared {
+		l = l.add(red, "⚠")
+	}
+	return l
+}
+
+// showMessage shows a message line; the date is shown for another day
+// unless a date line above says it (inBatch).
+func (s *interp) showMessage(v *chat.MessageView, inBatch bool) {
+	shared := s.seeName(v.Nick, v.AuthorShort, v.Author)
+	withRoom := len(s.rooms) > 1
+	withDate := false
+	if s.mode == Terminal {
+		withRoom = v.Room != s.room
+		withDate = !inBatch && !sameDay(v.Time, s.now())
+	}
+	s.show(messageLine(v, withRoom, withDate, shared))
+}
+
+// seeName records who uses a nickname, warns the first time two keys share
+// one (someone may be posing as someone else), and reports whether several
+// keys use it.
+func (s *interp) seeName(nick, short, fingerprint string) (shared bool) {
+	if others := s.names.see(nick, fingerprint); len(others) > 0 {
+		s.show(noticeLine(lineWarning, "warning: %d keys call themselves %q: %s and %s; tell them apart by the fingerprint, not the name",
+			len(others)+1, SanitizeLine(strings.TrimSpace(nick)), strings.Join(shorts(others), ", "), short))
+	}
+	return s.names.shared(nick)
+}
+
+func shorts(fps []string) []string {
+	out := make([]string, len(fps))
+	for i, fp := range fps {
+		out[i], _, _ = strings.Cut(fp, "-")
+	}
+	return out
+}
+
+// nameBook remembers which keys use which nickname in this session.
+type nameBook struct {
+	keys map[string][]string // folded nickname → fingerprints, in order seen
+}
+
+func foldNick(nick string) string { return strings.ToLower(strings.TrimSpace(nick)) }
+
+// see records that fingerprint uses nick; it returns the other keys using
+// it when this key is new to the nickname and others had it first.
+func (b *nameBook) see(nick, fingerprint string) (others []string) {
+	k := foldNick(nick)
+	if k == "" {
+		return nil
+	}
+	if b.keys == nil {
+		b.keys = map[string][]string{}
+	}
+	fps := b.keys[k]
+	if slices.Contains(fps, fingerprint) {
+		return nil
+	}
+	b.keys[k] = append(fps, fingerprint)
+	return fps
+}
+
+// shared reports whether several keys use nick.
+func (b *nameBook) shared(nick string) bool { return len(b.keys[foldNick(nick)]) > 1 }
+
+// away holds the catch-up messages not shown yet, by room.
+type away struct {
+	rooms []string // in the order their first message came
+	held  map[string][]*chat.MessageView
+	count int
+	first time.Time // when the oldest held message came
+	timer *time.Timer
+}
+
+// hold keeps a catch-up message until its batch ends.
+func (s *interp) hold(v *chat.MessageView) {
+	a := &s.away
+	if a.held == nil {
+		a.held = map[string][]*chat.MessageView{}
+	}
+	if _, ok := a.held[v.Room]; !ok {
+		a.rooms = append(a.rooms, v.Room)
+	}
+	a.held[v.Room] = append(a.held[v.Room], v)
+	a.count++
+	now := time.Now()
+	if a.count == 1 {
+		a.first = now
+	}
+	wait := min(catchUpQuiet, a.first.Add(catchUpMaxWait).Sub(now))
+	if a.count >= catchUpMaxHeld {
+		wait = 0
+	}
+	if a.timer == nil {
+		a.timer = time.NewTimer(wait)
+	} else {
+		a.timer.Reset(wait)
+	}
+}
+
+// awayTimer fires when the held batch is due; nil when nothing is held.
+func (s *interp) awayTimer() <-chan time.Time {
+	if s.away.count == 0 || s.away.timer == nil {
+		return nil
+	}
+	return s.away.timer.C
+}
+
+// flushAway shows every held batch.
+func (s *interp) flushAway(ctx context.Context) {
+	for len(s.away.rooms) > 0 {
+		s.flushRoom(ctx, s.away.rooms[0])
+	}
+}
+
+// flushRoom shows the held messages of room, in the room's order.
+func (s *interp) flushRoom(ctx context.Context, room string) {
+	msgs, ok := s.away.held[room]
+	if !ok {
+		return
+	}
+	delete(s.away.held, room)
+	s.away.rooms = slices.DeleteFunc(s.away.rooms, func(r string) bool { return r == room })
+	s.away.count -= len(msgs)
+	if s.away.count == 0 && s.away.timer != nil {
+		s.away.timer.Stop()
+	}
+	msgs = s.roomOrder(ctx, room, msgs)
+	s.notice("while you were away: %d message(s) in #%s", len(msgs), room)
+	last := s.now()
+	for i, v := range msgs {
+		if (i == 0 && !sameDay(v.Time, last)) || (i > 0 && !sameDay(v.Time, msgs[i-1].Time)) {
+			s.notice("%s", v.Time.Local().Format("Monday 2 January 2006"))
+		}
+		s.showMessage(v, true)
+	}
+}
+
+// roomOrder puts msgs in the order every member of the room sees them
+// (the history's: Lamport clock, author key, author sequence), asking the
+// API; if it cannot tell, by clock, author and sequence as known here.
+func (s *interp) roomOrder(ctx context.Context, room string, msgs []*chat.MessageView) []*chat.MessageView {
+	slices.SortStableFunc(msgs, func(a, b *chat.MessageView) int {
+		if a.Clock != b.Clock {
+			return cmp.Compare(a.Clock, b.Clock)
+		}
+		if a.Author != b.Author {
+			return strings.Compare(a.Author, b.Author)
+		}
+		return cmp.Compare(a.Seq, b.Seq)
+	})
+	since := msgs[0].Time
+	for _, v := range msgs {
+		if v.Time.Before(since) {
+			since = v.Time
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	stored, err := s.api.History(ctx, control.HistoryParams{Rooms: []string{room}, Since: since.Add(-time.Millisecond)})
+	if err != nil {
+		return msgs
+	}
+	byID := make(map[string]*chat.MessageView, len(msgs))
+	for _, v := range msgs {
+		byID[v.ID] = v
+	}
+	out := make([]*chat.MessageView, 0, len(msgs))
+	for _, h := range stored {
+		if v, ok := byID[h.ID]; ok {
+			out = append(out, v)
+			delete(byID, h.ID)
+		}
+	}
+	for _, v := range msgs { // not in the history (it should be): at the end
+		if _, ok := byID[v.ID]; ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,110 @@
+package chatui
+
+import (
+	"hash/fnv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/lanchat/lanchat/chat"
+)
+
+// The text forms of messages and peers, shared by every renderer and by
+// lanchat history.
+
+// Marks shown after an author and instead of a damaged message's text.
+const (
+	MarkUntrusted   = " [untrusted]"
+	MarkConflicting = " [signed conflicting messages]"
+	DamagedText     = "[damaged: this record was changed on disk and does not verify]"
+)
+
+// FormatMessage is the one-line text form of a stored message:
+// "2026-11-25 14:03:07 #lobby alice(K7QF3MX): hello".
+func FormatMessage(v *chat.MessageView, withRoom bool) string {
+	var b strings.Builder
+	b.WriteString(v.Time.Local().Format("2006-01-02 15:04:05 "))
+	if withRoom {
+		b.WriteString("#" + v.Room + " ")
+	}
+	b.WriteString(AuthorLabel(v))
+	b.WriteString(": ")
+	b.WriteString(MessageText(v))
+	return b.String()
+}
+
+// FormatLive is a message line in a running chat: "14:03:07 alice(K7QF3MX): hi".
+func FormatLive(v *chat.MessageView, withRoom bool) string {
+	return FormatMessage(v, withRoom)[len("2006-01-02 "):]
+}
+
+// MessageText is what a message line shows as its text: the body, made
+// safe for a terminal, or a damage notice in its place.
+func MessageText(v *chat.MessageView) string {
+	if v.Damaged {
+		return DamagedText
+	}
+	return SanitizeLine(v.Body)
+}
+
+// AuthorLabel is "nick(SHORT)" with the marks of an untrusted author or one
+// who signed conflicting messages.
+func AuthorLabel(v *chat.MessageView) string {
+	label := nameLabel(v.Nick, v.AuthorShort)
+	if !v.Trusted {
+		label += MarkUntrusted
+	}
+	if v.Equivocator {
+		label += MarkConflicting
+	}
+	return label
+}
+
+// PeerLabel is how a peer is named in notices: "nick(SHORT)", or SHORT.
+func PeerLabel(p *chat.PeerView) string {
+	if p == nil {
+		return "?"
+	}
+	return nameLabel(p.Nick, p.Short)
+}
+
+// nameLabel is "nick(SHORT)", or SHORT without a nickname; the nickname is
+// sanitized.
+func nameLabel(nick, short string) string {
+	nick = SanitizeLine(nick)
+	if nick == "" {
+		return short
+	}
+	return nick + "(" + short + ")"
+}
+
+// SanitizeLine keeps a peer's text from moving the cursor, faking lines or
+// reordering what follows it: control characters (bidirectional controls
+// included) are shown as U+FFFD, newlines as " ⏎ ".
+func SanitizeLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || unicode.Is(unicode.Bidi_Control, r) {
+			return '\uFFFD'
+		}
+		return r
+	}, strings.ReplaceAll(s, "\n", " ⏎ "))
+}
+
+// authorColors are the colours authors are told apart by: readable on dark
+// and light backgrounds alike (no black, white or grey).
+var authorColors = []string{"31", "32", "33", "34", "35", "36", "91", "92", "93", "94", "95", "96"}
+
+// colorOf is an author's colour: a stable hash of the fingerprint, so the
+// same person has the same colour in every session.
+func colorOf(fingerprint string) string {
+	h := fnv.New32a()
+	h.Write([]byte(fingerprint))
+	return authorColors[h.Sum32()%uint32(len(authorColors))]
+}
+
+// sameDay reports whether a and b fall on one local calendar day.
+func sameDay(a, b time.Time) bool {
+	ya, ma, da := a.Local().Date()
+	yb, mb, db := b.Local().Date()
+	return ya == yb && ma == mb && da == db
+}

@@ -1,0 +1,130 @@
+package chatui
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/lanchat/lanchat/chat"
+)
+
+// SGR attributes (ECMA-48).
+const (
+	plainAttr = ""
+	bold      = "1"
+	dim       = "2"
+	red       = "31"
+)
+
+// span is a piece of a line with one display attribute.
+type span struct {
+	attr string
+	text string
+}
+
+// lineKind says where a line belongs.
+type lineKind int
+
+const (
+	lineMessage lineKind = iota // what someone wrote: stdout in plain mode
+	lineNotice                  // lanchat speaking: stderr in plain mode, dimmed on a terminal
+	lineWarning                 // a notice that matters (a nickname shared by two keys): red
+)
+
+// line is one line to show, as spans; text from the network in it is
+// sanitized already.
+type line struct {
+	kind  lineKind
+	spans []span
+}
+
+func (l line) text() string {
+	var b strings.Builder
+	for _, s := range l.spans {
+		b.WriteString(s.text)
+	}
+	return b.String()
+}
+
+func noticeLine(kind lineKind, format string, args ...any) line {
+	return line{kind: kind, spans: []span{{text: fmt.Sprintf(format, args...)}}}
+}
+
+// renderer is what a mode shows things with. The interpreter calls it from
+// its one goroutine.
+type renderer interface {
+	show(l line)
+	// raw reports whether events are printed as they are (--json); then
+	// event prints them.
+	raw() bool
+	event(v any)
+	// setRoom names the current room ("" for none), e.g. in the prompt.
+	setRoom(room string)
+}
+
+// plainRenderer is line mode: messages on Out, notices on Err.
+type plainRenderer struct {
+	out, err io.Writer
+}
+
+func (p *plainRenderer) show(l line) {
+	if l.kind == lineMessage {
+		fmt.Fprintln(p.out, l.text())
+		return
+	}
+	fmt.Fprintln(p.err, "lanchat: "+l.text())
+}
+
+func (p *plainRenderer) raw() bool      { return false }
+func (p *plainRenderer) event(any)      {}
+func (p *plainRenderer) setRoom(string) {}
+
+// jsonRenderer is --json: each event one JSON line on Out, notices on Err.
+type jsonRenderer struct {
+	plainRenderer
+}
+
+func (j *jsonRenderer) raw() bool { return true }
+
+func (j *jsonRenderer) event(v any) {
+	if b, err := json.Marshal(v); err == nil {
+		fmt.Fprintf(j.out, "%s\n", b)
+	}
+}
+
+// messageLine formats a message: "[date ]14:03:07 [#room ]nick(SHORT)[⚠][ marks]: text".
+func messageLine(v *chat.MessageView, withRoom, withDate, shared bool) line {
+	when := v.Time.Local()
+	var sp []span
+	if withDate {
+		sp = append(sp, span{text: when.Format("2006-01-02 ")})
+	}
+	sp = append(sp, span{dim, when.Format("15:04:05")}, span{text: " "})
+	if withRoom {
+		sp = append(sp, span{text: "#" + v.Room + " "})
+	}
+	sp = append(sp, span{colorOf(v.Author), nameLabel(v.Nick, v.AuthorShort)})
+	if shared {
+		sp = append(sp, span{red, "⚠"})
+	}
+	if !v.Trusted {
+		sp = append(sp, span{red, MarkUntrusted})
+	}
+	if v.Equivocator {
+		sp = append(sp, span{red, MarkConflicting})
+	}
+	sp = append(sp, span{text: ": " + MessageText(v)})
+	return line{kind: lineMessage, spans: sp}
+}
+
+// add appends text with attr to l.
+func (l line) add(attr, text string) line {
+	l.spans = append(l.spans, span{attr, text})
+	return l
+}
+
+// addf appends formatted plain text to l.
+func (l line) addf(format string, args ...any) line {
+	return l.add(plainAttr, fmt.Sprintf(format, args...))
+}
