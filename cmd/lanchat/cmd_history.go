@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/lanchat/lanchat/cmd/lanchat/chatui"
 	"github.com/lanchat/lanchat/control"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/spf13/pflag"
 
-	"github.com/lanchat/lanchat/chat"
 )
 
 var historyHelp = help{
@@ -68,7 +66,7 @@ func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) e
 		fmt.Fprintln(e.stderr, "lanchat: no messages match")
 	}
 	for _, v := range views {
-		fmt.Fprintln(e.stdout, formatMessage(v, true))
+		fmt.Fprintln(e.stdout, chatui.FormatMessage(v, true))
 	}
 	return nil
 }
@@ -87,59 +85,4 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("cannot read --since %q", s)
-}
-
-// formatMessage is the one-line text form of a message:
-// "2026-11-25 14:03:07 #lobby alice(K7QF3MX): hello".
-func formatMessage(v *chat.MessageView, withRoom bool) string {
-	var b strings.Builder
-	b.WriteString(v.Time.Local().Format("2006-01-02 15:04:05 "))
-	if withRoom {
-		b.WriteString("#" + v.Room + " ")
-	}
-	b.WriteString(authorLabel(v))
-	b.WriteString(": ")
-	b.WriteString(messageText(v))
-	return b.String()
-}
-
-// Marks shown after an author and instead of a damaged message's text.
-const (
-	markConflicting = " [signed conflicting messages]"
-	damagedText     = "[damaged: this record was changed on disk and does not verify]"
-)
-
-// messageText is what a message line shows as its text: the body, made
-// safe for a terminal, or a damage notice in its place.
-func messageText(v *chat.MessageView) string {
-	if v.Damaged {
-		return damagedText
-	}
-	return sanitizeLine(v.Body)
-}
-
-func authorLabel(v *chat.MessageView) string {
-	label := v.Nick + "(" + v.AuthorShort + ")"
-	if v.Nick == "" {
-		label = v.AuthorShort
-	}
-	if !v.Trusted {
-		label += " [untrusted]"
-	}
-	if v.Equivocator {
-		label += markConflicting
-	}
-	return label
-}
-
-// sanitizeLine keeps a peer's text from moving the cursor, faking lines or
-// reordering what follows it: control characters (bidirectional controls
-// included) are shown as U+FFFD, newlines as " ⏎ ".
-func sanitizeLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || unicode.Is(unicode.Bidi_Control, r) {
-			return '\uFFFD'
-		}
-		return r
-	}, strings.ReplaceAll(s, "\n", " ⏎ "))
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"github.com/lanchat/lanchat/cmd/lanchat/chatui"
 	"reflect"
 	"strings"
 	"testing"
@@ -70,4 +71,65 @@ func TestUpServesEveryCommandWithOneSchema(t *testing.T) {
 	if !strings.Contains(hist, `"body": "hello from up"`) {
 		t.Errorf("history after up stopped:\n%s", hist)
 	}
+}
+
+// Two chat windows attached to one `lanchat up` node, and history, send and
+// trust from a third shell: every window sees every message, each has its
+// own current room, and a window that quits leaves the node running.
+func TestTwoWindowsOnOneUpNode(t *testing.T) {
+	c := newCLI(t, envPassphrase+"=")
+	port := freePort(t, "udp")
+	dir, _ := c.initNode("alice", "--no-passphrase")
+	_, bob := newCLI(t).initNode("bob", "--no-passphrase")
+	up := c.startProc("alice", append([]string{"up", "--data-dir", dir}, loopbackFlags(port)...))
+	waitForSocket(t, up, dir)
+	w1 := c.startChat("window 1", dir, "--room", "lobby")
+	w2 := c.startChat("window 2", dir, "--room", "dev")
+	for _, w := range []*chatProc{w1, w2} { // attached and subscribed
+		eventually(t, w.name+" to be ready", func() bool { return w.saw(chatui.EventReady) })
+	}
+	w1.say("hello from window 1")
+	w2.say("hello from window 2") // to #dev: window 2's current room
+	at := func(args ...string) []string { return append(args, "--data-dir", dir) }
+	c.must(0, at("send", "from a script")...)
+	for _, w := range []*chatProc{w1, w2} {
+		w := w
+		defer func() { t.Logf("%s showed %q; stderr:\n%s", w.name, w.shown(), w.stderr.String()) }()
+		eventually(t, w.name+" to show every message", func() bool {
+			return containsAll(w.shown(), "hello from window 1", "hello from window 2", "from a script")
+		})
+	}
+	var hist []control.MessageView
+	if err := json.Unmarshal([]byte(c.must(0, at("history", "--json")...).stdout), &hist); err != nil {
+		t.Fatal(err)
+	}
+	rooms := map[string]string{}
+	for _, m := range hist {
+		rooms[m.Body] = m.Room
+	}
+	if rooms["hello from window 1"] != "lobby" || rooms["hello from window 2"] != "dev" || rooms["from a script"] != "lobby" {
+		t.Errorf("rooms of the messages: %v; want window 1 and the script in lobby, window 2 in dev", rooms)
+	}
+	c.must(0, at("trust", bob.String(), "--name", "bob")...)
+	w1.stop() // the window goes, the node stays
+	c.must(0, at("send", "after window 1 left")...)
+	eventually(t, "window 2 to go on", func() bool { return containsAll(w2.shown(), "after window 1 left") })
+	var id control.Identity
+	if err := json.Unmarshal([]byte(c.must(0, at("id", "--json")...).stdout), &id); err != nil || id.Node == nil {
+		t.Fatalf("id after a window left: %+v (%v)", id, err)
+	}
+	w2.stop()
+	up.stop()
+}
+
+// saw reports whether p printed an event of kind.
+func (p *chatProc) saw(kind string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, ev := range p.events {
+		if string(ev.Kind) == kind {
+			return true
+		}
+	}
+	return false
 }

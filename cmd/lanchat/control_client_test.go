@@ -61,8 +61,15 @@ func TestCommandsWhileChatRuns(t *testing.T) {
 	r = c.must(1, at("trust", alice.String())...)
 	wantContains(t, "trust self", r.stderr, "own fingerprint", "hint: that is your own fingerprint")
 
-	r = c.must(1, append(at("chat"), loopbackFlags(port)...)...)
-	wantContains(t, "second chat", r.stderr, "lanchat is already running on "+dir, "hint: use that one")
+	// A second chat window attaches to the running node, and leaving it
+	// (end of input) leaves the node running.
+	r = c.must(0, append(at("chat", "--plain"), loopbackFlags(port)...)...)
+	var still control.Identity
+	if err := json.Unmarshal([]byte(c.must(0, at("id", "--json")...).stdout), &still); err != nil || still.Node == nil {
+		t.Errorf("after a second window left, id --json = %+v (%v); want the node still running", still, err)
+	}
+	r = c.must(1, append(at("up"), loopbackFlags(port)...)...)
+	wantContains(t, "a second node", r.stderr, "lanchat is already running on "+dir, "hint: use that one")
 
 	p.stop()
 	if _, err := os.Lstat(filepath.Join(dir, control.SocketName)); !errors.Is(err, os.ErrNotExist) {
@@ -107,11 +114,11 @@ func TestChatFirstRunWithoutQuestions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newCLI(t, tt.env...)
 			dir := filepath.Join(t.TempDir(), "lanchat")
-			args := append(append([]string{"chat", "--data-dir", dir, "--json"}, tt.args...), loopbackFlags(freePort(t, "udp"))...)
+			args := append(append([]string{"chat", "--data-dir", dir, "--plain"}, tt.args...), loopbackFlags(freePort(t, "udp"))...)
 			r := c.must(0, args...) // stdin is empty: it starts, then ends at once
 			wantContains(t, "first run", r.stderr, "Created identity for carol", "Fingerprint: ")
 			if r.stdout != "" {
-				t.Errorf("chat --json printed more than events on stdout:\n%s", r.stdout)
+				t.Errorf("chat printed more than messages on stdout:\n%s", r.stdout)
 			}
 			var id control.Identity
 			if err := json.Unmarshal([]byte(c.must(0, "id", "--json", "--data-dir", dir).stdout), &id); err != nil {

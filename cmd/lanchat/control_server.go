@@ -40,15 +40,3 @@ func (e *env) serveControl(ctx context.Context, rn *runningNode, verbose bool) (
 		}
 	}, nil
 }
-
-// nodeNick is the nickname the running node shows its peers.
-func nodeNick(rn *runningNode, nf *nodeFlags) string {
-	if nf.nick != "" {
-		return nf.nick
-	}
-	rec, err := rn.db.Identity()
-	if err != nil {
-		return ""
-	}
-	return rec.Nickname
-}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lanchat/lanchat/cmd/lanchat/chatui"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,7 +133,7 @@ func (e *env) createFirstIdentity(ctx context.Context, nf *nodeFlags, name strin
 // by byte so that nothing after the line is taken from later readers.
 func askLine(ctx context.Context, tty *os.File, w interface{ Write([]byte) (int, error) }, prompt string) (string, error) {
 	fmt.Fprint(w, prompt)
-	r := &ttyReader{ctx: ctx, f: tty}
+	r := &chatui.TTYReader{Ctx: ctx, F: tty}
 	var line []byte
 	b := make([]byte, 1)
 	for len(line) < maxAnswer {
@@ -141,7 +142,7 @@ func askLine(ctx context.Context, tty *os.File, w interface{ Write([]byte) (int,
 			fmt.Fprintln(w)
 			return "", fmt.Errorf("reading the answer: %w", err)
 		}
-		if n == 1 && b[0] == submitKey { // Enter
+		if n == 1 && (b[0] == '\r' || b[0] == '\n') { // Enter
 			return string(line), nil
 		}
 		line = append(line, b[:n]...)
