@@ -70,6 +70,30 @@ type (
 	PeerView    = chat.PeerView
 )
 
+// The kinds of Event (chat.EventKind), as front ends switch on them.
+const (
+	EventMessage       = chat.EventMessage
+	EventPeerUp        = chat.EventPeerUp
+	EventPeerDown      = chat.EventPeerDown
+	EventJoin          = chat.EventJoin
+	EventLeave         = chat.EventLeave
+	EventNick          = chat.EventNick
+	EventUntrusted     = chat.EventUntrusted
+	EventUntrustedMany = chat.EventUntrustedMany
+	EventRefused       = chat.EventRefused
+	EventRelinkBackoff = chat.EventRelinkBackoff
+	EventEquivocation  = chat.EventEquivocation
+	EventDropped       = chat.EventDropped
+)
+
+// ErrNotJoined is what sending to a room the node is not in returns
+// (errors.Is also holds for a Client's not_joined error).
+var ErrNotJoined = chat.ErrNotJoined
+
+// NewPeerEntry builds a peer object (PROTOCOL.md section 6) for key, as
+// heard by discovery and/or linked.
+var NewPeerEntry = chat.NewPeerEntry
+
 // Limits and rules of the chat a front end checks before it asks.
 const (
 	MaxBodyBytes = chat.MaxBodyBytes

@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/lanchat/lanchat/chat"
 	lcrypto "github.com/lanchat/lanchat/crypto"
 	"github.com/lanchat/lanchat/discovery"
 	"github.com/lanchat/lanchat/storage"
@@ -39,7 +38,7 @@ once. Beacons are signed, so this needs your key (and its passphrase).`,
 const defaultPeersWait = 3 * time.Second
 
 // peerJSON is one entry of lanchat peers --json: the object of the control
-// socket's peers method (chat.PeerEntry, PROTOCOL.md section 6), with the
+// socket's peers method (control.PeerEntry, PROTOCOL.md section 6), with the
 // same fields whether a running node answered or this command listened for
 // beacons itself.
 type peerJSON struct {
@@ -53,7 +52,7 @@ type peerJSON struct {
 	LastSeen    *string `json:"last_seen"`      // its latest beacon; null: none heard
 }
 
-func fromPeerEntry(p chat.PeerEntry) peerJSON {
+func fromPeerEntry(p control.PeerEntry) peerJSON {
 	j := peerJSON{Fingerprint: p.Fingerprint, Short: p.Short, Address: p.Addr, Trusted: p.Trusted,
 		Name: p.Name, Nickname: p.Nick, Linked: p.Linked}
 	if p.LastSeen != nil {
@@ -246,7 +245,7 @@ func peersList(peers map[lcrypto.IdentityKey]discovery.Peer, trusted map[lcrypto
 	out := make([]peerJSON, 0, len(peers))
 	for _, p := range peers {
 		t, ok := trusted[p.Key.Fingerprint()]
-		out = append(out, fromPeerEntry(chat.NewPeerEntry(p.Key, &p, "", "", ok, t.Name)))
+		out = append(out, fromPeerEntry(control.NewPeerEntry(p.Key, &p, "", "", ok, t.Name)))
 	}
 	slices.SortFunc(out, func(a, b peerJSON) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
 	return out

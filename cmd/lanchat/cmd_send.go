@@ -1,8 +1,6 @@
 package main
 
 import (
-	"path/filepath"
-
 	"context"
 	"fmt"
 	"github.com/lanchat/lanchat/control"
@@ -98,8 +96,7 @@ func (e *env) send(ctx context.Context, nf *nodeFlags, p control.SendParams, tim
 	if err != nil {
 		return nil, err
 	}
-	svc := control.NewService(rn.node, rn.db, filepath.Dir(rn.db.Path()))
-	res, err := sendOnce(ctx, svc, p, timeout)
+	res, err := sendOnce(ctx, rn.service(), p, timeout)
 	if serr := rn.stopNode(); err == nil {
 		err = serr
 	}

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"github.com/lanchat/lanchat/cmd/lanchat/chatui"
+	"github.com/lanchat/lanchat/control"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"golang.org/x/term"
 
-	"github.com/lanchat/lanchat/chat"
 	lcrypto "github.com/lanchat/lanchat/crypto"
 	"github.com/lanchat/lanchat/storage"
 )
@@ -88,7 +88,7 @@ func checkFirstName(name string) error {
 	if err := storage.CheckName(name); err != nil {
 		return err
 	}
-	return chat.CheckNick(name)
+	return control.CheckNick(name)
 }
 
 // createFirstIdentity makes the keys, seals and stores them, and keeps the

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/lanchat/lanchat/chat"
 	lcrypto "github.com/lanchat/lanchat/crypto"
 	"github.com/lanchat/lanchat/storage"
 )
@@ -36,9 +35,8 @@ func (e *env) addNodeFlags(fs *pflag.FlagSet, roomHelp string) *nodeFlags {
 
 // runningNode is a node started by a command, with its store.
 type runningNode struct {
-	node *chat.Node // for the terminal UI until it goes through control
-	cn   *control.Node
-	db   *storage.DB
+	cn *control.Node
+	db *storage.DB
 }
 
 // startNode opens the store, unlocks the identity and starts a node.
@@ -97,7 +95,7 @@ func (e *env) startNodeOn(ctx context.Context, db *storage.DB, rooms []string, f
 	if err != nil {
 		return nil, err
 	}
-	return &runningNode{node: cn.Node(), cn: cn, db: db}, nil
+	return &runningNode{cn: cn, db: db}, nil
 }
 
 // shutdown stops the node (bye, links closed with a reason, store flushed)

@@ -12,7 +12,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/lanchat/lanchat/chat"
 	"github.com/lanchat/lanchat/control"
 )
 
@@ -184,7 +183,7 @@ func (s *interp) notice(format string, args ...any) { s.show(noticeLine(lineNoti
 
 // loop handles typed lines (lines, or term's keys) and events until the
 // user leaves.
-func (s *interp) loop(ctx context.Context, events <-chan chat.Event, lines <-chan lineIn, term *terminal) error {
+func (s *interp) loop(ctx context.Context, events <-chan control.Event, lines <-chan lineIn, term *terminal) error {
 	var keys <-chan []byte
 	var logs <-chan string
 	var resized <-chan os.Signal
@@ -244,8 +243,8 @@ type lineIn struct {
 
 // maxLineBytes bounds a line read or typed: longer ones are refused, with
 // their size. Lines up to it are sent, split into messages of at most
-// chat.MaxBodyBytes.
-const maxLineBytes = 16 * chat.MaxBodyBytes
+// control.MaxBodyBytes.
+const maxLineBytes = 16 * control.MaxBodyBytes
 
 // handleInput handles one line read from In.
 func (s *interp) handleInput(ctx context.Context, in lineIn) (quit bool) {

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/lanchat/lanchat/chat"
 	"github.com/lanchat/lanchat/control"
 )
 
@@ -58,10 +57,10 @@ func (s *interp) send(ctx context.Context, room, text string) {
 		s.notice("not sent: nothing after #%s (## sends a line starting with #)", SanitizeLine(room))
 		return
 	}
-	parts := splitBody(text, chat.MaxBodyBytes)
+	parts := splitBody(text, control.MaxBodyBytes)
 	if len(parts) > 1 {
 		s.notice("the line is %d bytes, more than one message holds (%d): sending it as %d messages",
-			len(text), chat.MaxBodyBytes, len(parts))
+			len(text), control.MaxBodyBytes, len(parts))
 	}
 	for i, p := range parts {
 		if _, err := s.api.Send(ctx, control.SendParams{Room: room, Body: p}); err != nil {
@@ -69,7 +68,7 @@ func (s *interp) send(ctx context.Context, room, text string) {
 			if len(parts) > 1 {
 				what = "part " + strconv.Itoa(i+1) + " of " + strconv.Itoa(len(parts)) + " not sent (nor the rest)"
 			}
-			if named && errors.Is(err, chat.ErrNotJoined) {
+			if named && errors.Is(err, control.ErrNotJoined) {
 				s.notice("%s: %s (a line starting with #ROOM goes to that room; ## sends a line starting with #)", what, errText(err))
 				return
 			}
@@ -217,7 +216,7 @@ func (s *interp) peers(ctx context.Context) {
 		case p.Trusted:
 			state = "trusted, not linked"
 		}
-		l := s.peerNotice(&chat.PeerView{Fingerprint: p.Fingerprint, Short: p.Short, Nick: p.Nick})
+		l := s.peerNotice(&control.PeerView{Fingerprint: p.Fingerprint, Short: p.Short, Nick: p.Nick})
 		if p.Name != "" {
 			l = l.addf(" %q", SanitizeLine(p.Name))
 		}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lanchat/lanchat/chat"
 	"github.com/lanchat/lanchat/control"
 )
 
@@ -21,13 +20,13 @@ const (
 )
 
 // event shows one event of the node.
-func (s *interp) event(ctx context.Context, ev chat.Event) {
+func (s *interp) event(ctx context.Context, ev control.Event) {
 	if s.r.raw() {
 		s.r.event(ev)
 		return
 	}
 	switch ev.Kind {
-	case chat.EventMessage:
+	case control.EventMessage:
 		if ev.Message == nil {
 			return
 		}
@@ -37,35 +36,35 @@ func (s *interp) event(ctx context.Context, ev chat.Event) {
 		}
 		s.flushRoom(ctx, ev.Message.Room) // what was missed comes before what is new
 		s.showMessage(ev.Message, false)
-	case chat.EventPeerUp:
+	case control.EventPeerUp:
 		s.show(s.peerNotice(ev.Peer).add(plainAttr, " linked"))
-	case chat.EventPeerDown:
+	case control.EventPeerDown:
 		s.show(s.peerNotice(ev.Peer).addf(" gone (%s)", SanitizeLine(ev.Reason)))
-	case chat.EventJoin:
+	case control.EventJoin:
 		s.show(s.peerNotice(ev.Peer).addf(" joined #%s", ev.Room))
-	case chat.EventLeave:
+	case control.EventLeave:
 		s.show(s.peerNotice(ev.Peer).addf(" left #%s", ev.Room))
-	case chat.EventUntrusted:
+	case control.EventUntrusted:
 		if ev.Peer != nil {
 			s.notice("untrusted peer %s at %s wants to link; compare the fingerprint with them, then /trust <fp> NAME (or lanchat trust <fp>) to let them in",
 				ev.Peer.Fingerprint, ev.Peer.Addr)
 		}
-	case chat.EventRefused:
+	case control.EventRefused:
 		s.show(s.peerNotice(ev.Peer).addf(" refuses the link: %s", SanitizeLine(ev.Reason)))
-	case chat.EventEquivocation:
+	case control.EventEquivocation:
 		s.show(s.peerNotice(ev.Peer).addf(" %s in #%s; every member keeps the same one, and their messages there are marked",
 			SanitizeLine(ev.Reason), ev.Room))
-	case chat.EventUntrustedMany:
+	case control.EventUntrustedMany:
 		s.notice("%s", SanitizeLine(ev.Reason))
-	case chat.EventRelinkBackoff:
+	case control.EventRelinkBackoff:
 		s.show(s.peerNotice(ev.Peer).addf(": %s", SanitizeLine(ev.Reason)))
-	case chat.EventDropped:
+	case control.EventDropped:
 		s.notice("%d events were not shown (display too slow); /history shows every message", ev.Count)
 	}
 }
 
 // peerNotice starts a notice with a peer's label.
-func (s *interp) peerNotice(p *chat.PeerView) line {
+func (s *interp) peerNotice(p *control.PeerView) line {
 	l := line{kind: lineNotice}
 	if p == nil {
 		return l.add(plainAttr, "?")
@@ -80,7 +79,7 @@ func (s *interp) peerNotice(p *chat.PeerView) line {
 
 // showMessage shows a message line; the date is shown for another day
 // unless a date line above says it (inBatch).
-func (s *interp) showMessage(v *chat.MessageView, inBatch bool) {
+func (s *interp) showMessage(v *control.MessageView, inBatch bool) {
 	shared := s.seeName(v.Nick, v.AuthorShort, v.Author)
 	withRoom := len(s.rooms) > 1
 	withDate := false
@@ -141,17 +140,17 @@ func (b *nameBook) shared(nick string) bool { return len(b.keys[foldNick(nick)])
 // away holds the catch-up messages not shown yet, by room.
 type away struct {
 	rooms []string // in the order their first message came
-	held  map[string][]*chat.MessageView
+	held  map[string][]*control.MessageView
 	count int
 	first time.Time // when the oldest held message came
 	timer *time.Timer
 }
 
 // hold keeps a catch-up message until its batch ends.
-func (s *interp) hold(v *chat.MessageView) {
+func (s *interp) hold(v *control.MessageView) {
 	a := &s.away
 	if a.held == nil {
-		a.held = map[string][]*chat.MessageView{}
+		a.held = map[string][]*control.MessageView{}
 	}
 	if _, ok := a.held[v.Room]; !ok {
 		a.rooms = append(a.rooms, v.Room)
@@ -214,8 +213,8 @@ func (s *interp) flushRoom(ctx context.Context, room string) {
 // roomOrder puts msgs in the order every member of the room sees them
 // (the history's: Lamport clock, author key, author sequence), asking the
 // API; if it cannot tell, by clock, author and sequence as known here.
-func (s *interp) roomOrder(ctx context.Context, room string, msgs []*chat.MessageView) []*chat.MessageView {
-	slices.SortStableFunc(msgs, func(a, b *chat.MessageView) int {
+func (s *interp) roomOrder(ctx context.Context, room string, msgs []*control.MessageView) []*control.MessageView {
+	slices.SortStableFunc(msgs, func(a, b *control.MessageView) int {
 		if a.Clock != b.Clock {
 			return cmp.Compare(a.Clock, b.Clock)
 		}
@@ -236,11 +235,11 @@ func (s *interp) roomOrder(ctx context.Context, room string, msgs []*chat.Messag
 	if err != nil {
 		return msgs
 	}
-	byID := make(map[string]*chat.MessageView, len(msgs))
+	byID := make(map[string]*control.MessageView, len(msgs))
 	for _, v := range msgs {
 		byID[v.ID] = v
 	}
-	out := make([]*chat.MessageView, 0, len(msgs))
+	out := make([]*control.MessageView, 0, len(msgs))
 	for _, h := range stored {
 		if v, ok := byID[h.ID]; ok {
 			out = append(out, v)

@@ -1,12 +1,11 @@
 package chatui
 
 import (
+	"github.com/lanchat/lanchat/control"
 	"hash/fnv"
 	"strings"
 	"time"
 	"unicode"
-
-	"github.com/lanchat/lanchat/chat"
 )
 
 // The text forms of messages and peers, shared by every renderer and by
@@ -21,7 +20,7 @@ const (
 
 // FormatMessage is the one-line text form of a stored message:
 // "2026-11-25 14:03:07 #lobby alice(K7QF3MX): hello".
-func FormatMessage(v *chat.MessageView, withRoom bool) string {
+func FormatMessage(v *control.MessageView, withRoom bool) string {
 	var b strings.Builder
 	b.WriteString(v.Time.Local().Format("2006-01-02 15:04:05 "))
 	if withRoom {
@@ -34,13 +33,13 @@ func FormatMessage(v *chat.MessageView, withRoom bool) string {
 }
 
 // FormatLive is a message line in a running chat: "14:03:07 alice(K7QF3MX): hi".
-func FormatLive(v *chat.MessageView, withRoom bool) string {
+func FormatLive(v *control.MessageView, withRoom bool) string {
 	return FormatMessage(v, withRoom)[len("2006-01-02 "):]
 }
 
 // MessageText is what a message line shows as its text: the body, made
 // safe for a terminal, or a damage notice in its place.
-func MessageText(v *chat.MessageView) string {
+func MessageText(v *control.MessageView) string {
 	if v.Damaged {
 		return DamagedText
 	}
@@ -49,7 +48,7 @@ func MessageText(v *chat.MessageView) string {
 
 // AuthorLabel is "nick(SHORT)" with the marks of an untrusted author or one
 // who signed conflicting messages.
-func AuthorLabel(v *chat.MessageView) string {
+func AuthorLabel(v *control.MessageView) string {
 	label := nameLabel(v.Nick, v.AuthorShort)
 	if !v.Trusted {
 		label += MarkUntrusted
@@ -61,7 +60,7 @@ func AuthorLabel(v *chat.MessageView) string {
 }
 
 // PeerLabel is how a peer is named in notices: "nick(SHORT)", or SHORT.
-func PeerLabel(p *chat.PeerView) string {
+func PeerLabel(p *control.PeerView) string {
 	if p == nil {
 		return "?"
 	}

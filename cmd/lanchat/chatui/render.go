@@ -3,10 +3,9 @@ package chatui
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/lanchat/lanchat/control"
 	"io"
 	"strings"
-
-	"github.com/lanchat/lanchat/chat"
 )
 
 // SGR attributes (ECMA-48).
@@ -94,7 +93,7 @@ func (j *jsonRenderer) event(v any) {
 }
 
 // messageLine formats a message: "[date ]14:03:07 [#room ]nick(SHORT)[⚠][ marks]: text".
-func messageLine(v *chat.MessageView, withRoom, withDate, shared bool) line {
+func messageLine(v *control.MessageView, withRoom, withDate, shared bool) line {
 	when := v.Time.Local()
 	var sp []span
 	if withDate {
