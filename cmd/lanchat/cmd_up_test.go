@@ -60,6 +60,11 @@ func TestUpServesEveryCommandWithOneSchema(t *testing.T) {
 		id.Schema != control.SchemaVersion || id.CreatedAt == nil {
 		t.Fatalf("id: %+v, %v", id, err)
 	}
+	// Checking the passphrase goes through the node too (no "in use").
+	r := c.must(0, at("id", "--check-passphrase")...)
+	if !strings.Contains(r.stdout, "Passphrase:  ok") || !strings.Contains(r.stdout, "Running:     pid") {
+		t.Errorf("id --check-passphrase through the node:\n%s%s", r.stdout, r.stderr)
+	}
 	p.stop() // SIGTERM: exit 0
 	for _, want := range []string{"lanchat: up as alice", "lanchat: stopped"} {
 		if !strings.Contains(p.stderr.String(), want) {
