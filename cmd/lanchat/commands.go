@@ -173,15 +173,14 @@ Run "lanchat <command> --help" for a command's options and an example.
 
 Global options:
 %s
-The data dir defaults to $LANCHAT_HOME, else $XDG_DATA_HOME/lanchat, else
-~/.local/share/lanchat.
+%s
 
 First steps:
   lanchat init --name alice    # create your identity; shows your fingerprint
   lanchat trust <fingerprint>  # after comparing it with the other person
 
 Exit status: 0 done, 1 something went wrong, 2 the command line is wrong.
-`, flagUsages(top))
+`, flagUsages(top), dataDirHelp)
 }
 
 // flagUsages lists fs's flags, one per line: "  -h, --help   show this help".
