@@ -74,3 +74,13 @@ demo: tools build
 ## demo-clean: remove the demo's tmux session, namespaces and data
 demo-clean:
 	./scripts/demo.sh down
+
+.PHONY: man completions
+
+## man: regenerate doc/lanchat.1 from the help texts (TestManPageCurrent fails until it is)
+man:
+	$(GO) run ./cmd/lanchat man > doc/lanchat.1
+
+## completions: print where each completion script goes; the scripts come from lanchat itself
+completions: build
+	@for sh in bash zsh fish; do echo "./$(BIN) completion $$sh"; done
