@@ -75,12 +75,9 @@ demo: tools build
 demo-clean:
 	./scripts/demo.sh down
 
-.PHONY: man completions
+.PHONY: man
 
 ## man: regenerate doc/lanchat.1 from the help texts (TestManPageCurrent fails until it is)
 man:
 	$(GO) run ./cmd/lanchat man > doc/lanchat.1
 
-## completions: print where each completion script goes; the scripts come from lanchat itself
-completions: build
-	@for sh in bash zsh fish; do echo "./$(BIN) completion $$sh"; done
