@@ -43,6 +43,8 @@ var completeHelp = help{
 	synopsis: "lanchat __complete rooms|trusted",
 	text: `Print the rooms you are in, or the trusted fingerprints (a tab, then the
 name), one per line, for the completion scripts. Prints nothing on errors.`,
+	example: `  lanchat __complete rooms
+  lanchat __complete --data-dir ~/work-lanchat trusted | cut -f1`,
 }
 
 var shells = []string{"bash", "zsh", "fish"}
