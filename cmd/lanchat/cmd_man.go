@@ -119,7 +119,7 @@ First steps:
 		if c.helpOnly {
 			continue
 		}
-		fmt.Fprintf(&b, ".SS %s\n", roff(c.name))
+		fmt.Fprintf(&b, ".SS \"%s \\- %s\"\n", roff(c.name), strings.ReplaceAll(roff(c.summary), `"`, `\(dq`))
 		fmt.Fprintf(&b, "%s\n.PP\n", roff(c.help.synopsis))
 		roffText(&b, c.help.text)
 		b.WriteString(".PP\nOptions:\n.RS\n")

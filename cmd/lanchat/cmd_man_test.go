@@ -37,7 +37,7 @@ func TestManPageNamesEverything(t *testing.T) {
 		if c.helpOnly {
 			continue
 		}
-		i := strings.Index(page, "\n.SS "+roff(c.name)+"\n")
+		i := strings.Index(page, "\n.SS \""+roff(c.name)+` \- `+roff(c.summary)+"\"\n")
 		if i < 0 {
 			t.Errorf("no section for %s", c.name)
 			continue
