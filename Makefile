@@ -74,3 +74,10 @@ demo: tools build
 ## demo-clean: remove the demo's tmux session, namespaces and data
 demo-clean:
 	./scripts/demo.sh down
+
+.PHONY: man
+
+## man: regenerate doc/lanchat.1 from the help texts (TestManPageCurrent fails until it is)
+man:
+	$(GO) run ./cmd/lanchat man > doc/lanchat.1
+

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -89,7 +90,7 @@ func runInit(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 		return err
 	}
 	created = true
-	return e.printCreated(rec, *noPass)
+	return e.printCreated(rec, *noPass, !existed)
 }
 
 // dbPathExisted returns the database's path and whether it exists now.
@@ -178,7 +179,9 @@ func newIdentityRecord(name string, pass []byte, kdf lcrypto.KDFParams) (storage
 	return rec, nil
 }
 
-func (e *env) printCreated(rec storage.IdentityRecord, unsealed bool) error {
+// printCreated reports a new identity; first (no database was there
+// before) adds the firewall step the system needs, if any.
+func (e *env) printCreated(rec storage.IdentityRecord, unsealed, first bool) error {
 	dir, err := e.dir()
 	if err != nil {
 		return err
@@ -190,6 +193,10 @@ func (e *env) printCreated(rec storage.IdentityRecord, unsealed bool) error {
 	fmt.Fprintf(e.stdout, "Created identity%s in %s\n", who, dir)
 	fmt.Fprintf(e.stdout, "Fingerprint: %s\n", rec.Key.Fingerprint())
 	fmt.Fprintln(e.stdout, "Read it to the people you chat with; they run: lanchat trust <fingerprint>")
+	if first {
+		exe, _ := os.Executable() // "" says lanchat
+		fmt.Fprint(e.stdout, defaultFirewallNote(runtime.GOOS, exe))
+	}
 	if unsealed {
 		warnf(e.stderr, "your secret key is stored unsealed (--no-passphrase): anyone who can read %s can be you", dir)
 	}

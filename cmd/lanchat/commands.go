@@ -15,6 +15,10 @@ type command struct {
 	name    string // what the user types
 	summary string // one line for lanchat --help
 	help    help   // lanchat <name> --help
+	// args is what its arguments are, for the completion scripts: "" none,
+	// or argTrusted, argCommands, argShells, argText.
+	args   string
+	hidden bool // not listed, not completed: lanchat __complete
 	// run registers the command's own flags on fs (which already has
 	// --data-dir and --help), calls e.parse(fs, args) and does the work.
 	run func(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error
@@ -45,12 +49,14 @@ var commands = []command{
 	{name: "id", summary: "show your fingerprint and identity", help: idHelp, run: runID},
 	{name: "peers", summary: "list who is around: the lanchat nodes on your network", help: peersHelp, run: runPeers},
 	{name: "trust", summary: "add someone to your trust list by fingerprint", help: trustHelp, run: runTrust},
-	{name: "untrust", summary: "remove someone from your trust list", help: untrustHelp, run: runUntrust},
+	{name: "untrust", summary: "remove someone from your trust list", help: untrustHelp, run: runUntrust, args: argTrusted},
 	{name: "trusted", summary: "list the people you trust", help: trustedHelp, run: runTrusted},
 	{name: "up", summary: "run your node in the foreground, without a chat window", help: upHelp, run: runUp},
 	{name: "chat", summary: "chat in rooms with the trusted peers on your network", help: chatHelp, run: runChat},
-	{name: "send", summary: "send one message from a script", help: sendHelp, run: runSend},
+	{name: "send", summary: "send one message from a script", help: sendHelp, run: runSend, args: argText},
 	{name: "history", summary: "show stored messages", help: historyHelp, run: runHistory},
+	// completion, man and __complete read this table: init() in
+	// cmd_completion.go appends them.
 }
 
 func findCommand(name string) *command {
@@ -64,13 +70,7 @@ func findCommand(name string) *command {
 
 // dispatch parses the global flags, picks the command and runs it.
 func (e *env) dispatch(ctx context.Context, args []string) error {
-	top := pflag.NewFlagSet("lanchat", pflag.ContinueOnError)
-	top.SetInterspersed(false) // flags after the command name are the command's
-	top.SetOutput(io.Discard)
-	top.Usage = func() {}
-	e.addGlobalFlags(top)
-	version := top.Bool("version", false, "print the version and exit")
-	helpFlag := top.BoolP("help", "h", false, "show this help")
+	top, version, helpFlag := e.newTopFlagSet()
 	if err := top.Parse(args); err != nil {
 		return usageErrorf("run: lanchat --help", "%v", err)
 	}
@@ -95,6 +95,19 @@ func (e *env) dispatch(ctx context.Context, args []string) error {
 	}
 	e.cmd = cmd
 	return cmd.run(ctx, e, e.newFlagSet(cmd), rest)
+}
+
+// newTopFlagSet returns the flag set of lanchat itself, before the command
+// name, and its --version and --help.
+func (e *env) newTopFlagSet() (top *pflag.FlagSet, version, help *bool) {
+	top = pflag.NewFlagSet("lanchat", pflag.ContinueOnError)
+	top.SetInterspersed(false) // flags after the command name are the command's
+	top.SetOutput(io.Discard)
+	top.Usage = func() {}
+	e.addGlobalFlags(top)
+	version = top.Bool("version", false, "print the version and exit")
+	help = top.BoolP("help", "h", false, "show this help")
+	return top, version, help
 }
 
 // helpCommand is "lanchat help [command]".
@@ -158,14 +171,25 @@ func (e *env) printCommandHelp(w io.Writer, cmd *command, fs *pflag.FlagSet) {
 	}
 }
 
+// The parts of lanchat --help that the man page shows too.
+const (
+	topIntro   = "end-to-end encrypted chat on your local network. No server, no account."
+	firstSteps = `  lanchat init --name alice    # create your identity; shows your fingerprint
+  lanchat trust <fingerprint>  # after comparing it with the other person`
+	exitStatusHelp = "0 done, 1 something went wrong, 2 the command line is wrong."
+)
+
 func (e *env) printTopHelp(w io.Writer, top *pflag.FlagSet) {
-	fmt.Fprint(w, `lanchat: end-to-end encrypted chat on your local network. No server, no account.
+	fmt.Fprintf(w, `lanchat: %s
 
 Usage: lanchat [--data-dir DIR] <command> [options]
 
 Commands:
-`)
+`, topIntro)
 	for _, c := range commands {
+		if c.hidden {
+			continue
+		}
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, `
@@ -173,15 +197,13 @@ Run "lanchat <command> --help" for a command's options and an example.
 
 Global options:
 %s
-The data dir defaults to $LANCHAT_HOME, else $XDG_DATA_HOME/lanchat, else
-~/.local/share/lanchat.
+%s
 
 First steps:
-  lanchat init --name alice    # create your identity; shows your fingerprint
-  lanchat trust <fingerprint>  # after comparing it with the other person
+%s
 
-Exit status: 0 done, 1 something went wrong, 2 the command line is wrong.
-`, flagUsages(top))
+Exit status: %s
+`, flagUsages(top), dataDirHelp, firstSteps, exitStatusHelp)
 }
 
 // flagUsages lists fs's flags, one per line: "  -h, --help   show this help".

@@ -87,20 +87,34 @@ func TestRunInProcess(t *testing.T) {
 }
 
 func TestDefaultDataDir(t *testing.T) {
+	all := map[string]string{envHome: "/x/lc", "XDG_DATA_HOME": "/xdg", "HOME": "/h", "AppData": `C:\Users\a\AppData\Roaming`}
 	tests := []struct {
+		goos string
 		env  map[string]string
 		want string
 	}{
-		{map[string]string{envHome: "/x/lc", "XDG_DATA_HOME": "/xdg", "HOME": "/h"}, "/x/lc"},
-		{map[string]string{"XDG_DATA_HOME": "/xdg", "HOME": "/h"}, "/xdg/lanchat"},
-		{map[string]string{"XDG_DATA_HOME": "relative", "HOME": "/h"}, "/h/.local/share/lanchat"},
-		{map[string]string{"HOME": "/h"}, "/h/.local/share/lanchat"},
-		{map[string]string{}, ""},
+		{"linux", all, "/x/lc"},
+		{"windows", all, "/x/lc"},
+		{"darwin", all, "/x/lc"},
+		{"linux", map[string]string{"XDG_DATA_HOME": "/xdg", "HOME": "/h"}, "/xdg/lanchat"},
+		{"freebsd", map[string]string{"XDG_DATA_HOME": "/xdg", "HOME": "/h"}, "/xdg/lanchat"},
+		{"linux", map[string]string{"XDG_DATA_HOME": "relative", "HOME": "/h"}, "/h/.local/share/lanchat"},
+		{"linux", map[string]string{"HOME": "/h"}, "/h/.local/share/lanchat"},
+		{"linux", map[string]string{"AppData": `C:\x`}, ""},
+		{"linux", map[string]string{}, ""},
+		{"darwin", map[string]string{"XDG_DATA_HOME": "/xdg", "HOME": "/Users/a"}, "/Users/a/Library/Application Support/lanchat"},
+		{"darwin", map[string]string{}, ""},
+		{"windows", map[string]string{"AppData": `C:\Users\a\AppData\Roaming`, "HOME": "/h", "XDG_DATA_HOME": "/xdg"}, `C:\Users\a\AppData\Roaming\lanchat`},
+		{"windows", map[string]string{"AppData": `C:\Users\a\AppData\Roaming\`}, `C:\Users\a\AppData\Roaming\lanchat`},
+		{"windows", map[string]string{"HOME": "/h"}, ""},
 	}
 	for _, tt := range tests {
-		if got := defaultDataDir(func(k string) string { return tt.env[k] }); got != tt.want {
-			t.Errorf("defaultDataDir(%v) = %q, want %q", tt.env, got, tt.want)
+		if got := defaultDataDir(tt.goos, func(k string) string { return tt.env[k] }); got != tt.want {
+			t.Errorf("defaultDataDir(%s, %v) = %q, want %q", tt.goos, tt.env, got, tt.want)
 		}
+	}
+	if homeVar("windows") != "AppData" || homeVar("darwin") != "HOME" || homeVar("linux") != "HOME" {
+		t.Errorf("homeVar: windows %q, darwin %q, linux %q", homeVar("windows"), homeVar("darwin"), homeVar("linux"))
 	}
 	_, errOut, code := runInProcess(t, map[string]string{}, "id")
 	if code != exitFailure || !strings.Contains(errOut, "no data directory") {

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"syscall"
 
 	"github.com/lanchat/lanchat/storage"
@@ -25,7 +27,7 @@ type env struct {
 }
 
 func newEnv(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *env {
-	return &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, dataDir: defaultDataDir(getenv)}
+	return &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, dataDir: defaultDataDir(runtime.GOOS, getenv)}
 }
 
 // Environment variables lanchat reads.
@@ -41,12 +43,31 @@ const (
 	dataDirMod = 0o700
 )
 
-// defaultDataDir is $LANCHAT_HOME, else $XDG_DATA_HOME/lanchat, else
-// ~/.local/share/lanchat (XDG Base Directory spec; relative paths in
-// XDG_DATA_HOME are ignored, as the spec says).
-func defaultDataDir(getenv func(string) string) string {
+// defaultDataDir is the data dir on goos: $LANCHAT_HOME first, else
+//
+//   - Windows: %AppData%\lanchat
+//   - macOS: ~/Library/Application Support/lanchat
+//   - elsewhere: $XDG_DATA_HOME/lanchat, else ~/.local/share/lanchat (XDG
+//     Base Directory spec; a relative XDG_DATA_HOME is ignored, as the spec
+//     says)
+//
+// as os.UserConfigDir chooses them, or "" when the variable it needs is
+// not set. dataDirHelp says the same to the user.
+func defaultDataDir(goos string, getenv func(string) string) string {
 	if d := getenv(envHome); d != "" {
 		return d
+	}
+	switch goos {
+	case "windows":
+		if d := getenv("AppData"); d != "" {
+			return strings.TrimRight(d, `\/`) + `\lanchat`
+		}
+		return ""
+	case "darwin", "ios":
+		if h := getenv("HOME"); h != "" {
+			return filepath.Join(h, "Library", "Application Support", "lanchat")
+		}
+		return ""
 	}
 	if d := getenv("XDG_DATA_HOME"); filepath.IsAbs(d) {
 		return filepath.Join(d, "lanchat")
@@ -57,10 +78,24 @@ func defaultDataDir(getenv func(string) string) string {
 	return ""
 }
 
+// dataDirHelp is how the default data dir is chosen, for lanchat --help
+// and the man page.
+const dataDirHelp = `The data dir defaults to $LANCHAT_HOME, else on Linux and other Unix
+systems $XDG_DATA_HOME/lanchat, else ~/.local/share/lanchat; on macOS
+~/Library/Application Support/lanchat; on Windows %AppData%\lanchat.`
+
+// homeVar is the variable the default data dir needs on goos.
+func homeVar(goos string) string {
+	if goos == "windows" {
+		return "AppData"
+	}
+	return "HOME"
+}
+
 // dir returns the data dir as an absolute path.
 func (e *env) dir() (string, error) {
 	if e.dataDir == "" {
-		return "", withHint(errors.New("no data directory: HOME is not set"),
+		return "", withHint(fmt.Errorf("no data directory: %s is not set", homeVar(runtime.GOOS)),
 			"pass --data-dir DIR or set "+envHome)
 	}
 	d, err := filepath.Abs(e.dataDir)

@@ -126,7 +126,7 @@ func (e *env) createFirstIdentity(ctx context.Context, nf *nodeFlags, name strin
 	}
 	shown := *e
 	shown.stdout = e.stderr // in a chat, stdout carries only messages (or --json events)
-	return shown.printCreated(rec, !rec.Sealed)
+	return shown.printCreated(rec, !rec.Sealed, true)
 }
 
 // askLine prompts on w and reads one line from the terminal (echoed), byte
