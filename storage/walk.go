@@ -282,6 +282,9 @@ func (w *walker) leaf(b []byte, n int, id uint64, depth int) ([][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		if flags&^leafFlagBucket != 0 { // bbolt knows one leaf flag: a branch read as a leaf shows here
+			return nil, fmt.Errorf("%w: page %d: unknown leaf element flags %#x", ErrCorrupt, id, flags)
+		}
 		keys = append(keys, kv[:ksize])
 		if flags&leafFlagBucket != 0 {
 			if err := w.bucket(kv[ksize:], id, depth); err != nil {
