@@ -1,6 +1,7 @@
-// Package lab runs lanchat on a simulated LAN: every host is a Linux network
-// namespace with its own interfaces and addresses, cabled by veth pairs into
-// bridges that live in a "switch" namespace of their own. The real lanchat
+// Package lab runs lanchat on a simulated LAN (it builds on Linux only):
+// every host is a Linux network namespace with its own interfaces and
+// addresses, cabled by veth pairs into bridges that live in a "switch"
+// namespace of their own. The real lanchat
 // binary runs in each host, so discovery uses real broadcast and links use
 // real TCP between real addresses, as on separate machines.
 //
