@@ -6,7 +6,14 @@ BIN           := bin/lanchat
 FUZZTIME      ?= 20s
 PKGS          := ./...
 
-.PHONY: all build run test test-short vet lint staticcheck fuzz bench bench-quick tools clean
+# Release: what lanchat --version prints and the archives are named by.
+VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT        ?= $(shell git rev-parse HEAD 2>/dev/null)
+# the time of every archive entry: the commit's, so that a rebuild gives the same bytes
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
+RELEASE_TARGETS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
+
+.PHONY: all build run test test-short vet lint staticcheck cross dist dist-check fuzz bench bench-quick tools clean
 
 all: build
 
@@ -41,8 +48,29 @@ staticcheck:
 
 lint: vet staticcheck
 
-## test: everything CI runs: vet, gofmt, staticcheck, the race-enabled tests (fuzz seeds included)
-test: tools lint build
+## cross: every release target builds; vet and the test binaries also build for darwin and windows
+## (which are compiled only: the tests run on Linux)
+cross:
+	@set -e; for t in $(RELEASE_TARGETS); do \
+	  echo "go build $$t"; CGO_ENABLED=0 GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -trimpath $(PKGS); done
+	@set -e; for os in darwin windows; do \
+	  echo "go vet, go test -c $$os/amd64"; \
+	  GOOS=$$os GOARCH=amd64 $(GO) vet $(PKGS); \
+	  out=$$(GOOS=$$os GOARCH=amd64 $(GO) test -c -o /dev/null $(PKGS) 2>&1) || { echo "$$out"; exit 1; }; done
+
+## dist: the release archives and SHA256SUMS in dist/, reproducibly (see cmd/lanchat-dist)
+dist:
+	rm -rf dist
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./cmd/lanchat-dist -out dist -version $(VERSION) -commit "$(COMMIT)"
+	@echo; cat dist/SHA256SUMS
+
+## dist-check: build every release target twice (the second time with an empty build cache)
+## and compare the bytes; make test does this for linux/amd64 only
+dist-check:
+	LANCHAT_DIST_ALL=1 $(GO) test -count=1 -timeout 20m -run '^TestDistIsReproducible$$' -v ./cmd/lanchat-dist
+
+## test: everything CI runs: vet, gofmt, staticcheck, the cross builds, the race-enabled tests (fuzz seeds included)
+test: tools lint cross build
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 
 test-short:
@@ -62,7 +90,7 @@ bench-quick:
 	$(GO) run ./cmd/lanchat-bench -quick
 
 clean:
-	rm -rf bin
+	rm -rf bin dist
 
 .PHONY: demo demo-clean
 

@@ -1,8 +1,9 @@
-// Package lab runs lanchat on a simulated LAN: every host is a Linux network
-// namespace with its own interfaces and addresses, cabled by veth pairs into
-// bridges that live in a "switch" namespace of their own. The real lanchat
-// binary runs in each host, so discovery uses real broadcast and links use
-// real TCP between real addresses, as on separate machines.
+// Package lab runs lanchat on a simulated LAN (it builds on Linux only):
+// every host is a Linux network namespace with its own interfaces and
+// addresses, cabled by veth pairs into bridges that live in a "switch"
+// namespace of their own. The real lanchat binary runs in each host, so
+// discovery uses real broadcast and links use real TCP between real
+// addresses, as on separate machines.
 //
 // Nothing here touches the host's own network: every interface is created
 // inside a namespace of the lab (a veth pair is made in a host namespace

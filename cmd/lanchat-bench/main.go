@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command lanchat-bench measures how fast lanchat is, each figure beside a
 // baseline measured in the same run, and prints one table (figure, lanchat,
 // baseline, ratio, target, met?). `make bench` writes it to BENCHMARKS.md.
