@@ -6,8 +6,8 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"github.com/lanchat/lanchat/internal/tmuxtest"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -78,87 +78,6 @@ func ttyHelper(v string) int {
 	return 0
 }
 
-// screen is a terminal driven through tmux: a private server, one pane.
-type screen struct {
-	t    *testing.T
-	sock string
-}
-
-func newScreen(t *testing.T, width, height int, shellCmd string, env ...string) *screen {
-	t.Helper()
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed")
-	}
-	dir, err := os.MkdirTemp("", "lct") // short: tmux's socket path is bounded
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &screen{t: t, sock: filepath.Join(dir, "tmux")}
-	t.Cleanup(func() {
-		_ = s.tmux("kill-server")
-		os.RemoveAll(dir)
-	})
-	cmd := exec.Command("tmux", "-f", "/dev/null", "-S", s.sock, "new-session", "-d", "-s", "main",
-		"-x", strconv.Itoa(width), "-y", strconv.Itoa(height), shellCmd)
-	cmd.Env = append(os.Environ(), append(env, "TERM=xterm-256color")...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("tmux new-session: %v\n%s", err, out)
-	}
-	return s
-}
-
-func (s *screen) tmux(args ...string) error {
-	return exec.Command("tmux", append([]string{"-S", s.sock}, args...)...).Run()
-}
-
-func (s *screen) typeText(text string) {
-	s.t.Helper()
-	if err := s.tmux("send-keys", "-t", "main", "-l", text); err != nil {
-		s.t.Fatalf("typing %q: %v", text, err)
-	}
-}
-
-func (s *screen) keys(keys ...string) {
-	s.t.Helper()
-	if err := s.tmux(append([]string{"send-keys", "-t", "main"}, keys...)...); err != nil {
-		s.t.Fatalf("keys %v: %v", keys, err)
-	}
-}
-
-func (s *screen) text() string {
-	s.t.Helper()
-	out, err := exec.Command("tmux", "-S", s.sock, "capture-pane", "-p", "-t", "main").Output()
-	if err != nil {
-		s.t.Fatalf("capture-pane: %v", err)
-	}
-	return strings.TrimRight(string(out), "\n ")
-}
-
-func (s *screen) cursorX() int {
-	s.t.Helper()
-	out, err := exec.Command("tmux", "-S", s.sock, "display", "-p", "-t", "main", "#{cursor_x}").Output()
-	if err != nil {
-		s.t.Fatalf("display: %v", err)
-	}
-	x, _ := strconv.Atoi(strings.TrimSpace(string(out)))
-	return x
-}
-
-func (s *screen) waitFor(what string, cond func(string) bool) string {
-	s.t.Helper()
-	var last string
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if last = s.text(); cond(last) {
-			return last
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("timed out waiting for %s; the screen shows:\n%s", what, last)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func lastLine(scr string) string {
 	lines := strings.Split(scr, "\n")
 	return strings.TrimRight(lines[len(lines)-1], " ")
@@ -174,26 +93,26 @@ func TestTerminalOnATTY(t *testing.T) {
 	}
 	stty := filepath.Join(t.TempDir(), "stty")
 	shell := fmt.Sprintf("%q; echo \"EXITED $?\"; stty -a > %q; sleep 60", exe, stty)
-	s := newScreen(t, 60, 12, shell, helperEnv+"="+t.TempDir()+","+strconv.Itoa(freeUDPPort(t)), "NO_COLOR=1")
-	s.waitFor("the prompt", func(scr string) bool { return lastLine(scr) == "#lobby>" })
-	s.typeText("日本語🎉")
-	s.waitFor("the wide text", func(scr string) bool { return lastLine(scr) == "#lobby> 日本語🎉" })
-	if x := s.cursorX(); x != 16 { // "#lobby> " 8 + 日本語 6 + 🎉 2
+	s := tmuxtest.New(t, append(os.Environ(), helperEnv+"="+t.TempDir()+","+strconv.Itoa(freeUDPPort(t)), "NO_COLOR=1"), 60, 12, shell)
+	s.WaitFor("the prompt", func(scr string) bool { return lastLine(scr) == "#lobby>" })
+	s.Type("日本語🎉")
+	s.WaitFor("the wide text", func(scr string) bool { return lastLine(scr) == "#lobby> 日本語🎉" })
+	if x := s.CursorX(); x != 16 { // "#lobby> " 8 + 日本語 6 + 🎉 2
 		t.Errorf("cursor at column %d after wide text, want 16", x)
 	}
-	s.keys("C-u")
-	s.waitFor("the line cleared", func(scr string) bool { return lastLine(scr) == "#lobby>" })
-	if x := s.cursorX(); x != 8 {
+	s.Keys("C-u")
+	s.WaitFor("the line cleared", func(scr string) bool { return lastLine(scr) == "#lobby>" })
+	if x := s.CursorX(); x != 8 {
 		t.Errorf("cursor at column %d after Ctrl-U, want 8", x)
 	}
-	s.typeText("hello 🎉")
-	s.keys("Enter")
-	s.waitFor("the message", func(scr string) bool {
+	s.Type("hello 🎉")
+	s.Keys("Enter")
+	s.WaitFor("the message", func(scr string) bool {
 		return strings.Contains(scr, "alice(") && strings.Contains(scr, "): hello 🎉") && lastLine(scr) == "#lobby>"
 	})
-	s.typeText("/quit")
-	s.keys("Enter")
-	s.waitFor("the exit", func(scr string) bool { return strings.Contains(scr, "EXITED 0") })
+	s.Type("/quit")
+	s.Keys("Enter")
+	s.WaitFor("the exit", func(scr string) bool { return strings.Contains(scr, "EXITED 0") })
 	var b []byte
 	deadline := time.Now().Add(10 * time.Second)
 	for len(b) == 0 && time.Now().Before(deadline) {
