@@ -27,9 +27,6 @@ func NewService(node *chat.Node, db *storage.DB, dataDir string) *Service {
 
 var _ API = (*Service)(nil)
 
-// Node returns the node served.
-func (s *Service) Node() *chat.Node { return s.node }
-
 // Identity implements API.
 func (s *Service) Identity(context.Context) (*Identity, error) {
 	id, err := identityOf(s.db, s.dataDir)

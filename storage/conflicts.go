@@ -32,7 +32,7 @@ func (db *DB) CompareMessages(msgs []StoredMessage) ([]Presence, error) {
 	out := make([]Presence, len(msgs))
 	err := db.view(func(tx *bolt.Tx) error {
 		for i := range msgs {
-			raw, err := storedRawTx(tx, msgs[i].Room, msgs[i].Author, msgs[i].Seq)
+			raw, _, err := storedRawTx(tx, msgs[i].Room, msgs[i].Author, msgs[i].Seq)
 			switch {
 			case err != nil:
 				return err
@@ -52,38 +52,33 @@ func (db *DB) CompareMessages(msgs []StoredMessage) ([]Presence, error) {
 	return out, nil
 }
 
-// storedRawTx returns the stored bytes of (room, author, seq), nil if none.
-// The slice is valid only inside tx.
-func storedRawTx(tx *bolt.Tx, room string, author [AuthorKeySize]byte, seq uint64) ([]byte, error) {
+// storedRawTx returns the stored bytes and clock of (room, author, seq),
+// nil if none. The slice is valid only inside tx.
+func storedRawTx(tx *bolt.Tx, room string, author [AuthorKeySize]byte, seq uint64) ([]byte, uint64, error) {
 	o, a, _, _, err := roomBuckets(tx, room, false)
 	if err != nil || a == nil {
-		return nil, err
+		return nil, 0, err
 	}
 	clock := a.Get(authorKey(author, seq))
 	if clock == nil {
-		return nil, nil
+		return nil, 0, nil
 	}
 	raw := o.Get(orderKey(u64(clock), author, seq))
 	if raw == nil {
-		return nil, fmt.Errorf("%w: room %q: index names a missing message", ErrCorrupt, room)
+		return nil, 0, fmt.Errorf("%w: room %q: index names a missing message", ErrCorrupt, room)
 	}
-	return raw, nil
+	return raw, u64(clock), nil
 }
 
 // Message returns the stored message (room, author, seq); ok is false when
 // there is none.
 func (db *DB) Message(room string, author [AuthorKeySize]byte, seq uint64) (m StoredMessage, ok bool, err error) {
 	err = db.view(func(tx *bolt.Tx) error {
-		_, a, _, _, err := roomBuckets(tx, room, false)
-		if err != nil || a == nil {
-			return err
-		}
-		raw, err := storedRawTx(tx, room, author, seq)
+		raw, clock, err := storedRawTx(tx, room, author, seq)
 		if err != nil || raw == nil {
 			return err
 		}
-		m = StoredMessage{Room: room, Author: author, Seq: seq, Clock: u64(a.Get(authorKey(author, seq))), Raw: bytes.Clone(raw)}
-		ok = true
+		m, ok = StoredMessage{Room: room, Author: author, Seq: seq, Clock: clock, Raw: bytes.Clone(raw)}, true
 		return nil
 	})
 	if err != nil {

@@ -103,33 +103,6 @@ func roomBuckets(tx *bolt.Tx, room string, create bool) (o, a, h, m *bolt.Bucket
 	return o, a, h, m, nil
 }
 
-// HasMessages reports for each message whether its (room, author, seq) is
-// stored already (Clock and Raw are not looked at).
-func (db *DB) HasMessages(msgs []StoredMessage) ([]bool, error) {
-	has := make([]bool, len(msgs))
-	err := db.view(func(tx *bolt.Tx) error {
-		for i := range msgs {
-			var err error
-			if has[i], err = hasMessageTx(tx, &msgs[i]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("looking up messages: %w", err)
-	}
-	return has, nil
-}
-
-func hasMessageTx(tx *bolt.Tx, msg *StoredMessage) (bool, error) {
-	_, a, _, _, err := roomBuckets(tx, msg.Room, false)
-	if err != nil || a == nil {
-		return false, err
-	}
-	return a.Get(authorKey(msg.Author, msg.Seq)) != nil, nil
-}
-
 // addMessageTx stores one message unless (room, author, seq) is already
 // there. It reports whether the message was new.
 func addMessageTx(tx *bolt.Tx, msg *StoredMessage) (bool, error) {

@@ -36,7 +36,7 @@ func runID(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error 
 		if id, err = api.Identity(ctx); err != nil {
 			return err
 		}
-		if !control.Running(api) && !id.Sealed && !*check { // --check warns below
+		if !control.Running(api) && !id.Sealed { // a running node warned at its start
 			warnIfReadable(e.stderr, filepath.Join(id.DataDir, dbFile))
 		}
 		if !*check {
@@ -48,8 +48,6 @@ func runID(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error 
 				return err
 			}
 			defer clear(pass)
-		} else {
-			warnIfReadable(e.stderr, filepath.Join(id.DataDir, dbFile))
 		}
 		if err := api.CheckPassphrase(ctx, pass); err != nil {
 			return fmt.Errorf("unlock your key: %w", err)

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/lanchat/lanchat/control"
 	"io"
 	"io/fs"
 	"os"
@@ -39,7 +40,7 @@ const (
 
 // Files in the data dir.
 const (
-	dbFile     = "lanchat.db"
+	dbFile     = control.DBFile
 	dataDirMod = 0o700
 )
 
