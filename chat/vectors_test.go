@@ -81,6 +81,9 @@ type (
 	roomFields struct {
 		Room string `json:"room"`
 	}
+	nickFields struct {
+		Nick string `json:"nick"`
+	}
 	closeFields struct {
 		Code   uint8  `json:"code"`
 		Reason string `json:"reason"`
@@ -170,6 +173,7 @@ func generateFrameVectors(t *testing.T) frameVectors {
 		{"sync response, empty and done", frameSyncResponse, syncResponseFields{"dev", true, []string{}},
 			syncResponse{Room: "dev", Done: true}.encode()},
 		{"sync check after the catch-up (5.6)", frameSyncCheck, checkOut, check.encode()},
+		{"nick (5.2)", frameNick, nickFields{"alice two"}, encodeNick("alice two")},
 		{"room join", frameRoomJoin, roomFields{"dev"}, encodeRoomFrame("dev")},
 		{"room leave", frameRoomLeave, roomFields{"dev"}, encodeRoomFrame("dev")},
 		{"close, protocol error", vectorTypeClose, closeFields{2, "malformed frame: truncated"},
@@ -329,6 +333,11 @@ func roundTrip(t *testing.T, f frameVectorRecord, body []byte) (encoded []byte, 
 			out.Entries = append(out.Entries, checkFields{hex.EncodeToString(e.Author[:]), e.Head, hex.EncodeToString(e.Chain[:])})
 		}
 		return chk.encode(), out, err
+	case frameNick:
+		var in nickFields
+		mustUnmarshal(t, f.Fields, &in)
+		nick, err := decodeNick(body)
+		return encodeNick(in.Nick), nickFields{nick}, err
 	case vectorTypeClose:
 		var in closeFields
 		mustUnmarshal(t, f.Fields, &in)
