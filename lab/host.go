@@ -143,9 +143,13 @@ func (h *Host) AddRoute(dst netip.Prefix, via netip.Addr) error {
 func (h *Host) Do(fn func() error) error { return inNetns(h.NS, fn) }
 
 // Command returns a command that runs name inside the host's namespace
-// ("ip netns exec"). The process is killed if the test process dies.
+// ("ip netns exec"). The process is killed when the lab closes, and if the
+// test process dies.
 func (h *Host) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", h.NS, name}, args...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	h.lab.mu.Lock()
+	h.lab.cmds = append(h.lab.cmds, cmd)
+	h.lab.mu.Unlock()
 	return cmd
 }

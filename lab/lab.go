@@ -30,6 +30,7 @@ type Lab struct {
 	spaces  []string // namespaces created, in order
 	bridges []*Bridge
 	hosts   map[string]*Host
+	cmds    []*exec.Cmd // handed out by Host.Command; started ones are killed at Close
 	closed  bool
 }
 
@@ -92,9 +93,18 @@ func (l *Lab) Namespaces() []string {
 func (l *Lab) Close() error {
 	l.mu.Lock()
 	spaces := l.spaces
-	l.spaces, l.closed = nil, true
+	cmds := l.cmds
+	l.spaces, l.cmds, l.closed = nil, nil, true
 	l.mu.Unlock()
 	defer unregister(l)
+	// A command started just before Close may not have entered its namespace
+	// yet ("ip netns exec" switches after fork), so a scan of the namespace
+	// misses it: kill what the lab handed out by its own PID first.
+	for _, c := range cmds {
+		if c.Process != nil { // Kill after Wait is a no-op (os.ErrProcessDone)
+			_ = c.Process.Kill()
+		}
+	}
 	var errs []error
 	for i := len(spaces) - 1; i >= 0; i-- {
 		if err := delNetns(spaces[i]); err != nil {
