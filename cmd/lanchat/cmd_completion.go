@@ -375,15 +375,17 @@ func zshCompletion(m cliModelT) string {
 
 # __lanchat_dyn rooms|trusted: what lanchat __complete says.
 __lanchat_dyn() {
+  # The list is the last word: _arguments puts its own options (-J ...) first.
+  local what=${@[-1]}
   local -a items dd
   local i
   for ((i = 1; i < $#__lanchat_words; i++)); do
     [[ $__lanchat_words[i] == --data-dir ]] && dd=(--data-dir "$__lanchat_words[i+1]")
   done
-  items=(${(f)"$($__lanchat_prog __complete $dd $1 2>/dev/null)"})
+  items=(${(f)"$($__lanchat_prog __complete $dd $what 2>/dev/null)"})
   items=(${items//:/\\:})
   items=(${items/$'\t'/:})
-  _describe -t lanchat-$1 $1 items
+  _describe -t lanchat-$what $what items
 }
 
 _lanchat() {
@@ -481,10 +483,12 @@ func fishCompletion(m cliModelT) string {
 function __lanchat_dyn
     set -l tokens (commandline -opc)
     set -l dd
-    for i in (seq 2 (count $tokens))
-        if test "$tokens[(math $i - 1)]" = --data-dir
-            set dd --data-dir $tokens[$i]
+    set -l prev
+    for tok in $tokens
+        if test "$prev" = --data-dir
+            set dd --data-dir $tok
         end
+        set prev $tok
     end
     $tokens[1] __complete $dd $argv 2>/dev/null
 end

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/lanchat/lanchat/internal/tmuxtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -198,4 +199,84 @@ func TestCompleteHelper(t *testing.T) {
 	if got := complete("completion", ""); got != "bash\nzsh\nfish\n" {
 		t.Errorf("completion <TAB>: %q", got)
 	}
+}
+
+// TestCompletionInZshAndFish runs the zsh and fish scripts in their shells,
+// as a user's Tab would: fish through its own "complete -C", zsh in a real
+// terminal (tmux) after compinit. Both must offer the trusted fingerprints
+// (from lanchat __complete) and the subcommands.
+func TestCompletionInZshAndFish(t *testing.T) {
+	c := newCLI(t)
+	dirA, _ := c.initNode("alice", "--no-passphrase")
+	_, fpB := c.initNode("bob", "--no-passphrase")
+	_, fpC := c.initNode("carol", "--no-passphrase")
+	c.must(0, "trust", "--data-dir", dirA, fpB.String(), "--name", "bob")
+	c.must(0, "trust", "--data-dir", dirA, fpC.String(), "--name", "carol")
+	binDir := t.TempDir() // the scripts call "lanchat" by the name the user typed
+	if err := os.Symlink(lanchatBin, filepath.Join(binDir, "lanchat")); err != nil {
+		t.Fatal(err)
+	}
+	path := binDir + string(os.PathListSeparator) + os.Getenv("PATH")
+
+	t.Run("fish", func(t *testing.T) {
+		fish, err := exec.LookPath("fish")
+		if err != nil {
+			t.Skip("fish is not installed (make tools installs it): its script is not run")
+		}
+		script := filepath.Join(t.TempDir(), "lanchat.fish")
+		if err := os.WriteFile(script, []byte(c.must(0, "completion", "fish").stdout), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		complete := func(line string) string {
+			t.Helper()
+			cmd := exec.Command(fish, "--no-config", "-c", `source $argv[1]; complete -C $argv[2]`, script, line)
+			cmd.Env = append(os.Environ(), "PATH="+path, "HOME="+t.TempDir())
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("fish complete -C %q: %v\n%s", line, err, out)
+			}
+			return string(out)
+		}
+		got := complete("lanchat --data-dir " + dirA + " untrust ")
+		for _, want := range []string{fpB.String() + "\tbob", fpC.String() + "\tcarol"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("untrust <TAB> offers:\n%s\nwant a line %q", got, want)
+			}
+		}
+		if got := complete("lanchat --data-dir " + dirA + " send --room lo"); !strings.HasPrefix(got, "lobby") {
+			t.Errorf("send --room lo<TAB>: %q, want lobby", got)
+		}
+		if got := complete("lanchat comp"); !strings.HasPrefix(got, "completion") {
+			t.Errorf("comp<TAB>: %q, want completion", got)
+		}
+		if got := complete("lanchat peers --ver"); !strings.HasPrefix(got, "--verbose") {
+			t.Errorf("peers --ver<TAB>: %q, want --verbose", got)
+		}
+	})
+
+	t.Run("zsh", func(t *testing.T) {
+		if _, err := exec.LookPath("zsh"); err != nil {
+			t.Skip("zsh is not installed (make tools installs it): its script is not run")
+		}
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "_lanchat"), []byte(c.must(0, "completion", "zsh").stdout), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// A zshrc as the script's install line says: the script on fpath, then compinit.
+		rc := "fpath=(" + dir + " $fpath)\nautoload -Uz compinit && compinit -u -d " + dir + "/zcompdump\nPROMPT='zsh> '\n"
+		if err := os.WriteFile(filepath.Join(dir, ".zshrc"), []byte(rc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		scr := tmuxtest.New(t, []string{"PATH=" + path, "HOME=" + dir, "ZDOTDIR=" + dir}, 160, 30, "zsh")
+		scr.WaitShows("zsh>")
+		scr.Type("lanchat --data-dir " + dirA + " untrust ")
+		scr.Keys("Tab")
+		scr.WaitShows(fpB.String(), "bob", fpC.String(), "carol")
+		scr.Keys("C-u")
+		scr.Type("lanchat comp")
+		scr.Keys("Tab")
+		scr.WaitShows("zsh> lanchat completion")
+		scr.Keys("Tab")
+		scr.WaitShows("bash", "zsh", "fish")
+	})
 }
