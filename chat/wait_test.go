@@ -12,7 +12,7 @@ import (
 
 // waitTimeout bounds every wait of these tests: far beyond what any
 // condition needs on a loaded machine, so only a real hang fails.
-const waitTimeout = 15 * time.Second
+const waitTimeout = 45 * time.Second
 
 // poll reports whether cond holds within waitTimeout, checking it every
 // 20 ms. It is the one way these tests wait (never a bare sleep).

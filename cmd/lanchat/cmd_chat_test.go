@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/lanchat/lanchat/chat"
+	"github.com/lanchat/lanchat/cmd/lanchat/chatui"
 )
 
 // chatProc is a running `lanchat chat --json`.
@@ -155,7 +156,8 @@ func (p *chatProc) kill() {
 
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	// Generous: make test runs every package at once under -race on 2 cores.
+	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -298,6 +300,9 @@ func TestPeerFlagWithoutDiscovery(t *testing.T) {
 	c.trustEachOther([]string{dA, dB}, []string{fA.String(), fB.String()})
 	bobPort := freePort(t, "tcp")
 	bob := c.startChat("bob", dB, "--no-discovery", "--peer", "127.0.0.1:1", "--port", strconv.Itoa(bobPort))
+	// bob listens before alice dials: else her redial backoff (1 s, 2 s, 4 s…)
+	// can outlast the wait on a loaded machine.
+	eventually(t, "bob to be ready", func() bool { return bob.saw(chatui.EventReady) })
 	alice := c.startChat("alice", dA, "--no-discovery", "--peer", "127.0.0.1:"+strconv.Itoa(bobPort), "--port", "0")
 	eventually(t, "link over --peer", func() bool { return alice.linked() == 1 && bob.linked() == 1 })
 	alice.say("over a static peer")

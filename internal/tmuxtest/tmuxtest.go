@@ -89,7 +89,7 @@ func (s *Screen) CursorX() int {
 func (s *Screen) WaitFor(what string, cond func(string) bool) string {
 	s.t.Helper()
 	var last string
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if last = s.Text(); cond(last) {
 			return last

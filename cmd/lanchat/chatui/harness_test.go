@@ -167,7 +167,7 @@ func (c *chatRun) wait() error {
 	case err := <-c.done:
 		c.done <- err // for the cleanup
 		return err
-	case <-time.After(20 * time.Second):
+	case <-time.After(60 * time.Second):
 		c.t.Fatal("Run did not return")
 		return nil
 	}
@@ -175,7 +175,7 @@ func (c *chatRun) wait() error {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

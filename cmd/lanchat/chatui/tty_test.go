@@ -114,7 +114,7 @@ func TestTerminalOnATTY(t *testing.T) {
 	s.Keys("Enter")
 	s.WaitFor("the exit", func(scr string) bool { return strings.Contains(scr, "EXITED 0") })
 	var b []byte
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for len(b) == 0 && time.Now().Before(deadline) {
 		b, _ = os.ReadFile(stty)
 		time.Sleep(20 * time.Millisecond)
