@@ -117,6 +117,40 @@ func waitBodies(t *testing.T, nodes []*Node, bodies []string) {
 	t.Logf("%d nodes had all %d messages after %v", len(nodes), len(bodies), since(start))
 }
 
+// waitStored waits until the node's stored history of the room holds every
+// one of bodies, read through "lanchat history" (every ~250 ms: each read is
+// a process).
+func waitStored(t *testing.T, n *Node, bodies []string) {
+	t.Helper()
+	start, last := time.Now(), time.Time{}
+	var missing []string
+	err := n.WaitFor(fmt.Sprintf("%d messages in its store", len(bodies)), syncWait, func() bool {
+		if time.Since(last) < 250*time.Millisecond {
+			return false
+		}
+		last = time.Now()
+		h, err := n.History(room)
+		if err != nil {
+			return false
+		}
+		have := map[string]bool{}
+		for _, m := range h {
+			have[m.Body] = true
+		}
+		missing = missing[:0]
+		for _, b := range bodies {
+			if !have[b] {
+				missing = append(missing, b)
+			}
+		}
+		return len(missing) == 0
+	})
+	if err != nil {
+		t.Fatalf("%v; missing %d: %.300q", err, len(missing), missing)
+	}
+	t.Logf("%s had all %d messages stored after %v", n.Nick, len(bodies), since(start))
+}
+
 func stopAll(t *testing.T, nodes ...*Node) {
 	t.Helper()
 	start := time.Now()
