@@ -102,6 +102,9 @@ func (s *Service) Send(ctx context.Context, p SendParams) (*SendResult, error) {
 		return nil, err
 	}
 	res := &SendResult{Message: v, HandedTo: handed, Linked: []string{}}
+	if r, err := s.node.Receipt(name, s.node.Identity(), v.Seq); err == nil {
+		res.Stored, res.Members, res.Read = r.Stored, r.Members, r.Read
+	}
 	for _, pv := range s.node.LinkedPeers() {
 		res.Linked = append(res.Linked, pv.Fingerprint)
 	}
