@@ -90,6 +90,7 @@ func Run(ctx context.Context, api control.API, o Options) error {
 		defer term.close()
 		defer restoreOnPanic(term.restore)
 		s.r = term
+		term.ed.complete = s.names.complete
 	default:
 		return fmt.Errorf("chatui: unknown mode %d", o.Mode)
 	}
@@ -117,6 +118,7 @@ type interp struct {
 	room  string   // the current room; "" for none
 	names nameBook
 	away  away
+	att   attention
 }
 
 // start learns who we are, joins the rooms asked for and says hello.
@@ -141,6 +143,7 @@ func (s *interp) start(ctx context.Context, rooms []string) error {
 	s.r.setRoom(s.room)
 	s.names.see(s.nick(), s.self.Fingerprint)
 	s.welcome(ctx)
+	s.startAttention(ctx)
 	return nil
 }
 
@@ -190,6 +193,7 @@ func (s *interp) loop(ctx context.Context, events <-chan control.Event, lines <-
 	if term != nil {
 		keys, logs, resized = term.keys, term.logs, term.resized
 	}
+	defer s.flushRead(context.WithoutCancel(ctx))
 	defer s.flushAway(context.WithoutCancel(ctx))
 	for {
 		select {
@@ -230,6 +234,8 @@ func (s *interp) loop(ctx context.Context, events <-chan control.Event, lines <-
 			s.event(ctx, ev)
 		case <-s.awayTimer():
 			s.flushAway(ctx)
+		case <-s.readTimer():
+			s.flushRead(ctx)
 		}
 	}
 }

@@ -1,0 +1,273 @@
+package chatui
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lanchat/lanchat/control"
+)
+
+// Attention: read positions, unread counts and mentions, receipts of
+// one's own messages, presence. The interpreter marks a room read as its
+// messages are shown while it is the current room (in Plain and Terminal
+// mode; a --json bot marks what it wants with the API), counts the
+// others' messages of other rooms as unread until the room is made
+// current, and keeps the attention line (Terminal: above the prompt) up
+// to date.
+
+// readDelay gathers the messages shown before their read position is
+// sent to the node: one call per room however fast they come.
+const readDelay = 500 * time.Millisecond
+
+// attention is the interpreter's attention state (Run's goroutine only).
+type attention struct {
+	unread   map[string]control.RoomStatus // other rooms' unread counts
+	lastOwn  map[string]*control.MessageView
+	receipt  map[string]*control.ReceiptView // of lastOwn, by room
+	readPend map[string]string               // room → last message shown, not yet marked read
+	timer    *time.Timer
+}
+
+// startAttention reads the unread counts and says what waits.
+func (s *interp) startAttention(ctx context.Context) {
+	a := &s.att
+	a.unread, a.lastOwn, a.receipt, a.readPend = map[string]control.RoomStatus{}, map[string]*control.MessageView{},
+		map[string]*control.ReceiptView{}, map[string]string{}
+	rooms, err := s.api.RoomStatus(ctx)
+	if err != nil {
+		return
+	}
+	for _, r := range rooms {
+		if !r.Joined || r.Unread == 0 {
+			continue
+		}
+		a.unread[r.Room] = r
+		if s.mode != JSON {
+			s.notice("#%s: %d unread%s; /history %d shows them", r.Room, r.Unread, mentionsText(r.Mentions), r.Unread)
+		}
+	}
+	s.updateStatus()
+}
+
+func mentionsText(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d mention(s) of you", n)
+}
+
+// seen notes a message shown: read if it is in the current room, else
+// unread there.
+func (s *interp) seen(v *control.MessageView) {
+	a := &s.att
+	if a.unread == nil || s.mode == JSON {
+		return
+	}
+	switch {
+	case v.Own:
+		a.lastOwn[v.Room] = v
+		delete(a.receipt, v.Room)
+	case v.Room == s.room:
+		s.queueRead(v.Room, v.ID)
+	default:
+		st := a.unread[v.Room]
+		st.Room = v.Room
+		st.Unread++
+		if v.Mention {
+			st.Mentions++
+		}
+		a.unread[v.Room] = st
+	}
+	s.updateStatus()
+}
+
+// queueRead marks room read up to id after readDelay.
+func (s *interp) queueRead(room, id string) {
+	a := &s.att
+	a.readPend[room] = id
+	if a.timer == nil {
+		a.timer = time.NewTimer(readDelay)
+	} else if len(a.readPend) == 1 {
+		a.timer.Reset(readDelay)
+	}
+}
+
+// readTimer fires when read positions are due; nil when none is.
+func (s *interp) readTimer() <-chan time.Time {
+	if len(s.att.readPend) == 0 || s.att.timer == nil {
+		return nil
+	}
+	return s.att.timer.C
+}
+
+// flushRead sends the read positions due.
+func (s *interp) flushRead(ctx context.Context) {
+	pend := s.att.readPend
+	s.att.readPend = map[string]string{}
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	for room, id := range pend {
+		if _, err := s.api.MarkRead(ctx, control.MarkReadParams{Room: room, ID: id}); err != nil {
+			s.notice("cannot mark #%s read: %s", room, errText(err))
+		}
+	}
+}
+
+// roomRead marks the whole room read (it became the current room).
+func (s *interp) roomRead(ctx context.Context, room string) {
+	if s.att.unread == nil || s.mode == JSON || room == "" {
+		return
+	}
+	delete(s.att.unread, room)
+	delete(s.att.readPend, room)
+	if _, err := s.api.MarkRead(ctx, control.MarkReadParams{Room: room}); err != nil {
+		s.notice("cannot mark #%s read: %s", room, errText(err))
+	}
+	s.updateStatus()
+}
+
+// receiptChanged refreshes the receipt of the last own message in room.
+func (s *interp) receiptChanged(ctx context.Context, room string) {
+	v := s.att.lastOwn[room]
+	if v == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	r, err := s.api.Receipt(ctx, control.ReceiptParams{Room: room, Seq: v.Seq})
+	if err != nil {
+		return
+	}
+	s.att.receipt[room] = r
+	s.updateStatus()
+}
+
+// updateStatus shows the attention line: other rooms with unread
+// messages, and how far the last own message of the current room got.
+func (s *interp) updateStatus() {
+	a := &s.att
+	var parts []string
+	rooms := make([]string, 0, len(a.unread))
+	for r := range a.unread {
+		rooms = append(rooms, r)
+	}
+	slices.Sort(rooms)
+	for _, r := range rooms {
+		st := a.unread[r]
+		p := fmt.Sprintf("#%s %d", r, st.Unread)
+		if st.Mentions > 0 {
+			p += fmt.Sprintf(" @%d", st.Mentions)
+		}
+		parts = append(parts, p)
+	}
+	status := ""
+	if len(parts) > 0 {
+		status = "unread: " + strings.Join(parts, ", ")
+	}
+	if r := a.receipt[s.room]; r != nil {
+		if status != "" {
+			status += " | "
+		}
+		status += "your last message: " + receiptMark(r)
+	}
+	s.r.setStatus(status)
+}
+
+// receiptMark is a receipt in a few words: "✓ only here", "✓✓ stored by
+// 2 of 3", "✓✓ stored by all 3, read by 1".
+func receiptMark(r *control.ReceiptView) string {
+	var s string
+	switch {
+	case r.Members == 0:
+		return "✓ stored here (no other members yet)"
+	case r.Stored == 0:
+		s = "✓ only here"
+	case r.Stored == r.Members:
+		s = fmt.Sprintf("✓✓ stored by all %d", r.Members)
+	default:
+		s = fmt.Sprintf("✓✓ stored by %d of %d", r.Stored, r.Members)
+	}
+	if r.Read > 0 {
+		s += fmt.Sprintf(", read by %d", r.Read)
+	}
+	return s
+}
+
+// whoRead names who stored and who read the last own message of the
+// current room.
+func (s *interp) whoRead(ctx context.Context) {
+	v := s.att.lastOwn[s.room]
+	if v == nil {
+		views, err := s.api.History(ctx, control.HistoryParams{Rooms: []string{s.room}})
+		if err == nil {
+			for i := len(views) - 1; i >= 0; i-- {
+				if views[i].Own {
+					v = views[i]
+					break
+				}
+			}
+		}
+	}
+	if v == nil {
+		s.notice("you have written nothing in %s yet", roomName(s.room))
+		return
+	}
+	r, err := s.api.Receipt(ctx, control.ReceiptParams{Room: v.Room, Seq: v.Seq})
+	if err != nil {
+		s.notice("cannot tell: %s", errText(err))
+		return
+	}
+	s.notice("your message %q: %s", SanitizeLine(shorten(v.Body, 40)), receiptMark(r))
+	s.notice("stored by: %s", s.namesOf(r.StoredBy))
+	s.notice("not yet: %s", s.namesOf(r.Waiting))
+	s.notice("read by: %s", s.namesOf(r.ReadBy))
+}
+
+// namesOf labels fingerprints by the names this session knows.
+func (s *interp) namesOf(fps []string) string {
+	if len(fps) == 0 {
+		return "nobody"
+	}
+	out := make([]string, len(fps))
+	for i, fp := range fps {
+		short, _, _ := strings.Cut(fp, "-")
+		out[i] = nameLabel(s.names.nickOf(fp), short)
+	}
+	return strings.Join(out, ", ")
+}
+
+func shorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// setPresence is /away, /busy and /back.
+func (s *interp) setPresence(ctx context.Context, state, status string) {
+	res, err := s.api.SetPresence(ctx, control.PresenceParams{State: state, Status: status})
+	if err != nil {
+		s.notice("cannot set your presence: %s", errText(err))
+		return
+	}
+	if res.Status != "" {
+		s.notice("you are %s (%s); your linked peers see it", res.State, SanitizeLine(res.Status))
+		return
+	}
+	s.notice("you are %s; your linked peers see it", res.State)
+}
+
+// presenceNotice shows a peer's presence.
+func (s *interp) presenceNotice(p *control.PeerView) {
+	if p == nil {
+		return
+	}
+	l := s.peerNotice(p).addf(" is %s", SanitizeLine(p.Presence))
+	if p.Status != "" {
+		l = l.addf(": %s", SanitizeLine(p.Status))
+	}
+	s.show(l)
+}
