@@ -220,21 +220,32 @@ func (s *interp) whoRead(ctx context.Context) {
 		s.notice("cannot tell: %s", errText(err))
 		return
 	}
+	names := map[string]string{}
+	if trusted, err := s.api.Trusted(ctx); err == nil {
+		for _, p := range trusted {
+			names[p.Fingerprint] = p.Name
+		}
+	}
 	s.notice("your message %q: %s", SanitizeLine(shorten(v.Body, 40)), receiptMark(r))
-	s.notice("stored by: %s", s.namesOf(r.StoredBy))
-	s.notice("not yet: %s", s.namesOf(r.Waiting))
-	s.notice("read by: %s", s.namesOf(r.ReadBy))
+	s.notice("stored by: %s", s.namesOf(r.StoredBy, names))
+	s.notice("not yet: %s", s.namesOf(r.Waiting, names))
+	s.notice("read by: %s", s.namesOf(r.ReadBy, names))
 }
 
-// namesOf labels fingerprints by the names this session knows.
-func (s *interp) namesOf(fps []string) string {
+// namesOf labels fingerprints by the trust list's names, else the
+// nicknames this session saw.
+func (s *interp) namesOf(fps []string, trusted map[string]string) string {
 	if len(fps) == 0 {
 		return "nobody"
 	}
 	out := make([]string, len(fps))
 	for i, fp := range fps {
 		short, _, _ := strings.Cut(fp, "-")
-		out[i] = nameLabel(s.names.nickOf(fp), short)
+		name := trusted[fp]
+		if name == "" {
+			name = s.names.nickOf(fp)
+		}
+		out[i] = nameLabel(name, short)
 	}
 	return strings.Join(out, ", ")
 }
