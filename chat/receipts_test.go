@@ -1,8 +1,13 @@
 package chat
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"testing"
+
+	"github.com/lanchat/lanchat/internal/fuzzseed"
+	"github.com/lanchat/lanchat/storage"
 )
 
 // receiptOfOwn is the receipt of tn's message v.
@@ -179,6 +184,55 @@ func TestMentions(t *testing.T) {
 	} {
 		if got := Mentions(tc.body, "bob", "QSMG3CI"); got != tc.want {
 			t.Errorf("Mentions(%q) = %v, want %v", tc.body, got, tc.want)
+		}
+	}
+}
+
+// Every receipts or presence frame body that decodes re-encodes to the
+// same bytes, and no input panics a decoder.
+func FuzzReceiptFrames(f *testing.F) {
+	for _, s := range fuzzseed.Files(f, "FuzzReceiptFrames") {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if s, err := decodeStoredFrame(b); err == nil && !bytes.Equal(s.encode(), b) {
+			t.Fatalf("stored re-encoding differs")
+		}
+		if r, err := decodeReadMark(b); err == nil && !bytes.Equal(r.encode(), b) {
+			t.Fatalf("read re-encoding differs")
+		}
+		if p, err := decodePresence(b); err == nil && !bytes.Equal(p.encode(), b) {
+			t.Fatalf("presence re-encoding differs")
+		}
+	})
+}
+
+// Malformed receipts and presence frames are refused as frame errors
+// (the link closes with code 2).
+func TestReceiptFramesRefuseMalformed(t *testing.T) {
+	var key [32]byte
+	key[0] = 7
+	good := readMark{Room: "lobby", Pos: storage.Position{Clock: 1, Author: key, Seq: 1}}.encode()
+	for _, tc := range []struct {
+		name   string
+		decode func([]byte) error
+		body   []byte
+	}{
+		{"stored without authors", func(b []byte) error { _, err := decodeStoredFrame(b); return err }, append(appendRoom(nil, "lobby"), 0, 0)},
+		{"read truncated", func(b []byte) error { _, err := decodeReadMark(b); return err }, good[:len(good)-1]},
+		{"read trailing", func(b []byte) error { _, err := decodeReadMark(b); return err }, append(good, 0)},
+		{"read seq 0", func(b []byte) error { _, err := decodeReadMark(b); return err },
+			readMark{Room: "lobby", Pos: storage.Position{Clock: 1, Author: key}}.encode()},
+		{"read bad room", func(b []byte) error { _, err := decodeReadMark(b); return err },
+			readMark{Room: "Lobby", Pos: storage.Position{Clock: 1, Author: key, Seq: 1}}.encode()},
+		{"presence state 3", func(b []byte) error { _, err := decodePresence(b); return err }, []byte{3, 0}},
+		{"presence control char", func(b []byte) error { _, err := decodePresence(b); return err }, []byte{1, 2, 'a', 0x1b}},
+		{"presence long status", func(b []byte) error { _, err := decodePresence(b); return err },
+			append([]byte{1, 129}, bytes.Repeat([]byte("a"), 129)...)},
+		{"presence trailing", func(b []byte) error { _, err := decodePresence(b); return err }, []byte{0, 0, 0}},
+	} {
+		if err := tc.decode(tc.body); !errors.Is(err, ErrFrame) {
+			t.Errorf("%s: err = %v, want a frame error", tc.name, err)
 		}
 	}
 }
