@@ -58,21 +58,27 @@ type Stats struct {
 	// FramesSkipped counts received frames of application types this
 	// version does not know (a newer peer's); they are dropped.
 	FramesSkipped uint64
-	// ReceiptFramesSent and ReceiptBytesSent count the stored and read
-	// frames sent (5.11), bytes on the wire (framing and tag included).
-	ReceiptFramesSent uint64
-	ReceiptBytesSent  uint64
+	// StoredFramesSent and ReadFramesSent count the stored and read
+	// frames sent (5.11), StoredBytesSent and ReadBytesSent their bytes
+	// on the wire (framing and tag included).
+	StoredFramesSent uint64
+	StoredBytesSent  uint64
+	ReadFramesSent   uint64
+	ReadBytesSent    uint64
 }
 
 // nodeStats is what Stats reads.
 type nodeStats struct {
-	skipped       atomic.Uint64
-	receiptFrames atomic.Uint64
-	receiptBytes  atomic.Uint64
+	skipped      atomic.Uint64
+	storedFrames atomic.Uint64
+	storedBytes  atomic.Uint64
+	readFrames   atomic.Uint64
+	readBytes    atomic.Uint64
 }
 
 // Stats returns the node's counters.
 func (n *Node) Stats() Stats {
 	return Stats{FramesSkipped: n.stats.skipped.Load(),
-		ReceiptFramesSent: n.stats.receiptFrames.Load(), ReceiptBytesSent: n.stats.receiptBytes.Load()}
+		StoredFramesSent: n.stats.storedFrames.Load(), StoredBytesSent: n.stats.storedBytes.Load(),
+		ReadFramesSent: n.stats.readFrames.Load(), ReadBytesSent: n.stats.readBytes.Load()}
 }

@@ -32,10 +32,11 @@ type receiptTable struct {
 	sync.Mutex
 	byRoom map[string]*roomReceipts
 	// pending: per peer, the rooms and authors whose heads it should be
-	// told (a stored frame), and the rooms whose read position our peers
-	// should be told; both sent by receiptLoop.
+	// told (a stored frame); readSend: per room, the authors whose
+	// messages this node read since it last said so (they get a read
+	// frame); both sent by receiptLoop.
 	pending  map[lcrypto.IdentityKey]map[string]map[lcrypto.IdentityKey]bool
-	readSend map[string]bool
+	readSend map[string]map[lcrypto.IdentityKey]bool
 	kick     chan struct{}
 }
 
@@ -281,14 +282,15 @@ func (n *Node) sendReceipts() {
 			}
 		}
 	}
-	for room := range reads {
-		n.sendReadMark(room, nil)
+	for room, authors := range reads {
+		n.sendReadMark(room, nil, authors)
 	}
 }
 
-// sendReadMark sends this node's read position in room to every link in
-// it (or only to the given one), unless read receipts are off.
-func (n *Node) sendReadMark(room string, only *link) {
+// sendReadMark sends this node's read position in room, unless read
+// receipts are off: to the given link, else to the links in room of the
+// given authors (those whose messages were read since the last one).
+func (n *Node) sendReadMark(room string, only *link, authors map[lcrypto.IdentityKey]bool) {
 	if n.cfg.NoReadReceipts {
 		return
 	}
@@ -304,7 +306,7 @@ func (n *Node) sendReadMark(room string, only *link) {
 	}
 	body := readMark{Room: room, Pos: pos}.encode()
 	for _, l := range n.linksInRoom(room) {
-		if only == nil || l == only {
+		if l == only || only == nil && authors[l.key] {
 			n.sendReceiptFrame(l, frameRead, body)
 		}
 	}
@@ -316,8 +318,14 @@ func (n *Node) sendReceiptFrame(l *link, t session.FrameType, body []byte) {
 		n.logf("receipts for %s: %v", l.key, err)
 		return
 	}
-	n.stats.receiptFrames.Add(1)
-	n.stats.receiptBytes.Add(uint64(frameOverhead + len(body)))
+	size := uint64(frameOverhead + len(body))
+	if t == frameRead {
+		n.stats.readFrames.Add(1)
+		n.stats.readBytes.Add(size)
+		return
+	}
+	n.stats.storedFrames.Add(1)
+	n.stats.storedBytes.Add(size)
 }
 
 // flushMembers stores the member states that changed.

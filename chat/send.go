@@ -83,7 +83,7 @@ func (n *Node) Join(roomName string) (string, error) {
 	for _, l := range n.linksInRoom(name) {
 		n.memberSeen(name, l.key, true)
 		l.requestSync(name)
-		n.sendReadMark(name, l)
+		n.sendReadMark(name, l, nil)
 	}
 	return name, nil
 }

@@ -39,7 +39,7 @@ func (l *link) serve() {
 	n.sendPresence(l)
 	for _, r := range l.sharedRooms() {
 		l.requestSync(r)
-		n.sendReadMark(r, l)
+		n.sendReadMark(r, l, nil)
 	}
 	for {
 		f, err := l.sess.Recv(ctx)
@@ -154,7 +154,7 @@ func (l *link) handleRoomFrame(f session.Frame) error {
 		kind = EventJoin
 		if n.room(r) != nil {
 			l.requestSync(r)
-			n.sendReadMark(r, l)
+			n.sendReadMark(r, l, nil)
 		}
 	}
 	n.events.publish(Event{Kind: kind, Room: r, Peer: n.peerViewOf(l)})

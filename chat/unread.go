@@ -71,11 +71,14 @@ func (n *Node) MarkRead(room, id string) (*RoomStatus, error) {
 		return nil, err
 	}
 	if !pos.IsZero() {
-		moved, err := n.store.SetReadPosition(name, pos)
+		rr, err := n.receiptsOf(name)
 		if err != nil {
 			return nil, err
 		}
-		rr, err := n.receiptsOf(name)
+		rr.mu.Lock()
+		old := rr.read
+		rr.mu.Unlock()
+		moved, err := n.store.SetReadPosition(name, pos)
 		if err != nil {
 			return nil, err
 		}
@@ -85,16 +88,45 @@ func (n *Node) MarkRead(room, id string) (*RoomStatus, error) {
 		}
 		rr.mu.Unlock()
 		if moved {
-			n.rcpt.Lock()
-			if n.rcpt.readSend == nil {
-				n.rcpt.readSend = map[string]bool{}
-			}
-			n.rcpt.readSend[name] = true
-			n.rcpt.Unlock()
-			n.kickReceipts()
+			n.readAuthors(name, old, pos)
 		}
 	}
 	return n.roomStatus(name)
+}
+
+// readAuthors queues a read frame for the authors of the messages of room
+// in (from, to]: only they are shown who read their messages, so a read
+// costs one frame per author read, not one per member.
+func (n *Node) readAuthors(room string, from, to storage.Position) {
+	authors := map[lcrypto.IdentityKey]bool{}
+	err := n.store.MessagesSince(room, from, func(m *storage.StoredMessage) bool {
+		if storage.PositionOf(m).Compare(to) > 0 {
+			return false
+		}
+		if a := lcrypto.IdentityKey(m.Author); a != n.id.Public() {
+			authors[a] = true
+		}
+		return true
+	})
+	if err != nil {
+		n.logf("read position of %s: %v", room, err)
+		return
+	}
+	if len(authors) == 0 {
+		return
+	}
+	n.rcpt.Lock()
+	if n.rcpt.readSend == nil {
+		n.rcpt.readSend = map[string]map[lcrypto.IdentityKey]bool{}
+	}
+	if n.rcpt.readSend[room] == nil {
+		n.rcpt.readSend[room] = map[lcrypto.IdentityKey]bool{}
+	}
+	for a := range authors {
+		n.rcpt.readSend[room][a] = true
+	}
+	n.rcpt.Unlock()
+	n.kickReceipts()
 }
 
 // positionIn finds message id in room ("": the last message).
