@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
+	lcrypto "github.com/lanchat/lanchat/crypto"
 	"github.com/lanchat/lanchat/internal/fuzzseed"
+	"github.com/lanchat/lanchat/session"
 	"github.com/lanchat/lanchat/storage"
 )
 
@@ -234,5 +237,81 @@ func TestReceiptFramesRefuseMalformed(t *testing.T) {
 		if err := tc.decode(tc.body); !errors.Is(err, ErrFrame) {
 			t.Errorf("%s: err = %v, want a frame error", tc.name, err)
 		}
+	}
+}
+
+// A member that speaks only version 1 (hello, sync) still counts: its sync
+// request says what it holds. What a member says in stored and read
+// frames counts for that member alone; a malformed one closes its link
+// with code 2.
+func TestReceiptsFromOldAndHostileMembers(t *testing.T) {
+	c := newCluster(t)
+	alice := c.add("alice")
+	mallory := newID(t)
+	link := c.hostileMember(alice, mallory)
+	waitFor(t, "mallory linked", func() bool { return len(alice.node.LinkedPeers()) == 1 })
+	v, _, err := alice.node.Send(context.Background(), "lobby", "for the old node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := alice.receipt(t, v); r.Members != 1 || r.Stored != 0 {
+		t.Fatalf("before mallory's sync: %+v, want 0 of 1", r)
+	}
+	// The version-1 catch-up: mallory's sync request names alice at head 1.
+	req := syncRequest{Room: "lobby", Heads: map[lcrypto.IdentityKey]uint64{alice.id.Public(): 1}}
+	if err := link.Send(frameSyncRequest, req.encode()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "stored by mallory, from her sync request", func() bool { return alice.receipt(t, v).Stored == 1 })
+	if r := alice.receipt(t, v); len(r.StoredBy) != 1 || r.StoredBy[0] != mallory.Fingerprint().String() {
+		t.Fatalf("stored by %v, want mallory", r.StoredBy)
+	}
+	// Her read frame counts for her; nothing else moves.
+	rm := readMark{Room: "lobby", Pos: storage.Position{Clock: v.Clock, Author: alice.id.Public(), Seq: v.Seq}}
+	if err := link.Send(frameRead, rm.encode()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "read by mallory", func() bool { return alice.receipt(t, v).Read == 1 })
+	if err := link.Send(frameStored, append(appendRoom(nil, "lobby"), 0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	ce := waitClosedBy(t, link)
+	if ce.Code != session.CloseProtocolError || !strings.Contains(ce.Reason, "malformed frame") {
+		t.Fatalf("a stored frame without authors: closed with %d %q, want code 2", ce.Code, ce.Reason)
+	}
+}
+
+// With NoReadReceipts a node sends no read frame: the author sees its
+// message stored by it, never read.
+func TestNoReadReceiptsSendsNone(t *testing.T) {
+	c := newCluster(t)
+	a, b := c.add("alice"), c.add("bob")
+	c.trustAll(a, b)
+	c.start(a)
+	cfg := c.config(b)
+	cfg.NoReadReceipts = true
+	c.startWith(b, cfg)
+	c.waitLinked(a, b)
+	v, _, err := a.node.Send(context.Background(), "lobby", "read me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "stored by bob", func() bool { return a.receipt(t, v).Stored == 1 })
+	if _, err := b.node.MarkRead("lobby", ""); err != nil {
+		t.Fatal(err)
+	}
+	if st := b.status(t, "lobby"); st.Unread != 0 {
+		t.Fatalf("bob's own read position did not move: %+v", st)
+	}
+	// A read frame would leave bob before the stored frame of a later
+	// message (one link keeps frames in order): once alice sees the second
+	// stored, she would have seen bob read the first.
+	w, _, err := a.node.Send(context.Background(), "lobby", "and this")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bob stores the second", func() bool { return a.receipt(t, w).Stored == 1 })
+	if r := a.receipt(t, v); r.Read != 0 || b.node.Stats().ReadFramesSent != 0 {
+		t.Fatalf("bob with read receipts off: read %d, read frames sent %d; want none", r.Read, b.node.Stats().ReadFramesSent)
 	}
 }
