@@ -45,7 +45,8 @@ nothing).`,
 
 func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
 	nf := e.addNodeFlags(fs, "room to join (repeatable; the first is the current room; default: the node's rooms, else lobby)")
-	asJSON := fs.Bool("json", false, "print one JSON event per line (ready, message, peer_up, peer_down, join, leave, nick, untrusted_peer, untrusted_peers, peer_refused, relink_backoff, equivocation, events_dropped)")
+	asJSON := fs.Bool("json", false, "print one JSON event per line (ready, message, peer_up, peer_down, join, leave, nick, untrusted_peer, untrusted_peers, peer_refused, relink_backoff, equivocation, events_dropped, receipt, presence, typing)")
+	typing := fs.Bool("typing", false, "on a terminal: tell the peers in the room when you are typing (at most every 3 s)")
 	plain := fs.Bool("plain", false, "line mode even on a terminal: no line editor, no colours")
 	noPass := fs.Bool("no-passphrase", false, "first run only: create the identity unsealed, asking nothing")
 	args, err := e.parse(fs, args)
@@ -62,7 +63,7 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	}
 	in, tty, isTTY := e.ttyPair()
 	opts := chatui.Options{Mode: chatui.Plain, Rooms: nf.rooms, In: e.stdin, Out: e.stdout, Err: e.stderr,
-		TTYIn: in, TTYOut: tty, NoColor: e.getenv("NO_COLOR") != ""}
+		TTYIn: in, TTYOut: tty, NoColor: e.getenv("NO_COLOR") != "", Typing: *typing}
 	switch {
 	case *asJSON:
 		opts.Mode = chatui.JSON

@@ -29,6 +29,81 @@ type attention struct {
 	receipt  map[string]*control.ReceiptView // of lastOwn, by room
 	readPend map[string]string               // room → last message shown, not yet marked read
 	timer    *time.Timer
+	typing   map[typingKey]typist // who is typing where, until when
+	typTimer *time.Timer
+}
+
+type typingKey struct{ room, fp string }
+
+type typist struct {
+	label string
+	until time.Time
+}
+
+// typingShown is how long a typing event is shown.
+const typingShown = 5 * time.Second
+
+// typingEvery is how often the user's typing is said (the node limits it
+// too).
+const typingEvery = 3 * time.Second
+
+// typed tells the peers that the user is typing buf (a line, not a
+// command), at most once per typingEvery.
+func (s *interp) typed(ctx context.Context, buf string) {
+	if !s.typingOn || s.room == "" || strings.TrimSpace(buf) == "" || strings.HasPrefix(buf, "/") {
+		return
+	}
+	now := s.now()
+	if !s.typedAt.IsZero() && now.Sub(s.typedAt) < typingEvery {
+		return
+	}
+	s.typedAt = now
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	_ = s.api.Typing(ctx, s.room) // a hint: a failure is not worth a notice
+}
+
+// peerTyping shows that a peer types, for typingShown.
+func (s *interp) peerTyping(ev control.Event) {
+	if ev.Peer == nil || s.att.unread == nil {
+		return
+	}
+	if s.att.typing == nil {
+		s.att.typing = map[typingKey]typist{}
+	}
+	s.att.typing[typingKey{ev.Room, ev.Peer.Fingerprint}] = typist{label: PeerLabel(ev.Peer), until: time.Now().Add(typingShown)}
+	if s.att.typTimer == nil {
+		s.att.typTimer = time.NewTimer(typingShown)
+	} else {
+		s.att.typTimer.Reset(typingShown)
+	}
+	s.updateStatus()
+}
+
+// typingTimer fires when a typing indicator is due to go; nil if none.
+func (s *interp) typingTimer() <-chan time.Time {
+	if len(s.att.typing) == 0 || s.att.typTimer == nil {
+		return nil
+	}
+	return s.att.typTimer.C
+}
+
+// typingText is "bob(QSMG3CI) is typing in #lobby", dropping what expired.
+func (s *interp) typingText() string {
+	now := time.Now()
+	var parts []string
+	for k, ty := range s.att.typing {
+		if now.After(ty.until) {
+			delete(s.att.typing, k)
+			continue
+		}
+		parts = append(parts, ty.label+" is typing in #"+k.room)
+	}
+	if len(s.att.typing) > 0 && s.att.typTimer != nil {
+		s.att.typTimer.Reset(time.Second) // look again soon
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ", ")
 }
 
 // startAttention reads the unread counts and says what waits.
@@ -172,6 +247,12 @@ func (s *interp) updateStatus() {
 			status += " | "
 		}
 		status += "your last message: " + receiptMark(r)
+	}
+	if t := s.typingText(); t != "" {
+		if status != "" {
+			status += " | "
+		}
+		status += t
 	}
 	s.r.setStatus(status)
 }

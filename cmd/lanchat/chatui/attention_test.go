@@ -50,6 +50,12 @@ func TestChatMarksReadAndAuthorSeesIt(t *testing.T) {
 		t.Fatalf("bob's rooms after reading: %+v, %v", st, err)
 	}
 
+	// Typing shows on the attention line above bob's prompt.
+	if err := a.api.Typing(context.Background(), "lobby"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bob's screen says alice types", func() bool { return strings.Contains(screen.String(), "is typing in #lobby") })
+
 	// Presence from the chat line reaches the peer's chat.
 	ca.say("/away lunch")
 	ca.waitErr("you are away")

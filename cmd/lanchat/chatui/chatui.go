@@ -47,6 +47,9 @@ type Options struct {
 	// Logs, if set, is where the node's diagnostics are written: in
 	// Terminal mode its lines are shown as notices while Run runs.
 	Logs *LogSwitch
+	// Typing tells the room's peers when the user types a line (Terminal
+	// mode; opt-in, rate-limited).
+	Typing bool
 }
 
 // apiTimeout bounds one API call made for a typed line.
@@ -75,7 +78,7 @@ type Ready struct {
 func Run(ctx context.Context, api control.API, o Options) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s := &interp{api: api, mode: o.Mode, now: time.Now}
+	s := &interp{api: api, mode: o.Mode, now: time.Now, typingOn: o.Typing}
 	var term *terminal
 	switch o.Mode {
 	case Plain:
@@ -119,6 +122,10 @@ type interp struct {
 	names nameBook
 	away  away
 	att   attention
+	// typingOn: say when the user types (Options.Typing); typedAt: when
+	// it was last said.
+	typingOn bool
+	typedAt  time.Time
 }
 
 // start learns who we are, joins the rooms asked for and says hello.
@@ -223,6 +230,7 @@ func (s *interp) loop(ctx context.Context, events <-chan control.Event, lines <-
 					return nil
 				}
 			}
+			s.typed(ctx, term.ed.buf)
 		case l := <-logs:
 			s.notice("%s", SanitizeLine(l))
 		case <-resized:
@@ -236,6 +244,8 @@ func (s *interp) loop(ctx context.Context, events <-chan control.Event, lines <-
 			s.flushAway(ctx)
 		case <-s.readTimer():
 			s.flushRead(ctx)
+		case <-s.typingTimer():
+			s.updateStatus()
 		}
 	}
 }

@@ -43,6 +43,8 @@ func (s *interp) event(ctx context.Context, ev control.Event) {
 		s.receiptChanged(ctx, ev.Room)
 	case control.EventPresence:
 		s.presenceNotice(ev.Peer)
+	case control.EventTyping:
+		s.peerTyping(ev)
 	case control.EventPeerUp:
 		s.show(s.peerNotice(ev.Peer).add(plainAttr, " linked"))
 	case control.EventPeerDown:
