@@ -67,7 +67,8 @@ func DefaultConfig() Config {
 		DialGrace:      2 * time.Second,        // > one beacon interval
 		EventBuffer:    4096,
 		NoticeInterval: 10 * time.Second, // a flood costs one line per 10 s
-		ReceiptDelay:   200 * time.Millisecond, // receipts: ≤ 5 frames/s per link, fast enough to watch
+
+		ReceiptDelay: 200 * time.Millisecond, // receipts: ≤ 5 frames/s per link, fast enough to watch
 	}
 }
 

@@ -51,8 +51,9 @@ type peerJSON struct {
 	Nickname    string  `json:"nick,omitempty"` // announced by the peer: unverified
 	Linked      bool    `json:"linked"`         // a live link with the running node (never without one)
 	LastSeen    *string `json:"last_seen"`      // its latest beacon; null: none heard
-	Presence    string  `json:"presence,omitempty"` // online, away, busy: what a linked peer said
-	Status      string  `json:"status,omitempty"`   // its status line
+
+	Presence string `json:"presence,omitempty"` // online, away, busy: what a linked peer said
+	Status   string `json:"status,omitempty"`   // its status line
 }
 
 func fromPeerEntry(p control.PeerEntry) peerJSON {

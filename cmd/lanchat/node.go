@@ -16,13 +16,13 @@ type nodeFlags struct {
 	rooms   []string
 	nick    string
 	verbose bool
-	// noReadReceipts: the node sends no read markers.
-	noReadReceipts bool
-	disc           *discoveryFlags
+	disc    *discoveryFlags
 	pass    *passphraseFlags
 	// identity, when set (by chat's first run), is used as it is: no
 	// passphrase is asked again.
 	identity *lcrypto.Identity
+
+	noReadReceipts bool // the node sends no read markers
 }
 
 func (e *env) addNodeFlags(fs *pflag.FlagSet, roomHelp string) *nodeFlags {
