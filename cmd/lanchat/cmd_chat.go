@@ -48,6 +48,7 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	asJSON := fs.Bool("json", false, "print one JSON event per line (ready, message, peer_up, peer_down, join, leave, nick, untrusted_peer, untrusted_peers, peer_refused, relink_backoff, equivocation, events_dropped, receipt, presence, typing)")
 	typing := fs.Bool("typing", false, "on a terminal: tell the peers in the room when you are typing (at most every 3 s)")
 	plain := fs.Bool("plain", false, "line mode even on a terminal: no line editor, no colours")
+	notifyFlag := fs.Bool("notify", false, notifyHelp)
 	noPass := fs.Bool("no-passphrase", false, "first run only: create the identity unsealed, asking nothing")
 	args, err := e.parse(fs, args)
 	if err != nil {
@@ -78,6 +79,9 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	// it running when it quits.
 	if cl := control.Connect(ctx, dir); cl != nil {
 		defer cl.Close()
+		if *notifyFlag {
+			defer e.startNotifier(ctx, cl)()
+		}
 		return chatui.Run(ctx, cl, opts)
 	}
 	if err := e.firstRun(ctx, nf, *noPass); err != nil {
@@ -95,7 +99,12 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	if err != nil {
 		return errors.Join(err, rn.shutdown())
 	}
+	stopNotify := func() {}
+	if *notifyFlag {
+		stopNotify = e.startNotifier(ctx, rn.service())
+	}
 	err = chatui.Run(ctx, rn.service(), opts)
+	stopNotify()
 	stopControl()
 	if serr := rn.shutdown(); err == nil {
 		err = serr
