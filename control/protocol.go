@@ -288,6 +288,11 @@ type NodeState struct {
 	Addr   string   `json:"addr"` // link listener
 	Rooms  []string `json:"rooms"`
 	Linked int      `json:"linked"` // live links
+
+	// Presence is what the node tells its peers (online, away, busy),
+	// Status its status line (PROTOCOL.md 5.11).
+	Presence string `json:"presence"`
+	Status   string `json:"status,omitempty"`
 }
 
 // SubscribeResult is the result of "subscribe"; events follow.

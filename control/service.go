@@ -42,6 +42,8 @@ func (s *Service) Identity(context.Context) (*Identity, error) {
 	}
 	id.Node = &NodeState{PID: os.Getpid(), Nick: s.node.Nickname(), Addr: s.node.ListenAddr(),
 		Rooms: s.node.Rooms(), Linked: len(s.node.LinkedPeers())}
+	presence, status := s.node.OwnPresence()
+	id.Node.Presence, id.Node.Status = presence.String(), status
 	return id, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"time"
 
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -49,6 +50,7 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	typing := fs.Bool("typing", false, "on a terminal: tell the peers in the room when you are typing (at most every 3 s)")
 	plain := fs.Bool("plain", false, "line mode even on a terminal: no line editor, no colours")
 	notifyFlag := fs.Bool("notify", false, notifyHelp)
+	awayAfter := fs.Duration("away-after", 10*time.Minute, "on a terminal: after this long without a key your peers see you away (idle); 0: never")
 	noPass := fs.Bool("no-passphrase", false, "first run only: create the identity unsealed, asking nothing")
 	args, err := e.parse(fs, args)
 	if err != nil {
@@ -64,7 +66,7 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	}
 	in, tty, isTTY := e.ttyPair()
 	opts := chatui.Options{Mode: chatui.Plain, Rooms: nf.rooms, In: e.stdin, Out: e.stdout, Err: e.stderr,
-		TTYIn: in, TTYOut: tty, NoColor: e.getenv("NO_COLOR") != "", Typing: *typing}
+		TTYIn: in, TTYOut: tty, NoColor: e.getenv("NO_COLOR") != "", Typing: *typing, AwayAfter: *awayAfter}
 	switch {
 	case *asJSON:
 		opts.Mode = chatui.JSON

@@ -363,3 +363,73 @@ func (s *interp) presenceNotice(p *control.PeerView) {
 	}
 	s.show(l)
 }
+
+// idleAway is the terminal's automatic away: after a while without a key
+// the peers are told "away (idle)", and the next key undoes it, unless
+// the presence was set by hand meanwhile.
+type idleAway struct {
+	after time.Duration // 0: off
+	timer *time.Timer
+	auto  bool // the away now shown is ours
+}
+
+// idleStatus is the status line of the automatic away.
+const idleStatus = "idle"
+
+func (s *interp) idleTimer() <-chan time.Time {
+	if s.idle.after <= 0 || s.idle.auto {
+		return nil
+	}
+	if s.idle.timer == nil {
+		s.idle.timer = time.NewTimer(s.idle.after)
+	}
+	return s.idle.timer.C
+}
+
+// keyPressed restarts the idle wait, and ends an automatic away.
+func (s *interp) keyPressed(ctx context.Context) {
+	if s.idle.after <= 0 {
+		return
+	}
+	if s.idle.timer != nil {
+		s.idle.timer.Reset(s.idle.after)
+	}
+	if !s.idle.auto {
+		return
+	}
+	s.idle.auto = false
+	if st := s.ownPresence(ctx); st.Presence == "away" && st.Status == idleStatus {
+		ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+		defer cancel()
+		if _, err := s.api.SetPresence(ctx, control.PresenceParams{State: "online"}); err == nil {
+			s.notice("you are online again")
+		}
+	}
+}
+
+// wentIdle says away, unless a presence other than online is set.
+func (s *interp) wentIdle(ctx context.Context) {
+	if st := s.ownPresence(ctx); st.Presence != "online" {
+		s.idle.timer.Reset(s.idle.after) // set by hand: leave it, look again later
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	if _, err := s.api.SetPresence(ctx, control.PresenceParams{State: "away", Status: idleStatus}); err != nil {
+		s.idle.timer.Reset(s.idle.after)
+		return
+	}
+	s.idle.auto = true
+	s.notice("no key for %v: your peers see you away (idle) until you type", s.idle.after)
+}
+
+// ownPresence is what the node tells its peers now.
+func (s *interp) ownPresence(ctx context.Context) control.NodeState {
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	id, err := s.api.Identity(ctx)
+	if err != nil || id.Node == nil {
+		return control.NodeState{}
+	}
+	return *id.Node
+}

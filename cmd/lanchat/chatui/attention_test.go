@@ -86,3 +86,40 @@ func TestMentionCompletion(t *testing.T) {
 		}
 	}
 }
+
+// A terminal left without a key tells the peers "away (idle)"; the next
+// key makes it online again.
+func TestIdleTerminalGoesAwayAndBack(t *testing.T) {
+	port := freeUDPPort(t)
+	idA, idB := newIdentity(t), newIdentity(t)
+	a := startNode(t, "alice", idA, port, nil, idB)
+	b := startNode(t, "bob", idB, port, nil, idA)
+	waitFor(t, "alice and bob linked", func() bool { return len(a.node.LinkedPeers()) == 1 && len(b.node.LinkedPeers()) == 1 })
+	presenceAtBob := func() string {
+		for _, p := range b.node.PeerEntries() {
+			if p.Fingerprint == idA.Fingerprint().String() {
+				return p.Presence + "/" + p.Status
+			}
+		}
+		return ""
+	}
+	var screen syncBuffer
+	term := newTerminal(&screen, 100, 24, false)
+	s := &interp{api: a.api, mode: Terminal, r: term, now: time.Now}
+	s.idle.after = 300 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	events, err := a.api.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.start(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.loop(ctx, events, nil, term) }()
+	defer func() { cancel(); <-done }()
+
+	waitFor(t, "bob sees alice away (idle)", func() bool { return presenceAtBob() == "away/idle" })
+	term.keys <- []byte("h")
+	waitFor(t, "bob sees alice online after a key", func() bool { return presenceAtBob() == "online/" })
+}

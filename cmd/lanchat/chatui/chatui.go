@@ -50,6 +50,10 @@ type Options struct {
 	// Typing tells the room's peers when the user types a line (Terminal
 	// mode; opt-in, rate-limited).
 	Typing bool
+	// AwayAfter: in Terminal mode, after this long without a key the
+	// peers are told "away (idle)", and the next key makes it online
+	// again; 0: never.
+	AwayAfter time.Duration
 }
 
 // apiTimeout bounds one API call made for a typed line.
@@ -79,6 +83,9 @@ func Run(ctx context.Context, api control.API, o Options) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s := &interp{api: api, mode: o.Mode, now: time.Now, typingOn: o.Typing}
+	if o.Mode == Terminal {
+		s.idle.after = o.AwayAfter
+	}
 	var term *terminal
 	switch o.Mode {
 	case Plain:
@@ -126,6 +133,7 @@ type interp struct {
 	// it was last said.
 	typingOn bool
 	typedAt  time.Time
+	idle     idleAway
 }
 
 // start learns who we are, joins the rooms asked for and says hello.
@@ -231,6 +239,7 @@ func (s *interp) loop(ctx context.Context, events <-chan control.Event, lines <-
 				}
 			}
 			s.typed(ctx, term.ed.buf)
+			s.keyPressed(ctx)
 		case l := <-logs:
 			s.notice("%s", SanitizeLine(l))
 		case <-resized:
@@ -246,6 +255,8 @@ func (s *interp) loop(ctx context.Context, events <-chan control.Event, lines <-
 			s.flushRead(ctx)
 		case <-s.typingTimer():
 			s.updateStatus()
+		case <-s.idleTimer():
+			s.wentIdle(ctx)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package chatui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -233,6 +234,12 @@ func (s *interp) peers(ctx context.Context) {
 		l := s.peerNotice(&control.PeerView{Fingerprint: p.Fingerprint, Short: p.Short, Nick: p.Nick})
 		if p.Name != "" {
 			l = l.addf(" %q", SanitizeLine(p.Name))
+		}
+		if p.Presence != "" && p.Presence != "online" {
+			state += ", " + p.Presence
+		}
+		if p.Status != "" {
+			state += fmt.Sprintf(" (%s)", SanitizeLine(p.Status))
 		}
 		l = l.addf(" %s %s", p.Fingerprint, state)
 		if p.Addr != "" {
