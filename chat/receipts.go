@@ -121,7 +121,7 @@ func (n *Node) memberSeen(room string, key lcrypto.IdentityKey, join bool) {
 // frame); an own message that member now holds is announced as an
 // EventReceipt.
 func (n *Node) noteHeads(room string, member lcrypto.IdentityKey, heads map[lcrypto.IdentityKey]uint64) {
-	if member == n.id.Public() {
+	if member == n.id.Public() || n.room(room) == nil { // a peer's frames never make state for other rooms
 		return
 	}
 	rr, err := n.receiptsOf(room)
@@ -152,6 +152,9 @@ func (n *Node) noteHeads(room string, member lcrypto.IdentityKey, heads map[lcry
 
 // noteRead merges a member's read position in room.
 func (n *Node) noteRead(room string, member lcrypto.IdentityKey, pos storage.Position) {
+	if n.room(room) == nil {
+		return
+	}
 	rr, err := n.receiptsOf(room)
 	if err != nil {
 		n.logf("receipts of %s: %v", room, err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -272,6 +273,37 @@ func TestReceiptsFromOldAndHostileMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "read by mallory", func() bool { return alice.receipt(t, v).Read == 1 })
+	// Receipts for rooms alice is not in make no state (memory stays
+	// bounded by her own rooms).
+	for i := range 100 {
+		room := fmt.Sprintf("not-hers-%d", i)
+		other := readMark{Room: room, Pos: storage.Position{Clock: 1, Author: alice.id.Public(), Seq: 1}}
+		if err := link.Send(frameRead, other.encode()); err != nil {
+			t.Fatal(err)
+		}
+		if err := link.Send(frameStored, stored{Room: room, Heads: map[lcrypto.IdentityKey]uint64{alice.id.Public(): 1}}.encode()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	later := readMark{Room: "lobby", Pos: storage.Position{Clock: v.Clock + 1, Author: alice.id.Public(), Seq: v.Seq + 1}}
+	if err := link.Send(frameRead, later.encode()); err != nil { // after the others, on one link
+		t.Fatal(err)
+	}
+	waitFor(t, "mallory's frames handled", func() bool {
+		rr, err := alice.node.receiptsOf("lobby")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rr.mu.Lock()
+		defer rr.mu.Unlock()
+		return rr.members[mallory.Public()].Read == later.Pos
+	})
+	alice.node.rcpt.Lock()
+	tracked := len(alice.node.rcpt.byRoom)
+	alice.node.rcpt.Unlock()
+	if tracked > 1 {
+		t.Fatalf("receipts state for %d rooms, want only lobby's", tracked)
+	}
 	if err := link.Send(frameStored, append(appendRoom(nil, "lobby"), 0, 0)); err != nil {
 		t.Fatal(err)
 	}
