@@ -170,8 +170,8 @@ func (n *Node) addLink(sess *session.Link, weDialled bool, static string, announ
 	n.links.Unlock()
 	n.setNick(l.key, l.nick)
 	n.staticLinked(static, l.key)
-	for _, r := range h.Rooms {
-		n.memberSeen(r, l.key, true)
+	for _, r := range n.Rooms() { // its hello names the rooms it is in now
+		n.memberSeen(r, l.key, l.inRoom(r))
 	}
 	// After the link is in the table: a room joined from now on is sent
 	// to it by Join, one joined before is in this diff.

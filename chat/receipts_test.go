@@ -347,3 +347,24 @@ func TestNoReadReceiptsSendsNone(t *testing.T) {
 		t.Fatalf("bob with read receipts off: read %d, read frames sent %d; want none", r.Read, b.node.Stats().ReadFramesSent)
 	}
 }
+
+// A member that links again without the room in its hello has left it:
+// it no longer counts in n.
+func TestMemberLeavesByItsHello(t *testing.T) {
+	c := newCluster(t)
+	a, b := c.add("alice"), c.add("bob")
+	c.trustAll(a, b)
+	c.start(a)
+	c.start(b)
+	c.waitLinked(a, b)
+	v, _, err := a.node.Send(context.Background(), "lobby", "still there?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "stored by bob", func() bool { return a.receipt(t, v).State() == "stored by all 1 members" })
+	c.stop(b)
+	b.rooms = []string{"dev"}
+	c.start(b)
+	c.waitLinked(a, b)
+	waitFor(t, "bob no longer a member of lobby", func() bool { return a.receipt(t, v).Members == 0 })
+}
