@@ -34,11 +34,12 @@ tools:
 	command -v tmux >/dev/null 2>&1 || missing="$$missing tmux"; \
 	command -v zsh >/dev/null 2>&1 || missing="$$missing zsh"; \
 	command -v fish >/dev/null 2>&1 || missing="$$missing fish"; \
+	command -v dbus-daemon >/dev/null 2>&1 || missing="$$missing dbus-daemon"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing >/dev/null; \
-	  else echo "note: missing$$missing and cannot install them: go test -race needs a C compiler; tests that need ip/tmux skip"; fi; \
+	  else echo "note: missing$$missing and cannot install them: go test -race needs a C compiler; tests that need ip/tmux/dbus-daemon/zsh/fish skip"; fi; \
 	fi
 
 vet:

@@ -46,6 +46,12 @@ type Config struct {
 	// NoticeInterval is how often knocks of untrusted peers beyond the
 	// first few are summed up in one event (see EventUntrustedMany).
 	NoticeInterval time.Duration
+	// ReceiptDelay is how long the node gathers receipts (stored and read
+	// frames) before it sends them: at most one of each per link this
+	// often, however busy the room.
+	ReceiptDelay time.Duration
+	// NoReadReceipts: send no read frames (others' are still shown).
+	NoReadReceipts bool
 	// Logf receives diagnostics; nil discards them.
 	Logf func(format string, args ...any)
 }
@@ -61,6 +67,8 @@ func DefaultConfig() Config {
 		DialGrace:      2 * time.Second,        // > one beacon interval
 		EventBuffer:    4096,
 		NoticeInterval: 10 * time.Second, // a flood costs one line per 10 s
+
+		ReceiptDelay: 200 * time.Millisecond, // receipts: ≤ 5 frames/s per link, fast enough to watch
 	}
 }
 

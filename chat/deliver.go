@@ -84,6 +84,7 @@ func (l *link) deliver(in <-chan delivery) {
 			n.events.publish(Event{Kind: EventMessage, Room: m.Room, Message: n.view(m, d.catchUp)})
 			n.relay(l, m.Room, m.Author, d.raws[i])
 		}
+		n.storedNew(d.msgs, added)
 		if d.checkRoom != "" {
 			l.sendSyncCheck(d.checkRoom)
 		}

@@ -39,6 +39,16 @@ const (
 	// start; Reason says why and that the node now relinks less often.
 	// Said once until a link stays up.
 	EventRelinkBackoff EventKind = "relink_backoff"
+	// EventReceipt: a member of Room (Peer) now holds more of this node's
+	// messages (Reason "stored") or read further (Reason "read"); the
+	// node's Receipt says how far each message got.
+	EventReceipt EventKind = "receipt"
+	// EventPresence: a linked peer said it is online, away or busy
+	// (Peer.Presence, Peer.Status).
+	EventPresence EventKind = "presence"
+	// EventTyping: a linked peer is typing in Room (at most one event per
+	// peer and room every 2 s; show it for a few seconds).
+	EventTyping EventKind = "typing"
 )
 
 // Event is one thing the UI may show.
@@ -78,6 +88,9 @@ type MessageView struct {
 	// was changed on disk): Body is not what the author wrote, and may be
 	// empty.
 	Damaged bool `json:"damaged,omitempty"`
+	// Mention marks a message of someone else that mentions this node
+	// (@nick or @SHORT, see Mentions).
+	Mention bool `json:"mention,omitempty"`
 }
 
 // PeerView describes a peer.
@@ -89,6 +102,10 @@ type PeerView struct {
 	Rooms       []string `json:"rooms,omitempty"`
 	Trusted     bool     `json:"trusted"`
 	Linked      bool     `json:"linked"`
+	// Presence is what a linked peer said: "online", "away" or "busy";
+	// empty if it said nothing (an older node), Status its status line.
+	Presence string `json:"presence,omitempty"`
+	Status   string `json:"status,omitempty"`
 }
 
 func peerView(key lcrypto.IdentityKey) *PeerView {

@@ -19,6 +19,10 @@ const (
 	frameRoomLeave    session.FrameType = 0x14 // I left a room
 	frameSyncCheck    session.FrameType = 0x15 // catch-up sync: my chain hashes, to find differing copies (5.6)
 	frameNick         session.FrameType = 0x16 // my nickname from now on (5.2)
+	frameStored       session.FrameType = 0x1c // receipts: what I hold without gaps, by author (5.11)
+	frameRead         session.FrameType = 0x1d // receipts: the last message I read in a room (5.11)
+	framePresence     session.FrameType = 0x1e // online, away or busy, with a status line (5.11)
+	frameTyping       session.FrameType = 0x1f // I am typing in a room (5.11)
 )
 
 // maxFrameSize is the largest chat frame body this node sends or accepts:
@@ -35,6 +39,10 @@ var chatFrameNames = map[session.FrameType]string{
 	frameRoomLeave:    "room-leave",
 	frameSyncCheck:    "sync-check",
 	frameNick:         "nick",
+	frameStored:       "stored",
+	frameRead:         "read",
+	framePresence:     "presence",
+	frameTyping:       "typing",
 }
 
 // frameName names a frame type, e.g. "chat", "ping" or "type-0x2a".
@@ -50,14 +58,27 @@ type Stats struct {
 	// FramesSkipped counts received frames of application types this
 	// version does not know (a newer peer's); they are dropped.
 	FramesSkipped uint64
+	// StoredFramesSent and ReadFramesSent count the stored and read
+	// frames sent (5.11), StoredBytesSent and ReadBytesSent their bytes
+	// on the wire (framing and tag included).
+	StoredFramesSent uint64
+	StoredBytesSent  uint64
+	ReadFramesSent   uint64
+	ReadBytesSent    uint64
 }
 
 // nodeStats is what Stats reads.
 type nodeStats struct {
-	skipped atomic.Uint64
+	skipped      atomic.Uint64
+	storedFrames atomic.Uint64
+	storedBytes  atomic.Uint64
+	readFrames   atomic.Uint64
+	readBytes    atomic.Uint64
 }
 
 // Stats returns the node's counters.
 func (n *Node) Stats() Stats {
-	return Stats{FramesSkipped: n.stats.skipped.Load()}
+	return Stats{FramesSkipped: n.stats.skipped.Load(),
+		StoredFramesSent: n.stats.storedFrames.Load(), StoredBytesSent: n.stats.storedBytes.Load(),
+		ReadFramesSent: n.stats.readFrames.Load(), ReadBytesSent: n.stats.readBytes.Load()}
 }

@@ -15,6 +15,9 @@ type HistoryQuery struct {
 	Limit int       // newest Limit matches; 0: all
 	Since time.Time // zero: no bound; else messages written at or after it (author's clock)
 	Grep  string    // case-insensitive substring of the body; "": all
+	// Unread keeps only the messages of others after this node's read
+	// position in their room.
+	Unread bool
 }
 
 // ReadHistory returns stored messages matching q, oldest first, in the total
@@ -22,7 +25,7 @@ type HistoryQuery struct {
 // selfNick mark this node's own messages; trusted names come from the store.
 // A running node's History labels them as its live events do.
 func ReadHistory(store *storage.DB, self lcrypto.IdentityKey, selfNick string, q HistoryQuery) ([]*MessageView, error) {
-	stored, err := queryHistory(store, q)
+	stored, err := queryHistory(store, self, q)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +39,7 @@ func ReadHistory(store *storage.DB, self lcrypto.IdentityKey, selfNick string, q
 // History is ReadHistory on the node's store, each message labelled as the
 // node's live events label it (the nicknames of its peers' hellos too).
 func (n *Node) History(q HistoryQuery) ([]*MessageView, error) {
-	stored, err := queryHistory(n.store, q)
+	stored, err := queryHistory(n.store, n.id.Public(), q)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +47,7 @@ func (n *Node) History(q HistoryQuery) ([]*MessageView, error) {
 }
 
 // queryHistory reads the stored messages matching q.
-func queryHistory(store *storage.DB, q HistoryQuery) ([]storage.StoredMessage, error) {
+func queryHistory(store *storage.DB, self lcrypto.IdentityKey, q HistoryQuery) ([]storage.StoredMessage, error) {
 	var rooms []string
 	for _, r := range q.Rooms {
 		name, err := NormalizeRoom(r)
@@ -55,10 +58,27 @@ func queryHistory(store *storage.DB, q HistoryQuery) ([]storage.StoredMessage, e
 	}
 	grep := strings.ToLower(q.Grep)
 	sq := storage.HistoryQuery{Rooms: rooms, Limit: q.Limit, MergeKey: messageTimeMs}
-	if grep != "" || !q.Since.IsZero() {
+	var read map[string]storage.Position
+	if q.Unread {
+		if rooms == nil {
+			var err error
+			if rooms, err = store.MessageRooms(); err != nil {
+				return nil, err
+			}
+		}
+		var err error
+		if read, err = readPositions(store, rooms); err != nil {
+			return nil, err
+		}
+	}
+	if grep != "" || !q.Since.IsZero() || q.Unread {
 		sq.Match = func(raw []byte) bool {
 			m, err := DecodeMessage(raw)
-			return err == nil && !m.Time.Before(q.Since) && strings.Contains(strings.ToLower(m.Body), grep)
+			if err != nil || m.Time.Before(q.Since) || !strings.Contains(strings.ToLower(m.Body), grep) {
+				return false
+			}
+			return !q.Unread || m.Author != self &&
+				(storage.Position{Clock: m.Clock, Author: m.Author, Seq: m.Seq}).Compare(read[m.Room]) > 0
 		}
 	}
 	return store.History(sq)

@@ -29,6 +29,9 @@ type link struct {
 	// request to serve after it (guarded by mu): at most one sync per room
 	// and link, however many requests a peer sends.
 	syncs map[string]*syncState
+	// presence is what the peer said of its presence (presence.go);
+	// nil until it does (guarded by mu).
+	presence *presence
 }
 
 // nickname is what the peer calls itself: its hello's or its latest nick
@@ -167,6 +170,9 @@ func (n *Node) addLink(sess *session.Link, weDialled bool, static string, announ
 	n.links.Unlock()
 	n.setNick(l.key, l.nick)
 	n.staticLinked(static, l.key)
+	for _, r := range n.Rooms() { // its hello names the rooms it is in now
+		n.memberSeen(r, l.key, l.inRoom(r))
+	}
 	// After the link is in the table: a room joined from now on is sent
 	// to it by Join, one joined before is in this diff.
 	joined, left := n.roomDiff(announced)
@@ -294,5 +300,8 @@ func (n *Node) peerViewOf(l *link) *PeerView {
 	pv.Trusted = true
 	pv.Linked = true
 	pv.Rooms = l.roomList()
+	if p := l.peerPresence(); p != nil {
+		pv.Presence, pv.Status = p.State.String(), p.Status
+	}
 	return pv
 }

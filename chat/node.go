@@ -52,6 +52,8 @@ type Node struct {
 	dials   dialTable
 	reports reportTable
 	relinks relinkTable
+	rcpt    receiptTable  // members' heads and read positions (receipts.go)
+	pres    presenceState // own presence, typing limits (presence.go)
 }
 
 // roomTable is the joined rooms, with its own lock.
@@ -110,6 +112,7 @@ func New(cfg Config) (*Node, error) {
 	n.dials.statics = map[string]*staticPeer{}
 	n.reports.last = map[reportKey]time.Time{}
 	n.relinks.byKey = map[lcrypto.IdentityKey]*relinkState{}
+	n.rcpt.kick = make(chan struct{}, 1)
 	if n.logf == nil {
 		n.logf = func(string, ...any) {}
 	}
@@ -214,7 +217,8 @@ func (n *Node) Run(ctx context.Context) error {
 		go n.discoveryEvents(ctx)
 	}
 	close(n.listening)
-	n.wg.Add(2)
+	n.wg.Add(3)
+	go n.receiptLoop(ctx)
 	go n.acceptLoop(ctx, ln)
 	go n.dialLoop(ctx)
 	<-ctx.Done()

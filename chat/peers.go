@@ -31,6 +31,11 @@ type PeerEntry struct {
 	Linked bool `json:"linked"`
 	// LastSeen is when its latest beacon was heard; nil if none was.
 	LastSeen *time.Time `json:"last_seen"`
+	// Presence is what a linked peer said of itself ("online", "away",
+	// "busy"; left out if it said nothing), Status its status line. Both
+	// end with the link.
+	Presence string `json:"presence,omitempty"`
+	Status   string `json:"status,omitempty"`
 }
 
 // NewPeerEntry describes a peer heard by beacon (heard non-nil) or linked
@@ -76,7 +81,13 @@ func (n *Node) PeerEntries() []PeerEntry {
 		if err != nil {
 			n.logf("peers: %v", err)
 		}
-		out = append(out, NewPeerEntry(key, heard[key], addr, nick, trusted, tp.Name))
+		e := NewPeerEntry(key, heard[key], addr, nick, trusted, tp.Name)
+		if l := linked[key]; l != nil {
+			if p := l.peerPresence(); p != nil {
+				e.Presence, e.Status = p.State.String(), p.Status
+			}
+		}
+		out = append(out, e)
 	}
 	for key := range heard {
 		add(key)

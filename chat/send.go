@@ -81,7 +81,9 @@ func (n *Node) Join(roomName string) (string, error) {
 	n.rememberRooms()
 	n.broadcastRoomFrame(frameRoomJoin, name)
 	for _, l := range n.linksInRoom(name) {
+		n.memberSeen(name, l.key, true)
 		l.requestSync(name)
+		n.sendReadMark(name, l, nil)
 	}
 	return name, nil
 }

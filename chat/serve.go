@@ -36,8 +36,10 @@ func (l *link) serve() {
 		l.deliver(deliveries)
 	}()
 	defer func() { close(deliveries); <-delivered }()
+	n.sendPresence(l)
 	for _, r := range l.sharedRooms() {
 		l.requestSync(r)
+		n.sendReadMark(r, l, nil)
 	}
 	for {
 		f, err := l.sess.Recv(ctx)
@@ -92,6 +94,7 @@ func (l *link) handleFrame(ctx context.Context, f session.Frame, out chan<- deli
 		if err != nil {
 			return err
 		}
+		n.noteHeads(req.Room, l.key, req.Heads)
 		l.startSync(ctx, req)
 		return nil
 	case frameRoomJoin, frameRoomLeave:
@@ -100,6 +103,24 @@ func (l *link) handleFrame(ctx context.Context, f session.Frame, out chan<- deli
 		return l.handleSyncCheck(ctx, f.Body)
 	case frameNick:
 		return l.handleNick(f.Body)
+	case frameStored:
+		st, err := decodeStoredFrame(f.Body)
+		if err != nil {
+			return err
+		}
+		n.noteHeads(st.Room, l.key, st.Heads)
+		return nil
+	case frameRead:
+		rm, err := decodeReadMark(f.Body)
+		if err != nil {
+			return err
+		}
+		n.noteRead(rm.Room, l.key, rm.Pos)
+		return nil
+	case framePresence:
+		return l.handlePresence(f.Body)
+	case frameTyping:
+		return l.handleTyping(f.Body)
 	}
 	n.stats.skipped.Add(1) // a newer peer's frame type: skipped (PROTOCOL.md 4.2)
 	return nil
@@ -128,10 +149,12 @@ func (l *link) handleRoomFrame(f session.Frame) error {
 		return err
 	}
 	kind := EventLeave
+	n.memberSeen(r, l.key, join)
 	if join {
 		kind = EventJoin
 		if n.room(r) != nil {
 			l.requestSync(r)
+			n.sendReadMark(r, l, nil)
 		}
 	}
 	n.events.publish(Event{Kind: kind, Room: r, Peer: n.peerViewOf(l)})

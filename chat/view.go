@@ -65,6 +65,7 @@ func (lb *labels) view(m *Message, damaged *storage.StoredMessage, catchUp bool)
 	v.Own = author == lb.self
 	v.Nick, v.Trusted = lb.author(author)
 	v.Equivocator = lb.marked(v.Room, author)
+	v.Mention = !v.Own && !v.Damaged && Mentions(v.Body, lb.selfNick, lb.self.Fingerprint().Short())
 	return v
 }
 

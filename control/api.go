@@ -35,6 +35,23 @@ type API interface {
 	// Close releases what the implementation holds (a connection, the
 	// database); a Service's node keeps running.
 	Close() error
+
+	// Receipts, unread state and presence (PROTOCOL.md 5.11). Receipt,
+	// RoomStatus and MarkRead work without a node too (from the database).
+
+	// Receipt says how far a message got: stored by k of n members, read by r.
+	Receipt(ctx context.Context, p ReceiptParams) (*chat.ReceiptView, error)
+	// RoomStatus returns every room's unread and mention counts.
+	RoomStatus(ctx context.Context) ([]chat.RoomStatus, error)
+	// MarkRead moves the read position of a room (to a message, or its
+	// end); peers are told unless the node runs with NoReadReceipts.
+	MarkRead(ctx context.Context, p MarkReadParams) (*chat.RoomStatus, error)
+	// SetPresence says online, away or busy, with a status line, to the
+	// linked peers.
+	SetPresence(ctx context.Context, p PresenceParams) (*PresenceResult, error)
+	// Typing tells the peers in a room that the user is typing there
+	// (rate-limited by the node).
+	Typing(ctx context.Context, room string) error
 }
 
 // ErrNoNode is returned by Local for what only a running node can do.

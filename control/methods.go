@@ -28,6 +28,18 @@ var methods = map[string]method{
 		return nil, a.CheckPassphrase(ctx, []byte(p.Passphrase))
 	}),
 	MethodNick: withParams(func(ctx context.Context, a API, p NickParams) (any, error) { return a.SetNick(ctx, p.Nick) }),
+
+	MethodReceipt:    withParams(func(ctx context.Context, a API, p ReceiptParams) (any, error) { return a.Receipt(ctx, p) }),
+	MethodRoomStatus: func(ctx context.Context, a API, _ json.RawMessage) (any, error) { return a.RoomStatus(ctx) },
+	MethodMarkRead: withParams(func(ctx context.Context, a API, p MarkReadParams) (any, error) {
+		return a.MarkRead(ctx, p)
+	}),
+	MethodPresence: withParams(func(ctx context.Context, a API, p PresenceParams) (any, error) {
+		return a.SetPresence(ctx, p)
+	}),
+	MethodTyping: withParams(func(ctx context.Context, a API, p RoomParams) (any, error) {
+		return struct{}{}, a.Typing(ctx, p.Room)
+	}),
 }
 
 // withParams decodes a method's params into P first.

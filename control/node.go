@@ -68,6 +68,8 @@ type (
 	EventKind   = chat.EventKind
 	PeerEntry   = chat.PeerEntry
 	PeerView    = chat.PeerView
+	ReceiptView = chat.ReceiptView
+	RoomStatus  = chat.RoomStatus
 )
 
 // The kinds of Event (chat.EventKind), as front ends switch on them.
@@ -84,6 +86,9 @@ const (
 	EventRelinkBackoff = chat.EventRelinkBackoff
 	EventEquivocation  = chat.EventEquivocation
 	EventDropped       = chat.EventDropped
+	EventReceipt       = chat.EventReceipt
+	EventPresence      = chat.EventPresence
+	EventTyping        = chat.EventTyping
 )
 
 // ErrNotJoined is what sending to a room the node is not in returns

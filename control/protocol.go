@@ -42,6 +42,11 @@ const (
 	MethodNick      = "nick"
 	// MethodCheckPassphrase answers {} when the passphrase unlocks the key.
 	MethodCheckPassphrase = "check_passphrase"
+	MethodReceipt         = "receipt"
+	MethodRoomStatus      = "room_status"
+	MethodMarkRead        = "mark_read"
+	MethodPresence        = "presence"
+	MethodTyping          = "typing"
 )
 
 // Control error codes. ONLY APPEND TO THIS LIST.
@@ -60,6 +65,8 @@ const (
 	CodeFailed          = "failed"           // anything else
 	CodeNoNode          = "no_node"          // the method needs a running node
 	CodeWrongPassphrase = "wrong_passphrase" // the passphrase does not unlock the key
+	CodeNoMessage       = "no_message"       // no such message is stored
+	CodeBadPresence     = "bad_presence"     // not online, away or busy, or a bad status line
 )
 
 // request is one request line.
@@ -126,6 +133,8 @@ var errorCodes = []struct {
 	{storage.ErrCorrupt, CodeCorrupt},
 	{ErrNoNode, CodeNoNode},
 	{lcrypto.ErrWrongPassphrase, CodeWrongPassphrase},
+	{chat.ErrNoMessage, CodeNoMessage},
+	{chat.ErrPresence, CodeBadPresence},
 }
 
 // toError turns a method's error into what the client is told.
@@ -156,6 +165,8 @@ type HistoryParams struct {
 	Limit int       `json:"limit,omitempty"` // newest N; 0: all
 	Since time.Time `json:"since,omitzero"`  // zero: no bound
 	Grep  string    `json:"grep,omitempty"`  // case-insensitive substring
+	// Unread keeps only others' messages after the read position.
+	Unread bool `json:"unread,omitempty"`
 }
 
 // FingerprintParams are the params of "trust" and "untrust".
@@ -197,6 +208,41 @@ type SendResult struct {
 	// TimedOut: a node started for this one send gave up waiting for
 	// every trusted peer it heard to link.
 	TimedOut bool `json:"timed_out"`
+	// Stored counts the room's other current members that hold the
+	// message durably, of Members; Read those that read it (receipts,
+	// PROTOCOL.md 5.11). lanchat send --wait fills them in as they were
+	// when it stopped waiting.
+	Stored  int `json:"stored"`
+	Members int `json:"members"`
+	Read    int `json:"read"`
+}
+
+// ReceiptParams are the params of "receipt": a message by room, author
+// (a fingerprint; default this node) and sequence number.
+type ReceiptParams struct {
+	Room   string `json:"room"`
+	Author string `json:"author,omitempty"`
+	Seq    uint64 `json:"seq"`
+}
+
+// MarkReadParams are the params of "mark_read": the room, and the id of
+// the last message read ("" or absent: the room's last message).
+type MarkReadParams struct {
+	Room string `json:"room"`
+	ID   string `json:"id,omitempty"`
+}
+
+// PresenceParams are the params of "presence": state "online", "away" or
+// "busy", and a status line (at most 128 bytes).
+type PresenceParams struct {
+	State  string `json:"state"`
+	Status string `json:"status,omitempty"`
+}
+
+// PresenceResult is the result of "presence": what the peers are told now.
+type PresenceResult struct {
+	State  string `json:"state"`
+	Status string `json:"status"`
 }
 
 // RoomParams are the params of "join" and "leave".
@@ -242,6 +288,11 @@ type NodeState struct {
 	Addr   string   `json:"addr"` // link listener
 	Rooms  []string `json:"rooms"`
 	Linked int      `json:"linked"` // live links
+
+	// Presence is what the node tells its peers (online, away, busy),
+	// Status its status line (PROTOCOL.md 5.11).
+	Presence string `json:"presence"`
+	Status   string `json:"status,omitempty"`
 }
 
 // SubscribeResult is the result of "subscribe"; events follow.

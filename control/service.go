@@ -42,6 +42,8 @@ func (s *Service) Identity(context.Context) (*Identity, error) {
 	}
 	id.Node = &NodeState{PID: os.Getpid(), Nick: s.node.Nickname(), Addr: s.node.ListenAddr(),
 		Rooms: s.node.Rooms(), Linked: len(s.node.LinkedPeers())}
+	presence, status := s.node.OwnPresence()
+	id.Node.Presence, id.Node.Status = presence.String(), status
 	return id, nil
 }
 
@@ -102,6 +104,9 @@ func (s *Service) Send(ctx context.Context, p SendParams) (*SendResult, error) {
 		return nil, err
 	}
 	res := &SendResult{Message: v, HandedTo: handed, Linked: []string{}}
+	if r, err := s.node.Receipt(name, s.node.Identity(), v.Seq); err == nil {
+		res.Stored, res.Members, res.Read = r.Stored, r.Members, r.Read
+	}
 	for _, pv := range s.node.LinkedPeers() {
 		res.Linked = append(res.Linked, pv.Fingerprint)
 	}

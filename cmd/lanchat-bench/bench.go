@@ -161,6 +161,7 @@ var figures = []figure{
 	{"durable writes", runDurable},
 	{"chat receive", runReceive},
 	{"room fan-out", runFanout},
+	{"receipts", runReceipts},
 	{"history query", runHistory},
 	{"catch-up", runCatchUp},
 	{"discovery", runDiscovery},

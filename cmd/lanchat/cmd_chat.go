@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"time"
 
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -45,8 +46,11 @@ nothing).`,
 
 func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
 	nf := e.addNodeFlags(fs, "room to join (repeatable; the first is the current room; default: the node's rooms, else lobby)")
-	asJSON := fs.Bool("json", false, "print one JSON event per line (ready, message, peer_up, peer_down, join, leave, nick, untrusted_peer, untrusted_peers, peer_refused, relink_backoff, equivocation, events_dropped)")
+	asJSON := fs.Bool("json", false, "print one JSON event per line (ready, message, peer_up, peer_down, join, leave, nick, untrusted_peer, untrusted_peers, peer_refused, relink_backoff, equivocation, events_dropped, receipt, presence, typing)")
+	typing := fs.Bool("typing", false, "on a terminal: tell the peers in the room when you are typing (at most every 3 s)")
 	plain := fs.Bool("plain", false, "line mode even on a terminal: no line editor, no colours")
+	notifyFlag := fs.Bool("notify", false, notifyHelp)
+	awayAfter := fs.Duration("away-after", 10*time.Minute, "on a terminal: after this long without a key your peers see you away (idle); 0: never")
 	noPass := fs.Bool("no-passphrase", false, "first run only: create the identity unsealed, asking nothing")
 	args, err := e.parse(fs, args)
 	if err != nil {
@@ -62,7 +66,7 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	}
 	in, tty, isTTY := e.ttyPair()
 	opts := chatui.Options{Mode: chatui.Plain, Rooms: nf.rooms, In: e.stdin, Out: e.stdout, Err: e.stderr,
-		TTYIn: in, TTYOut: tty, NoColor: e.getenv("NO_COLOR") != ""}
+		TTYIn: in, TTYOut: tty, NoColor: e.getenv("NO_COLOR") != "", Typing: *typing, AwayAfter: *awayAfter}
 	switch {
 	case *asJSON:
 		opts.Mode = chatui.JSON
@@ -77,6 +81,9 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	// it running when it quits.
 	if cl := control.Connect(ctx, dir); cl != nil {
 		defer cl.Close()
+		if *notifyFlag {
+			defer e.startNotifier(ctx, cl)()
+		}
 		return chatui.Run(ctx, cl, opts)
 	}
 	if err := e.firstRun(ctx, nf, *noPass); err != nil {
@@ -94,7 +101,12 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	if err != nil {
 		return errors.Join(err, rn.shutdown())
 	}
+	stopNotify := func() {}
+	if *notifyFlag {
+		stopNotify = e.startNotifier(ctx, rn.service())
+	}
 	err = chatui.Run(ctx, rn.service(), opts)
+	stopNotify()
 	stopControl()
 	if serr := rn.shutdown(); err == nil {
 		err = serr

@@ -11,16 +11,22 @@ import (
 )
 
 var historyHelp = help{
-	synopsis: "lanchat history [--room ROOM]... [--limit N] [--since WHEN] [--grep TEXT] [--json]",
+	synopsis: "lanchat history [--room ROOM]... [--limit N] [--since WHEN] [--grep TEXT] [--unread [--mark-read]] [--json]",
 	text: `Show stored messages, oldest first, in the order every member of a room
 sees them (Lamport clock, then author). Without --room, every room.
 Messages by authors you have not trusted are marked [untrusted]; an author
 found signing two different messages under one number is marked
 [signed conflicting messages]; a stored message that no longer verifies
-(changed on disk) is shown as damaged, never as the author's text.`,
+(changed on disk) is shown as damaged, never as the author's text.
+
+--unread shows only the messages of others you have not read yet (after
+your read position in each room; lanchat rooms counts them), and
+--mark-read then marks what it showed as read (your peers see it unless
+the node runs with --no-read-receipts).`,
 	example: `  lanchat history --room lobby --limit 50
   lanchat history --since 2h --grep deploy
-  lanchat history --json | jq -r '.[].body'`,
+  lanchat history --json | jq -r '.[].body'
+  lanchat history --unread --mark-read                  # what is new, once`,
 }
 
 func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
@@ -28,6 +34,8 @@ func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) e
 	limit := fs.Int("limit", 0, "only the newest N messages (0: all)")
 	since := fs.String("since", "", "only messages since WHEN: a duration (90m, 2h) or a time (2026-11-25, 2026-11-25T14:00)")
 	grep := fs.String("grep", "", "only messages containing TEXT (case-insensitive)")
+	unread := fs.Bool("unread", false, "only the messages of others you have not read yet")
+	markRead := fs.Bool("mark-read", false, "with --unread: mark what is shown as read")
 	asJSON := fs.Bool("json", false, "print JSON: an array of messages")
 	args, err := e.parse(fs, args)
 	if err != nil {
@@ -39,7 +47,10 @@ func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) e
 	if *limit < 0 {
 		return usageErrorf("give --limit a number of messages, 0 for all", "history: --limit %d is negative", *limit)
 	}
-	q := control.HistoryParams{Rooms: *rooms, Limit: *limit, Grep: *grep}
+	if *markRead && !*unread {
+		return usageErrorf("use --mark-read with --unread", "history: --mark-read without --unread")
+	}
+	q := control.HistoryParams{Rooms: *rooms, Limit: *limit, Grep: *grep, Unread: *unread}
 	if *since != "" {
 		if q.Since, err = parseSince(*since, time.Now()); err != nil {
 			return usageErrorf("e.g. --since 2h or --since 2026-11-25T14:00", "history: %v", err)
@@ -51,9 +62,24 @@ func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) e
 		}
 	}
 	var views []*control.MessageView
-	err = e.withAPI(ctx, readOnly, func(ctx context.Context, api control.API) error {
-		views, err = api.History(ctx, control.HistoryParams(q))
-		return err
+	mode := readOnly
+	if *markRead {
+		mode = readWrite
+	}
+	err = e.withAPI(ctx, mode, func(ctx context.Context, api control.API) error {
+		if views, err = api.History(ctx, control.HistoryParams(q)); err != nil || !*markRead {
+			return err
+		}
+		last := map[string]string{} // room → id of the last message shown
+		for _, v := range views {
+			last[v.Room] = v.ID
+		}
+		for room, id := range last {
+			if _, err := api.MarkRead(ctx, control.MarkReadParams{Room: room, ID: id}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return err

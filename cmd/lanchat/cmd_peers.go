@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/lanchat/lanchat/cmd/lanchat/chatui"
 	"github.com/lanchat/lanchat/control"
 	"log"
 	"slices"
@@ -50,11 +51,14 @@ type peerJSON struct {
 	Nickname    string  `json:"nick,omitempty"` // announced by the peer: unverified
 	Linked      bool    `json:"linked"`         // a live link with the running node (never without one)
 	LastSeen    *string `json:"last_seen"`      // its latest beacon; null: none heard
+
+	Presence string `json:"presence,omitempty"` // online, away, busy: what a linked peer said
+	Status   string `json:"status,omitempty"`   // its status line
 }
 
 func fromPeerEntry(p control.PeerEntry) peerJSON {
 	j := peerJSON{Fingerprint: p.Fingerprint, Short: p.Short, Address: p.Addr, Trusted: p.Trusted,
-		Name: p.Name, Nickname: p.Nick, Linked: p.Linked}
+		Name: p.Name, Nickname: p.Nick, Linked: p.Linked, Presence: p.Presence, Status: p.Status}
 	if p.LastSeen != nil {
 		j.LastSeen = jsonTime(*p.LastSeen)
 	}
@@ -289,6 +293,12 @@ func peerTrust(p peerJSON) string {
 	}
 	if p.Linked {
 		s += ", linked"
+	}
+	if p.Presence != "" && p.Presence != "online" {
+		s += ", " + p.Presence
+	}
+	if p.Status != "" {
+		s += fmt.Sprintf(" %q", chatui.SanitizeLine(p.Status))
 	}
 	return s
 }

@@ -23,7 +23,9 @@ trusted, peers and id reach it too.
 
 Rooms: --room for this run; without it, the rooms the node was in after
 its last /join or /leave, else lobby. It logs to stderr: one line when it
-is up, and link and discovery diagnostics with -v.`,
+is up, and link and discovery diagnostics with -v. --notify shows a desktop
+notification for each message that mentions you (where a D-Bus session bus
+runs; without one it says so once and runs on).`,
 	example: `  lanchat up
   lanchat up --discovery-addr 127.255.255.255 --port 0   # stay on this machine
   lanchat up --room lobby --room ops -v`,
@@ -31,6 +33,7 @@ is up, and link and discovery diagnostics with -v.`,
 
 func runUp(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
 	nf := e.addNodeFlags(fs, "room to join (repeatable; default: the rooms it was in last time, else lobby)")
+	notifyFlag := fs.Bool("notify", false, notifyHelp)
 	args, err := e.parse(fs, args)
 	if err != nil {
 		return err
@@ -53,7 +56,12 @@ func runUp(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error 
 		fmt.Fprintf(e.stderr, "lanchat: up as %s (%s), listening on %s, in %s; Ctrl-C or SIGTERM stops it\n",
 			id.Node.Nick, id.Short, id.Node.Addr, strings.Join(id.Node.Rooms, ", "))
 	}
+	stopNotify := func() {}
+	if *notifyFlag {
+		stopNotify = e.startNotifier(ctx, rn.service())
+	}
 	<-ctx.Done() // a signal
+	stopNotify()
 	stopControl()
 	if err := rn.shutdown(); err != nil {
 		return err

@@ -55,6 +55,10 @@ var commands = []command{
 	{name: "chat", summary: "chat in rooms with the trusted peers on your network", help: chatHelp, run: runChat},
 	{name: "send", summary: "send one message from a script", help: sendHelp, run: runSend, args: argText},
 	{name: "history", summary: "show stored messages", help: historyHelp, run: runHistory},
+	{name: "rooms", summary: "list your rooms with their unread messages and mentions", help: roomsHelp, run: runRooms},
+	{name: "away", summary: "tell your peers you are away, with an optional status line", help: awayHelp, run: runAway, args: argText},
+	{name: "busy", summary: "tell your peers you are busy, with an optional status line", help: busyHelp, run: runBusy, args: argText},
+	{name: "back", summary: "tell your peers you are online again", help: backHelp, run: runBack},
 	// completion, man and __complete read this table: init() in
 	// cmd_completion.go appends them.
 }

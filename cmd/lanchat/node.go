@@ -21,6 +21,8 @@ type nodeFlags struct {
 	// identity, when set (by chat's first run), is used as it is: no
 	// passphrase is asked again.
 	identity *lcrypto.Identity
+
+	noReadReceipts bool // the node sends no read markers
 }
 
 func (e *env) addNodeFlags(fs *pflag.FlagSet, roomHelp string) *nodeFlags {
@@ -28,6 +30,7 @@ func (e *env) addNodeFlags(fs *pflag.FlagSet, roomHelp string) *nodeFlags {
 	fs.StringArrayVar(&f.rooms, "room", nil, roomHelp)
 	fs.StringVar(&f.nick, "nick", "", "nickname shown to your peers (default: the name given at init)")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log link and discovery diagnostics to stderr")
+	fs.BoolVar(&f.noReadReceipts, "no-read-receipts", false, "do not tell peers what you have read (you still see what they share)")
 	f.disc = addDiscoveryFlags(fs, e.getenv)
 	f.pass = addPassphraseFlags(fs)
 	return f
@@ -87,6 +90,7 @@ func (e *env) startNodeOn(ctx context.Context, db *storage.DB, rooms []string, f
 		cfg.Nickname = f.nick
 	}
 	f.disc.apply(&cfg)
+	cfg.NoReadReceipts = f.noReadReceipts
 	if f.verbose {
 		logger := log.New(e.stderr, "lanchat: ", log.Ltime)
 		cfg.Logf = logger.Printf

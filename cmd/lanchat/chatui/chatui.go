@@ -47,6 +47,13 @@ type Options struct {
 	// Logs, if set, is where the node's diagnostics are written: in
 	// Terminal mode its lines are shown as notices while Run runs.
 	Logs *LogSwitch
+	// Typing tells the room's peers when the user types a line (Terminal
+	// mode; opt-in, rate-limited).
+	Typing bool
+	// AwayAfter: in Terminal mode, after this long without a key the
+	// peers are told "away (idle)", and the next key makes it online
+	// again; 0: never.
+	AwayAfter time.Duration
 }
 
 // apiTimeout bounds one API call made for a typed line.
@@ -75,7 +82,10 @@ type Ready struct {
 func Run(ctx context.Context, api control.API, o Options) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s := &interp{api: api, mode: o.Mode, now: time.Now}
+	s := &interp{api: api, mode: o.Mode, now: time.Now, typingOn: o.Typing}
+	if o.Mode == Terminal {
+		s.idle.after = o.AwayAfter
+	}
 	var term *terminal
 	switch o.Mode {
 	case Plain:
@@ -90,6 +100,7 @@ func Run(ctx context.Context, api control.API, o Options) error {
 		defer term.close()
 		defer restoreOnPanic(term.restore)
 		s.r = term
+		term.ed.complete = s.names.complete
 	default:
 		return fmt.Errorf("chatui: unknown mode %d", o.Mode)
 	}
@@ -117,6 +128,12 @@ type interp struct {
 	room  string   // the current room; "" for none
 	names nameBook
 	away  away
+	att   attention
+	// typingOn: say when the user types (Options.Typing); typedAt: when
+	// it was last said.
+	typingOn bool
+	typedAt  time.Time
+	idle     idleAway
 }
 
 // start learns who we are, joins the rooms asked for and says hello.
@@ -141,6 +158,7 @@ func (s *interp) start(ctx context.Context, rooms []string) error {
 	s.r.setRoom(s.room)
 	s.names.see(s.nick(), s.self.Fingerprint)
 	s.welcome(ctx)
+	s.startAttention(ctx)
 	return nil
 }
 
@@ -190,6 +208,7 @@ func (s *interp) loop(ctx context.Context, events <-chan control.Event, lines <-
 	if term != nil {
 		keys, logs, resized = term.keys, term.logs, term.resized
 	}
+	defer s.flushRead(context.WithoutCancel(ctx))
 	defer s.flushAway(context.WithoutCancel(ctx))
 	for {
 		select {
@@ -219,6 +238,8 @@ func (s *interp) loop(ctx context.Context, events <-chan control.Event, lines <-
 					return nil
 				}
 			}
+			s.typed(ctx, term.ed.buf)
+			s.keyPressed(ctx)
 		case l := <-logs:
 			s.notice("%s", SanitizeLine(l))
 		case <-resized:
@@ -230,6 +251,12 @@ func (s *interp) loop(ctx context.Context, events <-chan control.Event, lines <-
 			s.event(ctx, ev)
 		case <-s.awayTimer():
 			s.flushAway(ctx)
+		case <-s.readTimer():
+			s.flushRead(ctx)
+		case <-s.typingTimer():
+			s.updateStatus()
+		case <-s.idleTimer():
+			s.wentIdle(ctx)
 		}
 	}
 }

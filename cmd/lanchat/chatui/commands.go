@@ -3,6 +3,7 @@ package chatui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -22,6 +23,11 @@ var Help = []string{
 	"/untrust FP        stop trusting a fingerprint; its link closes",
 	"/history [N]       the last N messages of the current room (default 20)",
 	"/nick [NAME]       show your nickname, or change it (now, and for next time)",
+	"/away [TEXT]       tell your linked peers you are away (TEXT: a status line)",
+	"/busy [TEXT]       tell them you are busy",
+	"/back              tell them you are online again",
+	"/who-read          who stored and who read your last message in this room",
+	"@nick              mentions someone (Tab completes the nickname); they are notified",
 	"/quit              leave (Ctrl-C and Ctrl-D do too on a terminal)",
 	"#room text         send one line to another room you are in",
 	"//text, ##text     send a line starting with / or # (\"/text\", \"#text\")",
@@ -111,6 +117,14 @@ func (s *interp) command(ctx context.Context, cmd, arg string) (quit bool) {
 		s.history(ctx, arg)
 	case "/nick":
 		s.setNick(ctx, arg)
+	case "/away":
+		s.setPresence(ctx, "away", arg)
+	case "/busy":
+		s.setPresence(ctx, "busy", arg)
+	case "/back":
+		s.setPresence(ctx, "online", "")
+	case "/who-read", "/whoread":
+		s.whoRead(ctx)
 	default:
 		s.notice("unknown command %s (/help lists them; // sends a line starting with /)", SanitizeLine(cmd))
 	}
@@ -136,6 +150,7 @@ func (s *interp) join(ctx context.Context, arg string) {
 	s.refreshRooms(ctx)
 	s.setRoom(res.Room)
 	s.notice("joined #%s; plain lines now go there", res.Room)
+	s.roomRead(ctx, res.Room)
 }
 
 func (s *interp) leave(ctx context.Context, arg string) {
@@ -219,6 +234,12 @@ func (s *interp) peers(ctx context.Context) {
 		l := s.peerNotice(&control.PeerView{Fingerprint: p.Fingerprint, Short: p.Short, Nick: p.Nick})
 		if p.Name != "" {
 			l = l.addf(" %q", SanitizeLine(p.Name))
+		}
+		if p.Presence != "" && p.Presence != "online" {
+			state += ", " + p.Presence
+		}
+		if p.Status != "" {
+			state += fmt.Sprintf(" (%s)", SanitizeLine(p.Status))
 		}
 		l = l.addf(" %s %s", p.Fingerprint, state)
 		if p.Addr != "" {

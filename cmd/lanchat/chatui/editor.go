@@ -35,6 +35,7 @@ const (
 	keyEOF       // Ctrl-D
 	keyRedraw    // Ctrl-L
 	keyIgnored
+	keyTab // completes an @nick
 )
 
 type key struct {
@@ -47,6 +48,7 @@ var controlKeys = map[byte]keyKind{
 	'\r': keyEnter, '\n': keyEnter, 0x7f: keyBackspace, 0x08: keyBackspace,
 	0x01: keyHome, 0x05: keyEnd, 0x02: keyLeft, 0x06: keyRight, 0x10: keyUp, 0x0e: keyDown,
 	0x15: keyKillStart, 0x0b: keyKillEnd, 0x17: keyKillWord, 0x03: keyInterrupt, 0x04: keyEOF, 0x0c: keyRedraw,
+	'\t': keyTab,
 }
 
 // csiKeys are the final bytes (and ~ parameters) of the escape sequences
@@ -134,6 +136,9 @@ type editor struct {
 	draft    string // the new line, while history is shown
 	maxBytes int
 	tooLong  bool // text was refused since the last key that fit
+	// complete returns the nicknames starting with a prefix (folded),
+	// for Tab after "@"; nil: no completion.
+	complete func(prefix string) []string
 }
 
 func newEditor(maxBytes int) *editor { return &editor{histAt: -1, maxBytes: maxBytes} }
@@ -189,6 +194,8 @@ func (e *editor) key(k key) edited {
 		e.browse(+1)
 	case keyDown:
 		e.browse(-1)
+	case keyTab:
+		e.completeMention()
 	case keyInterrupt:
 		return edited{quit: true}
 	case keyEOF:
@@ -200,6 +207,39 @@ func (e *editor) key(k key) edited {
 		}
 	}
 	return edited{}
+}
+
+// completeMention completes the "@prefix" before the cursor to the one
+// nickname it starts, or to what all the nicknames it starts share.
+func (e *editor) completeMention() {
+	if e.complete == nil {
+		return
+	}
+	start := strings.LastIndexByte(e.buf[:e.cur], ' ') + 1
+	word := e.buf[start:e.cur]
+	if !strings.HasPrefix(word, "@") {
+		return
+	}
+	names := e.complete(word[1:])
+	if len(names) == 0 {
+		return
+	}
+	done := names[0]
+	for _, n := range names[1:] {
+		for !strings.HasPrefix(strings.ToLower(n), strings.ToLower(done)) {
+			_, size := utf8.DecodeLastRuneInString(done)
+			done = done[:len(done)-size]
+		}
+	}
+	if len(names) == 1 {
+		done += " "
+	}
+	if len(done) <= len(word)-1 && len(names) > 1 {
+		return
+	}
+	rest := e.buf[e.cur:]
+	e.buf = e.buf[:start] + "@" + done + rest
+	e.cur = len(e.buf) - len(rest)
 }
 
 // insert types s at the cursor, refusing what would go over maxBytes.

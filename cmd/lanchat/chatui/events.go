@@ -36,6 +36,15 @@ func (s *interp) event(ctx context.Context, ev control.Event) {
 		}
 		s.flushRoom(ctx, ev.Message.Room) // what was missed comes before what is new
 		s.showMessage(ev.Message, false)
+		if ev.Message.Own {
+			s.receiptChanged(ctx, ev.Message.Room)
+		}
+	case control.EventReceipt:
+		s.receiptChanged(ctx, ev.Room)
+	case control.EventPresence:
+		s.presenceNotice(ev.Peer)
+	case control.EventTyping:
+		s.peerTyping(ev)
 	case control.EventPeerUp:
 		s.show(s.peerNotice(ev.Peer).add(plainAttr, " linked"))
 	case control.EventPeerDown:
@@ -88,6 +97,7 @@ func (s *interp) showMessage(v *control.MessageView, inBatch bool) {
 		withDate = !inBatch && !sameDay(v.Time, s.now())
 	}
 	s.show(messageLine(v, withRoom, withDate, shared))
+	s.seen(v)
 }
 
 // seeName records who uses a nickname, warns the first time two keys share
@@ -112,6 +122,26 @@ func shorts(fps []string) []string {
 // nameBook remembers which keys use which nickname in this session.
 type nameBook struct {
 	keys map[string][]string // folded nickname → fingerprints, in order seen
+	byFP map[string]string   // fingerprint → its latest nickname
+}
+
+// nickOf is the latest nickname seen for a fingerprint, "" if none.
+func (b *nameBook) nickOf(fp string) string { return b.byFP[fp] }
+
+// complete returns the nicknames seen that start with prefix (case
+// folded), sorted: for Tab after "@".
+func (b *nameBook) complete(prefix string) []string {
+	p := foldNick(prefix)
+	seen := map[string]bool{}
+	var out []string
+	for _, nick := range b.byFP {
+		if nick != "" && strings.HasPrefix(foldNick(nick), p) && !seen[nick] && !strings.ContainsAny(nick, " \t") {
+			seen[nick] = true
+			out = append(out, nick)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func foldNick(nick string) string { return strings.ToLower(strings.TrimSpace(nick)) }
@@ -123,6 +153,10 @@ func (b *nameBook) see(nick, fingerprint string) (others []string) {
 	if k == "" {
 		return nil
 	}
+	if b.byFP == nil {
+		b.byFP = map[string]string{}
+	}
+	b.byFP[fingerprint] = strings.TrimSpace(nick)
 	if b.keys == nil {
 		b.keys = map[string][]string{}
 	}

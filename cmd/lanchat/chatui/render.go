@@ -14,6 +14,7 @@ const (
 	bold      = "1"
 	dim       = "2"
 	red       = "31"
+	reverse   = "7"
 )
 
 // span is a piece of a line with one display attribute.
@@ -36,6 +37,9 @@ const (
 type line struct {
 	kind  lineKind
 	spans []span
+	// mention: the line mentions this user; the terminal highlights it
+	// and rings the bell.
+	mention bool
 }
 
 func (l line) text() string {
@@ -60,6 +64,9 @@ type renderer interface {
 	event(v any)
 	// setRoom names the current room ("" for none), e.g. in the prompt.
 	setRoom(room string)
+	// setStatus shows the attention line (unread rooms, the last own
+	// message's receipt) above the prompt; "" for none.
+	setStatus(status string)
 }
 
 // plainRenderer is line mode: messages on Out, notices on Err.
@@ -78,6 +85,8 @@ func (p *plainRenderer) show(l line) {
 func (p *plainRenderer) raw() bool      { return false }
 func (p *plainRenderer) event(any)      {}
 func (p *plainRenderer) setRoom(string) {}
+
+func (p *plainRenderer) setStatus(string) {}
 
 // jsonRenderer is --json: each event one JSON line on Out, notices on Err.
 type jsonRenderer struct {
@@ -112,6 +121,10 @@ func messageLine(v *control.MessageView, withRoom, withDate, shared bool) line {
 	}
 	if v.Equivocator {
 		sp = append(sp, span{red, MarkConflicting})
+	}
+	if v.Mention {
+		sp = append(sp, span{text: ": "}, span{reverse, MessageText(v)})
+		return line{kind: lineMessage, spans: sp, mention: true}
 	}
 	sp = append(sp, span{text: ": " + MessageText(v)})
 	return line{kind: lineMessage, spans: sp}

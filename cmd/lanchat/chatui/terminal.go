@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/rivo/uniseg"
 	"golang.org/x/term"
 )
 
@@ -22,6 +23,7 @@ type terminal struct {
 	width, height int
 	color         bool
 	prompt        string
+	status        string // the attention line above the prompt; "" for none
 	ed            *editor
 	curRow        int // the cursor's row within the input area, as drawn
 
@@ -185,12 +187,28 @@ func (t *terminal) setRoom(room string) {
 	t.redraw()
 }
 
-// show prints l above the line being typed, which stays as it was.
+// setStatus shows status above the prompt.
+func (t *terminal) setStatus(status string) {
+	if status == t.status {
+		return
+	}
+	var b strings.Builder
+	t.clearInput(&b)
+	t.status = status
+	t.drawInput(&b)
+	t.write(b.String())
+}
+
+// show prints l above the line being typed, which stays as it was; a
+// mention rings the bell.
 func (t *terminal) show(l line) {
 	var b strings.Builder
 	t.clearInput(&b)
 	t.paintLine(&b, l)
 	b.WriteString("\r\n")
+	if l.mention {
+		b.WriteString("\a")
+	}
 	t.drawInput(&b)
 	t.write(b.String())
 }
@@ -253,8 +271,14 @@ func (t *terminal) drawInput(b *strings.Builder) {
 	if t.prompt == "" {
 		return // not started
 	}
+	statusRows := 0
+	if t.status != "" && t.height > 2 {
+		t.paint(b, dim, fitWidth(t.status, t.width-1))
+		b.WriteString("\r\n")
+		statusRows = 1
+	}
 	l := layout(t.prompt, t.ed.buf, t.ed.cur, t.width)
-	maxRows := max(t.height-1, 1)
+	maxRows := max(t.height-1-statusRows, 1)
 	top := 0
 	if l.rows > maxRows {
 		top = min(max(l.curRow-maxRows+1, 0), l.rows-maxRows)
@@ -290,5 +314,23 @@ func (t *terminal) drawInput(b *strings.Builder) {
 	if l.curCol > 0 {
 		fmt.Fprintf(b, "\x1b[%dC", l.curCol)
 	}
-	t.curRow = l.curRow - top
+	t.curRow = l.curRow - top + statusRows
+}
+
+// fitWidth cuts s to at most width display columns.
+func fitWidth(s string, width int) string {
+	if uniseg.StringWidth(s) <= width {
+		return s
+	}
+	out, w, state := "", 0, -1
+	for rest := s; rest != ""; {
+		var c string
+		var cw int
+		c, rest, cw, state = uniseg.FirstGraphemeClusterInString(rest, state)
+		if w+cw > width-1 {
+			break
+		}
+		out, w = out+c, w+cw
+	}
+	return out + "…"
 }
