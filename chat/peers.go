@@ -31,6 +31,9 @@ type PeerEntry struct {
 	Linked bool `json:"linked"`
 	// LastSeen is when its latest beacon was heard; nil if none was.
 	LastSeen *time.Time `json:"last_seen"`
+	// Via says how it was heard: "beacon", or "mdns" (DNS-SD records only,
+	// no beacon); absent for a peer linked but not heard.
+	Via string `json:"via,omitempty"`
 }
 
 // NewPeerEntry describes a peer heard by beacon (heard non-nil) or linked
@@ -47,6 +50,10 @@ func NewPeerEntry(key lcrypto.IdentityKey, heard *discovery.Peer, linkAddr, hell
 		}
 		seen := heard.LastSeen
 		e.LastSeen = &seen
+		e.Via = "beacon"
+		if heard.MDNS {
+			e.Via = "mdns"
+		}
 	}
 	return e
 }

@@ -49,8 +49,9 @@ func (s *Service) openMDNS(ctx context.Context) *mdns.Node {
 		nick = s.cfg.Nickname
 	}
 	md := mdns.New(mdns.Config{
-		Service: mdnsService(s.key, s.cfg.TCPPort, nick),
-		Ifaces:  s.mdnsIfaces,
+		Service:    mdnsService(s.key, s.cfg.TCPPort, nick),
+		BrowseOnly: s.cfg.TCPPort == 0, // takes no links (lanchat peers): nothing to advertise
+		Ifaces:     s.mdnsIfaces,
 		Allow: func(src netip.Addr) bool {
 			s.st.mdnsReceived.Add(1)
 			now := s.now()

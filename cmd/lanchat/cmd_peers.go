@@ -50,11 +50,12 @@ type peerJSON struct {
 	Nickname    string  `json:"nick,omitempty"` // announced by the peer: unverified
 	Linked      bool    `json:"linked"`         // a live link with the running node (never without one)
 	LastSeen    *string `json:"last_seen"`      // its latest beacon; null: none heard
+	Via         string  `json:"via,omitempty"`  // "beacon" or "mdns": how it was heard
 }
 
 func fromPeerEntry(p control.PeerEntry) peerJSON {
 	j := peerJSON{Fingerprint: p.Fingerprint, Short: p.Short, Address: p.Addr, Trusted: p.Trusted,
-		Name: p.Name, Nickname: p.Nick, Linked: p.Linked}
+		Name: p.Name, Nickname: p.Nick, Linked: p.Linked, Via: p.Via}
 	if p.LastSeen != nil {
 		j.LastSeen = jsonTime(*p.LastSeen)
 	}

@@ -48,6 +48,9 @@ type Iface struct {
 type Config struct {
 	// Service is what the node advertises and the type it browses.
 	Service Service
+	// BrowseOnly: advertise nothing (no announcements, answers or
+	// goodbyes), only ask and listen.
+	BrowseOnly bool
 	// Ifaces lists the interfaces to join the group on; it is read at start
 	// and on every Refresh.
 	Ifaces func() ([]Iface, error)
@@ -235,6 +238,9 @@ func (n *Node) ifaces() []Iface { return n.Joined() }
 
 // announce sends every record, unsolicited, on each interface.
 func (n *Node) announce(ifs []Iface) {
+	if n.cfg.BrowseOnly {
+		return
+	}
 	for _, ifi := range ifs {
 		n.respond(ifi, RecAll, 0, TTL)
 	}
@@ -242,6 +248,9 @@ func (n *Node) announce(ifs []Iface) {
 
 // goodbye sends every record with TTL 0 on every joined interface.
 func (n *Node) goodbye() {
+	if n.cfg.BrowseOnly {
+		return
+	}
 	for _, ifi := range n.ifaces() {
 		n.respond(ifi, RecAll, 0, 0)
 	}
@@ -356,7 +365,7 @@ func (n *Node) arrivedOn(idx int) (Iface, bool) {
 // answerGap per interface.
 func (n *Node) answer(ifi Iface, idx int, qs []Question) {
 	asked := n.cfg.Service.Asks(qs)
-	if asked == 0 {
+	if asked == 0 || n.cfg.BrowseOnly {
 		return
 	}
 	targets := []Iface{ifi}

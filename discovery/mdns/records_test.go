@@ -153,8 +153,8 @@ func TestParseRefuses(t *testing.T) {
 
 func TestLabel(t *testing.T) {
 	for in, want := range map[string]string{
-		"alice":                "alice",
-		"a.b\\c":               "a-b-c",
+		"alice":                 "alice",
+		"a.b\\c":                "a-b-c",
 		strings.Repeat("é", 40): strings.Repeat("é", 31),
 	} {
 		if got := Label(in); got != want {
