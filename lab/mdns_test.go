@@ -1,0 +1,366 @@
+//go:build linux
+
+package lab
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// needNft skips a test where the nft command (nftables, installed by make
+// tools) is missing.
+func needNft(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Skip("needs nft (Debian package nftables; make tools installs it as root)")
+	}
+}
+
+// nftIn loads an nftables ruleset into namespace ns (the lab's own).
+func nftIn(t *testing.T, ns, ruleset string) {
+	t.Helper()
+	cmd := exec.Command("ip", "netns", "exec", ns, "nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(ruleset)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("nft in %s: %v\n%s\n%s", ns, err, out, ruleset)
+	}
+}
+
+// nftCounter returns the packets counted by the rule with comment name in
+// namespace ns.
+func nftCounter(t *testing.T, ns, comment string) int {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", ns, "nft", "list", "ruleset").CombinedOutput()
+	if err != nil {
+		t.Fatalf("nft list ruleset in %s: %v\n%s", ns, err, out)
+	}
+	m := regexp.MustCompile(`counter packets (\d+) bytes \d+.*comment "` + regexp.QuoteMeta(comment) + `"`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("no counter %q in %s:\n%s", comment, ns, out)
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
+// Switch filters: the bridge forwards ARP and unicast as ever, and drops
+// IPv4 broadcast (beacons), IPv4 multicast (mDNS), or both.
+const (
+	dropBroadcast = `ether daddr ff:ff:ff:ff:ff:ff ether type ip counter drop comment "broadcast"`
+	dropMulticast = `ether type ip ip daddr 224.0.0.0/4 counter drop comment "multicast"`
+)
+
+// filterSwitch installs rules in the switch namespace, after br exists: a
+// bridge table loaded into a namespace with no bridge yet sees none of the
+// frames (measured: its counters stay 0).
+func filterSwitch(t *testing.T, l *Lab, br *Bridge, rules ...string) {
+	t.Helper()
+	needNft(t)
+	if br == nil {
+		t.Fatal("filterSwitch: make the bridge first")
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "table bridge lclab {\n chain forward {\n  type filter hook forward priority 0; policy accept;\n")
+	for _, r := range rules {
+		fmt.Fprintf(&b, "  %s\n", r) // every bridge of the switch: meta ibrname is not in every kernel
+	}
+	b.WriteString(" }\n}\n")
+	nftIn(t, l.SwitchNS(), b.String())
+}
+
+// peerVia returns how n's running node heard the peer with fingerprint fp
+// ("beacon", "mdns", "" if not heard) and at which address.
+func peerVia(t *testing.T, n *Node, fp string) (via, addr string) {
+	t.Helper()
+	out, err := n.CLI("peers", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var peers []struct {
+		Fingerprint, Addr, Via string
+	}
+	if err := json.Unmarshal(out, &peers); err != nil {
+		t.Fatalf("%s: peers --json: %v\n%s", n.Nick, err, out)
+	}
+	for _, p := range peers {
+		if p.Fingerprint == fp {
+			return p.Via, p.Addr
+		}
+	}
+	return "", ""
+}
+
+// Broadcast dropped by the switch: the nodes hear no beacons of each other,
+// and link by mDNS (DNS-SD) alone.
+func TestLinkByMDNSWhenBroadcastIsDropped(t *testing.T) {
+	l := scenario(t)
+	br := l.Bridge()
+	filterSwitch(t, l, br, dropBroadcast)
+	nodes := trustedMesh(t, l, br, "alice", "bob")
+	// The beacons the nodes keep sending are dropped (mDNS may have linked
+	// them before the first beacon went out).
+	must(t, pollSlow("the switch to drop a beacon", 5*time.Second, func() bool { return nftCounter(t, l.SwitchNS(), "broadcast") > 0 }))
+	for i, n := range nodes {
+		o := nodes[1-i]
+		want := fmt.Sprintf("%s:%d", o.Host.Addr(), linkPort)
+		var via, addr string
+		// The dialled side may link before it has heard the other's records
+		// itself: they come with the next announcement or answer.
+		err := pollSlow(n.Nick+" to hear "+o.Nick+" by mDNS", 10*time.Second, func() bool {
+			via, addr = peerVia(t, n, o.Fingerprint())
+			return via == "mdns" && addr == want
+		})
+		if err != nil {
+			t.Errorf("%s hears %s via %q at %q, want mdns at %s: %v", n.Nick, o.Nick, via, addr, want, err)
+		}
+	}
+	stopAll(t, nodes...)
+}
+
+// Multicast dropped by the switch: beacons still link the nodes.
+func TestLinkByBroadcastWhenMulticastIsDropped(t *testing.T) {
+	l := scenario(t)
+	br := l.Bridge()
+	filterSwitch(t, l, br, dropMulticast)
+	nodes := trustedMesh(t, l, br, "alice", "bob")
+	must(t, pollSlow("the switch to drop mDNS (on by default)", 5*time.Second, func() bool { return nftCounter(t, l.SwitchNS(), "multicast") > 0 }))
+	if via, _ := peerVia(t, nodes[0], nodes[1].Fingerprint()); via != "beacon" {
+		t.Errorf("alice hears bob via %q, want beacon", via)
+	}
+	stopAll(t, nodes...)
+}
+
+// With --no-mdns and broadcast dropped, nothing links them: the mDNS
+// scenario above links by mDNS, not by some other way.
+func TestNoMDNSWithBroadcastDroppedDoesNotLink(t *testing.T) {
+	l := scenario(t)
+	br := l.Bridge()
+	filterSwitch(t, l, br, dropBroadcast)
+	nodes := newNodes(t, l, br, "alice", "bob")
+	must(t, TrustEachOther(nodes...))
+	for _, n := range nodes {
+		n.Start(chatArgs("--no-mdns")...)
+	}
+	// Both announce for a while: a beacon interval is 250 ms, mDNS would
+	// announce within one second.
+	err := nodes[0].WaitFor("a link", 3*time.Second, func() bool { return nodes[0].LinkedTo(nodes[1]) })
+	if err == nil {
+		t.Fatal("alice and bob linked with --no-mdns and broadcast dropped")
+	}
+	if via, _ := peerVia(t, nodes[0], nodes[1].Fingerprint()); via != "" {
+		t.Fatalf("alice hears bob via %q with --no-mdns and broadcast dropped", via)
+	}
+	stopAll(t, nodes...)
+}
+
+// An address change on one host (a Wi-Fi roam, a new DHCP lease): the
+// node notices it within seconds, logs it once, and the pair relinks at
+// the new address without a restart.
+func TestAddressChangeRelinks(t *testing.T) {
+	l := scenario(t)
+	br := l.Bridge()
+	nodes := trustedMesh(t, l, br, "alice", "bob")
+	alice, bob := nodes[0], nodes[1]
+	old := bob.Host.Ifaces[0].Addr
+	moved := old.Addr().Next().Next().Next() // unused: the lab hands out addresses in order
+	// As a new DHCP lease does it: the old address goes, the new one comes.
+	must(t, ipIn(bob.Host.NS, "addr", "del", old.String(), "dev", "eth0"))
+	must(t, ipIn(bob.Host.NS, "addr", "add", fmt.Sprintf("%v/%d", moved, old.Bits()), "broadcast", "+", "dev", "eth0"))
+	want := fmt.Sprintf("%v:%d", moved, linkPort)
+	must(t, pollSlow("alice to relink with bob at his new address", linkWait, func() bool {
+		_, addr := peerVia(t, alice, bob.Fingerprint())
+		return addr == want && alice.LinkedTo(bob) && bob.LinkedTo(alice) && peerUps(alice, bob) >= 2
+	}))
+	say(t, alice, "after the move")
+	waitBodies(t, []*Node{bob}, []string{"after the move"})
+	if n := strings.Count(bob.stderr(), "network changed"); n != 1 {
+		t.Errorf("bob logged the change %d times, want once:\n%s", n, tail(bob.stderr()))
+	}
+	stopAll(t, nodes...)
+}
+
+// peerUps counts n's peer_up events for o in its current run.
+func peerUps(n, o *Node) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	count := 0
+	for _, ev := range n.events {
+		if ev.Run == len(n.runs) && ev.Type == EventPeerUp && ev.Peer != nil && ev.Peer.Fingerprint == o.fp {
+			count++
+		}
+	}
+	return count
+}
+
+// stderr is the running (or last) chat's standard error so far.
+func (n *Node) stderr() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if len(n.runs) == 0 {
+		return ""
+	}
+	return n.runs[len(n.runs)-1].stderr.String()
+}
+
+// avahi is a private D-Bus system bus and avahi-daemon in a lab host's
+// namespace, with their own configuration, sockets and pid file (a tmpfs
+// over /run/avahi-daemon in the mount namespace of ip netns exec): nothing
+// of the machine's own D-Bus or Avahi is touched.
+type avahi struct {
+	bus string // DBUS_SYSTEM_BUS_ADDRESS
+}
+
+func startAvahi(t *testing.T, h *Host) *avahi {
+	t.Helper()
+	for _, tool := range []string{"avahi-daemon", "avahi-browse", "dbus-daemon"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s (Debian packages avahi-daemon, avahi-utils, dbus-daemon; make tools installs them as root)", tool)
+		}
+	}
+	dir := t.TempDir()
+	sock := dir + "/bus"
+	busConf := `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=` + sock + `</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+`
+	avahiConf := "[server]\nuse-ipv4=yes\nuse-ipv6=no\nallow-interfaces=eth0\nenable-dbus=yes\nratelimit-interval-usec=0\n" +
+		"[wide-area]\nenable-wide-area=no\n[publish]\npublish-hinfo=no\npublish-workstation=no\n"
+	writeTestFile(t, dir+"/bus.conf", busConf)
+	writeTestFile(t, dir+"/avahi.conf", avahiConf)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	bus := h.Command(ctx, "dbus-daemon", "--config-file="+dir+"/bus.conf", "--nofork", "--nopidfile")
+	if out, err := startLogged(t, bus, "dbus-daemon"); err != nil {
+		t.Fatalf("dbus-daemon: %v\n%s", err, out)
+	}
+	a := &avahi{bus: "unix:path=" + sock}
+	must(t, Poll(ctx, 10*time.Second, func() bool { return fileExists(sock) }))
+	daemon := h.Command(ctx, "sh", "-c", "mkdir -p /run/avahi-daemon && mount -t tmpfs lclab-avahi /run/avahi-daemon && "+
+		"exec avahi-daemon --no-drop-root --no-chroot --no-rlimits --no-proc-title -f "+dir+"/avahi.conf")
+	daemon.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DBUS_SYSTEM_BUS_ADDRESS=" + a.bus}
+	if out, err := startLogged(t, daemon, "avahi-daemon"); err != nil {
+		t.Fatalf("avahi-daemon: %v\n%s", err, out)
+	}
+	return a
+}
+
+// browse runs avahi-browse -rtp _lanchat._tcp on h against a's daemon.
+func (a *avahi) browse(h *Host) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := h.Command(ctx, "avahi-browse", "-rtp", "_lanchat._tcp")
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DBUS_SYSTEM_BUS_ADDRESS=" + a.bus}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// Stock tools list a lanchat node: avahi-browse, through an avahi-daemon
+// on another host, resolves alice's node to her address, port 47101 and
+// TXT; and a lanchat node on the same host as the avahi-daemon (port 5353
+// shared) is listed too and still links with alice by mDNS alone.
+func TestAvahiBrowseListsNode(t *testing.T) {
+	l := scenario(t)
+	br := l.Bridge()
+	filterSwitch(t, l, br, dropBroadcast) // mDNS only, so bob's link proves his mDNS works beside Avahi
+	nodes := newNodes(t, l, br, "alice", "bob")
+	alice, bob := nodes[0], nodes[1]
+	must(t, TrustEachOther(nodes...))
+	av := startAvahi(t, bob.Host)
+	for _, n := range nodes {
+		n.Start(chatArgs()...)
+	}
+	waitMesh(t, nodes...)
+	var out string
+	err := pollSlow("avahi-browse to list both", 30*time.Second, func() bool {
+		var err error
+		out, err = av.browse(bob.Host)
+		return err == nil && strings.Contains(out, alice.Fingerprint()) && strings.Contains(out, bob.Fingerprint())
+	})
+	if err != nil {
+		t.Fatalf("avahi-browse never listed both nodes: %v\n%s", err, out)
+	}
+	// A resolved line: =;iface;IPv4;name;type;domain;host;address;port;txt
+	resolved := regexp.MustCompile(`(?m)^=;eth0;IPv4;` + regexp.QuoteMeta(alice.Fingerprint()[:7]) +
+		`;_lanchat\._tcp;local;lanchat-[a-z0-9]{7}\.local;` + regexp.QuoteMeta(alice.Host.Addr().String()) + `;47101;.*"fp=` +
+		regexp.QuoteMeta(alice.Fingerprint()) + `".*"v=1"`)
+	if !resolved.MatchString(out) {
+		t.Errorf("avahi-browse did not resolve alice to %v:47101 with her TXT:\n%s", alice.Host.Addr(), out)
+	}
+	// Goodbye: once alice stops, avahi drops her at once (TTL 0), not after
+	// two minutes.
+	must(t, alice.Stop())
+	err = pollSlow("avahi to drop alice", 10*time.Second, func() bool {
+		out, err := av.browse(bob.Host)
+		return err == nil && !strings.Contains(out, alice.Fingerprint()) && strings.Contains(out, bob.Fingerprint())
+	})
+	if err != nil {
+		t.Fatalf("avahi still lists alice after she stopped (no goodbye?): %v", err)
+	}
+	must(t, bob.Stop())
+}
+
+// pollSlow checks cond every 250 ms until it holds or limit passes: for
+// conditions that run a command each time.
+func pollSlow(what string, limit time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: not within %v", what, limit)
+		}
+		time.Sleep(250 * time.Millisecond) // between runs of a command, not a wait for an event
+	}
+	return nil
+}
+
+func writeTestFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// startLogged starts cmd with its output kept (logged if the test fails)
+// and stops it, by its own PID, when the test ends.
+func startLogged(t *testing.T, cmd *exec.Cmd, name string) (string, error) {
+	t.Helper()
+	buf := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = buf, buf
+	if err := cmd.Start(); err != nil {
+		return buf.String(), err
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, tail(buf.String()))
+		}
+	})
+	return "", nil
+}
