@@ -180,6 +180,7 @@ func (n *Node) addLink(sess *session.Link, weDialled bool, static string, announ
 	if err := n.store.TouchPeer(l.key.Fingerprint(), l.up); err != nil {
 		n.logf("recording last seen: %v", err)
 	}
+	n.rememberLink(l)
 	for _, r := range joined {
 		_ = sess.Send(frameRoomJoin, encodeRoomFrame(r))
 	}

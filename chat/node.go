@@ -108,6 +108,8 @@ func New(cfg Config) (*Node, error) {
 	n.nicks.byKey = map[lcrypto.IdentityKey]string{}
 	n.dials.inFlight = map[string]bool{}
 	n.dials.statics = map[string]*staticPeer{}
+	n.dials.rememberedFP = map[string]lcrypto.Fingerprint{}
+	n.dials.remembered = map[string]*rememberedPeer{}
 	n.reports.last = map[reportKey]time.Time{}
 	n.relinks.byKey = map[lcrypto.IdentityKey]*relinkState{}
 	if n.logf == nil {
@@ -214,6 +216,7 @@ func (n *Node) Run(ctx context.Context) error {
 		go n.discoveryEvents(ctx)
 	}
 	close(n.listening)
+	n.loadRemembered()
 	n.wg.Add(2)
 	go n.acceptLoop(ctx, ln)
 	go n.dialLoop(ctx)

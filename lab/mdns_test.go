@@ -160,6 +160,29 @@ func TestNoMDNSWithBroadcastDroppedDoesNotLink(t *testing.T) {
 	stopAll(t, nodes...)
 }
 
+// Two trusted nodes that once met relink after a restart where broadcast
+// and multicast are both dropped: by the addresses they remember.
+func TestRelinkByRememberedAddressWhenBothDropped(t *testing.T) {
+	l := scenario(t)
+	br := l.Bridge()
+	nodes := trustedMesh(t, l, br, "alice", "bob")
+	stopAll(t, nodes...)
+	filterSwitch(t, l, br, dropBroadcast, dropMulticast)
+	for _, n := range nodes {
+		n.Start(chatArgs()...)
+	}
+	waitMesh(t, nodes...)
+	for i, n := range nodes {
+		if via, _ := peerVia(t, n, nodes[1-i].Fingerprint()); via != "" {
+			t.Errorf("%s heard %s via %s with broadcast and multicast dropped: the filter did not hold", n.Nick, nodes[1-i].Nick, via)
+		}
+	}
+	must(t, pollSlow("the switch to drop beacons and mDNS", 5*time.Second, func() bool {
+		return nftCounter(t, l.SwitchNS(), "broadcast") > 0 && nftCounter(t, l.SwitchNS(), "multicast") > 0
+	}))
+	stopAll(t, nodes...)
+}
+
 // An address change on one host (a Wi-Fi roam, a new DHCP lease): the
 // node notices it within seconds, logs it once, and the pair relinks at
 // the new address without a restart.
