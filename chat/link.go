@@ -29,6 +29,8 @@ type link struct {
 	// request to serve after it (guarded by mu): at most one sync per room
 	// and link, however many requests a peer sends.
 	syncs map[string]*syncState
+
+	clock linkSkew // the peer's clock skew, from its latest live message
 }
 
 // nickname is what the peer calls itself: its hello's or its latest nick
@@ -181,6 +183,7 @@ func (n *Node) addLink(sess *session.Link, weDialled bool, static string, announ
 		n.logf("recording last seen: %v", err)
 	}
 	n.rememberLink(l)
+	n.linkedClearsRefused(l.key)
 	for _, r := range joined {
 		_ = sess.Send(frameRoomJoin, encodeRoomFrame(r))
 	}

@@ -52,6 +52,7 @@ type Node struct {
 	dials   dialTable
 	reports reportTable
 	relinks relinkTable
+	diag    diagTable
 }
 
 // roomTable is the joined rooms, with its own lock.
@@ -112,6 +113,7 @@ func New(cfg Config) (*Node, error) {
 	n.dials.remembered = map[string]*rememberedPeer{}
 	n.reports.last = map[reportKey]time.Time{}
 	n.relinks.byKey = map[lcrypto.IdentityKey]*relinkState{}
+	n.diag.refused = map[lcrypto.IdentityKey]PeerIssue{}
 	if n.logf == nil {
 		n.logf = func(string, ...any) {}
 	}
@@ -202,6 +204,9 @@ func (n *Node) Run(ctx context.Context) error {
 		return fmt.Errorf("listening for links on %s: %w (is another lanchat using the port? try --port)", n.cfg.ListenAddr, err)
 	}
 	n.addr = ln.Addr()
+	n.diag.Lock()
+	n.diag.started = time.Now()
+	n.diag.Unlock()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	n.runCtx = ctx

@@ -28,6 +28,9 @@ var methods = map[string]method{
 		return nil, a.CheckPassphrase(ctx, []byte(p.Passphrase))
 	}),
 	MethodNick: withParams(func(ctx context.Context, a API, p NickParams) (any, error) { return a.SetNick(ctx, p.Nick) }),
+	MethodDiagnose: withParams(func(ctx context.Context, a API, p DiagnoseParams) (any, error) {
+		return a.Diagnose(ctx, p)
+	}),
 }
 
 // withParams decodes a method's params into P first.

@@ -42,6 +42,8 @@ const (
 	MethodNick      = "nick"
 	// MethodCheckPassphrase answers {} when the passphrase unlocks the key.
 	MethodCheckPassphrase = "check_passphrase"
+	// MethodDiagnose answers what the node knows for lanchat doctor.
+	MethodDiagnose = "diagnose"
 )
 
 // Control error codes. ONLY APPEND TO THIS LIST.
@@ -258,6 +260,15 @@ type PassphraseParams struct {
 type NickParams struct {
 	Nick string `json:"nick"`
 }
+
+// DiagnoseParams are the params of diagnose: Probe, if set, is a
+// HOST:PORT the node dials and handshakes with first (lanchat doctor --peer).
+type DiagnoseParams struct {
+	Probe string `json:"probe,omitempty"`
+}
+
+// Diagnosis is the result of diagnose.
+type Diagnosis = chat.Diagnosis
 
 // NickResult is the result of "nick".
 type NickResult struct {
