@@ -267,8 +267,22 @@ type DiagnoseParams struct {
 	Probe string `json:"probe,omitempty"`
 }
 
-// Diagnosis is the result of diagnose.
-type Diagnosis = chat.Diagnosis
+// Diagnosis is the result of diagnose, with its parts.
+type (
+	Diagnosis          = chat.Diagnosis
+	DiscoveryDiagnosis = chat.DiscoveryDiagnosis
+	PeerIssue          = chat.PeerIssue
+	PeerSkew           = chat.PeerSkew
+	ProbeResult        = chat.ProbeResult
+)
+
+// Probe outcomes (ProbeResult.Handshake).
+const (
+	ProbeLinked    = chat.ProbeLinked
+	ProbeRefused   = chat.ProbeRefused
+	ProbeUntrusted = chat.ProbeUntrusted
+	ProbeFailed    = chat.ProbeFailed
+)
 
 // NickResult is the result of "nick".
 type NickResult struct {

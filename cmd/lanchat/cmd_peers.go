@@ -239,6 +239,7 @@ func (f *discoveryFlags) discoveryConfig(id *lcrypto.Identity, nickname string) 
 	cfg.Iface, cfg.Addr = f.iface, f.addr
 	cfg.Port, cfg.Interval = f.beaconPort, f.interval
 	cfg.AnnounceNickname, cfg.Nickname = f.announceNick && nickname != "", nickname
+	cfg.NoMDNS = f.noMDNS
 	return cfg
 }
 
