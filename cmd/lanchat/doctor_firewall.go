@@ -108,11 +108,11 @@ func (rs *nftRuleset) verdict(p fwPacket) fwResult {
 	res := fwResult{verdict: fwAccept, where: "no input chain drops it"}
 	for _, ch := range rs.base {
 		r := rs.run(ch, p, 0)
-		switch r.verdict {
-		case fwDrop:
+		switch {
+		case r.verdict == fwDrop:
 			return r
-		case fwUnknown:
-			res = r
+		case r.verdict == fwUnknown, res.verdict == fwAccept:
+			res = r // the rule (or policy) that let it through, unless unsure
 		}
 	}
 	return res
