@@ -387,3 +387,137 @@ func startLogged(t *testing.T, cmd *exec.Cmd, name string) (string, error) {
 	})
 	return "", nil
 }
+
+// doctorReport is what lanchat doctor --json prints.
+type doctorReport struct {
+	OK     bool `json:"ok"`
+	Checks []struct {
+		Check, Verdict, Finding, Fix string
+	} `json:"checks"`
+}
+
+// doctor runs lanchat doctor --json on n's host, pinned like its chat.
+func doctor(t *testing.T, n *Node, extra ...string) doctorReport {
+	t.Helper()
+	out, err := n.CLI(append([]string{"doctor", "--json", "--discovery-iface", "eth0", "--wait", "1s"}, extra...)...)
+	var rep doctorReport
+	if jerr := json.Unmarshal(out, &rep); jerr != nil {
+		t.Fatalf("%s: doctor --json: %v (%v)\n%s", n.Nick, jerr, err, out)
+	}
+	return rep
+}
+
+// names reports whether a finding of check with verdict holds every part
+// in its text or fix.
+func (rep doctorReport) names(check, verdict string, parts ...string) bool {
+	for _, f := range rep.Checks {
+		if f.Check == check && f.Verdict == verdict {
+			all := true
+			for _, p := range parts {
+				all = all && strings.Contains(f.Finding+" "+f.Fix, p)
+			}
+			if all {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (rep doctorReport) String() string {
+	b, _ := json.MarshalIndent(rep.Checks, "", " ")
+	return string(b)
+}
+
+// A host firewall on bob drops TCP 47101: bob's doctor names his own rule
+// and the command that opens it; alice's names bob's port as the cause
+// (as a warning while they are linked because bob dialled her).
+func TestDoctorNamesFirewalls(t *testing.T) {
+	l := scenario(t)
+	needNft(t)
+	nodes := newNodes(t, l, l.Bridge(), "alice", "bob")
+	alice, bob := nodes[0], nodes[1]
+	must(t, TrustEachOther(nodes...))
+	nftIn(t, bob.Host.NS, "table inet filter {\n chain input {\n  type filter hook input priority 0; policy accept;\n  tcp dport 47101 drop\n }\n}\n")
+	for _, n := range nodes {
+		n.Start(chatArgs()...)
+	}
+	waitReady(t, nodes...) // else doctor finds no node and tests the free port itself
+	var rep doctorReport
+	must(t, pollSlow("bob's doctor to name his firewall", linkWait, func() bool {
+		rep = doctor(t, bob)
+		return rep.names("firewall", "fail", "drops TCP 47101", "inet filter input", "nft insert rule inet filter input tcp dport 47101 accept")
+	}))
+	if rep.OK {
+		t.Errorf("bob's report is ok with his port dropped:\n%v", rep)
+	}
+	if err := pollSlow("alice's doctor to name bob's port", linkWait, func() bool {
+		rep = doctor(t, alice)
+		who := []string{"bob(" + bob.Fingerprint()[:7] + ")", bob.Host.Addr().String() + ":47101", "allow TCP 47101"}
+		// fail, or warn where bob linked by dialling out (his firewall drops only incoming links)
+		return rep.names("peers", "fail", who...) || rep.names("peers", "warn", append(who, "they dialled you")...)
+	}); err != nil {
+		t.Fatalf("%v:\n%v", err, rep)
+	}
+	if rep.names("firewall", "fail") {
+		t.Errorf("alice's doctor blames her own firewall:\n%v", rep)
+	}
+	stopAll(t, nodes...)
+}
+
+// The switch drops broadcast and multicast: a node sends beacons and hears
+// none, and its doctor says so, with the likely causes.
+func TestDoctorNamesNothingHeard(t *testing.T) {
+	l := scenario(t)
+	br := l.Bridge()
+	filterSwitch(t, l, br, dropBroadcast, dropMulticast)
+	nodes := newNodes(t, l, br, "alice", "bob")
+	must(t, TrustEachOther(nodes...))
+	for _, n := range nodes {
+		n.Start(chatArgs()...)
+	}
+	waitReady(t, nodes...)
+	rep := doctor(t, nodes[0])
+	if !rep.names("discovery", "fail", "no beacon or mDNS record from any other node", "client isolation") || rep.OK {
+		t.Errorf("alice's doctor does not name the silence:\n%v", rep)
+	}
+	stopAll(t, nodes...)
+}
+
+// Bob has not trusted alice: her doctor names him and the fix.
+func TestDoctorNamesPeerThatHasNotTrustedYou(t *testing.T) {
+	l := scenario(t)
+	nodes := newNodes(t, l, l.Bridge(), "alice", "bob")
+	alice, bob := nodes[0], nodes[1]
+	must(t, alice.Trust(bob))
+	for _, n := range nodes {
+		n.Start(chatArgs()...)
+	}
+	waitReady(t, nodes...) // else doctor finds no node and tests the free port itself
+	var rep doctorReport
+	if err := pollSlow("alice's doctor to name bob", linkWait, func() bool {
+		rep = doctor(t, alice)
+		return rep.names("trust", "fail", "("+bob.Fingerprint()[:7]+")", "have not trusted you", "lanchat id")
+	}); err != nil {
+		t.Fatalf("%v:\n%v", err, rep)
+	}
+	stopAll(t, nodes...)
+}
+
+// waitReady waits until each node's chat said it is ready (its control
+// socket serves).
+func waitReady(t *testing.T, nodes ...*Node) {
+	t.Helper()
+	for _, n := range nodes {
+		must(t, n.WaitFor("ready", linkWait, func() bool {
+			n.mu.Lock()
+			defer n.mu.Unlock()
+			for _, ev := range n.events {
+				if ev.Run == len(n.runs) && ev.Type == "ready" {
+					return true
+				}
+			}
+			return false
+		}))
+	}
+}

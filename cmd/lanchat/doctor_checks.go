@@ -217,9 +217,9 @@ func (d *doctor) withoutNode(ctx context.Context, ifs []ifaceUse) {
 	} else {
 		port = ln.Addr().(*net.TCPAddr).Port
 		d.add("tcp", verdictOK, fmt.Sprintf("no node runs on the data dir; TCP port %d is free for one", port), "")
-		defer ln.Close()
 		go acceptAndClose(ln)
 		d.selfTest(ctx, ifs, port)
+		ln.Close() // at once: a node starting now must get the port
 	}
 	if d.df.noDiscovery {
 		d.add("discovery", verdictOK, "discovery is off (--no-discovery): links go to --peer addresses only", "")
@@ -327,7 +327,10 @@ func (d *doctor) checkHeard(disc *control.DiscoveryDiagnosis, now time.Time) {
 func (d *doctor) checkPeers(ctx context.Context, peers []control.PeerEntry, refused []control.PeerIssue) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	type miss struct{ who, addr, port, why string }
+	type miss struct {
+		who, addr, port, why string
+		linked               bool
+	}
 	var unreachable []miss
 	linked, heard := 0, 0
 	probed := 0
@@ -340,7 +343,7 @@ func (d *doctor) checkPeers(ctx context.Context, peers []control.PeerEntry, refu
 		}
 		heard++
 		ap, err := netip.ParseAddrPort(p.Addr)
-		if err != nil || ap.Port() == 0 || p.Linked || probed >= maxProbes {
+		if err != nil || ap.Port() == 0 || probed >= maxProbes {
 			continue
 		}
 		probed++
@@ -349,7 +352,7 @@ func (d *doctor) checkPeers(ctx context.Context, peers []control.PeerEntry, refu
 			defer wg.Done()
 			if r := probeTCP(ctx, p.Addr); !r.TCP {
 				mu.Lock()
-				unreachable = append(unreachable, miss{peerLabel(p.Name, p.Nick, p.Short), p.Addr, strconv.Itoa(int(ap.Port())), shortErr(fmt.Errorf("%s", r.TCPError))})
+				unreachable = append(unreachable, miss{peerLabel(p.Name, p.Nick, p.Short), p.Addr, strconv.Itoa(int(ap.Port())), shortErr(fmt.Errorf("%s", r.TCPError)), p.Linked})
 				mu.Unlock()
 			}
 		}()
@@ -358,8 +361,12 @@ func (d *doctor) checkPeers(ctx context.Context, peers []control.PeerEntry, refu
 	slices.SortFunc(unreachable, func(a, b miss) int { return strings.Compare(a.addr, b.addr) })
 	d.add("peers", verdictOK, fmt.Sprintf("%d peers heard, %d linked", heard, linked), "")
 	for _, u := range unreachable {
-		d.add("peers", verdictFail, fmt.Sprintf("%s at %s is heard, but its TCP port does not answer (%s)", u.who, u.addr, u.why),
-			"ask them to allow TCP "+u.port+" in their firewall (or to run lanchat doctor)")
+		fix := "ask them to allow TCP " + u.port + " in their firewall (or to run lanchat doctor)"
+		if u.linked { // they dialled us: works until both sides have such a firewall
+			d.add("peers", verdictWarn, fmt.Sprintf("%s at %s is linked (they dialled you), but its TCP port does not answer (%s)", u.who, u.addr, u.why), fix)
+			continue
+		}
+		d.add("peers", verdictFail, fmt.Sprintf("%s at %s is heard, but its TCP port does not answer (%s)", u.who, u.addr, u.why), fix)
 	}
 	for _, r := range refused {
 		d.add("trust", verdictFail, fmt.Sprintf("%s at %s refuses the link: they have not trusted you yet", peerLabel(r.Name, "", r.Short), r.Addr),
