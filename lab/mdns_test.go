@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"regexp"
@@ -13,6 +15,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/ipv4"
+
+	"github.com/lanchat/lanchat/discovery/mdns"
 )
 
 // needNft skips a test where the nft command (nftables, installed by make
@@ -520,4 +526,88 @@ func waitReady(t *testing.T, nodes ...*Node) {
 			return false
 		}))
 	}
+}
+
+// A host on the LAN replays bob's mDNS records as goodbyes and claims bob's
+// key at its own address: alice's link with bob stays up, her trust list
+// is as it was; the forged record moves at most the address alice would
+// dial (a hint, as a replayed beacon is).
+func TestForgedMDNSRecordsEndNoLink(t *testing.T) {
+	l := scenario(t)
+	br := l.Bridge()
+	filterSwitch(t, l, br, dropBroadcast) // alice hears bob by mDNS only
+	nodes := trustedMesh(t, l, br, "alice", "bob")
+	alice, bob := nodes[0], nodes[1]
+	mallory := l.Host("mallory", br)
+	trustedBefore, err := alice.CLI("trusted", "--json")
+	must(t, err)
+
+	var pc net.PacketConn
+	var p *ipv4.PacketConn
+	must(t, mallory.Do(func() error {
+		ifi, err := net.InterfaceByName("eth0")
+		if err != nil {
+			return err
+		}
+		if pc, err = net.ListenPacket("udp4", "0.0.0.0:5353"); err != nil {
+			return err
+		}
+		p = ipv4.NewPacketConn(pc)
+		if err := p.JoinGroup(ifi, &net.UDPAddr{IP: mdns.Group.AsSlice()}); err != nil {
+			return err
+		}
+		return p.SetMulticastInterface(ifi)
+	}))
+	defer pc.Close()
+	// Record one of bob's announcements or answers (he answers queries).
+	var inst mdns.Instance
+	buf := make([]byte, mdns.MaxMessage)
+	must(t, pc.SetReadDeadline(time.Now().Add(20*time.Second)))
+	for inst.Name == "" {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("no mDNS record of bob heard: %v", err)
+		}
+		if from.(*net.UDPAddr).IP.String() != bob.Host.Addr().String() {
+			continue
+		}
+		if m, err := mdns.Parse(buf[:n], "_lanchat._tcp.local."); err == nil {
+			for _, in := range m.Instances {
+				if in.HasSRV && in.HasTXT && in.TTL > 0 {
+					inst = in
+				}
+			}
+		}
+	}
+	label, _, _ := strings.Cut(inst.Name, "._lanchat")
+	forged := mdns.Service{Type: "_lanchat._tcp", Instance: label, Host: "mallory", Port: inst.Port, TXT: inst.TXT}
+	dst := &net.UDPAddr{IP: mdns.Group.AsSlice(), Port: mdns.Port}
+	send := func(ttl uint32) {
+		msg, err := forged.Response(mdns.RecAll, 0, []netip.Addr{mallory.Addr()}, ttl)
+		must(t, err)
+		if _, err := p.WriteTo(msg, nil, dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		send(0) // goodbyes
+	}
+	// Then bob's key at mallory's address, until alice's table takes it
+	// (as a hint; bob's own answers move it back).
+	must(t, pollSlow("alice to take the forged record (as a hint)", 10*time.Second, func() bool {
+		send(mdns.TTL)
+		_, addr := peerVia(t, alice, bob.Fingerprint())
+		return strings.HasPrefix(addr, mallory.Addr().String()+":")
+	}))
+	if !alice.LinkedTo(bob) || !bob.LinkedTo(alice) || peerUps(alice, bob) != 1 {
+		t.Fatalf("the link did not survive forged mDNS records:\n%s", linkTable(nodes))
+	}
+	trustedAfter, err := alice.CLI("trusted", "--json")
+	must(t, err)
+	if string(trustedAfter) != string(trustedBefore) {
+		t.Fatalf("alice's trust list changed:\n%s\nwas\n%s", trustedAfter, trustedBefore)
+	}
+	say(t, alice, "still here")
+	waitBodies(t, []*Node{bob}, []string{"still here"})
+	stopAll(t, nodes...)
 }
