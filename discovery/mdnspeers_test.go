@@ -1,10 +1,14 @@
 package discovery
 
 import (
+	"bytes"
 	"encoding/hex"
 	"net/netip"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/lanchat/lanchat/discovery/mdns"
 )
 
 // The TXT record carries the identity key, checked against the
@@ -107,5 +111,34 @@ func TestMDNSIfaces(t *testing.T) {
 	}
 	if got := mdnsIfacesOf(ifs, "", netip.MustParseAddr("10.0.0.255")); len(got) != 1 {
 		t.Fatalf("pinned to eth0's broadcast: %+v", got)
+	}
+}
+
+// TestMDNSVector: the announcement of the vector identity (PROTOCOL.md
+// 2.1), link port 47101, address 10.0.0.7, byte for byte; it parses back to
+// that key and port.
+func TestMDNSVector(t *testing.T) {
+	key := vectorIdentity(t).Public()
+	got, err := mdnsService(key, 47101, "").Response(mdns.RecAll, 0, []netip.Addr{netip.MustParseAddr("10.0.0.7")}, mdns.TTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("..", "testdata", "vectors", "mdns-announce.hex")
+	if *update {
+		writeFile(t, path, []byte(hex.EncodeToString(got)+"\n"))
+	}
+	want := readHex(t, path)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("encoding changed:\n got %x\nwant %x", got, want)
+	}
+	if !protocolVectors(t)[hex.EncodeToString(want)] {
+		t.Error("PROTOCOL.md does not show the vector mdns-announce.hex")
+	}
+	m, err := mdns.Parse(want, MDNSService+".local.")
+	if err != nil || len(m.Instances) != 1 {
+		t.Fatalf("Parse: %+v, %v", m, err)
+	}
+	if k, ok := parseMDNSTXT(m.Instances[0].TXT); !ok || k != key || m.Instances[0].Port != 47101 {
+		t.Fatalf("parsed %+v", m.Instances[0])
 	}
 }
