@@ -84,19 +84,25 @@ func TestDoctorNamesPeerThatHasNotTrustedYou(t *testing.T) {
 	waitForSocket(t, alice, dA)
 	waitForSocket(t, bob, dB)
 	bobAddr := listenAddr(t, dB)
-	var rep doctorReport
-	eventually(t, "alice's doctor to name bob's refusal", func() bool {
-		r := c.run("", append([]string{"doctor", "--data-dir", dA, "--json"}, loopbackFlags(port)...)...)
-		rep = parseDoctor(t, r)
-		return rep.has("trust", verdictFail, "bob("+fB.Short()+")", "have not trusted you", "lanchat id")
+	// Wait on the node itself: every doctor run also connects to bob's port
+	// (a heard peer), all from 127.0.0.1, which spends bob's per-address
+	// handshake budget that alice's own dials need.
+	eventually(t, "alice's node to see bob's refusal", func() bool {
+		return len(diagnose(t, dA).Refused) > 0
 	})
+	r := c.must(1, append([]string{"doctor", "--data-dir", dA, "--json"}, loopbackFlags(port)...)...)
+	rep := parseDoctor(t, r)
+	if !rep.has("trust", verdictFail, "bob("+fB.Short()+")", "have not trusted you", "lanchat id") {
+		t.Errorf("alice's doctor does not name bob's refusal:\n%v", rep)
+	}
 	if !rep.NodeRunning || !rep.has("discovery", verdictOK, "beacons heard from others") {
 		t.Errorf("through alice's node, want beacons heard:\n%v", rep)
 	}
-	r := c.must(1, append([]string{"doctor", "--data-dir", dA, "--json", "--peer", bobAddr}, loopbackFlags(port)...)...)
-	if rep := parseDoctor(t, r); !rep.has("probe", verdictFail, bobAddr, fB.Short(), "has not trusted you") {
-		t.Errorf("probe of bob's %s:\n%v", bobAddr, rep)
-	}
+	eventually(t, "the probe to name bob's refusal", func() bool { // a probe reset by that budget is asked again
+		r := c.run("", append([]string{"doctor", "--data-dir", dA, "--json", "--peer", bobAddr}, loopbackFlags(port)...)...)
+		rep = parseDoctor(t, r)
+		return r.code == 1 && rep.has("probe", verdictFail, bobAddr, fB.Short(), "has not trusted you")
+	})
 	// Once bob trusts alice too, the probe finds a working link.
 	c.must(0, "trust", "--data-dir", dB, aliceFP(t, c, dA))
 	eventually(t, "the probe to succeed", func() bool {
@@ -105,8 +111,8 @@ func TestDoctorNamesPeerThatHasNotTrustedYou(t *testing.T) {
 	})
 }
 
-// listenAddr is the link address of the node running on dir, on loopback.
-func listenAddr(t *testing.T, dir string) string {
+// diagnose asks the node running on dir for its diagnosis.
+func diagnose(t *testing.T, dir string) *control.Diagnosis {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -119,7 +125,14 @@ func listenAddr(t *testing.T, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, port, _ := strings.Cut(d.Listen[strings.LastIndex(d.Listen, "]")+1:], ":")
+	return d
+}
+
+// listenAddr is the link address of the node running on dir, on loopback.
+func listenAddr(t *testing.T, dir string) string {
+	t.Helper()
+	l := diagnose(t, dir).Listen
+	_, port, _ := strings.Cut(l[strings.LastIndex(l, "]")+1:], ":")
 	return "127.0.0.1:" + port
 }
 
