@@ -19,7 +19,6 @@ const (
 // rememberedPeer is one remembered address of a trusted peer and when to
 // try it next (guarded by dialTable).
 type rememberedPeer struct {
-	key     lcrypto.IdentityKey
 	next    time.Time
 	backoff time.Duration
 }
