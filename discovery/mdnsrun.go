@@ -119,6 +119,9 @@ func (s *Service) mdnsFound(src netip.AddrPort, in mdns.Instance) {
 	s.events.emit(ev)
 	if ev.Kind == Appeared {
 		s.Announce() // the newcomer may hear beacons too: let it see ours now
+		if md := s.mdns.Load(); md != nil {
+			md.Announce()
+		}
 	}
 }
 

@@ -69,6 +69,7 @@ type Config struct {
 type Node struct {
 	cfg     Config
 	refresh chan struct{} // capacity 1
+	early   chan struct{} // early-announcement requests, capacity 1
 
 	wmu  sync.Mutex // one write at a time: it sets the interface first
 	conn *ipv4.PacketConn
@@ -85,7 +86,7 @@ func New(cfg Config) *Node {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	return &Node{cfg: cfg, refresh: make(chan struct{}, 1), joined: map[int]Iface{},
+	return &Node{cfg: cfg, refresh: make(chan struct{}, 1), early: make(chan struct{}, 1), joined: map[int]Iface{},
 		lastAns: map[int]time.Time{}, resolving: map[string]time.Time{}}
 }
 
@@ -94,6 +95,16 @@ func New(cfg Config) *Node {
 func (n *Node) Refresh() {
 	select {
 	case n.refresh <- struct{}{}:
+	default:
+	}
+}
+
+// Announce asks for an early announcement on every interface (a new peer
+// appeared: let it hear us now), at most one per answerGap per interface.
+// Requests are merged; it never blocks.
+func (n *Node) Announce() {
+	select {
+	case n.early <- struct{}{}:
 	default:
 	}
 }
@@ -149,6 +160,14 @@ func (n *Node) loop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-n.early:
+			if !n.cfg.BrowseOnly {
+				for _, ifi := range n.ifaces() {
+					if n.mayMulticast(ifi.Index, time.Now()) {
+						n.respond(ifi, RecAll, 0, TTL)
+					}
+				}
+			}
 		case <-n.refresh:
 			if fresh := n.join(); len(fresh) > 0 {
 				announce, left, nextAnnounce = fresh, announceCount, time.Now()
@@ -374,17 +393,23 @@ func (n *Node) answer(ifi Iface, idx int, qs []Question) {
 	}
 	now := time.Now()
 	for _, t := range targets {
-		n.mu.Lock()
-		last := n.lastAns[t.Index]
-		recent := now.Sub(last) < answerGap && !last.IsZero()
-		if !recent {
-			n.lastAns[t.Index] = now
-		}
-		n.mu.Unlock()
-		if !recent {
+		if n.mayMulticast(t.Index, now) {
 			n.respond(t, asked, RecAll&^asked, TTL)
 		}
 	}
+}
+
+// mayMulticast reports whether an answer may go out on interface idx at
+// now (none in the last answerGap), and if so notes it.
+func (n *Node) mayMulticast(idx int, now time.Time) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	last := n.lastAns[idx]
+	if !last.IsZero() && now.Sub(last) < answerGap {
+		return false
+	}
+	n.lastAns[idx] = now
+	return true
 }
 
 // resolve asks for the SRV and TXT records of an instance heard by PTR
