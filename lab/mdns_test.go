@@ -611,3 +611,30 @@ func TestForgedMDNSRecordsEndNoLink(t *testing.T) {
 	waitBodies(t, []*Node{bob}, []string{"still here"})
 	stopAll(t, nodes...)
 }
+
+// An interface that comes up after the node started (a laptop lid, a cable)
+// is joined and announced on within seconds: with broadcast dropped, only
+// mDNS on the new interface can link the pair.
+func TestInterfaceUpLaterLinksByMDNS(t *testing.T) {
+	l := scenario(t)
+	br := l.Bridge()
+	filterSwitch(t, l, br, dropBroadcast)
+	nodes := newNodes(t, l, br, "alice", "bob")
+	alice, bob := nodes[0], nodes[1]
+	must(t, TrustEachOther(nodes...))
+	must(t, ipIn(bob.Host.NS, "link", "set", "eth0", "down"))
+	for _, n := range nodes {
+		n.Start(chatArgs()...)
+	}
+	waitReady(t, nodes...)
+	must(t, ipIn(bob.Host.NS, "link", "set", "eth0", "up"))
+	waitMesh(t, nodes...)
+	must(t, pollSlow("alice to hear bob by mDNS (his announcements on the new interface)", 10*time.Second, func() bool {
+		via, _ := peerVia(t, alice, bob.Fingerprint())
+		return via == "mdns"
+	}))
+	if n := strings.Count(bob.stderr(), "network changed"); n < 1 {
+		t.Errorf("bob did not log the change:\n%s", tail(bob.stderr()))
+	}
+	stopAll(t, nodes...)
+}
