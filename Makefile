@@ -27,6 +27,9 @@ run: build
 ## tools: what the tests need on a fresh machine: a C compiler (go test -race needs cgo),
 ## iproute2 for namespaces, tmux for terminal tests, zsh and fish to run their completion scripts. staticcheck is a tool dependency in
 ## go.mod (go tool staticcheck): it builds from the module cache, no network needed.
+## nftables, avahi-daemon, avahi-utils, dbus-daemon: the lab's mDNS scenarios. Services the
+## packages bring (avahi-daemon) are not started: policy-rc.d says no while apt runs, since
+## avahi would speak mDNS on the real network; the lab tests start their own, in a namespace.
 tools:
 	@missing=""; \
 	command -v "$$($(GO) env CC)" >/dev/null 2>&1 || missing="$$missing gcc libc6-dev"; \
@@ -34,12 +37,17 @@ tools:
 	command -v tmux >/dev/null 2>&1 || missing="$$missing tmux"; \
 	command -v zsh >/dev/null 2>&1 || missing="$$missing zsh"; \
 	command -v fish >/dev/null 2>&1 || missing="$$missing fish"; \
+	command -v nft >/dev/null 2>&1 || missing="$$missing nftables"; \
+	command -v avahi-daemon >/dev/null 2>&1 || missing="$$missing avahi-daemon"; \
+	command -v avahi-browse >/dev/null 2>&1 || missing="$$missing avahi-utils"; \
 	command -v dbus-daemon >/dev/null 2>&1 || missing="$$missing dbus-daemon"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing:$$missing"; \
+	    norc=""; [ -e /usr/sbin/policy-rc.d ] || { norc=1; printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; }; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing >/dev/null; \
-	  else echo "note: missing$$missing and cannot install them: go test -race needs a C compiler; tests that need ip/tmux/dbus-daemon/zsh/fish skip"; fi; \
+	    [ -z "$$norc" ] || rm -f /usr/sbin/policy-rc.d; \
+	  else echo "note: missing$$missing and cannot install them: go test -race needs a C compiler; tests that need ip/tmux/nft/avahi/dbus-daemon/zsh/fish skip"; fi; \
 	fi
 
 vet:

@@ -92,6 +92,7 @@ func (n *Node) handshakeFailed(addr string, err error) {
 				Reason: "lanchat trust " + pv.Fingerprint + " to let them in"})
 		}
 	case errors.As(err, &rf):
+		n.noteRefused(rf.Key, addr, time.Now())
 		if n.firstReport(rf.Key, EventRefused) {
 			pv := peerView(rf.Key)
 			pv.Addr = addr

@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"errors"
+	"time"
 
 	lcrypto "github.com/lanchat/lanchat/crypto"
 	"github.com/lanchat/lanchat/session"
@@ -75,6 +76,9 @@ func (l *link) deliver(in <-chan delivery) {
 				continue
 			}
 			m := &d.msgs[i]
+			if !d.catchUp {
+				l.noteSkew(m, time.Now())
+			}
 			if rs := n.room(m.Room); rs != nil {
 				storeMax(&rs.maxClock, m.Clock)
 				if m.Author == n.id.Public() { // our own, back from a peer

@@ -25,6 +25,10 @@ type dialTable struct {
 	sync.Mutex
 	inFlight map[string]bool        // addresses with a dial in flight
 	statics  map[string]*staticPeer // --peer address → its state
+	// rememberedFP: remembered address (of a past link) → whose it was;
+	// remembered: its dial backoff.
+	rememberedFP map[string]lcrypto.Fingerprint
+	remembered   map[string]*rememberedPeer
 }
 
 // staticPeer is a --peer address and when to try it next.
@@ -58,6 +62,7 @@ func (n *Node) dial(ctx context.Context, addr string, static string) {
 	if ap, err := netip.ParseAddrPort(addr); err == nil {
 		n.dialLimit.Success(ap)
 	}
+	n.rememberedLinked(addr)
 	n.addLink(sess, true, static, announced)
 }
 
@@ -86,6 +91,7 @@ func (n *Node) dialLoop(ctx context.Context) {
 			for _, p := range disc.Peers() {
 				n.maybeDial(ctx, p)
 			}
+			n.dialRemembered(ctx) // only with discovery on: --no-discovery dials --peer only
 		}
 		select {
 		case <-t.C:

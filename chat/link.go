@@ -32,6 +32,8 @@ type link struct {
 	// presence is what the peer said of its presence (presence.go);
 	// nil until it does (guarded by mu).
 	presence *presence
+
+	clock linkSkew // the peer's clock skew, from its latest live message
 }
 
 // nickname is what the peer calls itself: its hello's or its latest nick
@@ -186,6 +188,8 @@ func (n *Node) addLink(sess *session.Link, weDialled bool, static string, announ
 	if err := n.store.TouchPeer(l.key.Fingerprint(), l.up); err != nil {
 		n.logf("recording last seen: %v", err)
 	}
+	n.rememberLink(l)
+	n.linkedClearsRefused(l.key)
 	for _, r := range joined {
 		_ = sess.Send(frameRoomJoin, encodeRoomFrame(r))
 	}

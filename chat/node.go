@@ -54,6 +54,7 @@ type Node struct {
 	relinks relinkTable
 	rcpt    receiptTable  // members' heads and read positions (receipts.go)
 	pres    presenceState // own presence, typing limits (presence.go)
+	diag    diagTable
 }
 
 // roomTable is the joined rooms, with its own lock.
@@ -110,9 +111,12 @@ func New(cfg Config) (*Node, error) {
 	n.nicks.byKey = map[lcrypto.IdentityKey]string{}
 	n.dials.inFlight = map[string]bool{}
 	n.dials.statics = map[string]*staticPeer{}
+	n.dials.rememberedFP = map[string]lcrypto.Fingerprint{}
+	n.dials.remembered = map[string]*rememberedPeer{}
 	n.reports.last = map[reportKey]time.Time{}
 	n.relinks.byKey = map[lcrypto.IdentityKey]*relinkState{}
 	n.rcpt.kick = make(chan struct{}, 1)
+	n.diag.refused = map[lcrypto.IdentityKey]PeerIssue{}
 	if n.logf == nil {
 		n.logf = func(string, ...any) {}
 	}
@@ -203,6 +207,9 @@ func (n *Node) Run(ctx context.Context) error {
 		return fmt.Errorf("listening for links on %s: %w (is another lanchat using the port? try --port)", n.cfg.ListenAddr, err)
 	}
 	n.addr = ln.Addr()
+	n.diag.Lock()
+	n.diag.started = time.Now()
+	n.diag.Unlock()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	n.runCtx = ctx
@@ -217,6 +224,7 @@ func (n *Node) Run(ctx context.Context) error {
 		go n.discoveryEvents(ctx)
 	}
 	close(n.listening)
+	n.loadRemembered()
 	n.wg.Add(3)
 	go n.receiptLoop(ctx)
 	go n.acceptLoop(ctx, ln)

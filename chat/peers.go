@@ -36,6 +36,9 @@ type PeerEntry struct {
 	// end with the link.
 	Presence string `json:"presence,omitempty"`
 	Status   string `json:"status,omitempty"`
+	// Via says how it was heard: "beacon", or "mdns" (DNS-SD records only,
+	// no beacon); absent for a peer linked but not heard.
+	Via string `json:"via,omitempty"`
 }
 
 // NewPeerEntry describes a peer heard by beacon (heard non-nil) or linked
@@ -52,6 +55,10 @@ func NewPeerEntry(key lcrypto.IdentityKey, heard *discovery.Peer, linkAddr, hell
 		}
 		seen := heard.LastSeen
 		e.LastSeen = &seen
+		e.Via = "beacon"
+		if heard.MDNS {
+			e.Via = "mdns"
+		}
 	}
 	return e
 }

@@ -29,6 +29,9 @@ type API interface {
 	Join(ctx context.Context, room string) (*RoomResult, error)
 	Leave(ctx context.Context, room string) (*RoomResult, error)
 	SetNick(ctx context.Context, nick string) (*NickResult, error)
+	// Diagnose returns what the node knows about why peers may not link
+	// (lanchat doctor), after probing p.Probe if it is set.
+	Diagnose(ctx context.Context, p DiagnoseParams) (*Diagnosis, error)
 	// Subscribe streams the node's events until ctx ends or the node
 	// stops; the channel is then closed.
 	Subscribe(ctx context.Context) (<-chan chat.Event, error)

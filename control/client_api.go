@@ -105,3 +105,8 @@ func (c *Client) Subscribe(ctx context.Context) (<-chan chat.Event, error) {
 	}()
 	return out, nil
 }
+
+// Diagnose implements API.
+func (c *Client) Diagnose(ctx context.Context, p DiagnoseParams) (*Diagnosis, error) {
+	return call[*Diagnosis](ctx, c, MethodDiagnose, p)
+}

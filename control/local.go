@@ -103,3 +103,8 @@ func (l *Local) Subscribe(context.Context) (<-chan chat.Event, error) {
 
 // Close implements API: it closes the database.
 func (l *Local) Close() error { return l.db.Close() }
+
+// Diagnose implements API: only a running node can.
+func (l *Local) Diagnose(context.Context, DiagnoseParams) (*Diagnosis, error) {
+	return nil, noNode("diagnose")
+}

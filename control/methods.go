@@ -40,6 +40,9 @@ var methods = map[string]method{
 	MethodTyping: withParams(func(ctx context.Context, a API, p RoomParams) (any, error) {
 		return struct{}{}, a.Typing(ctx, p.Room)
 	}),
+	MethodDiagnose: withParams(func(ctx context.Context, a API, p DiagnoseParams) (any, error) {
+		return a.Diagnose(ctx, p)
+	}),
 }
 
 // withParams decodes a method's params into P first.

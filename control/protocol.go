@@ -47,6 +47,8 @@ const (
 	MethodMarkRead        = "mark_read"
 	MethodPresence        = "presence"
 	MethodTyping          = "typing"
+	// MethodDiagnose answers what the node knows for lanchat doctor.
+	MethodDiagnose = "diagnose"
 )
 
 // Control error codes. ONLY APPEND TO THIS LIST.
@@ -309,6 +311,29 @@ type PassphraseParams struct {
 type NickParams struct {
 	Nick string `json:"nick"`
 }
+
+// DiagnoseParams are the params of diagnose: Probe, if set, is a
+// HOST:PORT the node dials and handshakes with first (lanchat doctor --peer).
+type DiagnoseParams struct {
+	Probe string `json:"probe,omitempty"`
+}
+
+// Diagnosis is the result of diagnose, with its parts.
+type (
+	Diagnosis          = chat.Diagnosis
+	DiscoveryDiagnosis = chat.DiscoveryDiagnosis
+	PeerIssue          = chat.PeerIssue
+	PeerSkew           = chat.PeerSkew
+	ProbeResult        = chat.ProbeResult
+)
+
+// Probe outcomes (ProbeResult.Handshake).
+const (
+	ProbeLinked    = chat.ProbeLinked
+	ProbeRefused   = chat.ProbeRefused
+	ProbeUntrusted = chat.ProbeUntrusted
+	ProbeFailed    = chat.ProbeFailed
+)
 
 // NickResult is the result of "nick".
 type NickResult struct {

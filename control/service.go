@@ -151,3 +151,9 @@ func (s *Service) Subscribe(ctx context.Context) (<-chan chat.Event, error) {
 
 // Close implements API; the node keeps running.
 func (s *Service) Close() error { return nil }
+
+// Diagnose implements API.
+func (s *Service) Diagnose(ctx context.Context, p DiagnoseParams) (*Diagnosis, error) {
+	d := s.node.Diagnose(ctx, p.Probe)
+	return &d, nil
+}

@@ -69,6 +69,11 @@ type Config struct {
 	// AnnounceNickname opts in to putting Nickname in beacons, where anyone
 	// on the LAN can read it. Off by default.
 	AnnounceNickname bool
+	// NoMDNS turns DNS-SD over multicast DNS off (advertising and browsing
+	// _lanchat._tcp on 224.0.0.251:5353). It is also off, whatever this
+	// says, when discovery is pinned to loopback (Addr 127.x or ::1, or
+	// Iface a loopback interface): such a node opens no mDNS socket.
+	NoMDNS bool
 	// MaxPeers bounds the peer table; new identities are refused when full.
 	MaxPeers int
 	// EventBuffer is the capacity of Events; a full channel drops events.

@@ -14,6 +14,7 @@ type ifaceInfo struct {
 	Loopback bool
 	Bcast    bool // has IPv4 broadcast
 	Mcast    bool
+	P2P      bool           // point-to-point (VPN tunnels: tun, wg, ppp)
 	Prefixes []netip.Prefix // the interface's addresses with their masks
 }
 
@@ -32,6 +33,7 @@ func systemInterfaces() ([]ifaceInfo, error) {
 		info := ifaceInfo{
 			Name: ifi.Name, Index: ifi.Index, Up: ifi.Flags&net.FlagUp != 0, Loopback: ifi.Flags&net.FlagLoopback != 0,
 			Bcast: ifi.Flags&net.FlagBroadcast != 0, Mcast: ifi.Flags&net.FlagMulticast != 0,
+			P2P: ifi.Flags&net.FlagPointToPoint != 0,
 		}
 		for _, a := range addrs {
 			if ipn, ok := a.(*net.IPNet); ok {

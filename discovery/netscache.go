@@ -53,3 +53,10 @@ func (c *netsCache) refreshLocked(now time.Time) {
 	}
 	c.nets = newLocalNets(ifs, c.pinIface, c.pinAddr)
 }
+
+// reset makes the next contains read the interfaces again.
+func (c *netsCache) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.at = time.Time{}
+}

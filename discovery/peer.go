@@ -20,8 +20,13 @@ type Peer struct {
 	// Nickname is set only if the peer opted in to announce one. Untrusted:
 	// anyone can claim any nickname.
 	Nickname string
-	// Interval is the peer's advertised beacon interval.
-	Interval  time.Duration
+	// Interval is the peer's advertised beacon interval (for a peer heard
+	// by mDNS only: a third of its records' TTL, so ExpiresAt is when they
+	// expire).
+	Interval time.Duration
+	// MDNS: heard by mDNS (DNS-SD) only, no beacon. Addr is then the
+	// source IP of the response with its SRV port; Instance is zero.
+	MDNS      bool
 	FirstSeen time.Time
 	LastSeen  time.Time
 }

@@ -73,6 +73,7 @@ func (s *Service) enter(b Beacon, src netip.Addr, now time.Time) {
 		return
 	}
 	s.st.accepted.Add(1)
+	s.st.lastBeacon.Store(now.UnixNano())
 	if out != outEvent {
 		return
 	}

@@ -1,17 +1,20 @@
 package discovery
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/discovery/mdns"
 )
 
 // Service sends this node's beacons and keeps the table of the peers it
@@ -31,6 +34,10 @@ type Service struct {
 	started  atomic.Bool
 	now      func() time.Time
 
+	mdnsTab     *mdnsTable
+	mdnsLimiter *sourceLimiter
+	mdns        atomic.Pointer[mdns.Node] // while mDNS runs
+
 	conflictMu   sync.Mutex
 	lastConflict [InstanceSize]byte // last instance logged as a conflict
 }
@@ -42,12 +49,14 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
-		cfg:      cfg,
-		key:      cfg.Identity.Public(),
-		table:    newTable(cfg.MaxPeers),
-		limiter:  newSourceLimiter(),
-		announce: make(chan struct{}, 1),
-		now:      time.Now,
+		cfg:         cfg,
+		key:         cfg.Identity.Public(),
+		table:       newTable(cfg.MaxPeers),
+		limiter:     newSourceLimiter(),
+		mdnsTab:     newMDNSTable(cfg.MaxPeers),
+		mdnsLimiter: newSourceLimiter(),
+		announce:    make(chan struct{}, 1),
+		now:         time.Now,
 	}
 	if cfg.Addr != "" {
 		s.pinAddr = netip.MustParseAddr(cfg.Addr) // validated by checked
@@ -79,10 +88,22 @@ func (s *Service) newInstance(rand io.Reader) error {
 func (s *Service) Events() <-chan Event { return s.events.ch }
 
 // Peers returns a copy of the peer table sorted by key, after removing the
-// peers that expired (each one also an Expired event).
+// peers that expired (each one also an Expired event): the peers heard by
+// beacon, then those heard by mDNS only (Peer.MDNS).
 func (s *Service) Peers() []Peer {
 	s.sweep(s.now())
-	return s.table.list()
+	out := s.table.list()
+	heard := make(map[crypto.IdentityKey]bool, len(out))
+	for _, p := range out {
+		heard[p.Key] = true
+	}
+	for _, p := range s.mdnsTab.list() {
+		if !heard[p.Key] {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b Peer) int { return bytes.Compare(a.Key[:], b.Key[:]) })
+	return out
 }
 
 // Announce asks for an early beacon. Early beacons are rate-limited (at
@@ -122,7 +143,22 @@ func (s *Service) Run(ctx context.Context) error {
 			s.readLoop(c)
 		}()
 	}
+	mctx, stopMDNS := context.WithCancel(context.Background())
+	defer stopMDNS()
+	if md := s.openMDNS(ctx); md != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			md.Run(mctx) // sends its goodbyes when stopped
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.watchNetwork(ctx)
+	}()
 	snd := s.sendLoop(ctx, conns)
+	stopMDNS() // goodbyes by mDNS go out while the byes do
 	s.sendByes(snd)
 	conns.close() // unblocks the readers
 	wg.Wait()
@@ -131,6 +167,9 @@ func (s *Service) Run(ctx context.Context) error {
 
 func (s *Service) sweep(now time.Time) {
 	for _, ev := range s.table.sweep(now) {
+		s.events.emit(ev)
+	}
+	for _, ev := range s.mdnsTab.sweep(now) {
 		s.events.emit(ev)
 	}
 }

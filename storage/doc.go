@@ -12,6 +12,8 @@
 //	trusted   fingerprint (32 bytes) → a trusted-peer record (see encodeTrustedPeer)
 //	rooms     defined by messages.go
 //	messages  defined by messages.go
+//	addrs     fingerprint → the peer's last link addresses (see addrs.go); optional,
+//	          created by the first RememberAddr, so files without it are current
 //
 // Integer keys are big-endian so that cursor order is numeric order. Records
 // are small versioned binary encodings with one valid byte form each: decoding

@@ -60,6 +60,9 @@ func (db *DB) Untrust(fp lcrypto.Fingerprint) error {
 		if b.Get(fp[:]) == nil {
 			return ErrNotTrusted
 		}
+		if err := forgetAddrs(tx, fp); err != nil {
+			return err
+		}
 		return b.Delete(fp[:])
 	})
 	if err != nil {

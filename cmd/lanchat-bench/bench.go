@@ -165,6 +165,7 @@ var figures = []figure{
 	{"history query", runHistory},
 	{"catch-up", runCatchUp},
 	{"discovery", runDiscovery},
+	{"discovery by mDNS", runMDNS},
 	{"memory", runMemory},
 	{"handshake", runHandshake},
 	{"link", runLink},

@@ -54,11 +54,12 @@ type peerJSON struct {
 
 	Presence string `json:"presence,omitempty"` // online, away, busy: what a linked peer said
 	Status   string `json:"status,omitempty"`   // its status line
+	Via      string `json:"via,omitempty"`      // "beacon" or "mdns": how it was heard
 }
 
 func fromPeerEntry(p control.PeerEntry) peerJSON {
 	j := peerJSON{Fingerprint: p.Fingerprint, Short: p.Short, Address: p.Addr, Trusted: p.Trusted,
-		Name: p.Name, Nickname: p.Nick, Linked: p.Linked, Presence: p.Presence, Status: p.Status}
+		Name: p.Name, Nickname: p.Nick, Linked: p.Linked, Presence: p.Presence, Status: p.Status, Via: p.Via}
 	if p.LastSeen != nil {
 		j.LastSeen = jsonTime(*p.LastSeen)
 	}
@@ -242,6 +243,7 @@ func (f *discoveryFlags) discoveryConfig(id *lcrypto.Identity, nickname string) 
 	cfg.Iface, cfg.Addr = f.iface, f.addr
 	cfg.Port, cfg.Interval = f.beaconPort, f.interval
 	cfg.AnnounceNickname, cfg.Nickname = f.announceNick && nickname != "", nickname
+	cfg.NoMDNS = f.noMDNS
 	return cfg
 }
 

@@ -90,7 +90,7 @@ func parsePeers(t *testing.T, r result) []peerJSON {
 // peerFields are the fields of a peers --json object for a peer that is
 // not trusted and announced no nickname (name and nick are left out when
 // empty), from the node and without one alike.
-const peerFields = "addr fingerprint last_seen linked short trusted"
+const peerFields = "addr fingerprint last_seen linked short trusted via"
 
 // checkPeerFields fails unless every object of a peers --json output has
 // exactly the fields of peerFields, and last_seen is a time.

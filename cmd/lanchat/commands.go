@@ -59,6 +59,7 @@ var commands = []command{
 	{name: "away", summary: "tell your peers you are away, with an optional status line", help: awayHelp, run: runAway, args: argText},
 	{name: "busy", summary: "tell your peers you are busy, with an optional status line", help: busyHelp, run: runBusy, args: argText},
 	{name: "back", summary: "tell your peers you are online again", help: backHelp, run: runBack},
+	{name: "doctor", summary: "find out why peers do not see or reach you", help: doctorHelp, run: runDoctor},
 	// completion, man and __complete read this table: init() in
 	// cmd_completion.go appends them.
 }

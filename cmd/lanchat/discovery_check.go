@@ -9,8 +9,8 @@ import (
 )
 
 // usable checks, before discovery starts, that it can work here, and says
-// so without -v when it cannot: a --discovery-iface that does not exist is
-// an error; a --discovery-addr that is no broadcast address here, an
+// so without -v when it cannot: a --discovery-iface that does not exist and
+// a --discovery-addr that is no broadcast address here are errors; an
 // interface that is down, or no interface to beacon on at all are warnings
 // (links to --peer addresses still work).
 func (f *discoveryFlags) usable(stderr io.Writer) error {
@@ -35,8 +35,8 @@ func (f *discoveryFlags) usable(stderr io.Writer) error {
 	if f.addr != "" {
 		addr, _ := netip.ParseAddr(f.addr) // check has parsed it
 		if !isBroadcast(addr.Unmap(), ifs) {
-			warnDiscovery(stderr, fmt.Sprintf("--discovery-addr %s is not a broadcast address of any interface here: beacons reach at most that one host", f.addr),
-				"use the broadcast address of your network (ip -4 addr shows it after \"brd\"), 255.255.255.255, or 127.255.255.255 for this machine only")
+			return usageErrorf("use the broadcast address of your network (ip -4 addr shows it after \"brd\"), 255.255.255.255, or 127.255.255.255 for this machine only; to reach one host, use --peer HOST:PORT",
+				"--discovery-addr %s is not a broadcast address of any interface here: beacons would reach at most that one host", f.addr)
 		}
 		return nil
 	}

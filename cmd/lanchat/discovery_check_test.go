@@ -7,7 +7,7 @@ import (
 
 // TestDiscoveryThatCannotWorkSaysSo: without -v, a --discovery-iface that
 // does not exist is an error, a --discovery-addr that is no broadcast
-// address a warning, and a broadcast address none. Every beacon stays on
+// address is refused (exit 2), and a broadcast address is fine. Every beacon stays on
 // loopback (127.0.0.1 is unicast to this host).
 func TestDiscoveryThatCannotWorkSaysSo(t *testing.T) {
 	c := newCLI(t)
@@ -18,9 +18,9 @@ func TestDiscoveryThatCannotWorkSaysSo(t *testing.T) {
 	r := c.must(1, send("--discovery-iface", "lanchat-nosuch0")...)
 	wantContains(t, "missing iface", r.stderr, "lanchat: --discovery-iface lanchat-nosuch0: there is no network interface by that name\nlanchat: hint: ")
 
-	r = c.must(0, send("--discovery-addr", "127.0.0.1")...)
+	r = c.must(2, send("--discovery-addr", "127.0.0.1")...)
 	wantContains(t, "unicast addr", r.stderr,
-		"lanchat: warning: --discovery-addr 127.0.0.1 is not a broadcast address of any interface here", "\nlanchat: hint: use the broadcast address")
+		"lanchat: --discovery-addr 127.0.0.1 is not a broadcast address of any interface here", "\nlanchat: hint: use the broadcast address")
 
 	r = c.must(0, send("--discovery-addr", "127.255.255.255")...)
 	if strings.Contains(r.stderr, "warning") {

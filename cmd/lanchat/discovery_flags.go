@@ -24,6 +24,8 @@ type discoveryFlags struct {
 	peers        []string
 	noDiscovery  bool
 	announceNick bool
+	noMDNS       bool
+	listen       string
 }
 
 // envDiscoveryAddr, when set, is the default of --discovery-addr: a way to
@@ -43,6 +45,8 @@ func addDiscoveryFlags(fs *pflag.FlagSet, getenv func(string) string) *discovery
 	fs.StringArrayVar(&f.peers, "peer", nil, "also link to HOST:PORT, for networks where broadcast does not pass (repeatable)")
 	fs.BoolVar(&f.noDiscovery, "no-discovery", false, "send and hear no beacons; link only to --peer addresses")
 	fs.BoolVar(&f.announceNick, "announce-nick", false, "put your nickname in beacons, where anyone on the network can read it")
+	fs.BoolVar(&f.noMDNS, "no-mdns", false, "do not advertise or browse _lanchat._tcp by multicast DNS (off anyway when --discovery-addr is a loopback address)")
+	fs.StringVar(&f.listen, "listen", "", "take links only on this local IP address, e.g. 127.0.0.1 to stay on this machine (default: every address; the port is --port)")
 	return f
 }
 
@@ -54,6 +58,11 @@ func (f *discoveryFlags) check(cmd string) error {
 	if f.addr != "" {
 		if _, err := netip.ParseAddr(f.addr); err != nil {
 			return bad("discovery-addr", "not an IP address")
+		}
+	}
+	if f.listen != "" {
+		if _, err := netip.ParseAddr(f.listen); err != nil {
+			return bad("listen", fmt.Sprintf("%q is not an IP address (give the port with --port)", f.listen))
 		}
 	}
 	if f.beaconPort <= 0 || f.beaconPort > 65535 {
@@ -88,7 +97,8 @@ func (f *discoveryFlags) apply(cfg *control.NodeConfig) {
 	cfg.Discovery.Interval = f.interval
 	cfg.Discovery.AnnounceNickname = f.announceNick
 	cfg.Discovery.Nickname = cfg.Nickname
-	cfg.ListenAddr = net.JoinHostPort("", strconv.Itoa(f.port))
+	cfg.Discovery.NoMDNS = f.noMDNS
+	cfg.ListenAddr = net.JoinHostPort(f.listen, strconv.Itoa(f.port))
 	cfg.StaticPeers = f.peers
 	cfg.NoDiscovery = f.noDiscovery
 }

@@ -1,0 +1,71 @@
+package storage
+
+import (
+	"errors"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// Addresses are remembered per trusted peer, latest first, at most
+// MaxPeerAddrs, kept across a reopen, and forgotten with the trust.
+func TestRememberAddr(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lanchat.db")
+	db, err := Open(path, DefaultOptions())
+	must(t, err)
+	bob, carol := testFingerprint(2), testFingerprint(1)
+	a := func(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+	if got, err := db.PeerAddrs(); err != nil || len(got) != 0 {
+		t.Fatalf("fresh file: %v, %v; want none (the bucket does not exist yet)", got, err)
+	}
+	if err := db.RememberAddr(bob, a("10.0.0.2:47101")); !errors.Is(err, ErrNotTrusted) {
+		t.Fatalf("untrusted: %v, want ErrNotTrusted", err)
+	}
+	_, err = db.Trust(bob, "bob")
+	must(t, err)
+	_, err = db.Trust(carol, "")
+	must(t, err)
+	for _, s := range []string{"10.0.0.2:47101", "10.0.0.3:47101", "[fe80::1%eth0]:47101", "10.0.0.4:47101", "10.0.0.2:47101", "10.0.0.5:1"} {
+		must(t, db.RememberAddr(bob, a(s)))
+	}
+	must(t, db.RememberAddr(carol, a("10.0.0.9:47101")))
+	if err := db.RememberAddr(bob, a("10.0.0.2:0")); !errors.Is(err, ErrRecord) {
+		t.Fatalf("port 0: %v, want ErrRecord", err)
+	}
+	want := []netip.AddrPort{a("10.0.0.5:1"), a("10.0.0.2:47101"), a("10.0.0.4:47101"), a("[fe80::1%eth0]:47101")}
+	must(t, db.Close())
+	db, err = Open(path, DefaultOptions())
+	must(t, err)
+	t.Cleanup(func() {
+		must(t, db.Close())
+		checkFile(t, path)
+	})
+	got, err := db.PeerAddrs()
+	must(t, err)
+	if !slices.Equal(got[bob], want) || len(got[carol]) != 1 {
+		t.Fatalf("after reopen: bob %v (want %v), carol %v", got[bob], want, got[carol])
+	}
+	must(t, db.Untrust(bob))
+	got, err = db.PeerAddrs()
+	must(t, err)
+	if _, ok := got[bob]; ok || len(got) != 1 {
+		t.Fatalf("after untrust: %v, want carol's only", got)
+	}
+}
+
+func TestDecodeAddrsRefuses(t *testing.T) {
+	good := encodeAddrs([]netip.AddrPort{netip.MustParseAddrPort("10.0.0.2:47101")})
+	for name, v := range map[string][]byte{
+		"empty": nil, "version": append([]byte{2}, good[1:]...), "count 0": {1, 0},
+		"count 5": {1, 5}, "truncated": good[:len(good)-1], "trailing": append(append([]byte(nil), good...), 0),
+		"not an address": {1, 1, 3, 'a', 'b', 'c'}, "port 0": append([]byte{1, 1, 10}, "10.0.0.2:0"...),
+	} {
+		if _, err := decodeAddrs(v); !errors.Is(err, ErrRecord) {
+			t.Errorf("%s: %v, want ErrRecord", name, err)
+		}
+	}
+	if list, err := decodeAddrs(good); err != nil || len(list) != 1 || !slices.Equal(encodeAddrs(list), good) {
+		t.Fatalf("good record: %v, %v", list, err)
+	}
+}
