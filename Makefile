@@ -25,18 +25,20 @@ run: build
 	./$(BIN) chat
 
 ## tools: what the tests need on a fresh machine: a C compiler (go test -race needs cgo),
-## iproute2 for namespaces, tmux for terminal tests. staticcheck is a tool dependency in
+## iproute2 for namespaces, tmux for terminal tests, chromium + chromium-driver for the web UI's browser tests. staticcheck is a tool dependency in
 ## go.mod (go tool staticcheck): it builds from the module cache, no network needed.
 tools:
 	@missing=""; \
 	command -v "$$($(GO) env CC)" >/dev/null 2>&1 || missing="$$missing gcc libc6-dev"; \
 	command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
 	command -v tmux >/dev/null 2>&1 || missing="$$missing tmux"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	  else echo "note: missing$$missing and cannot install them: go test -race needs a C compiler; tests that need ip/tmux skip"; fi; \
+	    apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing >/dev/null; \
+	  else echo "note: missing$$missing and cannot install them: go test -race needs a C compiler; tests that need ip/tmux/chromium skip"; fi; \
 	fi
 
 vet:

@@ -103,3 +103,8 @@ func (l *Local) Subscribe(context.Context) (<-chan chat.Event, error) {
 
 // Close implements API: it closes the database.
 func (l *Local) Close() error { return l.db.Close() }
+
+// WebLogin implements API: ErrNoNode.
+func (l *Local) WebLogin(context.Context) (*WebLoginResult, error) {
+	return nil, noNode("the web UI")
+}

@@ -28,6 +28,9 @@ var methods = map[string]method{
 		return nil, a.CheckPassphrase(ctx, []byte(p.Passphrase))
 	}),
 	MethodNick: withParams(func(ctx context.Context, a API, p NickParams) (any, error) { return a.SetNick(ctx, p.Nick) }),
+
+	// the web UI's login URL, from the node's web server
+	MethodWebLogin: func(ctx context.Context, a API, _ json.RawMessage) (any, error) { return a.WebLogin(ctx) },
 }
 
 // withParams decodes a method's params into P first.

@@ -42,6 +42,8 @@ const (
 	MethodNick      = "nick"
 	// MethodCheckPassphrase answers {} when the passphrase unlocks the key.
 	MethodCheckPassphrase = "check_passphrase"
+	// MethodWebLogin answers a one-time login URL of the web UI.
+	MethodWebLogin = "web_login"
 )
 
 // Control error codes. ONLY APPEND TO THIS LIST.
@@ -60,6 +62,7 @@ const (
 	CodeFailed          = "failed"           // anything else
 	CodeNoNode          = "no_node"          // the method needs a running node
 	CodeWrongPassphrase = "wrong_passphrase" // the passphrase does not unlock the key
+	CodeNoWeb           = "no_web"           // the node serves no web UI
 )
 
 // request is one request line.
@@ -264,6 +267,16 @@ type NickResult struct {
 	Nick string `json:"nick"`
 }
 
+// WebLoginResult is the result of "web_login".
+type WebLoginResult struct {
+	// URL works once, for a few minutes: it logs a browser in to the web
+	// UI and leads it to the page.
+	URL string `json:"url"`
+	// Page is the UI's address without a login (a browser already logged
+	// in goes there).
+	Page string `json:"page"`
+}
+
 // timeOrNil is t in the schema's form, or nil for the zero time.
 func timeOrNil(t time.Time) *time.Time {
 	if t.IsZero() {
@@ -275,3 +288,7 @@ func timeOrNil(t time.Time) *time.Time {
 
 // schemaTime is t in UTC at millisecond precision.
 func schemaTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+
+// ErrorOf is err as the control error a client is told: its code,
+// message and hint (code "failed" for an error of no known kind).
+func ErrorOf(err error) *Error { return toError(err) }
