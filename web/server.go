@@ -87,21 +87,11 @@ type Server struct {
 // Listen binds the web UI's address. Nothing is served until Serve.
 func Listen(api control.API, cfg Config) (*Server, error) {
 	cfg = withDefaults(cfg)
-	host, _, err := net.SplitHostPort(cfg.Addr)
+	addr, ip, err := CheckAddr(cfg.Addr, cfg.AllowRemote)
 	if err != nil {
-		return nil, fmt.Errorf("web UI address %q: %w", cfg.Addr, err)
+		return nil, err
 	}
-	ip, err := netip.ParseAddr(host)
-	if host == "localhost" {
-		ip, err = netip.MustParseAddr("127.0.0.1"), nil
-		cfg.Addr = net.JoinHostPort("127.0.0.1", cfg.Addr[len(host)+1:])
-	}
-	if err != nil {
-		return nil, fmt.Errorf("web UI address %q: the host must be an IP address (or localhost)", cfg.Addr)
-	}
-	if !ip.IsLoopback() && !cfg.AllowRemote {
-		return nil, fmt.Errorf("%w: %s", ErrRemote, cfg.Addr)
-	}
+	cfg.Addr = addr
 	if cfg.KeyFile == "" {
 		return nil, errors.New("web UI: no key file")
 	}
@@ -122,6 +112,31 @@ func Listen(api control.API, cfg Config) (*Server, error) {
 	s.port = strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	s.hosts = allowedHosts(ip, s.port)
 	return s, nil
+}
+
+// CheckAddr checks a listen address for the web UI and returns it with
+// localhost as 127.0.0.1: host:port with an IP address (or localhost) and
+// a port number; a host that is not loopback is ErrRemote unless
+// allowRemote.
+func CheckAddr(addr string, allowRemote bool) (string, netip.Addr, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", netip.Addr{}, fmt.Errorf("web UI address %q: not HOST:PORT", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return "", netip.Addr{}, fmt.Errorf("web UI address %q: %q is not a port number", addr, port)
+	}
+	if host == "localhost" {
+		host = "127.0.0.1"
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return "", netip.Addr{}, fmt.Errorf("web UI address %q: the host must be an IP address or localhost", addr)
+	}
+	if !ip.IsLoopback() && !allowRemote {
+		return "", netip.Addr{}, fmt.Errorf("%w: %s", ErrRemote, addr)
+	}
+	return net.JoinHostPort(ip.String(), port), ip, nil
 }
 
 func withDefaults(cfg Config) Config {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 
 	"github.com/spf13/pflag"
@@ -48,6 +49,7 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	asJSON := fs.Bool("json", false, "print one JSON event per line (ready, message, peer_up, peer_down, join, leave, nick, untrusted_peer, untrusted_peers, peer_refused, relink_backoff, equivocation, events_dropped)")
 	plain := fs.Bool("plain", false, "line mode even on a terminal: no line editor, no colours")
 	noPass := fs.Bool("no-passphrase", false, "first run only: create the identity unsealed, asking nothing")
+	wf := addWebFlags(fs, e.getenv)
 	args, err := e.parse(fs, args)
 	if err != nil {
 		return err
@@ -59,6 +61,9 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 		if _, err := control.NormalizeRoom(r); err != nil {
 			return usageErrorf("room names use a-z, 0-9, '-', '_' and '.'", "chat: %v", err)
 		}
+	}
+	if err := wf.check("chat"); err != nil {
+		return err
 	}
 	in, tty, isTTY := e.ttyPair()
 	opts := chatui.Options{Mode: chatui.Plain, Rooms: nf.rooms, In: e.stdin, Out: e.stdout, Err: e.stderr,
@@ -94,7 +99,16 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	if err != nil {
 		return errors.Join(err, rn.shutdown())
 	}
+	stopWeb, page, err := e.serveWeb(ctx, "chat", rn, wf, nf.verbose)
+	if err != nil {
+		stopControl()
+		return errors.Join(err, rn.shutdown())
+	}
+	if page != "" && nf.verbose {
+		fmt.Fprintf(e.stderr, "lanchat: web UI on %s (lanchat web --open logs your browser in)\n", page)
+	}
 	err = chatui.Run(ctx, rn.service(), opts)
+	stopWeb()
 	stopControl()
 	if serr := rn.shutdown(); err == nil {
 		err = serr

@@ -31,11 +31,15 @@ is up, and link and discovery diagnostics with -v.`,
 
 func runUp(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
 	nf := e.addNodeFlags(fs, "room to join (repeatable; default: the rooms it was in last time, else lobby)")
+	wf := addWebFlags(fs, e.getenv)
 	args, err := e.parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if err := wantArgs("up", args, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	if err := wf.check("up"); err != nil {
 		return err
 	}
 	if err := e.refuseSecondNode(ctx, "up"); err != nil {
@@ -49,11 +53,20 @@ func runUp(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error 
 	if err != nil {
 		return errors.Join(err, rn.shutdown())
 	}
+	stopWeb, page, err := e.serveWeb(ctx, "up", rn, wf, nf.verbose)
+	if err != nil {
+		stopControl()
+		return errors.Join(err, rn.shutdown())
+	}
 	if id, err := rn.service().Identity(ctx); err == nil && id.Node != nil {
 		fmt.Fprintf(e.stderr, "lanchat: up as %s (%s), listening on %s, in %s; Ctrl-C or SIGTERM stops it\n",
 			id.Node.Nick, id.Short, id.Node.Addr, strings.Join(id.Node.Rooms, ", "))
 	}
+	if page != "" {
+		fmt.Fprintf(e.stderr, "lanchat: web UI on %s (lanchat web --open logs your browser in)\n", page)
+	}
 	<-ctx.Done() // a signal
+	stopWeb()
 	stopControl()
 	if err := rn.shutdown(); err != nil {
 		return err

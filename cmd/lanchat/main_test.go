@@ -52,7 +52,7 @@ func newCLI(t *testing.T, env ...string) *cli {
 	// LANCHAT_DISCOVERY_ADDR keeps any command that forgets its discovery
 	// flags on loopback: no test may send beacons onto the real network.
 	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TZ=UTC", envKDF + "=fast",
-		envDiscoveryAddr + "=127.255.255.255"}
+		envDiscoveryAddr + "=127.255.255.255", envWebAddr + "=127.0.0.1:0"}
 	return &cli{t: t, env: append(base, env...)}
 }
 
