@@ -211,3 +211,4 @@ func parseSince(v string) (time.Time, error) {
 	}
 	return time.Parse(time.RFC3339, v)
 }
+
