@@ -211,4 +211,3 @@ func parseSince(v string) (time.Time, error) {
 	}
 	return time.Parse(time.RFC3339, v)
 }
-

@@ -106,4 +106,3 @@ func (e *env) serveWeb(ctx context.Context, cmd string, rn *runningNode, f *webF
 		}
 	}, srv.URL(), nil
 }
-
