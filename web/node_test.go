@@ -19,12 +19,17 @@ import (
 	"github.com/lanchat/lanchat/storage"
 )
 
-// testNode is a real node on loopback with its web UI.
+// testNode is a real node on loopback with its web UI, which a test may
+// stop and start again on the same database and web address.
 type testNode struct {
-	name string
-	dir  string
-	node *control.Node
-	web  *Server
+	name       string
+	dir        string
+	id         *lcrypto.Identity
+	beaconPort int
+	node       *control.Node
+	db         *storage.DB
+	web        *Server
+	stopWeb    func()
 }
 
 // freeUDPPort is a UDP port for the beacons of one test's nodes only.
@@ -39,22 +44,30 @@ func freeUDPPort(t *testing.T) int {
 }
 
 // startNode runs a node named name (beacons on loopback, UDP port
-// beaconPort) and its web UI on addr, until the end of the test.
+// beaconPort) and its web UI on addr ("": none), until the end of the test.
 func startNode(t *testing.T, name string, beaconPort int, addr string) *testNode {
 	t.Helper()
-	tn := &testNode{name: name, dir: t.TempDir()}
-	db, err := storage.Open(filepath.Join(tn.dir, "lanchat.db"), storage.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
 	id, err := lcrypto.NewIdentity(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
+	tn := &testNode{name: name, dir: t.TempDir(), id: id, beaconPort: beaconPort}
+	tn.start(t, addr)
+	t.Cleanup(tn.stop)
+	return tn
+}
+
+// start starts the node and its web UI (addr "": none).
+func (tn *testNode) start(t *testing.T, addr string) {
+	t.Helper()
+	db, err := storage.Open(filepath.Join(tn.dir, "lanchat.db"), storage.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := control.DefaultNodeConfig()
-	cfg.Identity, cfg.Store, cfg.Nickname = id, db, name
+	cfg.Identity, cfg.Store, cfg.Nickname = tn.id, db, tn.name
 	cfg.ListenAddr = "127.0.0.1:0"
-	cfg.Discovery.Addr, cfg.Discovery.Port = "127.255.255.255", beaconPort
+	cfg.Discovery.Addr, cfg.Discovery.Port = "127.255.255.255", tn.beaconPort
 	cfg.Discovery.Interval = 200 * time.Millisecond
 	cfg.RedialInterval = 100 * time.Millisecond
 	cfg.DialGrace = 500 * time.Millisecond
@@ -63,20 +76,27 @@ func startNode(t *testing.T, name string, beaconPort int, addr string) *testNode
 		db.Close()
 		t.Fatal(err)
 	}
-	tn.node = n
-	t.Cleanup(func() {
-		if err := n.Stop(); err != nil {
-			t.Errorf("%s: stop: %v", name, err)
-		}
-		db.Close()
-	})
+	tn.node, tn.db = n, db
 	if addr != "" {
 		tn.serveWeb(t, addr)
 	}
-	return tn
 }
 
-// serveWeb serves tn's web UI on addr until the end of the test.
+// stop stops the web UI and the node, and closes the database.
+func (tn *testNode) stop() {
+	if tn.node == nil {
+		return
+	}
+	if tn.stopWeb != nil {
+		tn.stopWeb()
+		tn.stopWeb = nil
+	}
+	tn.node.Stop()
+	tn.db.Close()
+	tn.node = nil
+}
+
+// serveWeb serves tn's web UI on addr until stop.
 func (tn *testNode) serveWeb(t *testing.T, addr string) {
 	t.Helper()
 	wcfg := DefaultConfig()
@@ -90,12 +110,12 @@ func (tn *testNode) serveWeb(t *testing.T, addr string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
+	tn.stopWeb = func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("%s: web Serve: %v", tn.name, err)
 		}
-	})
+	}
 }
 
 func (tn *testNode) fingerprint(t *testing.T) string {
@@ -107,11 +127,12 @@ func (tn *testNode) fingerprint(t *testing.T) string {
 	return id.Fingerprint
 }
 
-// trustEachOther makes a and b trust each other and waits for their link.
-func trustEachOther(t *testing.T, a, b *testNode) {
+// trustEachOther makes a and b trust each other and waits for their link;
+// a lists b under bName ("": b's own nickname is shown).
+func trustEachOther(t *testing.T, a, b *testNode, bName string) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := a.node.Trust(ctx, control.FingerprintParams{Fingerprint: b.fingerprint(t), Name: b.name}); err != nil {
+	if _, err := a.node.Trust(ctx, control.FingerprintParams{Fingerprint: b.fingerprint(t), Name: bName}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.node.Trust(ctx, control.FingerprintParams{Fingerprint: a.fingerprint(t), Name: a.name}); err != nil {

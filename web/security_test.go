@@ -383,7 +383,7 @@ func TestWebAPIThroughControl(t *testing.T) {
 	port := freeUDPPort(t)
 	alice := startNode(t, "alice", port, "127.0.0.1:0")
 	bob := startNode(t, "bob", port, "")
-	trustEachOther(t, alice, bob)
+	trustEachOther(t, alice, bob, "bob")
 	li := alice.login(t)
 	var rooms []string
 	if err := li.getJSON("/api/rooms", &rooms); err != nil || len(rooms) != 1 || rooms[0] != "lobby" {

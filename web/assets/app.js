@@ -177,7 +177,7 @@ function renderPeers() {
   }
   ul.replaceChildren(...items.map((p) => {
     const [cls, label] = peerState(p);
-    const name = (p.name || p.nick || "?") + " (" + p.short + ")";
+    const name = (p.name || p.nick || "unnamed") + " (" + p.short + ")";
     const action = p.trusted
       ? el("button", { type: "button", class: "small", text: "Untrust", "aria-label": "Untrust " + name, onclick: () => untrust(p, name) })
       : el("button", { type: "button", class: "small", text: "Trust…", "aria-label": "Trust " + name, onclick: () => openTrust(p) });
@@ -418,7 +418,7 @@ async function search(text) {
   if (!text) { box.hidden = true; return; }
   try {
     const msgs = await api("/api/history?grep=" + encodeURIComponent(text) + "&limit=" + PAGE);
-    $("search-title").textContent = msgs.length + " messages with \u201c" + text + "\u201d";
+    $("search-title").textContent = msgs.length + (msgs.length === 1 ? " message" : " messages") + " with \u201c" + text + "\u201d";
     renderMessages($("search-list"), msgs, true, msgs.length ? null : "nothing found");
     box.hidden = false;
   } catch (err) {
