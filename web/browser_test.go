@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,58 +19,15 @@ import (
 
 var screenshotOut = flag.String("screenshot", "", "write the chat page's screenshot to this file (make web-screenshot: docs/web-ui.png)")
 
-// browser is the one chromedriver of this test binary; every browser test
-// uses its one session, in turn.
-var browser struct {
-	once sync.Once
-	dir  string
-	d    *webdriver.Driver
-	s    *webdriver.Session
-	err  error
-}
-
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
-	if browser.d != nil {
-		browser.d.Close()
-	}
-	if browser.dir != "" {
-		os.RemoveAll(browser.dir)
-	}
+	webdriver.CloseShared()
 	os.Exit(code)
 }
 
-// page returns the browser session, starting the browser on first use. It
-// skips the test where chromium is not installed, unless CI=true.
-func page(t *testing.T) *webdriver.Session {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: no browser")
-	}
-	if err := webdriver.Available(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and %v", err)
-		}
-		t.Skipf("skipping the browser test: %v", err)
-	}
-	browser.once.Do(func() {
-		if browser.dir, browser.err = os.MkdirTemp("", "lanchat-webdriver-"); browser.err != nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		if browser.d, browser.err = webdriver.Start(ctx, browser.dir); browser.err != nil {
-			return
-		}
-		browser.s, browser.err = browser.d.NewSession(ctx)
-	})
-	if browser.err != nil {
-		t.Fatalf("starting the browser: %v", browser.err)
-	}
-	t.Cleanup(func() { browser.s.Navigate(context.Background(), "about:blank") }) // no stream left to the next test
-	return browser.s
-}
+// page is the test binary's one browser session.
+func page(t *testing.T) *webdriver.Session { return webdriver.Shared(t) }
 
 // ctxT is a context for one browser step.
 func ctxT(t *testing.T) context.Context {

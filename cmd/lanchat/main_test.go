@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/internal/webdriver"
 )
 
 // lanchatBin is the binary under test, built once by TestMain.
@@ -30,6 +31,7 @@ func TestMain(m *testing.M) {
 	} else {
 		code = m.Run()
 	}
+	webdriver.CloseShared()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
