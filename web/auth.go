@@ -40,7 +40,7 @@ var (
 )
 
 // b64 is the encoding of tokens and cookies: URL-safe, no padding.
-var b64 = base64.RawURLEncoding
+var b64 = base64.RawURLEncoding.Strict()
 
 // loadKey reads the web key from path, or creates it (mode 0600) if there
 // is none. A key file that others may read is refused: whoever reads it
