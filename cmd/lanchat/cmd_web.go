@@ -30,8 +30,8 @@ data dir.
 
 The web UI is served on 127.0.0.1:47180 unless the node was started with
 --web-addr (127.0.0.1:0: any free port; off: none).`,
-	example: `  lanchat up &           # or systemctl --user start lanchat
-  lanchat web --open
+	example: `  lanchat web --open                 # with lanchat up running (or systemctl --user start lanchat)
+  lanchat web                        # the link on the last line, to paste
   lanchat web --json | jq -r .url`,
 }
 
