@@ -2,9 +2,12 @@ package web
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -413,4 +416,52 @@ func TestWebAPIThroughControl(t *testing.T) {
 	if err := li.getJSON("/api/history?grep=FROM+BOB", &found); err != nil || len(found) != 1 || found[0].Body != "from bob" {
 		t.Fatalf("search: %v %v, want bob's message (case-insensitive, as history --grep)", found, err)
 	}
+}
+
+func TestWebNeverServesSecrets(t *testing.T) {
+	alice := startNode(t, "alice", freeUDPPort(t), "127.0.0.1:0")
+	li := alice.login(t)
+	secret := alice.id.MarshalSecret()
+	key, err := os.ReadFile(filepath.Join(alice.dir, KeyFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var needles []string
+	for _, half := range [][]byte{secret[:32], secret[32:], key} {
+		needles = append(needles, hex.EncodeToString(half), base64.StdEncoding.EncodeToString(half)[:40],
+			base64.RawURLEncoding.EncodeToString(half)[:40])
+	}
+	for _, path := range []string{"/", "/app.js", "/api/session", "/api/peers", "/api/trusted", "/api/rooms", "/api/history"} {
+		status, _, body := li.request(t, "GET", path, "", nil)
+		if status != http.StatusOK {
+			t.Fatalf("%s: %d", path, status)
+		}
+		for _, n := range needles {
+			if strings.Contains(body, n) {
+				t.Fatalf("%s serves secret key material", path)
+			}
+		}
+	}
+}
+
+func TestWebLogout(t *testing.T) {
+	alice := startNode(t, "alice", freeUDPPort(t), "127.0.0.1:0")
+	li := alice.login(t)
+	if status, _, body := li.request(t, "POST", "/api/logout", "{}", li.sameOrigin(nil)); status != 200 {
+		t.Fatalf("logout: %d %s", status, body)
+	}
+	// the browser forgets the cookie; a request without it is refused again
+	li.c.Jar.SetCookies(mustURL(t, li.base), []*http.Cookie{{Name: li.cookie(t).Name, MaxAge: -1}})
+	if status, _, _ := li.request(t, "GET", "/api/rooms", "", nil); status != http.StatusUnauthorized {
+		t.Errorf("after logout: %d, want 401", status)
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

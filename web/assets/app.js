@@ -460,6 +460,15 @@ function wire() {
     nb.textContent = state.notify ? "Notifications on" : "Notify me";
     if (!state.notify) notice("notifications are blocked for this page in the browser's settings");
   });
+  $("logout").addEventListener("click", async () => {
+    try {
+      await api("/api/logout", {});
+      if (source) source.close();
+      $("login").hidden = false;
+    } catch (err) {
+      showError("log out", err);
+    }
+  });
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden && state.current) { state.unread.delete(state.current); renderRooms(); }
   });
