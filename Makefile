@@ -111,3 +111,9 @@ demo-clean:
 man:
 	$(GO) run ./cmd/lanchat man > doc/lanchat.1
 
+
+.PHONY: web-screenshot
+
+## web-screenshot: regenerate docs/web-ui.png, the README's picture of the web UI (needs chromium)
+web-screenshot:
+	$(GO) test -count=1 -run '^TestBrowserScreenshotForDocs$$' ./web -screenshot $(CURDIR)/docs/web-ui.png

@@ -17,7 +17,7 @@ import (
 	"github.com/lanchat/lanchat/internal/webdriver"
 )
 
-var screenshotOut = flag.String("screenshot", "", "write the chat page's screenshot to this file (make web-screenshot: docs/web-ui.png)")
+var screenshotOut = flag.String("screenshot", "", "run TestBrowserScreenshotForDocs and write its screenshot to this file (make web-screenshot: docs/web-ui.png)")
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -207,10 +207,40 @@ func TestBrowserChat(t *testing.T) {
 		t.Errorf("page shape %+v; want one date separator and alice's short fingerprint %s first", shape, aliceID.Short)
 	}
 	shot(t, s, "chat")
+
+	// keyboard, on a fresh load (the session stays): the first Tab reaches
+	// the skip link, Enter on it the composer
+	must(t, s.Navigate(ctxT(t), alice.web.URL()))
+	eventuallyJS(t, s, "the page again", `return document.getElementById("me").textContent !== ""`)
+	must(t, s.PressKeys(ctxT(t), webdriver.KeyTab))
+	if f := jsString(t, s, `return document.activeElement.textContent`); f != "Skip to the message box" {
+		t.Errorf("the first Tab focuses %q, want the skip link", f)
+	}
+	must(t, s.PressKeys(ctxT(t), webdriver.KeyEnter))
+	eventuallyJS(t, s, "the composer focused from the skip link", `return document.activeElement.id === "message"`)
+
+	// 200 % zoom of a 1280-pixel window is 640 CSS pixels: nothing scrolls
+	// sideways and the composer stays on screen
+	must(t, s.SetWindowSize(ctxT(t), 640, 700))
+	var fit struct {
+		Overflow bool `json:"overflow"`
+		Composer bool `json:"composer"`
+	}
+	waitFor(t, "the narrow layout", func() bool {
+		err := s.Execute(ctxT(t), `const r = document.getElementById("message").getBoundingClientRect();
+			return {overflow: document.documentElement.scrollWidth > window.innerWidth,
+				composer: r.width > 200 && r.right <= window.innerWidth}`, &fit)
+		return err == nil && fit.Composer
+	})
+	if fit.Overflow {
+		t.Error("at 640 CSS pixels (200 % zoom) the page scrolls sideways")
+	}
+	shot(t, s, "narrow")
+	must(t, s.SetWindowSize(ctxT(t), 1280, 860))
 }
 
 // shot saves a screenshot of the page for a person to look at (in the
-// test's temp dir, or -screenshot FILE).
+// test's temp dir, or $LANCHAT_WEB_SHOTS; -screenshot FILE for "docs").
 func shot(t *testing.T, s *webdriver.Session, name string) {
 	t.Helper()
 	png, err := s.Screenshot(ctxT(t))
@@ -218,8 +248,12 @@ func shot(t *testing.T, s *webdriver.Session, name string) {
 	if len(png) < 1000 || string(png[1:4]) != "PNG" {
 		t.Fatalf("screenshot: %d bytes, not a PNG", len(png))
 	}
-	path := t.TempDir() + "/" + name + ".png"
-	if *screenshotOut != "" && name == "chat" {
+	dir := os.Getenv("LANCHAT_WEB_SHOTS") // to keep them: a directory
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	path := dir + "/" + name + ".png"
+	if *screenshotOut != "" && name == "docs" {
 		path = *screenshotOut
 	}
 	must(t, os.WriteFile(path, png, 0o644))
@@ -398,4 +432,46 @@ func TestBrowserForeignPageCannotReadOrPost(t *testing.T) {
 		t.Error("the real page no longer shows the history")
 	}
 	_ = errors.New
+}
+
+// TestBrowserScreenshotForDocs makes the README's screenshot: a few
+// messages between three people, an unread room, the peers. It runs with
+// -screenshot FILE only (make web-screenshot).
+func TestBrowserScreenshotForDocs(t *testing.T) {
+	if *screenshotOut == "" {
+		t.Skip("only with -screenshot FILE (make web-screenshot)")
+	}
+	s := page(t)
+	port := freeUDPPort(t)
+	alice := startNode(t, "alice", port, "127.0.0.1:0")
+	bob := startNode(t, "bob", port, "")
+	carol := startNode(t, "carol", port, "")
+	trustEachOther(t, alice, bob, "bob")
+	trustEachOther(t, alice, carol, "carol")
+	ctx := context.Background()
+	for _, n := range []*testNode{alice, bob, carol} {
+		if _, err := n.node.Join(ctx, "ops"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	say := func(n *testNode, room, body string) { // each after the one before has reached everyone: a natural order
+		t.Helper()
+		if _, err := n.node.Send(ctx, control.SendParams{Room: room, Body: body}); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range []*testNode{alice, bob, carol} {
+			waitFor(t, body+" at "+m.name, func() bool { return hasBody(m.history(t, room), body) })
+		}
+	}
+	say(bob, "lobby", "morning! is the build server back?")
+	say(alice, "lobby", "yes, since 9:10. I re-ran last night's jobs")
+	say(bob, "lobby", "great, thanks!\nlunch at 12:30?")
+	open(t, s, alice, "lobby")
+	say(carol, "ops", "disk on nas-2 is at 91%")
+	say(bob, "ops", "on it")
+	eventuallyJS(t, s, "the unread count on #ops", `return document.title.startsWith("(2) ")`)
+	box, err := s.Find(ctxT(t), "textarea")
+	must(t, err)
+	must(t, box.SendKeys(ctxT(t), "sure, 12:30 works"))
+	shot(t, s, "docs")
 }

@@ -410,3 +410,14 @@ func (s *Session) AlertText(ctx context.Context) (string, error) {
 	err := s.do(ctx, http.MethodGet, "/alert/text", nil, &t)
 	return t, err
 }
+
+// PressKeys presses and releases each key in turn on whatever has the
+// focus (WebDriver actions), as a user at the keyboard does.
+func (s *Session) PressKeys(ctx context.Context, keys ...string) error {
+	var acts []map[string]string
+	for _, k := range keys {
+		acts = append(acts, map[string]string{"type": "keyDown", "value": k}, map[string]string{"type": "keyUp", "value": k})
+	}
+	return s.do(ctx, http.MethodPost, "/actions", map[string]any{"actions": []any{
+		map[string]any{"type": "key", "id": "keyboard", "actions": acts}}}, nil)
+}
