@@ -167,4 +167,5 @@ var figures = []figure{
 	{"memory", runMemory},
 	{"handshake", runHandshake},
 	{"link", runLink},
+	{"web UI", runWeb},
 }

@@ -421,3 +421,17 @@ func (s *Session) PressKeys(ctx context.Context, keys ...string) error {
 	return s.do(ctx, http.MethodPost, "/actions", map[string]any{"actions": []any{
 		map[string]any{"type": "key", "id": "keyboard", "actions": acts}}}, nil)
 }
+
+// ExecuteAsync runs script in the page; it ends by calling its last
+// argument (arguments[arguments.length-1]) with the result, decoded into out.
+func (s *Session) ExecuteAsync(ctx context.Context, script string, out any, args ...any) error {
+	if args == nil {
+		args = []any{}
+	}
+	return s.do(ctx, http.MethodPost, "/execute/async", map[string]any{"script": script, "args": args}, out)
+}
+
+// SetScriptTimeout bounds ExecuteAsync.
+func (s *Session) SetScriptTimeout(ctx context.Context, d time.Duration) error {
+	return s.do(ctx, http.MethodPost, "/timeouts", map[string]int64{"script": d.Milliseconds()}, nil)
+}

@@ -127,6 +127,16 @@ function renderMessages(list, msgs, withRoom, olderNote) {
   list.replaceChildren(frag);
 }
 
+// appendMessage adds m after prev at the end of the shown list, with a
+// date separator if the day changed.
+function appendMessage(list, prev, m) {
+  const d = dayFormat.format(new Date(m.time));
+  if (d !== dayFormat.format(new Date(prev.time))) {
+    list.append(el("li", { class: "day", role: "separator" }, el("span", { text: d })));
+  }
+  list.append(messageItem(m, false));
+}
+
 function renderRoom(keepBottomOffset) {
   const list = $("messages");
   const room = state.current;
@@ -271,7 +281,12 @@ function onMessage(m) {
   if (m.room === state.current) {
     const box = $("messages");
     const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
-    renderRoom(!atBottom);
+    if (list && list[list.length - 1] === m && list.length > 1 && box.querySelector(".msg")) {
+      appendMessage(box, list[list.length - 2], m); // the usual case: no need to draw the rest again
+      if (atBottom) box.scrollTop = box.scrollHeight;
+    } else {
+      renderRoom(!atBottom);
+    }
   }
   if (!onScreen && !m.own) {
     state.unread.set(m.room, (state.unread.get(m.room) || 0) + 1);
