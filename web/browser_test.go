@@ -17,6 +17,9 @@ import (
 	"github.com/lanchat/lanchat/internal/webdriver"
 )
 
+// PageForTests is the page's PAGE: messages fetched per step of scrolling back.
+const PageForTests = 200
+
 var screenshotOut = flag.String("screenshot", "", "run TestBrowserScreenshotForDocs and write its screenshot to this file (make web-screenshot: docs/web-ui.png)")
 
 func TestMain(m *testing.M) {
@@ -474,4 +477,60 @@ func TestBrowserScreenshotForDocs(t *testing.T) {
 	must(t, err)
 	must(t, box.SendKeys(ctxT(t), "sure, 12:30 works"))
 	shot(t, s, "docs")
+}
+
+// Scrolling up fetches older messages, keeping the order; a peer that
+// trusts nobody back shows as refusing; notifications, once allowed, come
+// for a room not on screen.
+func TestBrowserScrollBackRefusingAndNotifications(t *testing.T) {
+	s := page(t)
+	port := freeUDPPort(t)
+	alice := startNode(t, "alice", port, "127.0.0.1:0")
+	dave := startNode(t, "dave", port, "")
+	ctx := context.Background()
+	const stored = PageForTests + 50
+	for i := range stored {
+		if _, err := alice.node.Send(ctx, control.SendParams{Room: "lobby", Body: fmt.Sprintf("old message %03d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := alice.node.Join(ctx, "ops"); err != nil {
+		t.Fatal(err)
+	}
+	open(t, s, alice, "lobby")
+	eventuallyJS(t, s, "one page of messages at first", `return document.querySelectorAll("#messages .msg").length === arguments[0]`, PageForTests)
+	eventuallyJS(t, s, "every message after scrolling up", `const m = document.getElementById("messages"); m.scrollTop = 0; m.dispatchEvent(new Event("scroll"));
+		const bodies = [...m.querySelectorAll(".msg .body")].map(b => b.textContent);
+		return bodies.length === arguments[0] && bodies[0] === "old message 000" && bodies[bodies.length-1] === arguments[1] &&
+			m.innerText.includes("start of #lobby")`, stored, fmt.Sprintf("old message %03d", stored-1))
+
+	// dave is trusted here but does not trust alice: he refuses the link
+	if _, err := alice.node.Trust(ctx, control.FingerprintParams{Fingerprint: dave.fingerprint(t), Name: "dave"}); err != nil {
+		t.Fatal(err)
+	}
+	eventuallyJS(t, s, "dave shown as refusing, with a notice",
+		`const li = document.querySelector('#peers li[data-fingerprint="'+arguments[0]+'"]');
+		 return !!li && li.innerText.includes("refuses the link: they have not trusted you yet") &&
+			document.getElementById("notices").innerText.includes("they have not trusted you yet")`, dave.fingerprint(t))
+
+	// notifications: allowed in the browser, turned on in the page
+	must(t, s.SetPermission(ctxT(t), "notifications", "granted"))
+	must(t, s.Execute(ctxT(t), `window.shownNotes = [];
+		const Real = window.Notification;
+		window.Notification = class extends Real { constructor(title, o) { super(title, o); window.shownNotes.push(title + ": " + o.body); } };
+		window.Notification.requestPermission = () => Real.requestPermission();`, nil))
+	nb, err := s.Find(ctxT(t), "#notify")
+	must(t, err)
+	must(t, nb.Click(ctxT(t)))
+	eventuallyJS(t, s, "notifications on", `return document.getElementById("notify").textContent === "Notifications on"`)
+	bob := startNode(t, "bob", port, "")
+	trustEachOther(t, alice, bob, "bob")
+	if _, err := bob.node.Join(ctx, "ops"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.node.Send(ctx, control.SendParams{Room: "ops", Body: "deploy at 3"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bob's #ops message at alice", func() bool { return hasBody(alice.history(t, "ops"), "deploy at 3") })
+	eventuallyJS(t, s, "a notification for #ops", `return window.shownNotes.some(n => n.includes("in #ops: deploy at 3"))`)
 }

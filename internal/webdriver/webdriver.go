@@ -435,3 +435,9 @@ func (s *Session) ExecuteAsync(ctx context.Context, script string, out any, args
 func (s *Session) SetScriptTimeout(ctx context.Context, d time.Duration) error {
 	return s.do(ctx, http.MethodPost, "/timeouts", map[string]int64{"script": d.Milliseconds()}, nil)
 }
+
+// SetPermission sets a permission of the page's origin ("notifications":
+// "granted", "denied" or "prompt"), as the user would in the browser.
+func (s *Session) SetPermission(ctx context.Context, name, state string) error {
+	return s.do(ctx, http.MethodPost, "/permissions", map[string]any{"descriptor": map[string]string{"name": name}, "state": state}, nil)
+}

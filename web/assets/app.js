@@ -218,6 +218,28 @@ async function loadHistory(room, limit) {
   state.complete.set(room, msgs.length < limit);
 }
 
+// reloadRoom fetches a room's history again (as much as is shown) and
+// redraws it if it is on screen; calls made while one runs are folded into
+// one more.
+async function reloadRoom(room) {
+  if (reloadRoom.busy) { reloadRoom.again = true; return; }
+  reloadRoom.busy = true;
+  try {
+    do {
+      reloadRoom.again = false;
+      await loadHistory(room, state.limit.get(room) || PAGE);
+      if (state.current === room) {
+        const box = $("messages");
+        renderRoom(box.scrollHeight - box.scrollTop - box.clientHeight >= 40);
+      }
+    } while (reloadRoom.again);
+  } catch (err) {
+    showError("history", err);
+  } finally {
+    reloadRoom.busy = false;
+  }
+}
+
 async function selectRoom(room) {
   state.current = room;
   state.unread.delete(room);
@@ -269,16 +291,21 @@ async function olderMessages() {
 
 function onMessage(m) {
   const list = state.messages.get(m.room);
+  let reloading = false;
   if (list) {
     if (list.some((x) => x.id === m.id)) return;
-    // insert in the room's order: (clock, author, seq)
-    let i = list.length;
-    const before = (a, b) => a.clock < b.clock || (a.clock === b.clock && (a.author < b.author || (a.author === b.author && a.seq < b.seq)));
-    while (i > 0 && before(m, list[i - 1])) i--;
-    list.splice(i, 0, m);
+    const last = list[list.length - 1];
+    if (last && m.clock <= last.clock) {
+      reloading = true;
+      // not after the last one shown (a catch-up, a concurrent message):
+      // the node knows the room's order; ask it
+      reloadRoom(m.room);
+    } else {
+      list.push(m);
+    }
   }
   const onScreen = m.room === state.current && !document.hidden;
-  if (m.room === state.current) {
+  if (m.room === state.current && !reloading) {
     const box = $("messages");
     const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
     if (list && list[list.length - 1] === m && list.length > 1 && box.querySelector(".msg")) {
