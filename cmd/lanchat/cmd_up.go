@@ -23,8 +23,12 @@ trusted, peers and id reach it too.
 
 Rooms: --room for this run; without it, the rooms the node was in after
 its last /join or /leave, else lobby. It logs to stderr: one line when it
-is up, and link and discovery diagnostics with -v.`,
+is up, and link and discovery diagnostics with -v.
+
+It serves the web UI on 127.0.0.1:47180 (--web-addr; off: none):
+"lanchat web --open" logs your browser in.`,
 	example: `  lanchat up
+  lanchat up --web-addr 127.0.0.1:0   # the web UI on any free port (lanchat web prints its link)
   lanchat up --discovery-addr 127.255.255.255 --port 0   # stay on this machine
   lanchat up --room lobby --room ops -v`,
 }

@@ -208,3 +208,21 @@ func TestWebUIWithRealBinaries(t *testing.T) {
 	a.stop()
 	b.stop()
 }
+
+// A chat that started its own node serves the web UI too; one attached to
+// a running node does not start another.
+func TestWebFromChat(t *testing.T) {
+	c := newCLI(t, envPassphrase+"=")
+	dir, _ := c.initNode("alice", "--no-passphrase")
+	p := c.startChat("alice", dir, loopbackFlags(freePort(t, "udp"))...)
+	waitForSocket(t, p, dir)
+	hc := browserLogin(t, c.webLogin(dir).URL)
+	attached := c.startChat("window 2", dir)
+	eventually(t, "the second window to attach", func() bool { return attached.saw("ready") })
+	page := c.webLogin(dir).Page
+	if s := getStatus(t, hc, page+"api/rooms"); s != 200 {
+		t.Errorf("the web UI with a second window attached: %d", s)
+	}
+	attached.stop()
+	p.stop()
+}
