@@ -9,10 +9,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -230,7 +232,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,
 		BaseContext:       func(net.Listener) context.Context { return base },
-		ErrorLog:          nil,
+		// net/http's own complaints (a malformed request, say) go to the
+		// node's diagnostics, never straight to a terminal UI's screen
+		ErrorLog: log.New(logfWriter(s.logf), "web UI: ", 0),
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(s.ln) }()
@@ -248,4 +252,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	<-served
 	return err
+}
+
+// logfWriter writes each line it is given to logf.
+type logfWriter func(string, ...any)
+
+func (w logfWriter) Write(p []byte) (int, error) {
+	w("%s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
