@@ -534,3 +534,19 @@ func TestBrowserScrollBackRefusingAndNotifications(t *testing.T) {
 	waitFor(t, "bob's #ops message at alice", func() bool { return hasBody(alice.history(t, "ops"), "deploy at 3") })
 	eventuallyJS(t, s, "a notification for #ops", `return window.shownNotes.some(n => n.includes("in #ops: deploy at 3"))`)
 }
+
+// A browser that was never logged in gets the page, which says how to log
+// in, and nothing of the chat.
+func TestBrowserWithoutLogin(t *testing.T) {
+	s := page(t)
+	alice := startNode(t, "alice", freeUDPPort(t), "127.0.0.1:0")
+	if _, err := alice.node.Send(context.Background(), control.SendParams{Room: "lobby", Body: "not for strangers"}); err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.Navigate(ctxT(t), alice.web.URL()))
+	eventuallyJS(t, s, "the login notice", `return !document.getElementById("login").hidden &&
+		document.getElementById("login").innerText.includes("lanchat web --open")`)
+	if text := jsString(t, s, `return document.body.innerText`); strings.Contains(text, "not for strangers") {
+		t.Error("the page shows history without a login")
+	}
+}
