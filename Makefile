@@ -25,7 +25,7 @@ run: build
 	./$(BIN) chat
 
 ## tools: what the tests need on a fresh machine: a C compiler (go test -race needs cgo),
-## iproute2 for namespaces, tmux for terminal tests, chromium + chromium-driver for the web UI's browser tests. staticcheck is a tool dependency in
+## iproute2 for namespaces, tmux for terminal tests, chromium + chromium-driver and firefox-esr for the web UI's browser tests. staticcheck is a tool dependency in
 ## go.mod (go tool staticcheck): it builds from the module cache, no network needed.
 tools:
 	@missing=""; \
@@ -34,6 +34,7 @@ tools:
 	command -v tmux >/dev/null 2>&1 || missing="$$missing tmux"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
+	command -v firefox-esr >/dev/null 2>&1 || missing="$$missing firefox-esr"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing:$$missing"; \
