@@ -160,6 +160,9 @@ func TestBrowserChat(t *testing.T) {
 	// join a room: it is current; a message in another room counts as unread
 	join, err := s.Find(ctxT(t), `input[aria-label="Room to join"]`)
 	must(t, err)
+	// a refused request is a notice saying why, not a silent failure
+	must(t, join.SendKeys(ctxT(t), "Bad Room!"+webdriver.KeyEnter))
+	eventuallyJS(t, s, "a notice for the bad room name", `return document.getElementById("notices").innerText.includes("join: ")`)
 	must(t, join.SendKeys(ctxT(t), "ops"+webdriver.KeyEnter))
 	eventuallyJS(t, s, "#ops to be current", `return document.getElementById("room-title").textContent === "#ops"`)
 	if rooms, _ := alice.node.Rooms(ctx); strings.Join(rooms, ",") != "lobby,ops" {
