@@ -102,14 +102,14 @@ func (tn *testNode) serveWeb(t *testing.T, addr string) {
 	wcfg := DefaultConfig()
 	wcfg.Addr, wcfg.KeyFile = addr, filepath.Join(tn.dir, KeyFileName)
 	wcfg.Logf = t.Logf
-	srv, err := Listen(tn.node.Service, wcfg)
+	srv, err := Listen(wcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tn.web = srv
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
+	go func() { done <- srv.Serve(ctx, tn.node.Service) }()
 	tn.stopWeb = func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -377,7 +377,7 @@ func TestCheckAddr(t *testing.T) {
 			t.Errorf("%q: %q, want %q", tt.addr, got, tt.want)
 		}
 	}
-	if _, err := Listen(nil, Config{Addr: "0.0.0.0:0", KeyFile: filepath.Join(t.TempDir(), "k")}); !errors.Is(err, ErrRemote) {
+	if _, err := Listen(Config{Addr: "0.0.0.0:0", KeyFile: filepath.Join(t.TempDir(), "k")}); !errors.Is(err, ErrRemote) {
 		t.Errorf("Listen on 0.0.0.0 without AllowRemote: %v, want ErrRemote", err)
 	}
 }

@@ -86,8 +86,10 @@ type Server struct {
 	logins logins
 }
 
-// Listen binds the web UI's address. Nothing is served until Serve.
-func Listen(api control.API, cfg Config) (*Server, error) {
+// Listen binds the web UI's address and loads (or creates) its key, so
+// that everything that can fail fails before the node starts. Nothing is
+// served until Serve; Close releases a Server that is never served.
+func Listen(cfg Config) (*Server, error) {
 	cfg = withDefaults(cfg)
 	addr, ip, err := CheckAddr(cfg.Addr, cfg.AllowRemote)
 	if err != nil {
@@ -105,7 +107,7 @@ func Listen(api control.API, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web UI: %w", err)
 	}
-	s := &Server{api: api, cfg: cfg, ln: ln, keys: keys{key: key}, logf: cfg.Logf,
+	s := &Server{cfg: cfg, ln: ln, keys: keys{key: key}, logf: cfg.Logf,
 		streams: make(chan struct{}, cfg.MaxStreams), now: time.Now,
 		logins: logins{max: cfg.MaxLogins}}
 	if s.logf == nil {
@@ -220,9 +222,13 @@ func (s *Server) LoginURL(context.Context) (string, error) {
 	return s.URL() + "login?token=" + tok, nil
 }
 
-// Serve serves the UI until ctx ends, then stops every live stream and
-// returns once every handler has returned.
-func (s *Server) Serve(ctx context.Context) error {
+// Close closes the listener of a Server that was never served.
+func (s *Server) Close() error { return s.ln.Close() }
+
+// Serve serves the UI of api until ctx ends, then stops every live stream
+// and returns once every handler has returned. Call it once.
+func (s *Server) Serve(ctx context.Context, api control.API) error {
+	s.api = api
 	base, cancel := context.WithCancel(ctx)
 	defer cancel()
 	srv := &http.Server{

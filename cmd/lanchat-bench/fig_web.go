@@ -135,10 +135,10 @@ func startWebBench(ctx context.Context, dir string) (wb *webBench, err error) {
 	wb.svc = control.NewService(wb.alice.node, wb.alice.store, dir)
 	cfg := web.DefaultConfig()
 	cfg.Addr, cfg.KeyFile = "127.0.0.1:0", filepath.Join(dir, web.KeyFileName)
-	if wb.ui, err = web.Listen(wb.svc, cfg); err != nil {
+	if wb.ui, err = web.Listen(cfg); err != nil {
 		return nil, err
 	}
-	wb.serve(func(ctx context.Context) error { return wb.ui.Serve(ctx) })
+	wb.serve(func(ctx context.Context) error { return wb.ui.Serve(ctx, wb.svc) })
 	srv, err := control.Listen(wb.svc, filepath.Join(dir, control.SocketName), control.DefaultServerConfig())
 	if err != nil {
 		return nil, err

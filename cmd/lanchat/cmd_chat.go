@@ -91,19 +91,21 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	if opts.Mode == chatui.Terminal {
 		e.stderr = opts.Logs // the node's diagnostics become notices on screen
 	}
+	ws, err := e.listenWeb("chat", wf, dir, nf.verbose)
+	if err != nil {
+		return err
+	}
 	rn, err := e.startNode(ctx, "chat", nf)
 	if err != nil {
+		closeWeb(ws)
 		return err
 	}
 	stopControl, err := e.serveControl(ctx, rn, nf.verbose)
 	if err != nil {
+		closeWeb(ws)
 		return errors.Join(err, rn.shutdown())
 	}
-	stopWeb, page, err := e.serveWeb(ctx, "chat", rn, wf, nf.verbose)
-	if err != nil {
-		stopControl()
-		return errors.Join(err, rn.shutdown())
-	}
+	stopWeb, page := e.serveWeb(ctx, rn, ws)
 	if page != "" && nf.verbose {
 		fmt.Fprintf(e.stderr, "lanchat: web UI on %s (lanchat web --open logs your browser in)\n", page)
 	}

@@ -49,19 +49,25 @@ func runUp(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error 
 	if err := e.refuseSecondNode(ctx, "up"); err != nil {
 		return err
 	}
+	dir, err := e.dir()
+	if err != nil {
+		return err
+	}
+	ws, err := e.listenWeb("up", wf, dir, nf.verbose)
+	if err != nil {
+		return err
+	}
 	rn, err := e.startNode(ctx, "up", nf)
 	if err != nil {
+		closeWeb(ws)
 		return err
 	}
 	stopControl, err := e.serveControl(ctx, rn, nf.verbose)
 	if err != nil {
+		closeWeb(ws)
 		return errors.Join(err, rn.shutdown())
 	}
-	stopWeb, page, err := e.serveWeb(ctx, "up", rn, wf, nf.verbose)
-	if err != nil {
-		stopControl()
-		return errors.Join(err, rn.shutdown())
-	}
+	stopWeb, page := e.serveWeb(ctx, rn, ws)
 	if id, err := rn.service().Identity(ctx); err == nil && id.Node != nil {
 		fmt.Fprintf(e.stderr, "lanchat: up as %s (%s), listening on %s, in %s; Ctrl-C or SIGTERM stops it\n",
 			id.Node.Nick, id.Short, id.Node.Addr, strings.Join(id.Node.Rooms, ", "))

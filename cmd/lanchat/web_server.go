@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"os"
 	"path/filepath"
 	"syscall"
 
@@ -55,45 +56,60 @@ func (f *webFlags) check(cmd string) error {
 	return nil
 }
 
-// serveWeb serves the running node's web UI, unless --web-addr is off;
-// stop ends it and waits for its handlers; page is its address ("": none). The default address being
-// taken (another node of another user, say) is a warning, a chosen one an
-// error.
-func (e *env) serveWeb(ctx context.Context, cmd string, rn *runningNode, f *webFlags, verbose bool) (stop func(), page string, err error) {
+// listenWeb binds the web UI's address and loads its key in dir, before
+// the node starts, unless --web-addr is off (nil: no web UI). The default
+// address being taken (another user's node, say) is a warning, a chosen
+// one an error. A data dir that does not exist yet is left to the node's
+// start to report.
+func (e *env) listenWeb(cmd string, f *webFlags, dir string, verbose bool) (*web.Server, error) {
 	if f.addr == webOff {
-		return func() {}, "", nil
+		return nil, nil
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return nil, nil
 	}
 	cfg := web.DefaultConfig()
 	cfg.Addr, cfg.AllowRemote = f.addr, f.allowRemote
-	cfg.KeyFile = filepath.Join(filepath.Dir(rn.db.Path()), web.KeyFileName)
+	cfg.KeyFile = filepath.Join(dir, web.KeyFileName)
 	if verbose {
 		cfg.Logf = log.New(e.stderr, "lanchat: ", log.Ltime).Printf
 	}
-	srv, err := web.Listen(rn.service(), cfg)
+	srv, err := web.Listen(cfg)
 	chosen := f.fs.Changed("web-addr") || e.getenv(envWebAddr) != ""
 	switch {
 	case errors.Is(err, web.ErrRemote):
-		return nil, "", usageErrorf("keep the web UI on this machine (--web-addr 127.0.0.1:47180), or add --web-allow-remote if the network may reach it",
+		return nil, usageErrorf("keep the web UI on this machine (--web-addr 127.0.0.1:47180), or add --web-allow-remote if the network may reach it",
 			"%s: --web-addr: %v", cmd, err)
 	case errors.Is(err, syscall.EADDRINUSE) && !chosen:
 		warnf(e.stderr, "no web UI: %v", err)
 		fmt.Fprintf(e.stderr, "lanchat: hint: --web-addr 127.0.0.1:0 picks a free port, --web-addr off serves none\n")
-		return func() {}, "", nil
+		return nil, nil
 	case errors.Is(err, web.ErrKeyExposed):
-		return nil, "", withHint(err, "only you should read it: chmod 600 "+cfg.KeyFile)
+		return nil, withHint(err, "only you should read it: chmod 600 "+cfg.KeyFile)
 	case errors.Is(err, web.ErrKeyDamaged):
-		return nil, "", withHint(err, "remove "+cfg.KeyFile+" (a new one is made; browsers log in again)")
+		return nil, withHint(err, "remove "+cfg.KeyFile+" (a new one is made; browsers log in again)")
 	case errors.Is(err, syscall.EADDRINUSE):
-		return nil, "", withHint(fmt.Errorf("%s: %w", cmd, err), "pick another --web-addr (127.0.0.1:0: any free port), or off")
+		return nil, withHint(fmt.Errorf("%s: %w", cmd, err), "pick another --web-addr (127.0.0.1:0: any free port), or off")
 	case err != nil:
-		return nil, "", usageErrorf("use an address like 127.0.0.1:47180, or off", "%s: --web-addr: %v", cmd, err)
+		return nil, fmt.Errorf("%s: %w", cmd, err)
 	}
 	if f.allowRemote {
 		warnf(e.stderr, "the web UI listens on %s and may be reachable from the network: anyone who gets a login link can use your chat", srv.Addr())
 	}
+	return srv, nil
+}
+
+// serveWeb serves srv (from listenWeb; nil: none) for the running node;
+// stop ends it and waits for its handlers; page is its address ("": none).
+// It only starts a goroutine: nothing slow stands between the node's start
+// and the front end's subscription.
+func (e *env) serveWeb(ctx context.Context, rn *runningNode, srv *web.Server) (stop func(), page string) {
+	if srv == nil {
+		return func() {}, ""
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx) }()
+	go func() { served <- srv.Serve(ctx, rn.service()) }()
 	rn.service().SetWebLogin(func(ctx context.Context) (string, string, error) {
 		u, err := srv.LoginURL(ctx)
 		return u, srv.URL(), err
@@ -104,5 +120,12 @@ func (e *env) serveWeb(ctx context.Context, cmd string, rn *runningNode, f *webF
 		if err := <-served; err != nil {
 			warnf(e.stderr, "%v", err)
 		}
-	}, srv.URL(), nil
+	}, srv.URL()
+}
+
+// closeWeb releases srv if the node did not start.
+func closeWeb(srv *web.Server) {
+	if srv != nil {
+		srv.Close()
+	}
 }
