@@ -25,7 +25,8 @@ run: build
 	./$(BIN) chat
 
 ## tools: what the tests need on a fresh machine: a C compiler (go test -race needs cgo),
-## iproute2 for namespaces, tmux for terminal tests, zsh and fish to run their completion scripts. staticcheck is a tool dependency in
+## iproute2 for namespaces, tmux for terminal tests, zsh and fish to run their completion scripts,
+## chromium + chromium-driver and firefox-esr for the web UI's browser tests. staticcheck is a tool dependency in
 ## go.mod (go tool staticcheck): it builds from the module cache, no network needed.
 ## nftables, avahi-daemon, avahi-utils, dbus-daemon: the lab's mDNS scenarios. Services the
 ## packages bring (avahi-daemon) are not started: policy-rc.d says no while apt runs, since
@@ -41,13 +42,16 @@ tools:
 	command -v avahi-daemon >/dev/null 2>&1 || missing="$$missing avahi-daemon"; \
 	command -v avahi-browse >/dev/null 2>&1 || missing="$$missing avahi-utils"; \
 	command -v dbus-daemon >/dev/null 2>&1 || missing="$$missing dbus-daemon"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
+	command -v firefox-esr >/dev/null 2>&1 || missing="$$missing firefox-esr"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing:$$missing"; \
 	    norc=""; [ -e /usr/sbin/policy-rc.d ] || { norc=1; printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; }; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing >/dev/null; \
 	    [ -z "$$norc" ] || rm -f /usr/sbin/policy-rc.d; \
-	  else echo "note: missing$$missing and cannot install them: go test -race needs a C compiler; tests that need ip/tmux/nft/avahi/dbus-daemon/zsh/fish skip"; fi; \
+	  else echo "note: missing$$missing and cannot install them: go test -race needs a C compiler; tests that need ip/tmux/nft/avahi/dbus-daemon/zsh/fish/chromium skip"; fi; \
 	fi
 
 vet:
@@ -120,3 +124,9 @@ demo-clean:
 man:
 	$(GO) run ./cmd/lanchat man > doc/lanchat.1
 
+
+.PHONY: web-screenshot
+
+## web-screenshot: regenerate docs/web-ui.png, the README's picture of the web UI (needs chromium)
+web-screenshot:
+	$(GO) test -count=1 -run '^TestBrowserScreenshotForDocs$$' ./web -screenshot $(CURDIR)/docs/web-ui.png

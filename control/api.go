@@ -35,6 +35,9 @@ type API interface {
 	// Subscribe streams the node's events until ctx ends or the node
 	// stops; the channel is then closed.
 	Subscribe(ctx context.Context) (<-chan chat.Event, error)
+	// WebLogin mints a one-time login URL of the node's web UI
+	// (CodeNoWeb: the node serves none).
+	WebLogin(ctx context.Context) (*WebLoginResult, error)
 	// Close releases what the implementation holds (a connection, the
 	// database); a Service's node keeps running.
 	Close() error

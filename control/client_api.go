@@ -76,6 +76,11 @@ func (c *Client) SetNick(ctx context.Context, nick string) (*NickResult, error) 
 	return call[*NickResult](ctx, c, MethodNick, NickParams{Nick: nick})
 }
 
+// WebLogin implements API.
+func (c *Client) WebLogin(ctx context.Context) (*WebLoginResult, error) {
+	return call[*WebLoginResult](ctx, c, MethodWebLogin, nil)
+}
+
 // Subscribe implements API, on a connection of its own that ends with ctx
 // (or the node). The channel is closed then.
 func (c *Client) Subscribe(ctx context.Context) (<-chan chat.Event, error) {

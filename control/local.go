@@ -108,3 +108,8 @@ func (l *Local) Close() error { return l.db.Close() }
 func (l *Local) Diagnose(context.Context, DiagnoseParams) (*Diagnosis, error) {
 	return nil, noNode("diagnose")
 }
+
+// WebLogin implements API: ErrNoNode.
+func (l *Local) WebLogin(context.Context) (*WebLoginResult, error) {
+	return nil, noNode("the web UI")
+}

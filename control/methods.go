@@ -43,6 +43,8 @@ var methods = map[string]method{
 	MethodDiagnose: withParams(func(ctx context.Context, a API, p DiagnoseParams) (any, error) {
 		return a.Diagnose(ctx, p)
 	}),
+	// the web UI's login URL, from the node's web server
+	MethodWebLogin: func(ctx context.Context, a API, _ json.RawMessage) (any, error) { return a.WebLogin(ctx) },
 }
 
 // withParams decodes a method's params into P first.

@@ -49,6 +49,8 @@ const (
 	MethodTyping          = "typing"
 	// MethodDiagnose answers what the node knows for lanchat doctor.
 	MethodDiagnose = "diagnose"
+	// MethodWebLogin answers a one-time login URL of the web UI.
+	MethodWebLogin = "web_login"
 )
 
 // Control error codes. ONLY APPEND TO THIS LIST.
@@ -69,6 +71,7 @@ const (
 	CodeWrongPassphrase = "wrong_passphrase" // the passphrase does not unlock the key
 	CodeNoMessage       = "no_message"       // no such message is stored
 	CodeBadPresence     = "bad_presence"     // not online, away or busy, or a bad status line
+	CodeNoWeb           = "no_web"           // the node serves no web UI
 )
 
 // request is one request line.
@@ -340,6 +343,16 @@ type NickResult struct {
 	Nick string `json:"nick"`
 }
 
+// WebLoginResult is the result of "web_login".
+type WebLoginResult struct {
+	// URL works once, for a few minutes: it logs a browser in to the web
+	// UI and leads it to the page.
+	URL string `json:"url"`
+	// Page is the UI's address without a login (a browser already logged
+	// in goes there).
+	Page string `json:"page"`
+}
+
 // timeOrNil is t in the schema's form, or nil for the zero time.
 func timeOrNil(t time.Time) *time.Time {
 	if t.IsZero() {
@@ -351,3 +364,7 @@ func timeOrNil(t time.Time) *time.Time {
 
 // schemaTime is t in UTC at millisecond precision.
 func schemaTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+
+// ErrorOf is err as the control error a client is told: its code,
+// message and hint (code "failed" for an error of no known kind).
+func ErrorOf(err error) *Error { return toError(err) }

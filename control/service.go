@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"os"
+	"sync/atomic"
 
 	"github.com/lanchat/lanchat/chat"
 	"github.com/lanchat/lanchat/storage"
@@ -18,7 +19,11 @@ type Service struct {
 	node    *chat.Node
 	db      *storage.DB // the node's store
 	dataDir string
+	web     atomic.Pointer[WebLoginFunc] // nil: no web UI
 }
+
+// WebLoginFunc mints a login URL of a web UI; page is its address.
+type WebLoginFunc func(ctx context.Context) (url, page string, err error)
 
 // NewService serves node, whose store is db, for the data dir dataDir.
 func NewService(node *chat.Node, db *storage.DB, dataDir string) *Service {
@@ -156,4 +161,27 @@ func (s *Service) Close() error { return nil }
 func (s *Service) Diagnose(ctx context.Context, p DiagnoseParams) (*Diagnosis, error) {
 	d := s.node.Diagnose(ctx, p.Probe)
 	return &d, nil
+}
+
+// SetWebLogin makes WebLogin answer with f, the node's web UI (nil: none).
+func (s *Service) SetWebLogin(f WebLoginFunc) {
+	if f == nil {
+		s.web.Store(nil)
+		return
+	}
+	s.web.Store(&f)
+}
+
+// WebLogin implements API.
+func (s *Service) WebLogin(ctx context.Context) (*WebLoginResult, error) {
+	f := s.web.Load()
+	if f == nil {
+		return nil, withHint(&Error{Code: CodeNoWeb, Message: "this node serves no web UI (it was started with --web-addr off, or its address was taken)"},
+			"stop it and start it again with --web-addr 127.0.0.1:47180 (or 127.0.0.1:0 for any free port)")
+	}
+	url, page, err := (*f)(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &WebLoginResult{URL: url, Page: page}, nil
 }

@@ -169,4 +169,5 @@ var figures = []figure{
 	{"memory", runMemory},
 	{"handshake", runHandshake},
 	{"link", runLink},
+	{"web UI", runWeb},
 }

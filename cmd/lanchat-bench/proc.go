@@ -40,7 +40,8 @@ func makeDataDir(dir string, id *lcrypto.Identity, trusted ...lcrypto.IdentityKe
 // childEnv is the environment of a lanchat child: its own data dir and
 // home, nothing from the user's.
 func childEnv(home string) []string {
-	return []string{"LANCHAT_HOME=" + home, "HOME=" + home, "PATH=" + os.Getenv("PATH")}
+	return []string{"LANCHAT_HOME=" + home, "HOME=" + home, "PATH=" + os.Getenv("PATH"),
+		"LANCHAT_WEB_ADDR=off"} // no web UI: many children, one fixed port
 }
 
 // child is a running `lanchat chat` process.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"time"
 
@@ -52,6 +53,7 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	notifyFlag := fs.Bool("notify", false, notifyHelp)
 	awayAfter := fs.Duration("away-after", 10*time.Minute, "on a terminal: after this long without a key your peers see you away (idle); 0: never")
 	noPass := fs.Bool("no-passphrase", false, "first run only: create the identity unsealed, asking nothing")
+	wf := addWebFlags(fs, e.getenv)
 	args, err := e.parse(fs, args)
 	if err != nil {
 		return err
@@ -63,6 +65,9 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 		if _, err := control.NormalizeRoom(r); err != nil {
 			return usageErrorf("room names use a-z, 0-9, '-', '_' and '.'", "chat: %v", err)
 		}
+	}
+	if err := wf.check("chat"); err != nil {
+		return err
 	}
 	in, tty, isTTY := e.ttyPair()
 	opts := chatui.Options{Mode: chatui.Plain, Rooms: nf.rooms, In: e.stdin, Out: e.stdout, Err: e.stderr,
@@ -93,19 +98,30 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	if opts.Mode == chatui.Terminal {
 		e.stderr = opts.Logs // the node's diagnostics become notices on screen
 	}
+	ws, err := e.listenWeb("chat", wf, dir, nf.verbose)
+	if err != nil {
+		return err
+	}
 	rn, err := e.startNode(ctx, "chat", nf)
 	if err != nil {
+		closeWeb(ws)
 		return err
 	}
 	stopControl, err := e.serveControl(ctx, rn, nf.verbose)
 	if err != nil {
+		closeWeb(ws)
 		return errors.Join(err, rn.shutdown())
 	}
 	stopNotify := func() {}
 	if *notifyFlag {
 		stopNotify = e.startNotifier(ctx, rn.service())
 	}
+	stopWeb, page := e.serveWeb(ctx, rn, ws)
+	if page != "" && nf.verbose {
+		fmt.Fprintf(e.stderr, "lanchat: web UI on %s (lanchat web --open logs your browser in)\n", page)
+	}
 	err = chatui.Run(ctx, rn.service(), opts)
+	stopWeb()
 	stopNotify()
 	stopControl()
 	if serr := rn.shutdown(); err == nil {

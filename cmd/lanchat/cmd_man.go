@@ -136,12 +136,14 @@ First steps:
 		{envHome, "the data dir (see FILES)"},
 		{envPassphrase, "the passphrase, for scripts; read when there is no --passphrase-file, before a prompt"},
 		{envDiscoveryAddr, "the default of --discovery-addr, e.g. 127.255.255.255 to keep every lanchat of a shell on this machine"},
+		{envWebAddr, "the default of --web-addr, e.g. 127.0.0.1:0 (any free port) or off"},
 	} {
 		fmt.Fprintf(&b, ".TP\n.B %s\n%s\n", roff(v[0]), roff(v[1]))
 	}
 	b.WriteString(".SH FILES\n")
 	roffText(&b, dataDirHelp)
 	b.WriteString(".PP\nIn it: " + roff(dbFile) + ", your keys, trust list and messages (mode 0600, the dir 0700), and the control socket of a running node.\n")
+	b.WriteString(".PP\n" + roff("web.key (mode 0600): the key that signs the web UI's sessions; remove it and restart the node to log every browser out.") + "\n")
 	b.WriteString(".SH EXIT STATUS\n" + roff(exitStatusHelp) + "\n")
 	b.WriteString(".SH SEE ALSO\n.BR systemctl (1):\ncontrib/systemd/lanchat.service runs \\fBlanchat up\\fR as a user service.\n")
 	return b.String()

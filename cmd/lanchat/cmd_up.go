@@ -25,8 +25,12 @@ Rooms: --room for this run; without it, the rooms the node was in after
 its last /join or /leave, else lobby. It logs to stderr: one line when it
 is up, and link and discovery diagnostics with -v. --notify shows a desktop
 notification for each message that mentions you (where a D-Bus session bus
-runs; without one it says so once and runs on).`,
+runs; without one it says so once and runs on).
+
+It serves the web UI on 127.0.0.1:47180 (--web-addr; off: none):
+"lanchat web --open" logs your browser in.`,
 	example: `  lanchat up
+  lanchat up --web-addr 127.0.0.1:0   # the web UI on any free port (lanchat web prints its link)
   lanchat up --discovery-addr 127.255.255.255 --port 0   # stay on this machine
   lanchat up --room lobby --room ops -v`,
 }
@@ -34,6 +38,7 @@ runs; without one it says so once and runs on).`,
 func runUp(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
 	nf := e.addNodeFlags(fs, "room to join (repeatable; default: the rooms it was in last time, else lobby)")
 	notifyFlag := fs.Bool("notify", false, notifyHelp)
+	wf := addWebFlags(fs, e.getenv)
 	args, err := e.parse(fs, args)
 	if err != nil {
 		return err
@@ -41,17 +46,31 @@ func runUp(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error 
 	if err := wantArgs("up", args, 0, 0, "no arguments"); err != nil {
 		return err
 	}
+	if err := wf.check("up"); err != nil {
+		return err
+	}
 	if err := e.refuseSecondNode(ctx, "up"); err != nil {
+		return err
+	}
+	dir, err := e.dir()
+	if err != nil {
+		return err
+	}
+	ws, err := e.listenWeb("up", wf, dir, nf.verbose)
+	if err != nil {
 		return err
 	}
 	rn, err := e.startNode(ctx, "up", nf)
 	if err != nil {
+		closeWeb(ws)
 		return err
 	}
 	stopControl, err := e.serveControl(ctx, rn, nf.verbose)
 	if err != nil {
+		closeWeb(ws)
 		return errors.Join(err, rn.shutdown())
 	}
+	stopWeb, page := e.serveWeb(ctx, rn, ws)
 	if id, err := rn.service().Identity(ctx); err == nil && id.Node != nil {
 		fmt.Fprintf(e.stderr, "lanchat: up as %s (%s), listening on %s, in %s; Ctrl-C or SIGTERM stops it\n",
 			id.Node.Nick, id.Short, id.Node.Addr, strings.Join(id.Node.Rooms, ", "))
@@ -60,7 +79,11 @@ func runUp(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error 
 	if *notifyFlag {
 		stopNotify = e.startNotifier(ctx, rn.service())
 	}
+	if page != "" {
+		fmt.Fprintf(e.stderr, "lanchat: web UI on %s (lanchat web --open logs your browser in)\n", page)
+	}
 	<-ctx.Done() // a signal
+	stopWeb()
 	stopNotify()
 	stopControl()
 	if err := rn.shutdown(); err != nil {

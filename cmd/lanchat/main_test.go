@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/internal/webdriver"
 )
 
 // lanchatBin is the binary under test, built once by TestMain.
@@ -30,6 +31,7 @@ func TestMain(m *testing.M) {
 	} else {
 		code = m.Run()
 	}
+	webdriver.CloseShared()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -52,7 +54,7 @@ func newCLI(t *testing.T, env ...string) *cli {
 	// LANCHAT_DISCOVERY_ADDR keeps any command that forgets its discovery
 	// flags on loopback: no test may send beacons onto the real network.
 	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TZ=UTC", envKDF + "=fast",
-		envDiscoveryAddr + "=127.255.255.255"}
+		envDiscoveryAddr + "=127.255.255.255", envWebAddr + "=127.0.0.1:0"}
 	return &cli{t: t, env: append(base, env...)}
 }
 
