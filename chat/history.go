@@ -55,13 +55,46 @@ func queryHistory(store *storage.DB, q HistoryQuery) ([]storage.StoredMessage, e
 	}
 	grep := strings.ToLower(q.Grep)
 	sq := storage.HistoryQuery{Rooms: rooms, Limit: q.Limit, MergeKey: messageTimeMs}
-	if grep != "" || !q.Since.IsZero() {
+	private, err := privateFolds(store, rooms)
+	if err != nil {
+		return nil, err
+	}
+	if grep != "" || !q.Since.IsZero() || len(private) > 0 {
 		sq.Match = func(raw []byte) bool {
 			m, err := DecodeMessage(raw)
-			return err == nil && !m.Time.Before(q.Since) && strings.Contains(strings.ToLower(m.Body), grep)
+			if err != nil {
+				return grep == "" && q.Since.IsZero() // damaged: shown as such
+			}
+			if ms, ok := private[m.Room]; ok && !ms.Belongs(&m) {
+				return false // not part of the room (PROTOCOL.md 5.10)
+			}
+			return !m.Time.Before(q.Since) && strings.Contains(strings.ToLower(m.Body), grep)
 		}
 	}
 	return store.History(sq)
+}
+
+// privateFolds returns the membership of each private room among rooms (nil:
+// every room of the store), so history shows only what belongs to them.
+func privateFolds(store *storage.DB, rooms []string) (map[string]*Membership, error) {
+	if rooms == nil {
+		var err error
+		if rooms, err = store.MessageRooms(); err != nil {
+			return nil, err
+		}
+	}
+	out := map[string]*Membership{}
+	for _, r := range rooms {
+		if ConvoKind(r) != KindPrivate {
+			continue
+		}
+		ms, err := ReadMembership(store, r)
+		if err != nil {
+			return nil, err
+		}
+		out[r] = ms
+	}
+	return out, nil
 }
 
 // historyViews decodes and verifies stored messages (a record that fails

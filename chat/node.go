@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,6 +53,7 @@ type Node struct {
 	dials   dialTable
 	reports reportTable
 	relinks relinkTable
+	convos  convoTable // direct conversations and private rooms (convo.go)
 }
 
 // roomTable is the joined rooms, with its own lock.
@@ -110,6 +112,7 @@ func New(cfg Config) (*Node, error) {
 	n.dials.statics = map[string]*staticPeer{}
 	n.reports.last = map[reportKey]time.Time{}
 	n.relinks.byKey = map[lcrypto.IdentityKey]*relinkState{}
+	n.convos.byID = map[string]*convo{}
 	if n.logf == nil {
 		n.logf = func(string, ...any) {}
 	}
@@ -126,9 +129,15 @@ func New(cfg Config) (*Node, error) {
 		rooms = []string{DefaultRoom}
 	}
 	for _, r := range rooms {
+		if isConvo(strings.ToLower(r)) {
+			return nil, fmt.Errorf("chat: %w (%q)", ErrReservedRoom, r)
+		}
 		if _, err := n.loadRoom(r); err != nil {
 			return nil, err
 		}
+	}
+	if err := n.loadPrivateRooms(); err != nil {
+		return nil, err
 	}
 	return n, nil
 }

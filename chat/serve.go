@@ -39,6 +39,7 @@ func (l *link) serve() {
 	for _, r := range l.sharedRooms() {
 		l.requestSync(r)
 	}
+	l.startConvos()
 	for {
 		f, err := l.sess.Recv(ctx)
 		if err != nil {
@@ -86,7 +87,7 @@ func (l *link) handleFrame(ctx context.Context, f session.Frame, out chan<- deli
 		}
 		return n.submit(ctx, out, delivery{msgs: msgs, raws: raws})
 	case frameSyncResponse:
-		return l.handleSyncResponse(ctx, f.Body, out)
+		return l.handleSyncResponse(ctx, f.Body, out, false)
 	case frameSyncRequest:
 		req, err := decodeSyncRequest(f.Body)
 		if err != nil {
@@ -100,6 +101,9 @@ func (l *link) handleFrame(ctx context.Context, f session.Frame, out chan<- deli
 		return l.handleSyncCheck(ctx, f.Body)
 	case frameNick:
 		return l.handleNick(f.Body)
+	}
+	if handled, err := l.handleConvoFrame(ctx, f, out); handled {
+		return err
 	}
 	n.stats.skipped.Add(1) // a newer peer's frame type: skipped (PROTOCOL.md 4.2)
 	return nil
