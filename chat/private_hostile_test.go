@@ -1,0 +1,122 @@
+package chat
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/session"
+)
+
+// recvUntil reads frames from link until one satisfies stop, returning
+// every frame read; it fails the test after waitTimeout.
+func recvUntil(t *testing.T, link *session.Link, stop func(session.Frame) bool) []session.Frame {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	var got []session.Frame
+	for {
+		f, err := link.Recv(ctx)
+		if err != nil {
+			t.Fatalf("reading frames: %v (after %d)", err, len(got))
+		}
+		got = append(got, f)
+		if stop(f) {
+			return got
+		}
+	}
+}
+
+// A hostile member (no admin) sends membership operations by hand: forged
+// ones, ones the rules refuse, and another pair's direct message. Only what
+// the rules allow is taken; and a trusted non-member that asks for the
+// room gets nothing.
+func TestPrivateRoomHostileOperations(t *testing.T) {
+	c := newCluster(t)
+	alice, bob := c.add("alice"), c.add("bob")
+	mallory, eve := newID(t), newID(t)
+	c.trustAll(alice, bob)
+	if _, err := c.openStore(alice).Trust(eve.Fingerprint(), "eve"); err != nil {
+		t.Fatal(err)
+	}
+	link := c.hostileMember(alice, mallory)
+	ctx := context.Background()
+	room, err := alice.node.CreateRoom(ctx, "design")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []lcrypto.IdentityKey{bob.id.Public(), mallory.Public()} {
+		v, err := alice.node.Invite(ctx, room, k)
+		mustOp(t, "invite", v, err)
+	}
+	// Mallory is told: a welcome with the operations.
+	frames := recvUntil(t, link, func(f session.Frame) bool { return f.Type == frameConvoWelcome })
+	w, err := decodeWelcome(frames[len(frames)-1].Body)
+	if err != nil || w.Room != room || len(w.Ops) < 2 {
+		t.Fatalf("welcome: %+v, %v", w, err)
+	}
+
+	at := func(id *lcrypto.Identity, seq, clock uint64, body string) Message {
+		m := Message{Room: room, Seq: seq, Clock: clock, Time: time.Now(), Body: body}
+		m.Sign(id)
+		return m
+	}
+	removeBob := at(mallory, 1, 100, Op{Kind: OpRemove, Subject: bob.id.Public()}.Encode()) // not an admin
+	promoteSelf := at(mallory, 2, 101, Op{Kind: OpPromote, Subject: mallory.Public()}.Encode())
+	forged := at(mallory, 3, 102, Op{Kind: OpRemove, Subject: bob.id.Public()}.Encode())
+	forged.Author = alice.id.Public() // "by alice": the signature is mallory's
+	byOutsider := at(eve, 1, 103, Op{Kind: OpInvite, Subject: eve.Public()}.Encode())
+	othersDM := Message{Room: DirectID(alice.id.Public(), bob.id.Public()), Seq: 1, Clock: 1, Time: time.Now(), Body: "bob to alice, via mallory"}
+	othersDM.Sign(bob.id)
+	valid := at(mallory, 3, 104, "mallory's real message")
+	for _, m := range []Message{removeBob, promoteSelf, forged, byOutsider, othersDM, valid} {
+		if err := link.Send(frameConvoMessage, m.Encode()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "alice to take mallory's real message", func() bool { return hasBodies(alice.history(t, room), "mallory's real message") })
+	if got, want := alice.members(t, room), roleList(alice, "admin", bob, "member"); !slices.Equal(got[:2], want) || len(got) != 3 {
+		t.Fatalf("alice's members: %v", got)
+	}
+	ms, err := alice.node.RoomMembers(room)
+	if err != nil || ms.IsAdmin(mallory.Public()) || !ms.IsMember(bob.id.Public()) || ms.IsMember(eve.Public()) {
+		t.Fatalf("mallory's operations changed the membership: %v", err)
+	}
+	if got := alice.convoBodies(t, othersDM.Room); len(got) != 0 {
+		t.Fatalf("alice took a direct message of hers with bob from mallory: %q", got)
+	}
+	if stored, _ := alice.store.MessagesAfter(room, eve.Public(), 0, 10); len(stored) != 0 {
+		t.Fatal("alice stored an outsider's operation")
+	}
+
+	// Eve, trusted by alice but no member, asks for the room and for
+	// alice's and bob's conversation: empty answers, no welcome.
+	eveLink := rawMember(t, alice, eve)
+	for _, r := range []string{room, othersDM.Room} {
+		req := syncRequest{Room: r, Heads: map[lcrypto.IdentityKey]uint64{}}
+		if err := eveLink.Send(frameConvoSyncRequest, req.encode()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answered := map[string]bool{}
+	got := recvUntil(t, eveLink, func(f session.Frame) bool {
+		if f.Type == frameConvoSyncResponse {
+			if resp, err := decodeSyncResponse(f.Body); err == nil && resp.Done {
+				answered[resp.Room] = true
+			}
+		}
+		return answered[room] && answered[othersDM.Room]
+	})
+	for _, f := range got {
+		switch f.Type {
+		case frameConvoWelcome, frameConvoMessage:
+			t.Fatalf("eve was sent a %s frame", frameName(f.Type))
+		case frameConvoSyncResponse:
+			if resp, _ := decodeSyncResponse(f.Body); len(resp.Msgs) != 0 {
+				t.Fatalf("eve was sent %d messages of %s", len(resp.Msgs), resp.Room)
+			}
+		}
+	}
+}
