@@ -43,6 +43,7 @@ func (l *link) handleConvoFrame(ctx context.Context, f session.Frame, out chan<-
 			return true, fmt.Errorf("%w: conversation sync for %q", ErrFrame, req.Room)
 		}
 		l.startSync(ctx, req)
+		l.syncBackIfBehind(req)
 		return true, nil
 	case frameConvoSyncResponse:
 		return true, l.handleSyncResponse(ctx, f.Body, out, true)
@@ -131,6 +132,41 @@ func (l *link) startConvos() {
 		if c.kind == KindPrivate && c.mayHear(l.key) {
 			l.sendWelcome(c)
 			l.requestSync(c.id)
+		}
+	}
+}
+
+// resyncConvos asks the link's peer again for what this node misses of
+// their conversations.
+func (l *link) resyncConvos() {
+	n := l.node
+	l.requestSync(DirectID(n.id.Public(), l.key))
+	for _, c := range n.allConvos() {
+		if c.kind == KindPrivate && c.mayHear(l.key) {
+			l.requestSync(c.id)
+		}
+	}
+}
+
+// syncBackIfBehind asks the peer for a conversation's messages when its
+// sync request shows it holds more of some author than this node: so a
+// message sent on a link that closed under it reaches the other side as
+// soon as either side asks, not at the next link.
+func (l *link) syncBackIfBehind(req syncRequest) {
+	n := l.node
+	c := n.convoOf(l.key, req.Room)
+	if c == nil || !c.mayHear(l.key) {
+		return
+	}
+	st, err := n.store.RoomState(req.Room)
+	if err != nil {
+		n.logf("sync %s: %v", req.Room, err)
+		return
+	}
+	for k, head := range req.Heads {
+		if head > st.Heads[k] {
+			l.requestSync(req.Room)
+			return
 		}
 	}
 }

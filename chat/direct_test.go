@@ -60,12 +60,15 @@ func TestDirectMessagesNeverReachAThirdNode(t *testing.T) {
 	if v.Conversation != KindDirect || v.With != bob.id.Fingerprint().String() {
 		t.Fatalf("the sent view is %q with %q, want a direct conversation with bob", v.Conversation, v.With)
 	}
-	bob.sendDirect(t, alice, "secret-reply-for-alice")
 	dm := DirectID(alice.id.Public(), bob.id.Public())
+	waitFor(t, "bob to get the message", func() bool { return len(bob.convoBodies(t, dm)) == 1 })
+	bob.sendDirect(t, alice, "secret-reply-for-alice")
 	want := []string{"secret-for-bob-only", "secret-reply-for-alice"}
-	waitFor(t, "both sides to hold the conversation", func() bool {
+	if !poll(func() bool {
 		return slices.Equal(alice.convoBodies(t, dm), want) && slices.Equal(bob.convoBodies(t, dm), want)
-	})
+	}) {
+		t.Fatalf("the two sides hold %q and %q, want %q", alice.convoBodies(t, dm), bob.convoBodies(t, dm), want)
+	}
 	// Carol does get room messages from both, so she is linked and relaying.
 	alice.send(t, "lobby", "room-message-for-all")
 	waitFor(t, "carol to get the room message", func() bool { return hasBodies(carol.history(t, "lobby"), "room-message-for-all") })

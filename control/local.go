@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/lanchat/lanchat/chat"
+	lcrypto "github.com/lanchat/lanchat/crypto"
 	"github.com/lanchat/lanchat/storage"
 )
 
@@ -36,14 +37,17 @@ func (l *Local) Identity(context.Context) (*Identity, error) { return identityOf
 
 // History implements API.
 func (l *Local) History(_ context.Context, p HistoryParams) ([]*chat.MessageView, error) {
-	q, err := historyQuery(p)
-	if err != nil {
-		return nil, err
-	}
 	rec, err := l.self()
 	if err != nil {
 		return nil, err
 	}
+	q, err := historyQuery(p, func(p HistoryParams) ([]string, error) {
+		return historyRooms(p, rec.Key,
+			func(s string) (string, error) { return chat.ResolvePrivateIn(l.db, rec.Key, s) },
+			func(who string) (lcrypto.IdentityKey, error) {
+				return peerKey(l.db, who, func(fp lcrypto.Fingerprint) (lcrypto.IdentityKey, error) { return chat.KeyOfIn(l.db, fp) })
+			})
+	})
 	views, err := chat.ReadHistory(l.db, rec.Key, rec.Nickname, q)
 	return nonNil(views), err
 }

@@ -42,6 +42,15 @@ const (
 	MethodNick      = "nick"
 	// MethodCheckPassphrase answers {} when the passphrase unlocks the key.
 	MethodCheckPassphrase = "check_passphrase"
+	// Direct conversations and private rooms (convo.go).
+	MethodSendDirect   = "send_direct"
+	MethodRoomCreate   = "room_create"
+	MethodRoomInvite   = "room_invite"
+	MethodRoomRemove   = "room_remove"
+	MethodRoomPromote  = "room_promote"
+	MethodRoomLeave    = "room_leave"
+	MethodRoomMembers  = "room_members"
+	MethodPrivateRooms = "private_rooms"
 )
 
 // Control error codes. ONLY APPEND TO THIS LIST.
@@ -60,6 +69,9 @@ const (
 	CodeFailed          = "failed"           // anything else
 	CodeNoNode          = "no_node"          // the method needs a running node
 	CodeWrongPassphrase = "wrong_passphrase" // the passphrase does not unlock the key
+	CodeNotMember       = "not_member"       // not a member of that private room, or the room's rules refuse the operation
+	CodeNoPeer          = "no_peer"          // no trusted peer by that name or fingerprint (or its key is not known yet)
+	CodeAmbiguous       = "ambiguous"        // a name several rooms or peers have: give the id or fingerprint
 )
 
 // request is one request line.
@@ -126,6 +138,9 @@ var errorCodes = []struct {
 	{storage.ErrCorrupt, CodeCorrupt},
 	{ErrNoNode, CodeNoNode},
 	{lcrypto.ErrWrongPassphrase, CodeWrongPassphrase},
+	{chat.ErrNotMember, CodeNotMember},
+	{chat.ErrNoPeer, CodeNoPeer},
+	{chat.ErrAmbiguous, CodeAmbiguous},
 }
 
 // toError turns a method's error into what the client is told.
@@ -156,6 +171,9 @@ type HistoryParams struct {
 	Limit int       `json:"limit,omitempty"` // newest N; 0: all
 	Since time.Time `json:"since,omitzero"`  // zero: no bound
 	Grep  string    `json:"grep,omitempty"`  // case-insensitive substring
+	// With adds the direct conversation with this trusted peer (name or
+	// fingerprint) to Rooms. Rooms may name private rooms by name or id.
+	With string `json:"with,omitempty"`
 }
 
 // FingerprintParams are the params of "trust" and "untrust".

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/lanchat/lanchat/chat"
+	lcrypto "github.com/lanchat/lanchat/crypto"
 	"github.com/lanchat/lanchat/storage"
 )
 
@@ -47,7 +48,10 @@ func (s *Service) Identity(context.Context) (*Identity, error) {
 
 // History implements API.
 func (s *Service) History(_ context.Context, p HistoryParams) ([]*chat.MessageView, error) {
-	q, err := historyQuery(p)
+	q, err := historyQuery(p, func(p HistoryParams) ([]string, error) {
+		return historyRooms(p, s.node.Identity(), s.node.ResolvePrivate,
+			func(who string) (lcrypto.IdentityKey, error) { return peerKey(s.db, who, s.node.KeyOf) })
+	})
 	if err != nil {
 		return nil, err
 	}
