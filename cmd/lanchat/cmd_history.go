@@ -11,16 +11,22 @@ import (
 )
 
 var historyHelp = help{
-	synopsis: "lanchat history [--room ROOM]... [--limit N] [--since WHEN] [--grep TEXT] [--json]",
+	synopsis: "lanchat history [--room ROOM]... [--with PEER] [--limit N] [--since WHEN] [--grep TEXT] [--json]",
 	text: `Show stored messages, oldest first, in the order every member of a room
 sees them (Lamport clock, then author). Without --room, every room.
 Messages by authors you have not trusted are marked [untrusted]; an author
 found signing two different messages under one number is marked
 [signed conflicting messages]; a stored message that no longer verifies
-(changed on disk) is shown as damaged, never as the author's text.`,
+(changed on disk) is shown as damaged, never as the author's text.
+
+Direct messages are shown as @name, private rooms as #name[private]; --with
+PEER shows the direct conversation with a trusted peer (name or
+fingerprint), and --room also takes a private room's name or id. In JSON
+each message's "conversation" is "room", "direct" or "private".`,
 	example: `  lanchat history --room lobby --limit 50
   lanchat history --since 2h --grep deploy
-  lanchat history --json | jq -r '.[].body'`,
+  lanchat history --json | jq -r '.[].body'
+  lanchat history --with bob`,
 }
 
 func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
@@ -28,6 +34,7 @@ func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) e
 	limit := fs.Int("limit", 0, "only the newest N messages (0: all)")
 	since := fs.String("since", "", "only messages since WHEN: a duration (90m, 2h) or a time (2026-11-25, 2026-11-25T14:00)")
 	grep := fs.String("grep", "", "only messages containing TEXT (case-insensitive)")
+	with := fs.String("with", "", "only the direct conversation with this trusted `PEER` (name or fingerprint)")
 	asJSON := fs.Bool("json", false, "print JSON: an array of messages")
 	args, err := e.parse(fs, args)
 	if err != nil {
@@ -39,7 +46,7 @@ func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) e
 	if *limit < 0 {
 		return usageErrorf("give --limit a number of messages, 0 for all", "history: --limit %d is negative", *limit)
 	}
-	q := control.HistoryParams{Rooms: *rooms, Limit: *limit, Grep: *grep}
+	q := control.HistoryParams{Rooms: *rooms, Limit: *limit, Grep: *grep, With: *with}
 	if *since != "" {
 		if q.Since, err = parseSince(*since, time.Now()); err != nil {
 			return usageErrorf("e.g. --since 2h or --since 2026-11-25T14:00", "history: %v", err)
@@ -52,7 +59,7 @@ func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) e
 	}
 	var views []*control.MessageView
 	err = e.withAPI(ctx, readOnly, func(ctx context.Context, api control.API) error {
-		views, err = api.History(ctx, control.HistoryParams(q))
+		views, err = api.History(ctx, q)
 		return err
 	})
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 )
 
 var sendHelp = help{
-	synopsis: "lanchat send [--room ROOM] [--timeout D] [--json] TEXT...",
+	synopsis: "lanchat send [--room ROOM | --to PEER] [--timeout D] [--json] TEXT...",
 	text: `Send one message from a script, then exit. lanchat starts, links to the
 trusted peers it finds (waiting at most --timeout), stores the message, hands
 it to every linked peer in the room and says to how many. Peers that are not
@@ -21,15 +21,22 @@ Without TEXT, the message is read from standard input.
 
 While lanchat chat runs on the same data dir, the message goes through it
 at once (it joins --room if it is not in it); the node options are then
-those of the running chat.`,
+those of the running chat.
+
+With --to, the message is a direct message to one trusted peer (by the name
+you gave it or its fingerprint): only the two of you ever hold it; nobody
+relays it. A private room is named by --room like an open one (its name or
+id).`,
 	example: `  lanchat send --room lobby "build 1234 is green"
-  echo "disk almost full" | lanchat send --room ops --json`,
+  echo "disk almost full" | lanchat send --room ops --json
+  lanchat send --to bob "are you free at 3?"`,
 }
 
 func runSend(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
 	nf := e.addNodeFlags(fs, "room to send to (default lobby)")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for peers to link")
 	join := fs.Bool("join", false, "through a running node: join --room first if it is not in it (it stays)")
+	to := fs.String("to", "", "send a direct message to this trusted `PEER` (name or fingerprint) instead of a room")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	args, err := e.parse(fs, args)
 	if err != nil {
@@ -37,6 +44,9 @@ func runSend(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	}
 	if len(nf.rooms) > 1 {
 		return usageErrorf("send to one room at a time", "send: --room given %d times", len(nf.rooms))
+	}
+	if *to != "" && (len(nf.rooms) > 0 || *join) {
+		return usageErrorf("a direct message goes to one person: drop --room and --join", "send: --to with --room or --join")
 	}
 	text := strings.Join(args, " ")
 	if len(args) == 0 {
@@ -49,6 +59,9 @@ func runSend(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	}
 	if len(text) > control.MaxBodyBytes {
 		return usageErrorf("split it into several messages", "send: the message is %d bytes, at most %d", len(text), control.MaxBodyBytes)
+	}
+	if *to != "" {
+		return e.sendDirect(ctx, nf, control.DirectParams{To: *to, Body: text}, *timeout, *asJSON)
 	}
 	room := control.DefaultRoom
 	if len(nf.rooms) > 0 {
@@ -92,7 +105,11 @@ func (e *env) send(ctx context.Context, nf *nodeFlags, p control.SendParams, tim
 	if err := nf.disc.usable(e.stderr); err != nil {
 		return nil, err
 	}
-	rn, err := e.startNodeOn(ctx, local.DB(), []string{p.Room}, nf)
+	rooms := []string{p.Room}
+	if _, err := control.NormalizeOpenRoom(p.Room); err != nil {
+		rooms = nil // a private room: the node's own rooms
+	}
+	rn, err := e.startNodeOn(ctx, local.DB(), rooms, nf)
 	if err != nil {
 		return nil, err
 	}
@@ -106,16 +123,30 @@ func (e *env) send(ctx context.Context, nf *nodeFlags, p control.SendParams, tim
 // sendOnce waits until every trusted peer the node hears is linked (or the
 // timeout), then sends.
 func sendOnce(ctx context.Context, api control.API, p control.SendParams, timeout time.Duration) (*control.SendResult, error) {
+	timedOut, err := waitForPeers(ctx, api, timeout)
+	if err != nil {
+		return nil, err
+	}
+	res, err := api.Send(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	res.TimedOut = timedOut
+	return res, nil
+}
+
+// waitForPeers waits until every trusted peer the node hears is linked, or
+// timeout; timedOut says it gave up.
+func waitForPeers(ctx context.Context, api control.API, timeout time.Duration) (timedOut bool, err error) {
 	deadline := time.Now().Add(timeout)
 	settle := time.Now().Add(min(timeout, 1500*time.Millisecond)) // a few beacons' time to hear peers
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
-	timedOut := false
 	for {
 		now := time.Now()
 		peers, err := api.Peers(ctx)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		trusted, linked := 0, 0
 		for _, p := range peers {
@@ -136,15 +167,10 @@ func sendOnce(ctx context.Context, api control.API, p control.SendParams, timeou
 		select {
 		case <-t.C:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return false, ctx.Err()
 		}
 	}
-	res, err := api.Send(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	res.TimedOut = timedOut
-	return res, nil
+	return timedOut, nil
 }
 
 // readMessage reads the message from r until EOF, or until ctx ends
