@@ -88,10 +88,12 @@ func NormalizeOpenRoom(s string) (string, error) {
 	return r, nil
 }
 
-// DirectID returns the identifier of the direct conversation between a and
-// b (the same whichever is first): "dm." and the first 29 hex digits of
-// SHA-256("lanchat/v1/direct:" ‖ lower key ‖ higher key).
-func DirectID(a, b lcrypto.IdentityKey) string {
+// DirectID returns the identifier of the direct conversation between the
+// identities with fingerprints a and b (the same whichever is first): "dm."
+// and the first 29 hex digits of SHA-256("lanchat/v1/direct:" ‖ lower
+// fingerprint ‖ higher fingerprint). Fingerprints, not keys: the trust list
+// holds fingerprints, so either side finds the conversation from it alone.
+func DirectID(a, b lcrypto.Fingerprint) string {
 	lo, hi := a, b
 	if bytes.Compare(lo[:], hi[:]) > 0 {
 		lo, hi = hi, lo
@@ -133,7 +135,7 @@ type convoTable struct {
 type convo struct {
 	id   string
 	kind string
-	peer lcrypto.IdentityKey // KindDirect: the other person
+	peer lcrypto.Fingerprint // KindDirect: the other person
 	rs   *room               // sequence, clock and equivocation state, as for rooms
 
 	mu      sync.Mutex
@@ -155,7 +157,7 @@ func (c *convo) membership() *Membership {
 // subject of the operation).
 func (c *convo) mayReceive(key lcrypto.IdentityKey, m *Message) bool {
 	if c.kind == KindDirect {
-		return key == c.peer
+		return key.Fingerprint() == c.peer
 	}
 	ms := c.membership()
 	if ms == nil {
@@ -168,7 +170,7 @@ func (c *convo) mayReceive(key lcrypto.IdentityKey, m *Message) bool {
 // conversation at all: the other person, or a current member.
 func (c *convo) mayHear(key lcrypto.IdentityKey) bool {
 	if c.kind == KindDirect {
-		return key == c.peer
+		return key.Fingerprint() == c.peer
 	}
 	ms := c.membership()
 	return ms != nil && ms.IsMember(key)
@@ -228,8 +230,8 @@ func (n *Node) newRoomState(name string) (*room, error) {
 }
 
 // directWith returns the direct conversation with peer, loading it on first use.
-func (n *Node) directWith(peer lcrypto.IdentityKey) (*convo, error) {
-	id := DirectID(n.id.Public(), peer)
+func (n *Node) directWith(peer lcrypto.Fingerprint) (*convo, error) {
+	id := DirectID(n.id.Public().Fingerprint(), peer)
 	n.convos.Lock()
 	defer n.convos.Unlock()
 	if c := n.convos.byID[id]; c != nil {

@@ -70,7 +70,7 @@ func (n *Node) wantedConvo(from *link, m *Message) bool {
 	}
 	switch c.kind {
 	case KindDirect:
-		if m.Author != c.peer && m.Author != n.id.Public() {
+		if m.Author.Fingerprint() != c.peer && m.Author != n.id.Public() {
 			return false
 		}
 	case KindPrivate:
@@ -90,10 +90,10 @@ func (n *Node) wantedConvo(from *link, m *Message) bool {
 // about: the direct conversation with peer, or a private room held.
 func (n *Node) convoOf(peer lcrypto.IdentityKey, room string) *convo {
 	if ConvoKind(room) == KindDirect {
-		if room != DirectID(n.id.Public(), peer) {
+		if room != n.directID(peer) {
 			return nil
 		}
-		c, err := n.directWith(peer)
+		c, err := n.directWith(peer.Fingerprint())
 		if err != nil {
 			n.logf("direct conversation with %s: %v", peer, err)
 			return nil
@@ -101,6 +101,11 @@ func (n *Node) convoOf(peer lcrypto.IdentityKey, room string) *convo {
 		return c
 	}
 	return n.convo(room)
+}
+
+// directID is the identifier of the direct conversation with peer.
+func (n *Node) directID(peer lcrypto.IdentityKey) string {
+	return DirectID(n.id.Public().Fingerprint(), peer.Fingerprint())
 }
 
 // syncPolicy returns the frame type of a sync response for room and which
@@ -127,7 +132,7 @@ func (l *link) syncPolicy(room string) (session.FrameType, func(*Message) bool) 
 // room).
 func (l *link) startConvos() {
 	n := l.node
-	l.requestSync(DirectID(n.id.Public(), l.key))
+	l.requestSync(n.directID(l.key))
 	for _, c := range n.allConvos() {
 		if c.kind == KindPrivate && c.mayHear(l.key) {
 			l.sendWelcome(c)
@@ -140,7 +145,7 @@ func (l *link) startConvos() {
 // their conversations.
 func (l *link) resyncConvos() {
 	n := l.node
-	l.requestSync(DirectID(n.id.Public(), l.key))
+	l.requestSync(n.directID(l.key))
 	for _, c := range n.allConvos() {
 		if c.kind == KindPrivate && c.mayHear(l.key) {
 			l.requestSync(c.id)

@@ -25,7 +25,7 @@ func (tn *testNode) convoBodies(t *testing.T, room string) []string {
 
 func (tn *testNode) sendDirect(t *testing.T, to *testNode, body string) *MessageView {
 	t.Helper()
-	v, _, err := tn.node.SendDirect(context.Background(), to.id.Public(), body)
+	v, _, err := tn.node.SendDirect(context.Background(), to.id.Fingerprint(), body)
 	if err != nil {
 		t.Fatalf("%s: send to %s: %v", tn.name, to.name, err)
 	}
@@ -60,7 +60,7 @@ func TestDirectMessagesNeverReachAThirdNode(t *testing.T) {
 	if v.Conversation != KindDirect || v.With != bob.id.Fingerprint().String() {
 		t.Fatalf("the sent view is %q with %q, want a direct conversation with bob", v.Conversation, v.With)
 	}
-	dm := DirectID(alice.id.Public(), bob.id.Public())
+	dm := DirectID(alice.id.Fingerprint(), bob.id.Fingerprint())
 	waitFor(t, "bob to get the message", func() bool { return len(bob.convoBodies(t, dm)) == 1 })
 	bob.sendDirect(t, alice, "secret-reply-for-alice")
 	want := []string{"secret-for-bob-only", "secret-reply-for-alice"}
@@ -113,10 +113,10 @@ func TestDirectMessagesOfflineDelivery(t *testing.T) {
 	alice.sendDirect(t, bob, "written-while-bob-was-away")
 	c.stop(alice)
 	c.start(bob)
-	if _, _, err := bob.node.SendDirect(context.Background(), alice.id.Public(), "written-while-alice-was-away"); err != nil {
+	if _, _, err := bob.node.SendDirect(context.Background(), alice.id.Fingerprint(), "written-while-alice-was-away"); err != nil {
 		t.Fatal(err)
 	}
-	dm := DirectID(alice.id.Public(), bob.id.Public())
+	dm := DirectID(alice.id.Fingerprint(), bob.id.Fingerprint())
 	if got := bob.convoBodies(t, dm); !slices.Equal(got, []string{"written-while-alice-was-away"}) {
 		t.Fatalf("bob holds %q before the two link again", got)
 	}

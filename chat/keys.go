@@ -7,8 +7,8 @@ import (
 	"github.com/lanchat/lanchat/storage"
 )
 
-// The trust list holds fingerprints (hashes of identity keys); a direct
-// conversation needs the key itself. A key is known once the peer was
+// The trust list holds fingerprints (hashes of identity keys); an invite to
+// a private room names the key itself. A key is known once the peer was
 // linked or its beacon heard (by a running node), or it wrote a stored
 // message in any room or conversation.
 

@@ -264,9 +264,11 @@ func (n *Node) sendConvoLocked(ctx context.Context, c *convo, body string) (*Mes
 	if c.kind == KindPrivate {
 		return v, n.passOn(c, nil, &m, raw), nil
 	}
-	if l := n.linkTo(c.peer); l != nil {
-		if err := l.sess.Send(frameConvoMessage, raw); err == nil {
-			return v, 1, nil
+	for _, l := range n.allLinks() {
+		if l.key.Fingerprint() == c.peer {
+			if err := l.sess.Send(frameConvoMessage, raw); err == nil {
+				return v, 1, nil
+			}
 		}
 	}
 	return v, 0, nil // delivered when the two are linked again (sync)
@@ -274,9 +276,9 @@ func (n *Node) sendConvoLocked(ctx context.Context, c *convo, body string) (*Mes
 
 // SendDirect sends body to peer, a trusted peer, in the direct conversation
 // with it. A peer that is not linked gets it when the two link again.
-func (n *Node) SendDirect(ctx context.Context, peer lcrypto.IdentityKey, body string) (*MessageView, int, error) {
-	if !n.isTrusted(peer) {
-		return nil, 0, fmt.Errorf("%w: trust %s first (lanchat trust)", ErrNoPeer, peer.Fingerprint().Short())
+func (n *Node) SendDirect(ctx context.Context, peer lcrypto.Fingerprint, body string) (*MessageView, int, error) {
+	if _, ok, err := n.store.IsTrusted(peer); err != nil || !ok {
+		return nil, 0, fmt.Errorf("%w: trust %s first (lanchat trust)", ErrNoPeer, peer.Short())
 	}
 	c, err := n.directWith(peer)
 	if err != nil {

@@ -68,7 +68,7 @@ func TestPrivateRoomHostileOperations(t *testing.T) {
 	forged := at(mallory, 3, 102, Op{Kind: OpRemove, Subject: bob.id.Public()}.Encode())
 	forged.Author = alice.id.Public() // "by alice": the signature is mallory's
 	byOutsider := at(eve, 1, 103, Op{Kind: OpInvite, Subject: eve.Public()}.Encode())
-	othersDM := Message{Room: DirectID(alice.id.Public(), bob.id.Public()), Seq: 1, Clock: 1, Time: time.Now(), Body: "bob to alice, via mallory"}
+	othersDM := Message{Room: DirectID(alice.id.Fingerprint(), bob.id.Fingerprint()), Seq: 1, Clock: 1, Time: time.Now(), Body: "bob to alice, via mallory"}
 	othersDM.Sign(bob.id)
 	valid := at(mallory, 3, 104, "mallory's real message")
 	for _, m := range []Message{removeBob, promoteSelf, forged, byOutsider, othersDM, valid} {

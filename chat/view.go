@@ -24,7 +24,7 @@ type labels struct {
 	// marked reports whether author is found signing twice in room.
 	marked func(room string, author lcrypto.IdentityKey) bool
 	// direct returns the other person of a direct conversation, if known.
-	direct func(room string) (lcrypto.IdentityKey, bool)
+	direct func(room string) (lcrypto.Fingerprint, bool)
 	// private returns a private room's membership, nil if unknown.
 	private func(room string) *Membership
 }
@@ -81,9 +81,9 @@ func (lb *labels) convoView(v *MessageView, m *Message, decoded bool) {
 		if lb.direct == nil {
 			return
 		}
-		if k, ok := lb.direct(v.Room); ok {
-			v.With = k.Fingerprint().String()
-			v.WithNick, _ = lb.author(k)
+		if fp, ok := lb.direct(v.Room); ok {
+			v.With = fp.String()
+			v.WithNick, _ = lb.trusted(fp)
 		}
 	case KindPrivate:
 		if lb.private != nil {
@@ -146,12 +146,12 @@ func (n *Node) labels() *labels {
 			_, ok := eq[author]
 			return err == nil && ok
 		},
-		direct: func(room string) (lcrypto.IdentityKey, bool) {
+		direct: func(room string) (lcrypto.Fingerprint, bool) {
 			if c := n.convo(room); c != nil && c.kind == KindDirect {
 				return c.peer, true
 			}
-			k, ok := directPeers(n.store, n.id.Public())[room]
-			return k, ok
+			fp, ok := directPeers(n.store, n.id.Public())[room]
+			return fp, ok
 		},
 		private: func(room string) *Membership {
 			if c := n.convo(room); c != nil && c.kind == KindPrivate {
@@ -162,18 +162,16 @@ func (n *Node) labels() *labels {
 	}
 }
 
-// directPeers maps the direct conversation id with each peer whose key the
-// store knows (keys.go) to that peer.
-func directPeers(store *storage.DB, self lcrypto.IdentityKey) map[string]lcrypto.IdentityKey {
-	out := map[string]lcrypto.IdentityKey{}
-	keys, err := storedKeys(store)
+// directPeers maps the direct conversation id with each trusted peer to
+// its fingerprint.
+func directPeers(store *storage.DB, self lcrypto.IdentityKey) map[string]lcrypto.Fingerprint {
+	out := map[string]lcrypto.Fingerprint{}
+	peers, err := store.TrustedPeers()
 	if err != nil {
 		return out
 	}
-	for _, k := range keys {
-		if k != self {
-			out[DirectID(self, k)] = k
-		}
+	for _, p := range peers {
+		out[DirectID(self.Fingerprint(), p.Fingerprint)] = p.Fingerprint
 	}
 	return out
 }
@@ -224,9 +222,9 @@ func storeLabels(store *storage.DB, self lcrypto.IdentityKey, selfNick string, s
 			name, ok := names[fp]
 			return name, ok
 		},
-		direct: func(room string) (lcrypto.IdentityKey, bool) {
-			k, ok := direct[room]
-			return k, ok
+		direct: func(room string) (lcrypto.Fingerprint, bool) {
+			fp, ok := direct[room]
+			return fp, ok
 		},
 		private: func(room string) *Membership { return private[room] },
 		marked: func(room string, author lcrypto.IdentityKey) bool {

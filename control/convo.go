@@ -74,16 +74,16 @@ type MemberResult struct {
 	Message  *MessageView `json:"message"`
 }
 
-// peerKey finds a trusted peer by name (the trust list's) or fingerprint,
-// and its identity key through keyOf.
-func peerKey(db *storage.DB, who string, keyOf func(lcrypto.Fingerprint) (lcrypto.IdentityKey, error)) (lcrypto.IdentityKey, error) {
+// peerFingerprint finds a trusted peer by name (the trust list's) or
+// fingerprint.
+func peerFingerprint(db *storage.DB, who string) (lcrypto.Fingerprint, error) {
 	who = strings.TrimSpace(who)
 	if who == "" {
-		return lcrypto.IdentityKey{}, fmt.Errorf("%w: name a peer", chat.ErrNoPeer)
+		return lcrypto.Fingerprint{}, fmt.Errorf("%w: name a peer", chat.ErrNoPeer)
 	}
 	peers, err := db.TrustedPeers()
 	if err != nil {
-		return lcrypto.IdentityKey{}, err
+		return lcrypto.Fingerprint{}, err
 	}
 	var hits []storage.TrustedPeer
 	for _, p := range peers {
@@ -91,16 +91,42 @@ func peerKey(db *storage.DB, who string, keyOf func(lcrypto.Fingerprint) (lcrypt
 			hits = append(hits, p)
 		}
 	}
-	if len(hits) > 1 {
-		return lcrypto.IdentityKey{}, fmt.Errorf("%w: %d trusted peers are called %q: give a fingerprint", chat.ErrAmbiguous, len(hits), who)
+	switch len(hits) {
+	case 0:
+	case 1:
+		return hits[0].Fingerprint, nil
+	default:
+		return lcrypto.Fingerprint{}, fmt.Errorf("%w: %d trusted peers are called %q: give a fingerprint", chat.ErrAmbiguous, len(hits), who)
 	}
-	var fp lcrypto.Fingerprint
-	if len(hits) == 1 {
-		fp = hits[0].Fingerprint
-	} else if fp, err = lcrypto.ParseFingerprint(who); err != nil {
-		return lcrypto.IdentityKey{}, fmt.Errorf("%w: %q is not a trusted name, nor a fingerprint (%v); see lanchat trusted", chat.ErrNoPeer, who, err)
+	fp, err := lcrypto.ParseFingerprint(who)
+	if err != nil {
+		return lcrypto.Fingerprint{}, fmt.Errorf("%w: %q is not a trusted name, nor a fingerprint (%v); see lanchat trusted", chat.ErrNoPeer, who, err)
 	}
-	return keyOf(fp)
+	return fp, nil
+}
+
+// memberKey finds the identity key of who (a trusted name or a
+// fingerprint): among room's members first (a removal needs no trust), else
+// as the node knows it (an invite).
+func (s *Service) memberKey(room, who string) (lcrypto.IdentityKey, error) {
+	fp, ferr := peerFingerprint(s.db, who)
+	if ferr != nil {
+		var perr error
+		if fp, perr = lcrypto.ParseFingerprint(who); perr != nil {
+			return lcrypto.IdentityKey{}, ferr
+		}
+	}
+	if ms, err := s.node.RoomMembers(room); err == nil {
+		for _, m := range ms.Members() {
+			if m.Key.Fingerprint() == fp {
+				return m.Key, nil
+			}
+		}
+	}
+	if ferr != nil {
+		return lcrypto.IdentityKey{}, ferr
+	}
+	return s.node.KeyOf(fp)
 }
 
 // privateRoom builds a PrivateRoom; names is the trust list's names.
@@ -145,8 +171,7 @@ func findRoom(rooms []chat.RoomInfo, id string) (chat.RoomInfo, bool) {
 // historyRooms turns the rooms of a history query into the rooms the store
 // knows them by: a private room's name into its id, "with" into the
 // direct conversation's id.
-func historyRooms(p HistoryParams, self lcrypto.IdentityKey, resolve func(string) (string, error),
-	peer func(string) (lcrypto.IdentityKey, error)) ([]string, error) {
+func historyRooms(p HistoryParams, db *storage.DB, self lcrypto.IdentityKey, resolve func(string) (string, error)) ([]string, error) {
 	var rooms []string
 	for _, r := range p.Rooms {
 		if id, err := resolve(r); err == nil {
@@ -160,11 +185,11 @@ func historyRooms(p HistoryParams, self lcrypto.IdentityKey, resolve func(string
 		rooms = append(rooms, name)
 	}
 	if p.With != "" {
-		k, err := peer(p.With)
+		fp, err := peerFingerprint(db, p.With)
 		if err != nil {
 			return nil, err
 		}
-		rooms = append(rooms, chat.DirectID(self, k))
+		rooms = append(rooms, chat.DirectID(self.Fingerprint(), fp))
 	}
 	return rooms, nil
 }
@@ -173,11 +198,11 @@ func historyRooms(p HistoryParams, self lcrypto.IdentityKey, resolve func(string
 
 // SendDirect implements API.
 func (s *Service) SendDirect(ctx context.Context, p DirectParams) (*SendResult, error) {
-	k, err := peerKey(s.db, p.To, s.node.KeyOf)
+	fp, err := peerFingerprint(s.db, p.To)
 	if err != nil {
 		return nil, err
 	}
-	v, handed, err := s.node.SendDirect(ctx, k, p.Body)
+	v, handed, err := s.node.SendDirect(ctx, fp, p.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +230,7 @@ func (s *Service) memberOp(ctx context.Context, room, peer string,
 	}
 	var k lcrypto.IdentityKey
 	if op != nil {
-		if k, err = peerKey(s.db, peer, s.node.KeyOf); err != nil {
+		if k, err = s.memberKey(id, peer); err != nil {
 			return nil, err
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/lanchat/lanchat/chat"
-	lcrypto "github.com/lanchat/lanchat/crypto"
 	"github.com/lanchat/lanchat/storage"
 )
 
@@ -42,12 +41,12 @@ func (l *Local) History(_ context.Context, p HistoryParams) ([]*chat.MessageView
 		return nil, err
 	}
 	q, err := historyQuery(p, func(p HistoryParams) ([]string, error) {
-		return historyRooms(p, rec.Key,
-			func(s string) (string, error) { return chat.ResolvePrivateIn(l.db, rec.Key, s) },
-			func(who string) (lcrypto.IdentityKey, error) {
-				return peerKey(l.db, who, func(fp lcrypto.Fingerprint) (lcrypto.IdentityKey, error) { return chat.KeyOfIn(l.db, fp) })
-			})
+		return historyRooms(p, l.db, rec.Key,
+			func(s string) (string, error) { return chat.ResolvePrivateIn(l.db, rec.Key, s) })
 	})
+	if err != nil {
+		return nil, err
+	}
 	views, err := chat.ReadHistory(l.db, rec.Key, rec.Nickname, q)
 	return nonNil(views), err
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 
 	"github.com/lanchat/lanchat/chat"
-	lcrypto "github.com/lanchat/lanchat/crypto"
 	"github.com/lanchat/lanchat/storage"
 )
 
@@ -49,8 +48,7 @@ func (s *Service) Identity(context.Context) (*Identity, error) {
 // History implements API.
 func (s *Service) History(_ context.Context, p HistoryParams) ([]*chat.MessageView, error) {
 	q, err := historyQuery(p, func(p HistoryParams) ([]string, error) {
-		return historyRooms(p, s.node.Identity(), s.node.ResolvePrivate,
-			func(who string) (lcrypto.IdentityKey, error) { return peerKey(s.db, who, s.node.KeyOf) })
+		return historyRooms(p, s.db, s.node.Identity(), s.node.ResolvePrivate)
 	})
 	if err != nil {
 		return nil, err
@@ -88,7 +86,10 @@ func (s *Service) Send(ctx context.Context, p SendParams) (*SendResult, error) {
 	if room == "" {
 		room = chat.DefaultRoom
 	}
-	name, err := chat.NormalizeRoom(room)
+	if id, err := s.node.ResolvePrivate(room); err == nil {
+		return s.sendPrivate(ctx, id, p.Body)
+	}
+	name, err := chat.NormalizeOpenRoom(room)
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +103,19 @@ func (s *Service) Send(ctx context.Context, p SendParams) (*SendResult, error) {
 		}
 	}
 	v, handed, err := s.node.Send(ctx, name, p.Body)
+	if err != nil {
+		return nil, err
+	}
+	res := &SendResult{Message: v, HandedTo: handed, Linked: []string{}}
+	for _, pv := range s.node.LinkedPeers() {
+		res.Linked = append(res.Linked, pv.Fingerprint)
+	}
+	return res, nil
+}
+
+// sendPrivate sends to a private room by its id.
+func (s *Service) sendPrivate(ctx context.Context, id, body string) (*SendResult, error) {
+	v, handed, err := s.node.Send(ctx, id, body)
 	if err != nil {
 		return nil, err
 	}

@@ -106,8 +106,10 @@ func (e *env) send(ctx context.Context, nf *nodeFlags, p control.SendParams, tim
 		return nil, err
 	}
 	rooms := []string{p.Room}
-	if _, err := control.NormalizeOpenRoom(p.Room); err != nil {
-		rooms = nil // a private room: the node's own rooms
+	if _, err := local.Members(ctx, p.Room); err == nil {
+		rooms = nil // a private room: the node's own open rooms
+	} else if _, err := control.NormalizeOpenRoom(p.Room); err != nil {
+		return nil, usageErrorf("see lanchat room list", "send: %v", err)
 	}
 	rn, err := e.startNodeOn(ctx, local.DB(), rooms, nf)
 	if err != nil {
