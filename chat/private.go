@@ -397,4 +397,3 @@ func ResolvePrivateIn(store *storage.DB, self lcrypto.IdentityKey, s string) (st
 	}
 	return resolvePrivate(rooms, s)
 }
-

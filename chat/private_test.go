@@ -167,7 +167,9 @@ func TestPrivateRoomRemovalAcrossAPartition(t *testing.T) {
 	v, err := alice.node.Remove(ctx, room, mallory.id.Public())
 	mustOp(t, "remove mallory", v, err)
 	alice.send(t, room, "alice-after-removal")
-	waitFor(t, "bob to see the removal", func() bool { return slices.Equal(bob.members(t, room), roleList(alice, "admin", bob, "member", carol, "member")) })
+	waitFor(t, "bob to see the removal", func() bool {
+		return slices.Equal(bob.members(t, room), roleList(alice, "admin", bob, "member", carol, "member"))
+	})
 	c.stop(alice)
 	c.stop(bob)
 	c.start(carol)
