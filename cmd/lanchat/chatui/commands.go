@@ -49,6 +49,10 @@ func (s *interp) send(ctx context.Context, room, text string) {
 	if !named {
 		room = s.room
 	}
+	if peer := directTarget(room); peer != "" && text != "" {
+		s.sendDirect(ctx, peer, text)
+		return
+	}
 	if room == "" {
 		s.notice("not sent: you are in no room; /join ROOM first")
 		return
@@ -88,6 +92,9 @@ func errText(err error) string {
 }
 
 func (s *interp) command(ctx context.Context, cmd, arg string) (quit bool) {
+	if s.convoCommand(ctx, cmd, arg) {
+		return false
+	}
 	switch cmd {
 	case "/quit", "/exit":
 		return true
@@ -181,6 +188,17 @@ func (s *interp) listRooms(ctx context.Context) {
 		}
 	}
 	s.notice("rooms: %s", strings.Join(names, ", "))
+}
+
+// historyName names the current conversation in /history's notice.
+func historyName(room string, views []*control.MessageView) string {
+	if len(views) > 0 {
+		return ConvoLabel(views[0])
+	}
+	if directTarget(room) != "" {
+		return convoName(room)
+	}
+	return "#" + room
 }
 
 // roomList is "#a, #b", or "no room".
@@ -285,12 +303,16 @@ func (s *interp) history(ctx context.Context, arg string) {
 		s.notice("you are in no room: /join ROOM")
 		return
 	}
-	views, err := s.api.History(ctx, control.HistoryParams{Rooms: []string{s.room}, Limit: n})
+	q := control.HistoryParams{Rooms: []string{s.room}, Limit: n}
+	if peer := directTarget(s.room); peer != "" {
+		q = control.HistoryParams{With: peer, Limit: n}
+	}
+	views, err := s.api.History(ctx, q)
 	if err != nil {
 		s.notice("cannot read the history: %s", errText(err))
 		return
 	}
-	s.notice("the last %d message(s) of #%s:", len(views), s.room)
+	s.notice("the last %d message(s) of %s:", len(views), historyName(s.room, views))
 	for _, v := range views {
 		s.showMessage(v, false)
 	}
