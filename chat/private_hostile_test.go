@@ -120,3 +120,51 @@ func TestPrivateRoomHostileOperations(t *testing.T) {
 		}
 	}
 }
+
+// A version-1 peer (it speaks only the open-room frames and skips the
+// others, PROTOCOL.md 4.2): a direct message and an invite to it cost
+// nothing but frames it skips; the link stays and open rooms work both
+// ways.
+func TestVersion1PeerKeepsOpenRooms(t *testing.T) {
+	c := newCluster(t)
+	alice := c.add("alice")
+	old := newID(t)
+	link := c.hostileMember(alice, old)
+	ctx := context.Background()
+	if _, _, err := alice.node.SendDirect(ctx, old.Fingerprint(), "to an old node"); err != nil {
+		t.Fatal(err)
+	}
+	room, err := alice.node.CreateRoom(ctx, "design")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.node.Invite(ctx, room, old.Public()); err != nil {
+		t.Fatal(err)
+	}
+	m := Message{Room: "lobby", Seq: 1, Clock: 1, Time: time.Now(), Body: "old node says hi"}
+	m.Sign(old)
+	if err := link.Send(frameChat, m.Encode()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "alice to take the old node's room message", func() bool { return hasBodies(alice.history(t, "lobby"), "old node says hi") })
+	alice.send(t, "lobby", "alice to everyone")
+	newTypes := 0
+	recvUntil(t, link, func(f session.Frame) bool {
+		if f.Type > frameNick {
+			newTypes++ // what a version-1 node skips
+		}
+		if f.Type != frameChat {
+			return false
+		}
+		got, err := DecodeMessage(f.Body)
+		return err == nil && got.Body == "alice to everyone"
+	})
+	if newTypes == 0 {
+		t.Error("the old node was sent no conversation frame: the test shows nothing")
+	}
+	select {
+	case <-link.Done():
+		t.Fatalf("the link ended: %v", link.Err())
+	default:
+	}
+}
