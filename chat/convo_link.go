@@ -15,6 +15,14 @@ import (
 // maxWelcomeOps bounds the operations of one welcome frame.
 const maxWelcomeOps = 1024
 
+// MaxPrivateRooms bounds the private rooms a node holds: a welcome to one
+// more is dropped (a trusted peer could otherwise create and invite this
+// node to rooms without end).
+const MaxPrivateRooms = 256
+
+// errTooManyRooms: a welcome beyond MaxPrivateRooms.
+var errTooManyRooms = fmt.Errorf("this node holds %d private rooms already", MaxPrivateRooms)
+
 // messageFrame is the frame type that carries a message of room.
 func messageFrame(room string) session.FrameType {
 	if isConvo(room) {
@@ -293,10 +301,25 @@ func (n *Node) adoptRoom(from *link, w welcome) error {
 	c := &convo{id: w.Room, kind: KindPrivate, rs: rs, members: ms, ops: ops}
 	n.convos.Lock()
 	defer n.convos.Unlock()
-	if n.convos.byID[w.Room] == nil {
-		n.convos.byID[w.Room] = c
+	if n.convos.byID[w.Room] != nil {
+		return nil
 	}
+	if n.privateCountLocked() >= MaxPrivateRooms {
+		return errTooManyRooms
+	}
+	n.convos.byID[w.Room] = c
 	return nil
+}
+
+// privateCountLocked counts the private rooms held (n.convos held).
+func (n *Node) privateCountLocked() int {
+	count := 0
+	for _, c := range n.convos.byID {
+		if c.kind == KindPrivate {
+			count++
+		}
+	}
+	return count
 }
 
 // deliveredConvo shows and passes on a new, durable message of a
@@ -372,6 +395,9 @@ func (n *Node) sendToConvo(room string, author lcrypto.IdentityKey, raws ...[]by
 			continue
 		}
 		for _, raw := range raws {
+			if m, err := DecodeMessage(raw); err != nil || !c.mayReceive(l.key, &m) {
+				continue
+			}
 			if err := l.sess.Send(frameConvoMessage, raw); err != nil {
 				n.logf("link with %s: %v", l.key, err)
 			}

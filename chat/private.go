@@ -144,6 +144,10 @@ func (n *Node) CreateRoom(ctx context.Context, name string) (string, error) {
 	}
 	c := &convo{id: id, kind: KindPrivate, rs: rs}
 	n.convos.Lock()
+	if n.privateCountLocked() >= MaxPrivateRooms {
+		n.convos.Unlock()
+		return "", fmt.Errorf("creating room: %w", errTooManyRooms)
+	}
 	n.convos.byID[id] = c
 	n.convos.Unlock()
 	if _, _, err := n.sendOp(ctx, c, op); err != nil {

@@ -168,3 +168,36 @@ func TestVersion1PeerKeepsOpenRooms(t *testing.T) {
 	default:
 	}
 }
+
+// A trusted peer that creates rooms without end and invites this node to
+// each: it holds at most MaxPrivateRooms, and the link stays.
+func TestPrivateRoomsAreBounded(t *testing.T) {
+	c := newCluster(t)
+	alice := c.add("alice")
+	mallory := newID(t)
+	link := c.hostileMember(alice, mallory)
+	for i := 0; i < MaxPrivateRooms+8; i++ {
+		var nonce [NonceSize]byte
+		nonce[0], nonce[1] = byte(i), byte(i>>8)
+		room := PrivateID(mallory.Public(), nonce)
+		create := Message{Room: room, Seq: 1, Clock: 1, Time: time.Now(), Body: Op{Kind: OpCreate, Nonce: nonce, Name: "spam"}.Encode()}
+		create.Sign(mallory)
+		invite := Message{Room: room, Seq: 2, Clock: 2, Time: time.Now(), Body: Op{Kind: OpInvite, Subject: alice.id.Public()}.Encode()}
+		invite.Sign(mallory)
+		if err := link.Send(frameConvoWelcome, welcome{Room: room, Ops: [][]byte{create.Encode(), invite.Encode()}}.encode()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	marker := Message{Room: "lobby", Seq: 1, Clock: 1, Time: time.Now(), Body: "after the welcomes"}
+	marker.Sign(mallory)
+	if err := link.Send(frameChat, marker.Encode()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "alice to take the marker", func() bool { return hasBodies(alice.history(t, "lobby"), "after the welcomes") })
+	if got := len(alice.node.PrivateRooms()); got != MaxPrivateRooms {
+		t.Fatalf("alice holds %d private rooms, want the bound %d", got, MaxPrivateRooms)
+	}
+	if _, err := alice.node.CreateRoom(context.Background(), "mine"); err == nil {
+		t.Error("alice created a room beyond the bound")
+	}
+}
