@@ -298,6 +298,12 @@ func (n *Node) adoptRoom(from *link, w welcome) error {
 	if err != nil {
 		return err
 	}
+	// The operations are stored as they are delivered; until then this
+	// node's clock must already be above them, or a message it sends at
+	// once would sort before its own invitation.
+	for _, e := range ops {
+		storeMax(&rs.maxClock, e.pos.clock)
+	}
 	c := &convo{id: w.Room, kind: KindPrivate, rs: rs, members: ms, ops: ops}
 	n.convos.Lock()
 	defer n.convos.Unlock()

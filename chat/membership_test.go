@@ -194,3 +194,27 @@ func FuzzDecodeWelcome(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkFoldMembership folds a room of 1000 operations: one create, 500
+// invites, 499 removals (go test ./chat -run X -bench FoldMembership).
+func BenchmarkFoldMembership(b *testing.B) {
+	admin := newID(b).Public()
+	var nonce [NonceSize]byte
+	room := PrivateID(admin, nonce)
+	ops := []opEntry{opAt(admin, 1, 1, Op{Kind: OpCreate, Nonce: nonce, Name: "big"})}
+	var keys []lcrypto.IdentityKey
+	for i := 0; i < 500; i++ {
+		k := lcrypto.IdentityKey{byte(i), byte(i >> 8), 1}
+		keys = append(keys, k)
+		ops = append(ops, opAt(admin, uint64(2+i), uint64(2+i), Op{Kind: OpInvite, Subject: k}))
+	}
+	for i := 0; i < 499; i++ {
+		ops = append(ops, opAt(admin, uint64(600+i), uint64(600+i), Op{Kind: OpRemove, Subject: keys[i], Cut: 0}))
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if ms := FoldMembership(room, ops); len(ms.Members()) != 2 {
+			b.Fatalf("%d members", len(ms.Members()))
+		}
+	}
+}
