@@ -115,6 +115,9 @@ type interp struct {
 	self  *control.Identity
 	rooms []string // the node's rooms, as last told
 	room  string   // the current room; "" for none
+	// privateNames are the names of the private rooms made current, by id
+	// (the prompt shows the name).
+	privateNames map[string]string
 	names nameBook
 	away  away
 }

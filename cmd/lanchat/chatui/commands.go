@@ -127,6 +127,10 @@ func (s *interp) command(ctx context.Context, cmd, arg string) (quit bool) {
 // setRoom makes room the current one.
 func (s *interp) setRoom(room string) {
 	s.room = room
+	if name, ok := s.privateNames[room]; ok {
+		s.r.setRoom(name + MarkPrivate)
+		return
+	}
 	s.r.setRoom(room)
 }
 

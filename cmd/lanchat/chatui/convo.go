@@ -73,6 +73,7 @@ func (s *interp) query(ctx context.Context, arg string) {
 	case strings.HasPrefix(arg, "#"):
 		room := strings.TrimPrefix(arg, "#")
 		if pr, err := s.api.Members(ctx, room); err == nil {
+			s.namePrivate(pr)
 			s.setRoom(pr.ID)
 			s.notice("plain lines now go to #%s%s (members see its messages from when they were added)", SanitizeLine(pr.Name), MarkPrivate)
 			return
@@ -116,6 +117,7 @@ func (s *interp) roomCommand(ctx context.Context, sub string, args []string) {
 			s.notice("cannot create the room: %s", errText(err))
 			return
 		}
+		s.namePrivate(pr)
 		s.setRoom(pr.ID)
 		s.notice("created #%s%s (%s); plain lines now go there; /room invite %s PEER", pr.Name, MarkPrivate, pr.ID, pr.Name)
 	case "invite", "remove", "promote":
@@ -210,6 +212,14 @@ func (s *interp) invitedNotice(v *control.MessageView) {
 	}
 	s.notice("%s invited you to #%s%s: you see its messages from your invitation on; /query #%s to talk there",
 		SanitizeLine(nameLabel(v.Nick, v.AuthorShort)), SanitizeLine(v.RoomName), MarkPrivate, SanitizeLine(v.RoomName))
+}
+
+// namePrivate remembers a private room's name for the prompt.
+func (s *interp) namePrivate(pr *control.PrivateRoom) {
+	if s.privateNames == nil {
+		s.privateNames = map[string]string{}
+	}
+	s.privateNames[pr.ID] = pr.Name
 }
 
 // convoName is how the prompt and notices name a conversation.

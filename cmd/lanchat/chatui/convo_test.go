@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lanchat/lanchat/control"
 )
@@ -56,5 +57,29 @@ func TestDirectAndPrivateRoomCommands(t *testing.T) {
 	}
 	if got := bodies(bob.history(t, "lobby")); !slices.Equal(got, []string{"to the lobby"}) {
 		t.Errorf("bob's #lobby holds %q", got)
+	}
+}
+
+// The terminal's prompt names the current conversation: a private room by
+// its name, a direct one as @PEER.
+func TestPromptNamesTheConversation(t *testing.T) {
+	tn := startNode(t, "alice", newIdentity(t), freeUDPPort(t), []string{"lobby"})
+	var screen syncBuffer
+	term := newTerminal(&screen, 80, 24, false)
+	s := &interp{api: tn.api, mode: Terminal, r: term, now: time.Now}
+	if err := s.start(t.Context(), []string{"lobby"}); err != nil {
+		t.Fatal(err)
+	}
+	s.handleLine(t.Context(), "/room create design")
+	if !strings.HasPrefix(s.room, "pr.") || term.prompt != "#design[private]> " {
+		t.Errorf("after /room create: current %q, prompt %q", s.room, term.prompt)
+	}
+	s.handleLine(t.Context(), "/query bob")
+	if s.room != "@bob" || term.prompt != "@bob> " {
+		t.Errorf("after /query bob: current %q, prompt %q", s.room, term.prompt)
+	}
+	s.handleLine(t.Context(), "/query #lobby")
+	if s.room != "lobby" || term.prompt != "#lobby> " {
+		t.Errorf("after /query #lobby: current %q, prompt %q", s.room, term.prompt)
 	}
 }
