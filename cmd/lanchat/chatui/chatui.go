@@ -118,8 +118,8 @@ type interp struct {
 	// privateNames are the names of the private rooms made current, by id
 	// (the prompt shows the name).
 	privateNames map[string]string
-	names nameBook
-	away  away
+	names        nameBook
+	away         away
 }
 
 // start learns who we are, joins the rooms asked for and says hello.
