@@ -115,11 +115,12 @@ type interp struct {
 	self  *control.Identity
 	rooms []string // the node's rooms, as last told
 	room  string   // the current room; "" for none
+	names nameBook
+	away  away
+
 	// privateNames are the names of the private rooms made current, by id
 	// (the prompt shows the name).
 	privateNames map[string]string
-	names        nameBook
-	away         away
 }
 
 // start learns who we are, joins the rooms asked for and says hello.
