@@ -7,6 +7,7 @@ import (
 	"time"
 
 	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/internal/fuzzseed"
 )
 
 // opAt is an operation by author at (clock, seq).
@@ -166,11 +167,9 @@ func TestOpRecordRoundTrip(t *testing.T) {
 }
 
 func FuzzDecodeOp(f *testing.F) {
-	k := lcrypto.IdentityKey{1, 2, 3}
-	f.Add(Op{Kind: OpInvite, Subject: k}.Encode())
-	f.Add(Op{Kind: OpRemove, Subject: k, Cut: 9}.Encode())
-	f.Add(Op{Kind: OpCreate, Name: "room"}.Encode())
-	f.Add(Op{Kind: OpLeave}.Encode())
+	for _, s := range fuzzseed.Files(f, "FuzzDecodeOp") {
+		f.Add(string(s))
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		op, err := DecodeOp(s)
 		if err != nil {
@@ -183,7 +182,9 @@ func FuzzDecodeOp(f *testing.F) {
 }
 
 func FuzzDecodeWelcome(f *testing.F) {
-	f.Add(welcome{Room: "pr.0123456789abcdef0123456789a", Ops: [][]byte{{1, 2}}}.encode())
+	for _, s := range fuzzseed.Files(f, "FuzzDecodeWelcome") {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		w, err := decodeWelcome(b)
 		if err != nil {
