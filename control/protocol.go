@@ -205,6 +205,10 @@ type SendParams struct {
 	// Join makes the node join Room first if it is not in it (it stays).
 	// Without it, sending to a room the node is not in is not_joined.
 	Join bool `json:"join,omitempty"`
+	// Kind, when set, says which kind of room Room names: "room" (open)
+	// or "private". Unset, a name that both an open room the node is in
+	// and a private room have is ambiguous.
+	Kind string `json:"kind,omitempty"`
 }
 
 // SendResult is the result of "send".

@@ -86,8 +86,19 @@ func (s *Service) Send(ctx context.Context, p SendParams) (*SendResult, error) {
 	if room == "" {
 		room = chat.DefaultRoom
 	}
-	if id, err := s.node.ResolvePrivate(room); err == nil {
-		return s.sendPrivate(ctx, id, p.Body)
+	if p.Kind != KindRoom {
+		id, err := s.node.ResolvePrivate(room)
+		if err == nil {
+			open, _ := chat.NormalizeRoom(room)
+			if p.Kind == "" && id != open && s.node.InRoom(open) {
+				return nil, withHint(&Error{Code: CodeAmbiguous, Message: "both an open room you are in and a private room are called " + open},
+					"name the private room by its id ("+id+"), or the open one with kind \"room\" (in chat: the current room)")
+			}
+			return s.sendPrivate(ctx, id, p.Body)
+		}
+		if p.Kind == KindPrivate {
+			return nil, err
+		}
 	}
 	name, err := chat.NormalizeOpenRoom(room)
 	if err != nil {

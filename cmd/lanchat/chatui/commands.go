@@ -66,8 +66,15 @@ func (s *interp) send(ctx context.Context, room, text string) {
 		s.notice("the line is %d bytes, more than one message holds (%d): sending it as %d messages",
 			len(text), control.MaxBodyBytes, len(parts))
 	}
+	kind := ""
+	switch {
+	case strings.HasPrefix(room, "pr."):
+		kind = control.KindPrivate
+	case !named: // the current room, an open one
+		kind = control.KindRoom
+	}
 	for i, p := range parts {
-		if _, err := s.api.Send(ctx, control.SendParams{Room: room, Body: p}); err != nil {
+		if _, err := s.api.Send(ctx, control.SendParams{Room: room, Body: p, Kind: kind}); err != nil {
 			what := "not sent"
 			if len(parts) > 1 {
 				what = "part " + strconv.Itoa(i+1) + " of " + strconv.Itoa(len(parts)) + " not sent (nor the rest)"
