@@ -34,6 +34,9 @@ func (c *convo) addOp(e opEntry) {
 	defer c.mu.Unlock()
 	for i := range c.ops {
 		if c.ops[i].pos == e.pos {
+			if c.ops[i].op == e.op {
+				return // held already (a welcome's, now stored): nothing changes
+			}
 			c.ops[i] = e
 			c.members = FoldMembership(c.id, c.ops)
 			return
