@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -53,6 +54,16 @@ var roomVerbs = map[string]struct {
 	"leave":   {1, true, "a room"},
 	"members": {1, false, "a room"},
 	"list":    {0, false, "nothing"},
+}
+
+// roomVerbNames lists the room subcommands, sorted (for completion).
+func roomVerbNames() []string {
+	out := make([]string, 0, len(roomVerbs))
+	for v := range roomVerbs {
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func runRoom(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {

@@ -116,3 +116,15 @@ func TestDirectAndPrivateRoomCommands(t *testing.T) {
 	}
 	wantContains(t, "room list", c.must(0, at("bob", "room", "list")...).stdout, "design", room.ID, "member")
 }
+
+// Every shell's completion offers the room subcommands.
+func TestCompletionOffersRoomSubcommands(t *testing.T) {
+	c := newCLI(t)
+	verbs := strings.Join(roomVerbNames(), " ")
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		script := c.must(0, "completion", sh).stdout
+		if !strings.Contains(script, verbs) {
+			t.Errorf("%s completion does not offer %q", sh, verbs)
+		}
+	}
+}

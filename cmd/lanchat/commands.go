@@ -55,7 +55,7 @@ var commands = []command{
 	{name: "chat", summary: "chat in rooms with the trusted peers on your network", help: chatHelp, run: runChat},
 	{name: "send", summary: "send one message from a script", help: sendHelp, run: runSend, args: argText},
 	{name: "history", summary: "show stored messages", help: historyHelp, run: runHistory},
-	{name: "room", summary: "private rooms: create, invite, remove, members", help: roomHelp, run: runRoom, args: argText},
+	{name: "room", summary: "private rooms: create, invite, remove, members", help: roomHelp, run: runRoom, args: argRoomVerb},
 	// completion, man and __complete read this table: init() in
 	// cmd_completion.go appends them.
 }
