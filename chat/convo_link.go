@@ -360,7 +360,8 @@ func (n *Node) publishConvo(c *convo, m *Message, catchUp bool) {
 
 // passOn sends a private room's message to every linked member that may
 // have it but the link it came from and its author; an applied invite
-// brings the invitee a welcome. It returns how many links it went to.
+// brings the invitee a welcome and a sync request (what it wrote before
+// this node held its invitation was dropped here, and comes now). It returns how many links it went to.
 func (n *Node) passOn(c *convo, from *link, m *Message, raw []byte) int {
 	sent := 0
 	var invitee lcrypto.IdentityKey

@@ -201,3 +201,47 @@ func TestPrivateRoomsAreBounded(t *testing.T) {
 		t.Error("alice created a room beyond the bound")
 	}
 }
+
+// A member invited while its first message overtook the invitation: the
+// message is dropped where the invitation is not held yet, and fetched
+// from the invitee as soon as the invitation arrives (not at the next
+// link).
+func TestInviteeIsAskedWhenItsInvitationArrives(t *testing.T) {
+	c := newCluster(t)
+	alice, bob := c.add("alice"), c.add("bob")
+	carol := newID(t)
+	c.trustAll(alice, bob)
+	for _, tn := range []*testNode{alice, bob} {
+		if _, err := c.openStore(tn).Trust(carol.Fingerprint(), "carol"); err != nil {
+			t.Fatal(err)
+		}
+		c.start(tn)
+	}
+	c.waitLinked(alice, bob)
+	link := rawMember(t, bob, carol) // carol: linked to bob only, by hand
+	ctx := context.Background()
+	room, err := alice.node.CreateRoom(ctx, "design")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := alice.node.Invite(ctx, room, bob.id.Public())
+	mustOp(t, "invite bob", v, err)
+	waitFor(t, "bob to be a member", func() bool { return bob.node.convo(room) != nil })
+	early := Message{Room: room, Seq: 1, Clock: 50, Time: time.Now(), Body: "carol, early"}
+	early.Sign(carol)
+	if err := link.Send(frameConvoMessage, early.Encode()); err != nil {
+		t.Fatal(err)
+	}
+	v, err = alice.node.Invite(ctx, room, carol.Public())
+	mustOp(t, "invite carol", v, err)
+	recvUntil(t, link, func(f session.Frame) bool {
+		if f.Type != frameConvoSyncRequest {
+			return false
+		}
+		req, err := decodeSyncRequest(f.Body)
+		return err == nil && req.Room == room
+	})
+	if got := alice.convoBodies(t, room); slices.Contains(got, "carol, early") {
+		t.Fatal("alice holds carol's message: it did not go through bob")
+	}
+}
