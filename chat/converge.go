@@ -282,7 +282,7 @@ func (l *link) handleSyncCheck(ctx context.Context, body []byte) error {
 // after a replacement it sends the kept copy; else it sends the kept copy
 // back to the link that brought the other.
 func (n *Node) resolveConflict(from *link, m *Message, raw []byte) error {
-	rs := n.room(m.Room)
+	rs := n.roomState(m.Room)
 	if rs == nil {
 		return nil
 	}
@@ -319,6 +319,7 @@ func (n *Node) resolveConflict(from *link, m *Message, raw []byte) error {
 			}
 			rs.forgetChain(m.Author)
 			storeMax(&rs.maxClock, m.Clock)
+			n.reloadOps(m.Room)
 			if damaged {
 				n.logf("repaired damaged message %d of %s in %s with the copy from %s", m.Seq, m.Author, m.Room, from.key)
 			}
@@ -331,7 +332,7 @@ func (n *Node) resolveConflict(from *link, m *Message, raw []byte) error {
 		case replaced:
 			n.sendToRoom(m.Room, m.Author, keep)
 		default:
-			_ = from.sess.Send(frameChat, keep)
+			_ = from.sess.Send(messageFrame(m.Room), keep)
 		}
 		return nil
 	}
@@ -352,6 +353,10 @@ func (n *Node) reportEquivocator(rs *room, m *Message, other []byte) {
 // sendToRoom sends encoded messages to every link in the room but the
 // author's.
 func (n *Node) sendToRoom(room string, author lcrypto.IdentityKey, raws ...[]byte) {
+	if isConvo(room) {
+		n.sendToConvo(room, author, raws...)
+		return
+	}
 	for _, l := range n.linksInRoom(room) {
 		if l.key == author {
 			continue

@@ -79,11 +79,15 @@ func (l *link) deliver(in <-chan delivery) {
 			if !d.catchUp {
 				l.noteSkew(m, time.Now())
 			}
-			if rs := n.room(m.Room); rs != nil {
+			if rs := n.roomState(m.Room); rs != nil {
 				storeMax(&rs.maxClock, m.Clock)
 				if m.Author == n.id.Public() { // our own, back from a peer
 					storeMax(&rs.nextSeq, m.Seq+1)
 				}
+			}
+			if isConvo(m.Room) {
+				n.deliveredConvo(l, m, d.raws[i], d.catchUp)
+				continue
 			}
 			n.events.publish(Event{Kind: EventMessage, Room: m.Room, Message: n.view(m, d.catchUp)})
 			n.relay(l, m.Room, m.Author, d.raws[i])

@@ -91,6 +91,27 @@ type MessageView struct {
 	// Mention marks a message of someone else that mentions this node
 	// (@nick or @SHORT, see Mentions).
 	Mention bool `json:"mention,omitempty"`
+	// Conversation is the kind of conversation the message is in: "room"
+	// (an open room), "direct" or "private" (an invite-only room).
+	Conversation string `json:"conversation"`
+	// With is the other person of a direct conversation (its fingerprint),
+	// WithNick how this node calls it.
+	With     string `json:"with,omitempty"`
+	WithNick string `json:"with_nick,omitempty"`
+	// RoomName is a private room's name (Room is its identifier).
+	RoomName string `json:"room_name,omitempty"`
+	// Op is set for a private room's membership operation; Body then says
+	// what it did, in words.
+	Op *OpView `json:"op,omitempty"`
+}
+
+// OpView is a membership operation of a private room as the UI shows it.
+type OpView struct {
+	Kind        string `json:"kind"`                   // create, invite, remove, promote, leave
+	Subject     string `json:"subject,omitempty"`      // fingerprint of who was invited, removed or promoted
+	SubjectNick string `json:"subject_nick,omitempty"` // how this node calls them
+	Name        string `json:"name,omitempty"`         // create: the room's name
+	Cut         uint64 `json:"cut,omitempty"`          // remove: their messages up to this sequence number stay
 }
 
 // PeerView describes a peer.

@@ -19,10 +19,17 @@ const (
 	frameRoomLeave    session.FrameType = 0x14 // I left a room
 	frameSyncCheck    session.FrameType = 0x15 // catch-up sync: my chain hashes, to find differing copies (5.6)
 	frameNick         session.FrameType = 0x16 // my nickname from now on (5.2)
-	frameStored       session.FrameType = 0x1c // receipts: what I hold without gaps, by author (5.11)
-	frameRead         session.FrameType = 0x1d // receipts: the last message I read in a room (5.11)
-	framePresence     session.FrameType = 0x1e // online, away or busy, with a status line (5.11)
-	frameTyping       session.FrameType = 0x1f // I am typing in a room (5.11)
+	// Direct conversations and private rooms (5.9, 5.10): only ever sent
+	// to the conversation's members.
+	frameConvoMessage      session.FrameType = 0x17 // a signed message of a direct conversation or private room
+	frameConvoSyncRequest  session.FrameType = 0x18 // conversation catch-up: what I have (5.4's layout)
+	frameConvoSyncResponse session.FrameType = 0x19 // conversation catch-up: what you missed (5.4's layout)
+	frameConvoWelcome      session.FrameType = 0x1a // a private room's operations, to one of its members
+	// 0x1b is reserved for conversations.
+	frameStored   session.FrameType = 0x1c // receipts: what I hold without gaps, by author (5.11)
+	frameRead     session.FrameType = 0x1d // receipts: the last message I read in a room (5.11)
+	framePresence session.FrameType = 0x1e // online, away or busy, with a status line (5.11)
+	frameTyping   session.FrameType = 0x1f // I am typing in a room (5.11)
 )
 
 // maxFrameSize is the largest chat frame body this node sends or accepts:
@@ -32,17 +39,21 @@ const (
 const maxFrameSize = 1 << 20
 
 var chatFrameNames = map[session.FrameType]string{
-	frameChat:         "chat",
-	frameSyncRequest:  "sync-request",
-	frameSyncResponse: "sync-response",
-	frameRoomJoin:     "room-join",
-	frameRoomLeave:    "room-leave",
-	frameSyncCheck:    "sync-check",
-	frameNick:         "nick",
-	frameStored:       "stored",
-	frameRead:         "read",
-	framePresence:     "presence",
-	frameTyping:       "typing",
+	frameChat:              "chat",
+	frameSyncRequest:       "sync-request",
+	frameSyncResponse:      "sync-response",
+	frameRoomJoin:          "room-join",
+	frameRoomLeave:         "room-leave",
+	frameSyncCheck:         "sync-check",
+	frameNick:              "nick",
+	frameConvoMessage:      "convo-message",
+	frameConvoSyncRequest:  "convo-sync-request",
+	frameConvoSyncResponse: "convo-sync-response",
+	frameConvoWelcome:      "convo-welcome",
+	frameStored:            "stored",
+	frameRead:              "read",
+	framePresence:          "presence",
+	frameTyping:            "typing",
 }
 
 // frameName names a frame type, e.g. "chat", "ping" or "type-0x2a".

@@ -71,10 +71,20 @@ func queryHistory(store *storage.DB, self lcrypto.IdentityKey, q HistoryQuery) (
 			return nil, err
 		}
 	}
-	if grep != "" || !q.Since.IsZero() || q.Unread {
+	private, err := privateFolds(store, rooms)
+	if err != nil {
+		return nil, err
+	}
+	if grep != "" || !q.Since.IsZero() || q.Unread || len(private) > 0 {
 		sq.Match = func(raw []byte) bool {
 			m, err := DecodeMessage(raw)
-			if err != nil || m.Time.Before(q.Since) || !strings.Contains(strings.ToLower(m.Body), grep) {
+			if err != nil {
+				return grep == "" && q.Since.IsZero() && !q.Unread // damaged: shown as such
+			}
+			if ms, ok := private[m.Room]; ok && !ms.Belongs(&m) {
+				return false // not part of the room (PROTOCOL.md 5.10)
+			}
+			if m.Time.Before(q.Since) || !strings.Contains(strings.ToLower(m.Body), grep) {
 				return false
 			}
 			return !q.Unread || m.Author != self &&
@@ -82,6 +92,29 @@ func queryHistory(store *storage.DB, self lcrypto.IdentityKey, q HistoryQuery) (
 		}
 	}
 	return store.History(sq)
+}
+
+// privateFolds returns the membership of each private room among rooms (nil:
+// every room of the store), so history shows only what belongs to them.
+func privateFolds(store *storage.DB, rooms []string) (map[string]*Membership, error) {
+	if rooms == nil {
+		var err error
+		if rooms, err = store.MessageRooms(); err != nil {
+			return nil, err
+		}
+	}
+	out := map[string]*Membership{}
+	for _, r := range rooms {
+		if ConvoKind(r) != KindPrivate {
+			continue
+		}
+		ms, err := ReadMembership(store, r)
+		if err != nil {
+			return nil, err
+		}
+		out[r] = ms
+	}
+	return out, nil
 }
 
 // historyViews decodes and verifies stored messages (a record that fails

@@ -242,6 +242,13 @@ func (n *Node) removeLink(l *link) {
 		notice = n.linkEnded(l, storeErr, reason, time.Now())
 	}
 	n.links.Unlock()
+	if !current {
+		// A newer link replaced this one: what was sent on this one as
+		// it closed may be lost, so the conversations sync again on it.
+		if cur := n.linkTo(l.key); cur != nil {
+			cur.resyncConvos()
+		}
+	}
 	if current {
 		pv := n.peerViewOf(l)
 		n.events.publish(Event{Kind: EventPeerDown, Peer: pv, Reason: reason})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,6 +56,7 @@ type Node struct {
 	rcpt    receiptTable  // members' heads and read positions (receipts.go)
 	pres    presenceState // own presence, typing limits (presence.go)
 	diag    diagTable
+	convos  convoTable // direct conversations and private rooms (convo.go)
 }
 
 // roomTable is the joined rooms, with its own lock.
@@ -117,6 +119,7 @@ func New(cfg Config) (*Node, error) {
 	n.relinks.byKey = map[lcrypto.IdentityKey]*relinkState{}
 	n.rcpt.kick = make(chan struct{}, 1)
 	n.diag.refused = map[lcrypto.IdentityKey]PeerIssue{}
+	n.convos.byID = map[string]*convo{}
 	if n.logf == nil {
 		n.logf = func(string, ...any) {}
 	}
@@ -133,9 +136,15 @@ func New(cfg Config) (*Node, error) {
 		rooms = []string{DefaultRoom}
 	}
 	for _, r := range rooms {
+		if isConvo(strings.ToLower(r)) {
+			return nil, fmt.Errorf("chat: %w (%q)", ErrReservedRoom, r)
+		}
 		if _, err := n.loadRoom(r); err != nil {
 			return nil, err
 		}
+	}
+	if err := n.loadPrivateRooms(); err != nil {
+		return nil, err
 	}
 	return n, nil
 }

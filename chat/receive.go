@@ -68,6 +68,12 @@ const parallelVerifyMin = 16
 // survivors are claimed in flight; the caller releases them after the
 // commit.
 func (n *Node) screen(ctx context.Context, from *link, raws [][]byte) ([]Message, [][]byte, error) {
+	return n.screenWith(ctx, from, raws, n.wanted)
+}
+
+// screenWith is screen with the cheap checks of want: wanted for open
+// rooms, wantedConvo for conversations (convo_link.go).
+func (n *Node) screenWith(ctx context.Context, from *link, raws [][]byte, want func(*Message) bool) ([]Message, [][]byte, error) {
 	msgs := make([]Message, 0, len(raws))
 	keep := make([][]byte, 0, len(raws))
 	for _, raw := range raws {
@@ -75,7 +81,7 @@ func (n *Node) screen(ctx context.Context, from *link, raws [][]byte) ([]Message
 		if err != nil {
 			return nil, nil, err
 		}
-		if n.wanted(&m) {
+		if want(&m) {
 			msgs, keep = append(msgs, m), append(keep, raw)
 		}
 	}

@@ -21,6 +21,13 @@ func (n *Node) Send(ctx context.Context, roomName, body string) (*MessageView, i
 	if err != nil {
 		return nil, 0, err
 	}
+	if isConvo(name) { // a private room (or direct conversation) by its id
+		c := n.convo(name)
+		if c == nil {
+			return nil, 0, fmt.Errorf("%w: %s", ErrNotMember, name)
+		}
+		return n.sendConvo(ctx, c, body)
+	}
 	rs := n.room(name)
 	if rs == nil {
 		return nil, 0, fmt.Errorf("%w %q: join it first", ErrNotJoined, name)
@@ -74,6 +81,9 @@ func (n *Node) storeOwn(ctx context.Context, rs *room, name, body string) (Messa
 
 // Join enters a room: peers are told, and the room's history is synced.
 func (n *Node) Join(roomName string) (string, error) {
+	if _, err := NormalizeOpenRoom(roomName); err != nil {
+		return "", err
+	}
 	name, err := n.loadRoom(roomName)
 	if err != nil {
 		return "", err

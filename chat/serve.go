@@ -41,6 +41,7 @@ func (l *link) serve() {
 		l.requestSync(r)
 		n.sendReadMark(r, l, nil)
 	}
+	l.startConvos()
 	for {
 		f, err := l.sess.Recv(ctx)
 		if err != nil {
@@ -88,7 +89,7 @@ func (l *link) handleFrame(ctx context.Context, f session.Frame, out chan<- deli
 		}
 		return n.submit(ctx, out, delivery{msgs: msgs, raws: raws})
 	case frameSyncResponse:
-		return l.handleSyncResponse(ctx, f.Body, out)
+		return l.handleSyncResponse(ctx, f.Body, out, false)
 	case frameSyncRequest:
 		req, err := decodeSyncRequest(f.Body)
 		if err != nil {
@@ -121,6 +122,9 @@ func (l *link) handleFrame(ctx context.Context, f session.Frame, out chan<- deli
 		return l.handlePresence(f.Body)
 	case frameTyping:
 		return l.handleTyping(f.Body)
+	}
+	if handled, err := l.handleConvoFrame(ctx, f, out); handled {
+		return err
 	}
 	n.stats.skipped.Add(1) // a newer peer's frame type: skipped (PROTOCOL.md 4.2)
 	return nil

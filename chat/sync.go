@@ -23,7 +23,11 @@ func (l *link) requestSync(r string) {
 		}
 		req.Heads[lcrypto.IdentityKey(k)] = v
 	}
-	if err := l.sess.Send(frameSyncRequest, req.encode()); err != nil {
+	frame := frameSyncRequest
+	if isConvo(r) {
+		frame = frameConvoSyncRequest
+	}
+	if err := l.sess.Send(frame, req.encode()); err != nil {
 		n.logf("sync %s with %s: %v", r, l.key, err)
 	}
 }
@@ -74,20 +78,21 @@ func (l *link) nextSync(ctx context.Context, room string) syncRequest {
 
 // serveSync streams what the peer misses in a room, in bounded batches; it
 // waits for queue space (flow control), so a slow peer slows only itself.
-// A room that is not shared (either side not in it) gets an empty answer.
+// A room that is not shared (either side not in it) gets an empty answer,
+// and of a conversation only what the peer may receive goes (syncPolicy).
 func (l *link) serveSync(ctx context.Context, req syncRequest) {
 	n := l.node
 	resp := syncResponse{Room: req.Room}
 	header := syncResponseHeader(req.Room)
 	size := header // the encoded body so far
+	frame, keep := l.syncPolicy(req.Room)
 	flush := func(done bool) bool {
 		resp.Done = done
-		err := l.sess.SendWait(ctx, frameSyncResponse, resp.encode())
+		err := l.sess.SendWait(ctx, frame, resp.encode())
 		resp.Msgs, size = nil, header
 		return err == nil
 	}
-	shared := n.room(req.Room) != nil && l.inRoom(req.Room)
-	if !shared {
+	if keep == nil {
 		flush(true)
 		return
 	}
@@ -119,8 +124,12 @@ func (l *link) serveSync(ctx context.Context, req syncRequest) {
 				// damaged on disk would close the peer's link on every
 				// batch. It is skipped (and reported below); the rest of
 				// the room goes through.
-				if _, err := decodeStored(m); err != nil {
+				dm, err := decodeStored(m)
+				if err != nil {
 					damaged++
+					continue
+				}
+				if !keep(&dm) {
 					continue
 				}
 				entry := 2 + len(m.Raw) // length u16 | message
@@ -144,7 +153,9 @@ func (l *link) serveSync(ctx context.Context, req syncRequest) {
 }
 
 // handleSyncResponse verifies a batch and submits it as one write.
-func (l *link) handleSyncResponse(ctx context.Context, body []byte, out chan<- delivery) error {
+// convo tells which frame type brought it: a conversation's (0x19) or an
+// open room's (0x12).
+func (l *link) handleSyncResponse(ctx context.Context, body []byte, out chan<- delivery, convo bool) error {
 	n := l.node
 	resp, err := decodeSyncResponse(body)
 	if err != nil {
@@ -155,12 +166,19 @@ func (l *link) handleSyncResponse(ctx context.Context, body []byte, out chan<- d
 			return fmt.Errorf("%w: a message of room %s in a sync batch of %s", ErrFrame, m.Room, resp.Room)
 		}
 	}
-	msgs, raws, err := n.screen(ctx, l, resp.Msgs)
+	if isConvo(resp.Room) != convo {
+		return fmt.Errorf("%w: a sync response for %s in the wrong frame type", ErrFrame, resp.Room)
+	}
+	want := n.wanted
+	if convo {
+		want = func(m *Message) bool { return n.wantedConvo(l, m) }
+	}
+	msgs, raws, err := n.screenWith(ctx, l, resp.Msgs, want)
 	if err != nil {
 		return err
 	}
 	d := delivery{msgs: msgs, raws: raws, catchUp: true}
-	if resp.Done {
+	if resp.Done && !convo {
 		d.checkRoom = resp.Room // once durable, compare chains (converge.go)
 	}
 	if len(msgs) == 0 {

@@ -108,7 +108,29 @@ type (
 		State  uint8  `json:"state"`
 		Status string `json:"status"`
 	}
+	welcomeFields struct {
+		Room string   `json:"room"`
+		Ops  []string `json:"ops_hex"`
+	}
 )
+
+// vectorConvo returns the conversation messages of the vectors (5.9,
+// 5.10): alice's direct message to bob, and the create and invite
+// operations of alice's private room "design" (nonce 00 01 … 0f).
+func vectorConvo(alice, bob *lcrypto.Identity) (dm, create, invite Message) {
+	dm = Message{Room: DirectID(alice.Fingerprint(), bob.Fingerprint()), Seq: 1, Clock: 1, Time: time.UnixMilli(1700000002000), Body: "just us"}
+	dm.Sign(alice)
+	var nonce [NonceSize]byte
+	for i := range nonce {
+		nonce[i] = byte(i)
+	}
+	room := PrivateID(alice.Public(), nonce)
+	create = Message{Room: room, Seq: 1, Clock: 1, Time: time.UnixMilli(1700000003000), Body: Op{Kind: OpCreate, Nonce: nonce, Name: "design"}.Encode()}
+	create.Sign(alice)
+	invite = Message{Room: room, Seq: 2, Clock: 2, Time: time.UnixMilli(1700000004000), Body: Op{Kind: OpInvite, Subject: bob.Public()}.Encode()}
+	invite.Sign(alice)
+	return dm, create, invite
+}
 
 // vectorIdentities are the fixed identities of the vectors: the secrets
 // 00 01 … 3f (alice) and 40 41 … 7f (bob), those of the session vectors.
@@ -153,6 +175,7 @@ func generateFrameVectors(t *testing.T) frameVectors {
 	t.Helper()
 	alice, bob := vectorIdentities(t)
 	m1, m2 := vectorMessages(alice, bob)
+	dm, create, invite := vectorConvo(alice, bob)
 	ak, bk := alice.Public(), bob.Public()
 	// Each author holds one message: the chain is c₁ = SHA-256(32 zero bytes ‖ SHA-256(message)).
 	ac, bc := chainHash{}.next(m1.Encode()), chainHash{}.next(m2.Encode())
@@ -200,6 +223,19 @@ func generateFrameVectors(t *testing.T) frameVectors {
 			presence{State: Away, Status: "lunch"}.encode()},
 		{"presence: online, no status (5.11)", framePresence, presenceFields{0, ""}, presence{}.encode()},
 		{"typing in lobby (5.11)", frameTyping, roomFields{"lobby"}, encodeRoomFrame("lobby")},
+		// Conversations (5.9, 5.10): appended, so the vectors above keep their places.
+		{"direct message of alice to bob (5.9)", frameConvoMessage, messageFieldsOf(dm), dm.Encode()},
+		{"convo sync request of the direct conversation", frameConvoSyncRequest,
+			syncRequestFields{dm.Room, []headFields{{hex.EncodeToString(ak[:]), 1}}},
+			syncRequest{Room: dm.Room, Heads: map[lcrypto.IdentityKey]uint64{ak: 1}}.encode()},
+		{"convo sync response of the direct conversation", frameConvoSyncResponse,
+			syncResponseFields{dm.Room, true, []string{hex.EncodeToString(dm.Encode())}},
+			syncResponse{Room: dm.Room, Done: true, Msgs: [][]byte{dm.Encode()}}.encode()},
+		{"private room create operation (5.10)", frameConvoMessage, messageFieldsOf(create), create.Encode()},
+		{"private room invite operation (5.10)", frameConvoMessage, messageFieldsOf(invite), invite.Encode()},
+		{"convo welcome to bob (5.10)", frameConvoWelcome,
+			welcomeFields{create.Room, []string{hex.EncodeToString(create.Encode()), hex.EncodeToString(invite.Encode())}},
+			welcome{Room: create.Room, Ops: [][]byte{create.Encode(), invite.Encode()}}.encode()},
 	}
 	v := frameVectors{
 		Description: "Plaintext lanchat frames (PROTOCOL.md 5.8): type, decoded fields, body, and the plaintext of the Noise transport message that carries it. Identity secrets are inputs; signatures are deterministic Ed25519.",
@@ -299,7 +335,7 @@ func roundTrip(t *testing.T, f frameVectorRecord, body []byte) (encoded []byte, 
 		mustUnmarshal(t, f.Fields, &in)
 		h, err := decodeHello(body)
 		return hello{Nick: in.Nick, Rooms: in.Rooms}.encode(), helloFields{helloVersion, h.Nick, h.Rooms}, err
-	case frameChat:
+	case frameChat, frameConvoMessage:
 		var in messageFields
 		mustUnmarshal(t, f.Fields, &in)
 		m := Message{Room: in.Room, Seq: in.Seq, Clock: in.Clock, Time: time.UnixMilli(in.TimeMs), Body: in.Body}
@@ -310,7 +346,7 @@ func roundTrip(t *testing.T, f frameVectorRecord, body []byte) (encoded []byte, 
 		}
 		d, err := DecodeMessage(body)
 		return m.Encode(), messageFieldsOf(d), err
-	case frameSyncRequest:
+	case frameSyncRequest, frameConvoSyncRequest:
 		var in syncRequestFields
 		mustUnmarshal(t, f.Fields, &in)
 		req := syncRequest{Room: in.Room, Heads: map[lcrypto.IdentityKey]uint64{}}
@@ -323,7 +359,7 @@ func roundTrip(t *testing.T, f frameVectorRecord, body []byte) (encoded []byte, 
 			out.Heads = append(out.Heads, headFields{hex.EncodeToString(h.key[:]), h.head})
 		}
 		return req.encode(), out, err
-	case frameSyncResponse:
+	case frameSyncResponse, frameConvoSyncResponse:
 		var in syncResponseFields
 		mustUnmarshal(t, f.Fields, &in)
 		resp := syncResponse{Room: in.Room, Done: in.Done}
@@ -388,6 +424,19 @@ func roundTrip(t *testing.T, f frameVectorRecord, body []byte) (encoded []byte, 
 		mustUnmarshal(t, f.Fields, &in)
 		r, err := decodeRoomFrame(body)
 		return encodeRoomFrame(in.Room), roomFields{r}, err
+	case frameConvoWelcome:
+		var in welcomeFields
+		mustUnmarshal(t, f.Fields, &in)
+		w := welcome{Room: in.Room}
+		for _, m := range in.Ops {
+			w.Ops = append(w.Ops, unhex(t, m))
+		}
+		d, err := decodeWelcome(body)
+		out := welcomeFields{Room: d.Room, Ops: []string{}}
+		for _, m := range d.Ops {
+			out.Ops = append(out.Ops, hex.EncodeToString(m))
+		}
+		return w.encode(), out, err
 	case vectorTypeClose:
 		var in closeFields
 		mustUnmarshal(t, f.Fields, &in)

@@ -23,6 +23,10 @@ type labels struct {
 	hello func(lcrypto.IdentityKey) string
 	// marked reports whether author is found signing twice in room.
 	marked func(room string, author lcrypto.IdentityKey) bool
+	// direct returns the other person of a direct conversation, if known.
+	direct func(room string) (lcrypto.Fingerprint, bool)
+	// private returns a private room's membership, nil if unknown.
+	private func(room string) *Membership
 }
 
 // author returns how to call key and whether it is trusted (or us): our
@@ -66,7 +70,61 @@ func (lb *labels) view(m *Message, damaged *storage.StoredMessage, catchUp bool)
 	v.Nick, v.Trusted = lb.author(author)
 	v.Equivocator = lb.marked(v.Room, author)
 	v.Mention = !v.Own && !v.Damaged && Mentions(v.Body, lb.selfNick, lb.self.Fingerprint().Short())
+	lb.convoView(v, m, damaged == nil)
 	return v
+}
+
+// convoView fills in what a view says of its conversation.
+func (lb *labels) convoView(v *MessageView, m *Message, decoded bool) {
+	v.Conversation = ConvoKind(v.Room)
+	switch v.Conversation {
+	case KindDirect:
+		if lb.direct == nil {
+			return
+		}
+		if fp, ok := lb.direct(v.Room); ok {
+			v.With = fp.String()
+			v.WithNick, _ = lb.trusted(fp)
+		}
+	case KindPrivate:
+		if lb.private != nil {
+			if ms := lb.private(v.Room); ms != nil {
+				v.RoomName = ms.Name
+			}
+		}
+		if decoded && isOpBody(m.Body) {
+			v.Op, v.Body = lb.opView(m)
+		}
+	}
+}
+
+// opView describes an operation message, in a view and in words.
+func (lb *labels) opView(m *Message) (*OpView, string) {
+	op, err := DecodeOp(m.Body)
+	if err != nil {
+		return &OpView{Kind: "invalid"}, "(an invalid membership operation)"
+	}
+	ov := &OpView{Kind: op.Kind, Name: op.Name, Cut: op.Cut}
+	who := ""
+	if op.Kind != OpCreate && op.Kind != OpLeave {
+		ov.Subject = op.Subject.Fingerprint().String()
+		ov.SubjectNick, _ = lb.author(op.Subject)
+		who = ov.SubjectNick
+		if who == "" {
+			who = op.Subject.Fingerprint().Short()
+		}
+	}
+	switch op.Kind {
+	case OpCreate:
+		return ov, "created the private room " + op.Name
+	case OpInvite:
+		return ov, "invited " + who + " (who sees the room from here on)"
+	case OpRemove:
+		return ov, "removed " + who
+	case OpPromote:
+		return ov, "made " + who + " an admin"
+	}
+	return ov, "left the room"
 }
 
 // labels returns the running node's labels: its trust list, the nicknames
@@ -89,7 +147,34 @@ func (n *Node) labels() *labels {
 			_, ok := eq[author]
 			return err == nil && ok
 		},
+		direct: func(room string) (lcrypto.Fingerprint, bool) {
+			if c := n.convo(room); c != nil && c.kind == KindDirect {
+				return c.peer, true
+			}
+			fp, ok := directPeers(n.store, n.id.Public())[room]
+			return fp, ok
+		},
+		private: func(room string) *Membership {
+			if c := n.convo(room); c != nil && c.kind == KindPrivate {
+				return c.membership()
+			}
+			return nil
+		},
 	}
+}
+
+// directPeers maps the direct conversation id with each trusted peer to
+// its fingerprint.
+func directPeers(store *storage.DB, self lcrypto.IdentityKey) map[string]lcrypto.Fingerprint {
+	out := map[string]lcrypto.Fingerprint{}
+	peers, err := store.TrustedPeers()
+	if err != nil {
+		return out
+	}
+	for _, p := range peers {
+		out[DirectID(self.Fingerprint(), p.Fingerprint)] = p.Fingerprint
+	}
+	return out
 }
 
 // view turns a message into what the UI shows.
@@ -118,6 +203,19 @@ func storeLabels(store *storage.DB, self lcrypto.IdentityKey, selfNick string, s
 		}
 		equiv[room] = eq
 	}
+	direct := directPeers(store, self)
+	private := map[string]*Membership{}
+	for i := range stored {
+		room := stored[i].Room
+		if _, ok := private[room]; ok || ConvoKind(room) != KindPrivate {
+			continue
+		}
+		ms, err := ReadMembership(store, room)
+		if err != nil {
+			return nil, err
+		}
+		private[room] = ms
+	}
 	return &labels{
 		self:     self,
 		selfNick: selfNick,
@@ -125,6 +223,11 @@ func storeLabels(store *storage.DB, self lcrypto.IdentityKey, selfNick string, s
 			name, ok := names[fp]
 			return name, ok
 		},
+		direct: func(room string) (lcrypto.Fingerprint, bool) {
+			fp, ok := direct[room]
+			return fp, ok
+		},
+		private: func(room string) *Membership { return private[room] },
 		marked: func(room string, author lcrypto.IdentityKey) bool {
 			_, ok := equiv[room][author]
 			return ok

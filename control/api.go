@@ -38,6 +38,17 @@ type API interface {
 	// WebLogin mints a one-time login URL of the node's web UI
 	// (CodeNoWeb: the node serves none).
 	WebLogin(ctx context.Context) (*WebLoginResult, error)
+	// Direct conversations and private rooms (convo.go). SendDirect and
+	// the room operations need a running node; Members and PrivateRooms
+	// are answered from the database too.
+	SendDirect(ctx context.Context, p DirectParams) (*SendResult, error)
+	CreateRoom(ctx context.Context, p CreateRoomParams) (*PrivateRoom, error)
+	Invite(ctx context.Context, p MemberParams) (*MemberResult, error)
+	RemoveMember(ctx context.Context, p MemberParams) (*MemberResult, error)
+	Promote(ctx context.Context, p MemberParams) (*MemberResult, error)
+	LeaveRoom(ctx context.Context, room string) (*MemberResult, error)
+	Members(ctx context.Context, room string) (*PrivateRoom, error)
+	PrivateRooms(ctx context.Context) ([]PrivateRoom, error)
 	// Close releases what the implementation holds (a connection, the
 	// database); a Service's node keeps running.
 	Close() error

@@ -36,11 +36,14 @@ func (l *Local) Identity(context.Context) (*Identity, error) { return identityOf
 
 // History implements API.
 func (l *Local) History(_ context.Context, p HistoryParams) ([]*chat.MessageView, error) {
-	q, err := historyQuery(p)
+	rec, err := l.self()
 	if err != nil {
 		return nil, err
 	}
-	rec, err := l.self()
+	q, err := historyQuery(p, func(p HistoryParams) ([]string, error) {
+		return historyRooms(p, l.db, rec.Key,
+			func(s string) (string, error) { return chat.ResolvePrivateIn(l.db, rec.Key, s) })
+	})
 	if err != nil {
 		return nil, err
 	}

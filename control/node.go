@@ -109,5 +109,9 @@ const (
 // NormalizeRoom returns a room's normal name, or why it is not one.
 func NormalizeRoom(name string) (string, error) { return chat.NormalizeRoom(name) }
 
+// NormalizeOpenRoom is NormalizeRoom for an open room: the prefixes of
+// conversation identifiers ("dm.", "pr.") are refused.
+func NormalizeOpenRoom(name string) (string, error) { return chat.NormalizeOpenRoom(name) }
+
 // CheckNick reports why a nickname breaks the rules, if it does.
 func CheckNick(nick string) error { return chat.CheckNick(nick) }

@@ -51,6 +51,15 @@ const (
 	MethodDiagnose = "diagnose"
 	// MethodWebLogin answers a one-time login URL of the web UI.
 	MethodWebLogin = "web_login"
+	// Direct conversations and private rooms (convo.go).
+	MethodSendDirect   = "send_direct"
+	MethodRoomCreate   = "room_create"
+	MethodRoomInvite   = "room_invite"
+	MethodRoomRemove   = "room_remove"
+	MethodRoomPromote  = "room_promote"
+	MethodRoomLeave    = "room_leave"
+	MethodRoomMembers  = "room_members"
+	MethodPrivateRooms = "private_rooms"
 )
 
 // Control error codes. ONLY APPEND TO THIS LIST.
@@ -72,6 +81,9 @@ const (
 	CodeNoMessage       = "no_message"       // no such message is stored
 	CodeBadPresence     = "bad_presence"     // not online, away or busy, or a bad status line
 	CodeNoWeb           = "no_web"           // the node serves no web UI
+	CodeNotMember       = "not_member"       // not a member of that private room, or the room's rules refuse the operation
+	CodeNoPeer          = "no_peer"          // no trusted peer by that name or fingerprint (or its key is not known yet)
+	CodeAmbiguous       = "ambiguous"        // a name several rooms or peers have: give the id or fingerprint
 )
 
 // request is one request line.
@@ -140,6 +152,9 @@ var errorCodes = []struct {
 	{lcrypto.ErrWrongPassphrase, CodeWrongPassphrase},
 	{chat.ErrNoMessage, CodeNoMessage},
 	{chat.ErrPresence, CodeBadPresence},
+	{chat.ErrNotMember, CodeNotMember},
+	{chat.ErrNoPeer, CodeNoPeer},
+	{chat.ErrAmbiguous, CodeAmbiguous},
 }
 
 // toError turns a method's error into what the client is told.
@@ -172,6 +187,9 @@ type HistoryParams struct {
 	Grep  string    `json:"grep,omitempty"`  // case-insensitive substring
 	// Unread keeps only others' messages after the read position.
 	Unread bool `json:"unread,omitempty"`
+	// With adds the direct conversation with this trusted peer (name or
+	// fingerprint) to Rooms. Rooms may name private rooms by name or id.
+	With string `json:"with,omitempty"`
 }
 
 // FingerprintParams are the params of "trust" and "untrust".
@@ -203,6 +221,10 @@ type SendParams struct {
 	// Join makes the node join Room first if it is not in it (it stays).
 	// Without it, sending to a room the node is not in is not_joined.
 	Join bool `json:"join,omitempty"`
+	// Kind, when set, says which kind of room Room names: "room" (open)
+	// or "private". Unset, a name that both an open room the node is in
+	// and a private room have is ambiguous.
+	Kind string `json:"kind,omitempty"`
 }
 
 // SendResult is the result of "send".

@@ -54,7 +54,9 @@ func (s *Service) Identity(context.Context) (*Identity, error) {
 
 // History implements API.
 func (s *Service) History(_ context.Context, p HistoryParams) ([]*chat.MessageView, error) {
-	q, err := historyQuery(p)
+	q, err := historyQuery(p, func(p HistoryParams) ([]string, error) {
+		return historyRooms(p, s.db, s.node.Identity(), s.node.ResolvePrivate)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +93,21 @@ func (s *Service) Send(ctx context.Context, p SendParams) (*SendResult, error) {
 	if room == "" {
 		room = chat.DefaultRoom
 	}
-	name, err := chat.NormalizeRoom(room)
+	if p.Kind != KindRoom {
+		id, err := s.node.ResolvePrivate(room)
+		if err == nil {
+			open, _ := chat.NormalizeRoom(room)
+			if p.Kind == "" && id != open && s.node.InRoom(open) {
+				return nil, withHint(&Error{Code: CodeAmbiguous, Message: "both an open room you are in and a private room are called " + open},
+					"name the private room by its id ("+id+"), or the open one with kind \"room\" (in chat: the current room)")
+			}
+			return s.sendPrivate(ctx, id, p.Body)
+		}
+		if p.Kind == KindPrivate {
+			return nil, err
+		}
+	}
+	name, err := chat.NormalizeOpenRoom(room)
 	if err != nil {
 		return nil, err
 	}
@@ -112,6 +128,19 @@ func (s *Service) Send(ctx context.Context, p SendParams) (*SendResult, error) {
 	if r, err := s.node.Receipt(name, s.node.Identity(), v.Seq); err == nil {
 		res.Stored, res.Members, res.Read = r.Stored, r.Members, r.Read
 	}
+	for _, pv := range s.node.LinkedPeers() {
+		res.Linked = append(res.Linked, pv.Fingerprint)
+	}
+	return res, nil
+}
+
+// sendPrivate sends to a private room by its id.
+func (s *Service) sendPrivate(ctx context.Context, id, body string) (*SendResult, error) {
+	v, handed, err := s.node.Send(ctx, id, body)
+	if err != nil {
+		return nil, err
+	}
+	res := &SendResult{Message: v, HandedTo: handed, Linked: []string{}}
 	for _, pv := range s.node.LinkedPeers() {
 		res.Linked = append(res.Linked, pv.Fingerprint)
 	}

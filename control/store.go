@@ -97,7 +97,7 @@ func untrustIn(db *storage.DB, fingerprint string, remove func(lcrypto.Fingerpri
 }
 
 // historyQuery checks p and turns it into chat's query.
-func historyQuery(p HistoryParams) (chat.HistoryQuery, error) {
+func historyQuery(p HistoryParams, rooms func(HistoryParams) ([]string, error)) (chat.HistoryQuery, error) {
 	if p.Limit < 0 {
 		return chat.HistoryQuery{}, &Error{Code: CodeInvalidParams, Message: "limit is negative"}
 	}
@@ -106,7 +106,14 @@ func historyQuery(p HistoryParams) (chat.HistoryQuery, error) {
 			return chat.HistoryQuery{}, err
 		}
 	}
-	return chat.HistoryQuery(p), nil
+	q := chat.HistoryQuery{Rooms: p.Rooms, Limit: p.Limit, Since: p.Since, Grep: p.Grep}
+	if len(p.Rooms) > 0 || p.With != "" {
+		var err error
+		if q.Rooms, err = rooms(p); err != nil {
+			return chat.HistoryQuery{}, err
+		}
+	}
+	return q, nil
 }
 
 // nonNil keeps an empty result a JSON array, never null.

@@ -19,6 +19,7 @@ const (
 	argCommands = "commands" // command names (lanchat help)
 	argShells   = "shells"   // bash, zsh, fish (lanchat completion)
 	argText     = "text"     // free text: nothing to offer
+	argRoomVerb = "room"     // a room subcommand first (lanchat room)
 )
 
 func init() {
@@ -310,6 +311,8 @@ _lanchat() {
 			fmt.Fprintf(&b, "        COMPREPLY=($(compgen -W %q -- \"$cur\"))\n", strings.Join(m.commandNames(), " "))
 		case argShells:
 			fmt.Fprintf(&b, "        COMPREPLY=($(compgen -W %q -- \"$cur\"))\n", strings.Join(shells, " "))
+		case argRoomVerb:
+			fmt.Fprintf(&b, "        COMPREPLY=($(compgen -W %q -- \"$cur\"))\n", strings.Join(roomVerbNames(), " "))
 		case argText:
 			b.WriteString("        COMPREPLY=()\n")
 		default:
@@ -425,6 +428,8 @@ _lanchat() {
 			fmt.Fprintf(&b, "        '1:command:(%s)' \\\n", strings.Join(m.commandNames(), " "))
 		case argShells:
 			fmt.Fprintf(&b, "        '1:shell:(%s)' \\\n", strings.Join(shells, " "))
+		case argRoomVerb:
+			fmt.Fprintf(&b, "        '1:subcommand:(%s)' '*:argument: ' \\\n", strings.Join(roomVerbNames(), " "))
 		case argText:
 			b.WriteString("        '*:text: ' \\\n")
 		}
@@ -514,6 +519,8 @@ complete -c lanchat -f
 			fmt.Fprintf(&b, "complete -c lanchat -n %s -x -a %s\n", fishQuote(cond), fishQuote(strings.Join(m.commandNames(), " ")))
 		case argShells:
 			fmt.Fprintf(&b, "complete -c lanchat -n %s -x -a %s\n", fishQuote(cond), fishQuote(strings.Join(shells, " ")))
+		case argRoomVerb:
+			fmt.Fprintf(&b, "complete -c lanchat -n %s -x -a %s\n", fishQuote(cond), fishQuote(strings.Join(roomVerbNames(), " ")))
 		}
 	}
 	return b.String()

@@ -11,7 +11,7 @@ import (
 )
 
 var historyHelp = help{
-	synopsis: "lanchat history [--room ROOM]... [--limit N] [--since WHEN] [--grep TEXT] [--unread [--mark-read]] [--json]",
+	synopsis: "lanchat history [--room ROOM]... [--with PEER] [--limit N] [--since WHEN] [--grep TEXT] [--unread [--mark-read]] [--json]",
 	text: `Show stored messages, oldest first, in the order every member of a room
 sees them (Lamport clock, then author). Without --room, every room.
 Messages by authors you have not trusted are marked [untrusted]; an author
@@ -22,11 +22,17 @@ found signing two different messages under one number is marked
 --unread shows only the messages of others you have not read yet (after
 your read position in each room; lanchat rooms counts them), and
 --mark-read then marks what it showed as read (your peers see it unless
-the node runs with --no-read-receipts).`,
+the node runs with --no-read-receipts).
+
+Direct messages are shown as @name, private rooms as #name[private]; --with
+PEER shows the direct conversation with a trusted peer (name or
+fingerprint), and --room also takes a private room's name or id. In JSON
+each message's "conversation" is "room", "direct" or "private".`,
 	example: `  lanchat history --room lobby --limit 50
   lanchat history --since 2h --grep deploy
   lanchat history --json | jq -r '.[].body'
-  lanchat history --unread --mark-read                  # what is new, once`,
+  lanchat history --unread --mark-read                  # what is new, once
+  lanchat history --with bob`,
 }
 
 func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
@@ -36,6 +42,7 @@ func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) e
 	grep := fs.String("grep", "", "only messages containing TEXT (case-insensitive)")
 	unread := fs.Bool("unread", false, "only the messages of others you have not read yet")
 	markRead := fs.Bool("mark-read", false, "with --unread: mark what is shown as read")
+	with := fs.String("with", "", "only the direct conversation with this trusted `PEER` (name or fingerprint)")
 	asJSON := fs.Bool("json", false, "print JSON: an array of messages")
 	args, err := e.parse(fs, args)
 	if err != nil {
@@ -50,7 +57,7 @@ func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) e
 	if *markRead && !*unread {
 		return usageErrorf("use --mark-read with --unread", "history: --mark-read without --unread")
 	}
-	q := control.HistoryParams{Rooms: *rooms, Limit: *limit, Grep: *grep, Unread: *unread}
+	q := control.HistoryParams{Rooms: *rooms, Limit: *limit, Grep: *grep, Unread: *unread, With: *with}
 	if *since != "" {
 		if q.Since, err = parseSince(*since, time.Now()); err != nil {
 			return usageErrorf("e.g. --since 2h or --since 2026-11-25T14:00", "history: %v", err)

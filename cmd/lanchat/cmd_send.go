@@ -13,7 +13,7 @@ import (
 )
 
 var sendHelp = help{
-	synopsis: "lanchat send [--room ROOM] [--wait stored|all|N] [--timeout D] [--json] TEXT...",
+	synopsis: "lanchat send [--room ROOM | --to PEER] [--wait stored|all|N] [--timeout D] [--json] TEXT...",
 	text: `Send one message from a script, then exit. lanchat starts, links to the
 trusted peers it finds (waiting at most --timeout), stores the message, hands
 it to every linked peer in the room and says to how many, and how many of the
@@ -29,10 +29,16 @@ that have not left it.
 
 While lanchat chat runs on the same data dir, the message goes through it
 at once (it joins --room if it is not in it); the node options are then
-those of the running chat.`,
+those of the running chat.
+
+With --to, the message is a direct message to one trusted peer (by the name
+you gave it or its fingerprint): only the two of you ever hold it; nobody
+relays it. A private room is named by --room like an open one (its name or
+id).`,
 	example: `  lanchat send --room lobby "build 1234 is green"
   echo "disk almost full" | lanchat send --room ops --json
-  lanchat send --wait all --timeout 30s "release is tagged"   # exit 1 if someone did not get it`,
+  lanchat send --wait all --timeout 30s "release is tagged"   # exit 1 if someone did not get it
+  lanchat send --to bob "are you free at 3?"`,
 }
 
 func runSend(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
@@ -40,6 +46,7 @@ func runSend(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait in all: for peers to link, and with --wait for them to store it")
 	waitFor := fs.String("wait", "", "wait until the message is stored by `stored` (one other member), all (every member) or N members")
 	join := fs.Bool("join", false, "through a running node: join --room first if it is not in it (it stays)")
+	to := fs.String("to", "", "send a direct message to this trusted `PEER` (name or fingerprint) instead of a room")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	args, err := e.parse(fs, args)
 	if err != nil {
@@ -52,6 +59,9 @@ func runSend(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	if len(nf.rooms) > 1 {
 		return usageErrorf("send to one room at a time", "send: --room given %d times", len(nf.rooms))
 	}
+	if *to != "" && (len(nf.rooms) > 0 || *join) {
+		return usageErrorf("a direct message goes to one person: drop --room and --join", "send: --to with --room or --join")
+	}
 	text := strings.Join(args, " ")
 	if len(args) == 0 {
 		if text, err = readMessage(ctx, e.stdin); err != nil {
@@ -63,6 +73,9 @@ func runSend(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	}
 	if len(text) > control.MaxBodyBytes {
 		return usageErrorf("split it into several messages", "send: the message is %d bytes, at most %d", len(text), control.MaxBodyBytes)
+	}
+	if *to != "" {
+		return e.sendDirect(ctx, nf, control.DirectParams{To: *to, Body: text}, *timeout, *asJSON)
 	}
 	room := control.DefaultRoom
 	if len(nf.rooms) > 0 {
@@ -208,7 +221,13 @@ func (e *env) send(ctx context.Context, nf *nodeFlags, p control.SendParams, tim
 	if err := nf.disc.usable(e.stderr); err != nil {
 		return nil, nil, err
 	}
-	rn, err := e.startNodeOn(ctx, local.DB(), []string{p.Room}, nf)
+	rooms := []string{p.Room}
+	if _, err := local.Members(ctx, p.Room); err == nil {
+		rooms = nil // a private room: the node's own open rooms
+	} else if _, err := control.NormalizeOpenRoom(p.Room); err != nil {
+		return nil, nil, usageErrorf("see lanchat room list", "send: %v", err)
+	}
+	rn, err := e.startNodeOn(ctx, local.DB(), rooms, nf)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -226,16 +245,30 @@ func (e *env) send(ctx context.Context, nf *nodeFlags, p control.SendParams, tim
 // sendOnce waits until every trusted peer the node hears is linked (or the
 // timeout), then sends.
 func sendOnce(ctx context.Context, api control.API, p control.SendParams, timeout time.Duration) (*control.SendResult, error) {
+	timedOut, err := waitForPeers(ctx, api, timeout)
+	if err != nil {
+		return nil, err
+	}
+	res, err := api.Send(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	res.TimedOut = timedOut
+	return res, nil
+}
+
+// waitForPeers waits until every trusted peer the node hears is linked, or
+// timeout; timedOut says it gave up.
+func waitForPeers(ctx context.Context, api control.API, timeout time.Duration) (timedOut bool, err error) {
 	deadline := time.Now().Add(timeout)
 	settle := time.Now().Add(min(timeout, 1500*time.Millisecond)) // a few beacons' time to hear peers
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
-	timedOut := false
 	for {
 		now := time.Now()
 		peers, err := api.Peers(ctx)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		trusted, linked := 0, 0
 		for _, p := range peers {
@@ -256,15 +289,10 @@ func sendOnce(ctx context.Context, api control.API, p control.SendParams, timeou
 		select {
 		case <-t.C:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return false, ctx.Err()
 		}
 	}
-	res, err := api.Send(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	res.TimedOut = timedOut
-	return res, nil
+	return timedOut, nil
 }
 
 // readMessage reads the message from r until EOF, or until ctx ends

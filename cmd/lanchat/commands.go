@@ -61,6 +61,7 @@ var commands = []command{
 	{name: "back", summary: "tell your peers you are online again", help: backHelp, run: runBack},
 	{name: "doctor", summary: "find out why peers do not see or reach you", help: doctorHelp, run: runDoctor},
 	{name: "web", summary: "print (or open) a login link to the web UI of the running node", help: webHelp, run: runWeb},
+	{name: "room", summary: "private rooms: create, invite, remove, members", help: roomHelp, run: runRoom, args: argRoomVerb},
 	// completion, man and __complete read this table: init() in
 	// cmd_completion.go appends them.
 }

@@ -134,6 +134,10 @@ type interp struct {
 	typingOn bool
 	typedAt  time.Time
 	idle     idleAway
+
+	// privateNames are the names of the private rooms made current, by id
+	// (the prompt shows the name).
+	privateNames map[string]string
 }
 
 // start learns who we are, joins the rooms asked for and says hello.

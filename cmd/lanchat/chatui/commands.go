@@ -55,6 +55,10 @@ func (s *interp) send(ctx context.Context, room, text string) {
 	if !named {
 		room = s.room
 	}
+	if peer := directTarget(room); peer != "" && text != "" {
+		s.sendDirect(ctx, peer, text)
+		return
+	}
 	if room == "" {
 		s.notice("not sent: you are in no room; /join ROOM first")
 		return
@@ -68,8 +72,15 @@ func (s *interp) send(ctx context.Context, room, text string) {
 		s.notice("the line is %d bytes, more than one message holds (%d): sending it as %d messages",
 			len(text), control.MaxBodyBytes, len(parts))
 	}
+	kind := ""
+	switch {
+	case strings.HasPrefix(room, "pr."):
+		kind = control.KindPrivate
+	case !named: // the current room, an open one
+		kind = control.KindRoom
+	}
 	for i, p := range parts {
-		if _, err := s.api.Send(ctx, control.SendParams{Room: room, Body: p}); err != nil {
+		if _, err := s.api.Send(ctx, control.SendParams{Room: room, Body: p, Kind: kind}); err != nil {
 			what := "not sent"
 			if len(parts) > 1 {
 				what = "part " + strconv.Itoa(i+1) + " of " + strconv.Itoa(len(parts)) + " not sent (nor the rest)"
@@ -94,6 +105,9 @@ func errText(err error) string {
 }
 
 func (s *interp) command(ctx context.Context, cmd, arg string) (quit bool) {
+	if s.convoCommand(ctx, cmd, arg) {
+		return false
+	}
 	switch cmd {
 	case "/quit", "/exit":
 		return true
@@ -134,6 +148,10 @@ func (s *interp) command(ctx context.Context, cmd, arg string) (quit bool) {
 // setRoom makes room the current one.
 func (s *interp) setRoom(room string) {
 	s.room = room
+	if name, ok := s.privateNames[room]; ok {
+		s.r.setRoom(name + MarkPrivate)
+		return
+	}
 	s.r.setRoom(room)
 }
 
@@ -196,6 +214,17 @@ func (s *interp) listRooms(ctx context.Context) {
 		}
 	}
 	s.notice("rooms: %s", strings.Join(names, ", "))
+}
+
+// historyName names the current conversation in /history's notice.
+func historyName(room string, views []*control.MessageView) string {
+	if len(views) > 0 {
+		return ConvoLabel(views[0])
+	}
+	if directTarget(room) != "" {
+		return convoName(room)
+	}
+	return "#" + room
 }
 
 // roomList is "#a, #b", or "no room".
@@ -306,12 +335,16 @@ func (s *interp) history(ctx context.Context, arg string) {
 		s.notice("you are in no room: /join ROOM")
 		return
 	}
-	views, err := s.api.History(ctx, control.HistoryParams{Rooms: []string{s.room}, Limit: n})
+	q := control.HistoryParams{Rooms: []string{s.room}, Limit: n}
+	if peer := directTarget(s.room); peer != "" {
+		q = control.HistoryParams{With: peer, Limit: n}
+	}
+	views, err := s.api.History(ctx, q)
 	if err != nil {
 		s.notice("cannot read the history: %s", errText(err))
 		return
 	}
-	s.notice("the last %d message(s) of #%s:", len(views), s.room)
+	s.notice("the last %d message(s) of %s:", len(views), historyName(s.room, views))
 	for _, v := range views {
 		s.showMessage(v, false)
 	}

@@ -36,6 +36,7 @@ func (s *interp) event(ctx context.Context, ev control.Event) {
 		}
 		s.flushRoom(ctx, ev.Message.Room) // what was missed comes before what is new
 		s.showMessage(ev.Message, false)
+		s.invitedNotice(ev.Message)
 		if ev.Message.Own {
 			s.receiptChanged(ctx, ev.Message.Room)
 		}
@@ -90,7 +91,7 @@ func (s *interp) peerNotice(p *control.PeerView) line {
 // unless a date line above says it (inBatch).
 func (s *interp) showMessage(v *control.MessageView, inBatch bool) {
 	shared := s.seeName(v.Nick, v.AuthorShort, v.Author)
-	withRoom := len(s.rooms) > 1
+	withRoom := len(s.rooms) > 1 || v.Conversation == control.KindDirect || v.Conversation == control.KindPrivate // conversations are always shown apart
 	withDate := false
 	if s.mode == Terminal {
 		withRoom = v.Room != s.room
@@ -234,13 +235,14 @@ func (s *interp) flushRoom(ctx context.Context, room string) {
 		s.away.timer.Stop()
 	}
 	msgs = s.roomOrder(ctx, room, msgs)
-	s.notice("while you were away: %d message(s) in #%s", len(msgs), room)
+	s.notice("while you were away: %d message(s) in %s", len(msgs), ConvoLabel(msgs[0]))
 	last := s.now()
 	for i, v := range msgs {
 		if (i == 0 && !sameDay(v.Time, last)) || (i > 0 && !sameDay(v.Time, msgs[i-1].Time)) {
 			s.notice("%s", v.Time.Local().Format("Monday 2 January 2006"))
 		}
 		s.showMessage(v, true)
+		s.invitedNotice(v)
 	}
 }
 

@@ -23,14 +23,37 @@ const (
 func FormatMessage(v *control.MessageView, withRoom bool) string {
 	var b strings.Builder
 	b.WriteString(v.Time.Local().Format("2006-01-02 15:04:05 "))
-	if withRoom {
-		b.WriteString("#" + v.Room + " ")
+	if withRoom || v.Conversation == control.KindDirect {
+		b.WriteString(ConvoLabel(v) + " ")
 	}
 	b.WriteString(AuthorLabel(v))
 	b.WriteString(": ")
 	b.WriteString(MessageText(v))
 	return b.String()
 }
+
+// ConvoLabel names a message's conversation: "#lobby" for an open room,
+// "#design[private]" for a private room, "@bob" for a direct conversation
+// (one with someone this node cannot name: "@" and the room id).
+func ConvoLabel(v *control.MessageView) string {
+	switch v.Conversation {
+	case control.KindDirect:
+		if v.With == "" {
+			return "@" + v.Room
+		}
+		return "@" + SanitizeLine(nameLabel(v.WithNick, v.With[:7]))
+	case control.KindPrivate:
+		name := v.RoomName
+		if name == "" {
+			name = v.Room
+		}
+		return "#" + name + MarkPrivate
+	}
+	return "#" + v.Room
+}
+
+// MarkPrivate follows the name of a private (invite-only) room.
+const MarkPrivate = "[private]"
 
 // FormatLive is a message line in a running chat: "14:03:07 alice(K7QF3MX): hi".
 func FormatLive(v *control.MessageView, withRoom bool) string {

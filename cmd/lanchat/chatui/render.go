@@ -109,8 +109,8 @@ func messageLine(v *control.MessageView, withRoom, withDate, shared bool) line {
 		sp = append(sp, span{text: when.Format("2006-01-02 ")})
 	}
 	sp = append(sp, span{dim, when.Format("15:04:05")}, span{text: " "})
-	if withRoom {
-		sp = append(sp, span{text: "#" + v.Room + " "})
+	if withRoom || v.Conversation == control.KindDirect {
+		sp = append(sp, span{text: ConvoLabel(v) + " "})
 	}
 	sp = append(sp, span{colorOf(v.Author), nameLabel(v.Nick, v.AuthorShort)})
 	if shared {

@@ -181,7 +181,10 @@ func (t *terminal) event(any) {}
 // setRoom shows room in the prompt.
 func (t *terminal) setRoom(room string) {
 	t.prompt = "(no room)> "
-	if room != "" {
+	switch {
+	case strings.HasPrefix(room, "@"): // a direct conversation
+		t.prompt = room + "> "
+	case room != "":
 		t.prompt = "#" + room + "> "
 	}
 	t.redraw()

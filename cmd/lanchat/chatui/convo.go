@@ -1,0 +1,231 @@
+package chatui
+
+import (
+	"context"
+	"strings"
+
+	"github.com/lanchat/lanchat/control"
+)
+
+// Direct messages and private rooms in the chat: /msg, /query and /room.
+// The current conversation (interp.room) is an open room's name, a
+// private room's id, or "@PEER" for the direct conversation with PEER.
+
+// ConvoHelp is the part of /help about conversations.
+var ConvoHelp = []string{
+	"/msg PEER text     send a direct message to a trusted peer (name or fingerprint): only the two of you hold it",
+	"/query PEER        plain lines go to PEER as direct messages; /query #ROOM goes back to a room (or a private one)",
+	"/room create NAME  create a private (invite-only) room; you are its admin",
+	"/room invite ROOM PEER, /room remove ROOM PEER, /room promote ROOM PEER",
+	"/room leave [ROOM], /room members [ROOM], /room list   (ROOM: a private room's name or id; default the current one)",
+}
+
+func init() { Help = append(Help, ConvoHelp...) }
+
+// directTarget is the peer of a "@PEER" conversation, or "".
+func directTarget(room string) string {
+	peer, ok := strings.CutPrefix(room, "@")
+	if !ok {
+		return ""
+	}
+	return peer
+}
+
+// convoCommand runs /msg, /query and /room; handled is false for others.
+func (s *interp) convoCommand(ctx context.Context, cmd, arg string) (handled bool) {
+	switch cmd {
+	case "/msg":
+		peer, text, _ := strings.Cut(arg, " ")
+		if peer == "" || strings.TrimSpace(text) == "" {
+			s.notice("usage: /msg PEER text")
+			return true
+		}
+		s.sendDirect(ctx, peer, text)
+	case "/query":
+		s.query(ctx, arg)
+	case "/room":
+		sub, rest, _ := strings.Cut(arg, " ")
+		s.roomCommand(ctx, strings.ToLower(sub), strings.Fields(rest))
+	default:
+		return false
+	}
+	return true
+}
+
+func (s *interp) sendDirect(ctx context.Context, peer, text string) {
+	for _, p := range splitBody(text, control.MaxBodyBytes) {
+		res, err := s.api.SendDirect(ctx, control.DirectParams{To: peer, Body: p})
+		if err != nil {
+			s.notice("not sent: %s", errText(err))
+			return
+		}
+		if res.HandedTo == 0 {
+			s.notice("%s is not linked now: they get it when you next link with each other", SanitizeLine(peer))
+		}
+	}
+}
+
+// query switches the current conversation.
+func (s *interp) query(ctx context.Context, arg string) {
+	switch {
+	case arg == "":
+		s.notice("usage: /query PEER, or /query #ROOM")
+	case strings.HasPrefix(arg, "#"):
+		room := strings.TrimPrefix(arg, "#")
+		if pr, err := s.api.Members(ctx, room); err == nil {
+			s.namePrivate(pr)
+			s.setRoom(pr.ID)
+			s.notice("plain lines now go to #%s%s (members see its messages from when they were added)", SanitizeLine(pr.Name), MarkPrivate)
+			return
+		}
+		s.refreshRooms(ctx)
+		for _, r := range s.rooms {
+			if r == strings.ToLower(room) {
+				s.setRoom(r)
+				s.notice("plain lines now go to #%s", r)
+				return
+			}
+		}
+		s.notice("you are in no room %s: /join it (an open room) or be invited (a private one)", SanitizeLine(arg))
+	default:
+		s.setRoom("@" + arg)
+		s.notice("plain lines now go to %s as direct messages (/query #ROOM to go back)", SanitizeLine(arg))
+	}
+}
+
+// currentPrivate returns args[0], or the current conversation if it is a
+// private room.
+func (s *interp) roomArg(args []string) (string, []string) {
+	if len(args) > 0 {
+		return args[0], args[1:]
+	}
+	if strings.HasPrefix(s.room, "pr.") {
+		return s.room, nil
+	}
+	return "", nil
+}
+
+func (s *interp) roomCommand(ctx context.Context, sub string, args []string) {
+	switch sub {
+	case "create":
+		if len(args) != 1 {
+			s.notice("usage: /room create NAME")
+			return
+		}
+		pr, err := s.api.CreateRoom(ctx, control.CreateRoomParams{Name: args[0]})
+		if err != nil {
+			s.notice("cannot create the room: %s", errText(err))
+			return
+		}
+		s.namePrivate(pr)
+		s.setRoom(pr.ID)
+		s.notice("created #%s%s (%s); plain lines now go there; /room invite %s PEER", pr.Name, MarkPrivate, pr.ID, pr.Name)
+	case "invite", "remove", "promote":
+		if len(args) != 2 {
+			s.notice("usage: /room %s ROOM PEER", sub)
+			return
+		}
+		p := control.MemberParams{Room: args[0], Peer: args[1]}
+		var res *control.MemberResult
+		var err error
+		switch sub {
+		case "invite":
+			res, err = s.api.Invite(ctx, p)
+		case "remove":
+			res, err = s.api.RemoveMember(ctx, p)
+		default:
+			res, err = s.api.Promote(ctx, p)
+		}
+		s.opDone(sub, res, err)
+	case "leave":
+		room, _ := s.roomArg(args)
+		res, err := s.api.LeaveRoom(ctx, room)
+		s.opDone(sub, res, err)
+	case "members":
+		room, _ := s.roomArg(args)
+		s.members(ctx, room)
+	case "list":
+		s.privateRooms(ctx)
+	default:
+		s.notice("usage: /room create|invite|remove|promote|leave|members|list ...")
+	}
+}
+
+func (s *interp) opDone(what string, res *control.MemberResult, err error) {
+	if err != nil {
+		s.notice("cannot %s: %s", what, errText(err))
+		return
+	}
+	s.notice("#%s%s: you %s", SanitizeLine(res.RoomName), MarkPrivate, SanitizeLine(res.Message.Body))
+}
+
+func (s *interp) members(ctx context.Context, room string) {
+	pr, err := s.api.Members(ctx, room)
+	if err != nil {
+		s.notice("cannot list the members: %s", errText(err))
+		return
+	}
+	state := "you are no longer a member"
+	if pr.Member {
+		state = "you are a member"
+	}
+	if pr.Admin {
+		state = "you are an admin"
+	}
+	s.notice("#%s%s %s: %s", SanitizeLine(pr.Name), MarkPrivate, pr.ID, state)
+	for _, m := range pr.Members {
+		role := "member"
+		if m.Admin {
+			role = "admin"
+		}
+		by := "created it"
+		if m.InvitedBy != m.Fingerprint {
+			by = "added by " + SanitizeLine(nameLabel(m.InvitedByName, m.InvitedBy[:7]))
+		}
+		s.notice("  %s %s, %s", SanitizeLine(nameLabel(m.Name, m.Short)), role, by)
+	}
+}
+
+func (s *interp) privateRooms(ctx context.Context) {
+	rooms, err := s.api.PrivateRooms(ctx)
+	if err != nil {
+		s.notice("cannot list the private rooms: %s", errText(err))
+		return
+	}
+	if len(rooms) == 0 {
+		s.notice("no private rooms: /room create NAME")
+	}
+	for _, r := range rooms {
+		state := "member"
+		if !r.Member {
+			state = "no longer a member"
+		}
+		s.notice("#%s%s %s (%s, %d members)", SanitizeLine(r.Name), MarkPrivate, r.ID, state, len(r.Members))
+	}
+}
+
+// invitedNotice tells the user, once an invite of theirs arrives, what an
+// invited member sees.
+func (s *interp) invitedNotice(v *control.MessageView) {
+	if v.Op == nil || v.Op.Kind != "invite" || v.Op.Subject != s.self.Fingerprint || v.Own {
+		return
+	}
+	s.notice("%s invited you to #%s%s: you see its messages from your invitation on; /query #%s to talk there",
+		SanitizeLine(nameLabel(v.Nick, v.AuthorShort)), SanitizeLine(v.RoomName), MarkPrivate, SanitizeLine(v.RoomName))
+}
+
+// namePrivate remembers a private room's name for the prompt.
+func (s *interp) namePrivate(pr *control.PrivateRoom) {
+	if s.privateNames == nil {
+		s.privateNames = map[string]string{}
+	}
+	s.privateNames[pr.ID] = pr.Name
+}
+
+// convoName is how the prompt and notices name a conversation.
+func convoName(room string) string {
+	if p := directTarget(room); p != "" {
+		return "@" + p
+	}
+	return room
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/lanchat/lanchat/chat"
+	"github.com/lanchat/lanchat/control"
+)
+
+// convoEvents returns "kind:body" of the messages p printed.
+func (p *chatProc) convoShown() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, ev := range p.events {
+		if ev.Kind == chat.EventMessage && ev.Message != nil {
+			out = append(out, ev.Message.Conversation+":"+ev.Message.Body)
+		}
+	}
+	return out
+}
+
+// Direct messages and a private room through the real binary: three
+// chats linked on loopback; carol, linked to both, is in neither.
+func TestDirectAndPrivateRoomCommands(t *testing.T) {
+	c := newCLI(t, envPassphrase+"=")
+	port := freePort(t, "udp")
+	names := []string{"alice", "bob", "carol"}
+	dirs := map[string]string{}
+	fps := map[string]string{}
+	for _, n := range names {
+		dir, fp := c.initNode(n, "--no-passphrase")
+		dirs[n], fps[n] = dir, fp.String()
+	}
+	for _, a := range names {
+		for _, b := range names {
+			if a != b {
+				c.must(0, "trust", fps[b], "--name", b, "--data-dir", dirs[a])
+			}
+		}
+	}
+	procs := map[string]*chatProc{}
+	for _, n := range names {
+		procs[n] = c.startChat(n, dirs[n], loopbackFlags(port)...)
+		waitForSocket(t, procs[n], dirs[n])
+	}
+	for _, n := range names {
+		eventually(t, n+" to link with both", func() bool { return procs[n].linked() == 2 })
+	}
+	at := func(who string, args ...string) []string { return append(args, "--data-dir", dirs[who]) }
+
+	// A direct message, and its history on the other side.
+	r := c.must(0, at("alice", "send", "--to", "bob", "dm: free at 3?", "--json")...)
+	var sent control.SendResult
+	if err := json.Unmarshal([]byte(r.stdout), &sent); err != nil || sent.Message.Conversation != control.KindDirect || sent.HandedTo != 1 {
+		t.Fatalf("send --to: %s (%v)", r.stdout, err)
+	}
+	eventually(t, "bob to show the direct message", func() bool { return slices.Contains(procs["bob"].convoShown(), "direct:dm: free at 3?") })
+	var hist []control.MessageView
+	if err := json.Unmarshal([]byte(c.must(0, at("bob", "history", "--with", "alice", "--json")...).stdout), &hist); err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 1 || hist[0].Body != "dm: free at 3?" || hist[0].With != fps["alice"] || hist[0].Conversation != "direct" {
+		t.Fatalf("bob's history --with alice: %+v", hist)
+	}
+	wantContains(t, "history text", c.must(0, at("bob", "history")...).stdout, "@alice(")
+	if r := c.run("", at("alice", "send", "--to", "zed", "hello")...); r.code != 1 || !strings.Contains(r.stderr, "no trusted peer") {
+		t.Errorf("send --to an unknown name: exit %d\n%s", r.code, r.stderr)
+	}
+
+	// A private room: create, invite, message.
+	var room control.PrivateRoom
+	if err := json.Unmarshal([]byte(c.must(0, at("alice", "room", "create", "design", "--json")...).stdout), &room); err != nil || !room.Admin || !strings.HasPrefix(room.ID, "pr.") {
+		t.Fatalf("room create: %+v (%v)", room, err)
+	}
+	wantContains(t, "invite", c.must(0, at("alice", "room", "invite", "design", "bob")...).stdout, "invited bob")
+	eventually(t, "bob to be a member", func() bool {
+		r := c.run("", at("bob", "room", "members", "design", "--json")...)
+		var pr control.PrivateRoom
+		return r.code == 0 && json.Unmarshal([]byte(r.stdout), &pr) == nil && pr.Member && len(pr.Members) == 2
+	})
+	members := c.must(0, at("bob", "room", "members", "design")...).stdout
+	wantContains(t, "members", members, "alice(", "admin", "bob(", "member")
+	c.must(0, at("alice", "send", "--room", "design", "private: mockups are in")...)
+	eventually(t, "bob to show the private message", func() bool {
+		return slices.Contains(procs["bob"].convoShown(), "private:private: mockups are in")
+	})
+	if r := c.run("", at("bob", "room", "remove", "design", "alice")...); r.code != 1 || !strings.Contains(r.stderr, "only admins") {
+		t.Errorf("a member's remove: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := c.run("", at("carol", "room", "members", "design")...); r.code != 1 {
+		t.Errorf("carol's room members: exit %d, want 1\n%s", r.code, r.stdout)
+	}
+	c.must(0, at("alice", "send", "open: marker")...)
+	eventually(t, "carol to show the open marker", func() bool { return slices.Contains(procs["carol"].convoShown(), "room:open: marker") })
+	for _, s := range procs["carol"].convoShown() {
+		if !strings.HasPrefix(s, "room:") {
+			t.Errorf("carol was shown %q", s)
+		}
+	}
+	carolHist := c.must(0, at("carol", "history", "--json")...).stdout
+	for _, secret := range []string{"dm: free at 3?", "mockups", room.ID} {
+		if strings.Contains(carolHist, secret) {
+			t.Errorf("carol's history holds %q", secret)
+		}
+	}
+	for _, n := range names {
+		procs[n].stop()
+	}
+	// Without a node, history --with and room members answer from the file.
+	if err := json.Unmarshal([]byte(c.must(0, at("alice", "history", "--with", "bob", "--json")...).stdout), &hist); err != nil || len(hist) != 1 {
+		t.Fatalf("history --with bob, no node: %+v (%v)", hist, err)
+	}
+	wantContains(t, "room list", c.must(0, at("bob", "room", "list")...).stdout, "design", room.ID, "member")
+}
+
+// Every shell's completion offers the room subcommands.
+func TestCompletionOffersRoomSubcommands(t *testing.T) {
+	c := newCLI(t)
+	verbs := strings.Join(roomVerbNames(), " ")
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		script := c.must(0, "completion", sh).stdout
+		if !strings.Contains(script, verbs) {
+			t.Errorf("%s completion does not offer %q", sh, verbs)
+		}
+	}
+}
