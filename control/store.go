@@ -106,7 +106,7 @@ func historyQuery(p HistoryParams, rooms func(HistoryParams) ([]string, error)) 
 			return chat.HistoryQuery{}, err
 		}
 	}
-	q := chat.HistoryQuery{Rooms: p.Rooms, Limit: p.Limit, Since: p.Since, Grep: p.Grep}
+	q := chat.HistoryQuery{Rooms: p.Rooms, Limit: p.Limit, Since: p.Since, Grep: p.Grep, Unread: p.Unread}
 	if len(p.Rooms) > 0 || p.With != "" {
 		var err error
 		if q.Rooms, err = rooms(p); err != nil {
