@@ -46,6 +46,10 @@ type Config struct {
 	// NoticeInterval is how often knocks of untrusted peers beyond the
 	// first few are summed up in one event (see EventUntrustedMany).
 	NoticeInterval time.Duration
+	// FilesDir is the folder of the file transfer records (what this node
+	// offered and fetches, to go on after a restart); "" turns file
+	// transfer off.
+	FilesDir string
 	// Logf receives diagnostics; nil discards them.
 	Logf func(format string, args ...any)
 }

@@ -39,6 +39,9 @@ const (
 	// start; Reason says why and that the node now relinks less often.
 	// Said once until a link stays up.
 	EventRelinkBackoff EventKind = "relink_backoff"
+	// EventFile: a fetch of a file offer progressed, paused, finished or
+	// failed (File says how far it is).
+	EventFile EventKind = "file"
 )
 
 // Event is one thing the UI may show.
@@ -51,6 +54,8 @@ type Event struct {
 	Reason  string       `json:"reason,omitempty"`
 	// Count is how many for EventUntrustedMany and EventDropped.
 	Count uint64 `json:"count,omitempty"`
+	// File is the fetch an EventFile is about.
+	File *FileView `json:"file,omitempty"`
 }
 
 // MessageView is a stored message as the UI shows it.
@@ -78,6 +83,9 @@ type MessageView struct {
 	// was changed on disk): Body is not what the author wrote, and may be
 	// empty.
 	Damaged bool `json:"damaged,omitempty"`
+	// File is the file offer the message carries, if it carries one
+	// (`lanchat fetch ID` takes it).
+	File *FileOfferView `json:"file,omitempty"`
 }
 
 // PeerView describes a peer.

@@ -19,6 +19,9 @@ const (
 	frameRoomLeave    session.FrameType = 0x14 // I left a room
 	frameSyncCheck    session.FrameType = 0x15 // catch-up sync: my chain hashes, to find differing copies (5.6)
 	frameNick         session.FrameType = 0x16 // my nickname from now on (5.2)
+	frameFileRequest  session.FrameType = 0x20 // send me a chunk (or manifest piece) of a file offer (5.12)
+	frameFileData     session.FrameType = 0x21 // the chunk asked for (5.12)
+	frameFileNone     session.FrameType = 0x22 // I cannot send the chunk asked for, and why (5.12)
 )
 
 // maxFrameSize is the largest chat frame body this node sends or accepts:
@@ -35,6 +38,9 @@ var chatFrameNames = map[session.FrameType]string{
 	frameRoomLeave:    "room-leave",
 	frameSyncCheck:    "sync-check",
 	frameNick:         "nick",
+	frameFileRequest:  "file-request",
+	frameFileData:     "file-data",
+	frameFileNone:     "file-none",
 }
 
 // frameName names a frame type, e.g. "chat", "ping" or "type-0x2a".
@@ -50,14 +56,24 @@ type Stats struct {
 	// FramesSkipped counts received frames of application types this
 	// version does not know (a newer peer's); they are dropped.
 	FramesSkipped uint64
+	// FileBytesServed counts the chunk bytes this node sent to peers.
+	FileBytesServed uint64
+	// FileBytesFetched counts the chunk bytes this node received for its
+	// fetches, rejected ones included.
+	FileBytesFetched uint64
+	// FileChunksRejected counts received chunks that did not match their
+	// hash (each is fetched again, from another member if there is one).
+	FileChunksRejected uint64
 }
 
 // nodeStats is what Stats reads.
 type nodeStats struct {
-	skipped atomic.Uint64
+	skipped                               atomic.Uint64
+	fileServed, fileFetched, fileRejected atomic.Uint64
 }
 
 // Stats returns the node's counters.
 func (n *Node) Stats() Stats {
-	return Stats{FramesSkipped: n.stats.skipped.Load()}
+	return Stats{FramesSkipped: n.stats.skipped.Load(), FileBytesServed: n.stats.fileServed.Load(),
+		FileBytesFetched: n.stats.fileFetched.Load(), FileChunksRejected: n.stats.fileRejected.Load()}
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lanchat/lanchat/chat/files"
 	lcrypto "github.com/lanchat/lanchat/crypto"
 	"github.com/lanchat/lanchat/session"
 )
@@ -29,6 +30,9 @@ type link struct {
 	// request to serve after it (guarded by mu): at most one sync per room
 	// and link, however many requests a peer sends.
 	syncs map[string]*syncState
+	// fileReqs queues the peer's file requests for serveFiles (set by
+	// serve before the first frame is read).
+	fileReqs chan files.Ref
 }
 
 // nickname is what the peer calls itself: its hello's or its latest nick

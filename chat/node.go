@@ -52,6 +52,7 @@ type Node struct {
 	dials   dialTable
 	reports reportTable
 	relinks relinkTable
+	files   fileTable
 }
 
 // roomTable is the joined rooms, with its own lock.
@@ -214,6 +215,7 @@ func (n *Node) Run(ctx context.Context) error {
 		go n.discoveryEvents(ctx)
 	}
 	close(n.listening)
+	n.startFiles(ctx)
 	n.wg.Add(2)
 	go n.acceptLoop(ctx, ln)
 	go n.dialLoop(ctx)
@@ -221,6 +223,7 @@ func (n *Node) Run(ctx context.Context) error {
 	ln.Close()
 	n.closeAllLinks("shutting down")
 	n.wg.Wait()
+	n.closeFiles()
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/lanchat/lanchat/chat/files"
 	"github.com/lanchat/lanchat/session"
 )
 
@@ -36,6 +37,13 @@ func (l *link) serve() {
 		l.deliver(deliveries)
 	}()
 	defer func() { close(deliveries); <-delivered }()
+	l.fileReqs = make(chan files.Ref, fileRequestQueue)
+	filesDone := make(chan struct{})
+	go func() {
+		defer close(filesDone)
+		l.serveFiles(ctx, l.fileReqs)
+	}()
+	defer func() { cancel(); <-filesDone }()
 	for _, r := range l.sharedRooms() {
 		l.requestSync(r)
 	}
@@ -100,6 +108,12 @@ func (l *link) handleFrame(ctx context.Context, f session.Frame, out chan<- deli
 		return l.handleSyncCheck(ctx, f.Body)
 	case frameNick:
 		return l.handleNick(f.Body)
+	case frameFileRequest:
+		return l.handleFileRequest(f.Body)
+	case frameFileData:
+		return l.handleFileReply(replyData, f.Body)
+	case frameFileNone:
+		return l.handleFileReply(replyNone, f.Body)
 	}
 	n.stats.skipped.Add(1) // a newer peer's frame type: skipped (PROTOCOL.md 4.2)
 	return nil

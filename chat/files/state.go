@@ -39,6 +39,7 @@ type Fetch struct {
 	Room    string `json:"room"`
 	Root    string `json:"root"` // hex
 	OutDir  string `json:"out_dir"`
+	Folder  bool   `json:"folder"`
 	State   string `json:"state"`
 	Final   string `json:"final,omitempty"` // the final path once done
 }
