@@ -204,6 +204,13 @@ func (t *transfer) run(ctx context.Context) {
 	}
 	if err != nil {
 		n.logf("fetching %s: %v", t.offer.Name, err)
+		rec := files.Fetch{OfferID: t.offerID, Room: t.room, Root: t.view.Root, OutDir: t.outDir, Folder: t.offer.Folder,
+			State: files.FetchFailed, Error: err.Error()}
+		if st, serr := n.fileStore(); serr == nil {
+			if serr := st.PutFetch(rec); serr != nil {
+				n.logf("recording the failed fetch of %s: %v", t.offer.Name, serr)
+			}
+		}
 		t.update(true, func(v *FileView) { v.State, v.Error = FileFailed, err.Error() })
 	}
 }

@@ -88,6 +88,14 @@ func (s *scheduler) done() bool {
 			return false
 		}
 	}
+	// Nothing left to ask: check every piece (one the partial dropped
+	// as changed on disk is asked again).
+	for i := 0; i < s.j.count; i++ {
+		if !s.j.have(i) {
+			s.retry = append(s.retry, i)
+			return false
+		}
+	}
 	return true
 }
 
@@ -239,6 +247,10 @@ func (s *scheduler) accept(r reply) error {
 		s.retry = append([]int{i}, s.retry...)
 		return nil
 	case errors.Is(err, files.ErrDiskFull):
+		if s.held != nil && s.held.ref != r.ref {
+			s.retry = append(s.retry, i) // one held piece is enough
+			return nil
+		}
 		held := r
 		s.held, s.heldAt = &held, time.Now()
 		s.t.pauseDisk(err)

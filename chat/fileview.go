@@ -147,6 +147,8 @@ func filesOf(views []*MessageView, filesDir string, live map[string]*FileView) [
 				fv.State, fv.Path, fv.Have = FileDone, fetches[i].Final, o.Size
 			case files.FetchActive:
 				fv.State = FilePaused
+			case files.FetchFailed:
+				fv.State, fv.Error = FileFailed, fetches[i].Error
 			}
 		}
 		if lv := live[v.ID]; lv != nil {

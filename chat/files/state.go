@@ -31,6 +31,7 @@ type Share struct {
 const (
 	FetchActive = "active" // being fetched (resumed on start)
 	FetchDone   = "done"   // complete, verified and in place at Final
+	FetchFailed = "failed" // given up (Error says why); a new fetch starts again
 )
 
 // Fetch is an offer this node accepted.
@@ -42,6 +43,7 @@ type Fetch struct {
 	Folder  bool   `json:"folder"`
 	State   string `json:"state"`
 	Final   string `json:"final,omitempty"` // the final path once done
+	Error   string `json:"error,omitempty"` // why it failed
 }
 
 // OpenStore opens (creating) the record folder dir.
