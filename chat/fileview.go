@@ -33,14 +33,14 @@ type FileOfferView struct {
 
 // FileView is one file offer and what this node did with it.
 type FileView struct {
-	ID          string    `json:"id"` // the offer message's id: what `fetch` takes
-	Room        string    `json:"room"`
-	From        string    `json:"from"` // the offering author's fingerprint
-	FromShort   string    `json:"from_short"`
-	Nick        string    `json:"nick,omitempty"`
-	Time        time.Time `json:"time"`
-	Own         bool      `json:"own,omitempty"`
-	Trusted     bool      `json:"trusted"`
+	ID        string    `json:"id"` // the offer message's id: what `fetch` takes
+	Room      string    `json:"room"`
+	From      string    `json:"from"` // the offering author's fingerprint
+	FromShort string    `json:"from_short"`
+	Nick      string    `json:"nick,omitempty"`
+	Time      time.Time `json:"time"`
+	Own       bool      `json:"own,omitempty"`
+	Trusted   bool      `json:"trusted"`
 	FileOfferView
 	State string `json:"state"`
 	// Have is the verified bytes held here; Fetched the bytes received by

@@ -103,3 +103,22 @@ func (l *Local) Subscribe(context.Context) (<-chan chat.Event, error) {
 
 // Close implements API: it closes the database.
 func (l *Local) Close() error { return l.db.Close() }
+
+// SendFile implements API: offering needs a node to serve the chunks.
+func (l *Local) SendFile(context.Context, SendFileParams) (*chat.FileView, error) {
+	return nil, noNode("send-file")
+}
+
+// Fetch implements API: fetching needs a node.
+func (l *Local) Fetch(context.Context, FetchParams) (*chat.FileView, error) {
+	return nil, noNode("fetch")
+}
+
+// Files implements API, from the history and the file records.
+func (l *Local) Files(context.Context) ([]*chat.FileView, error) {
+	rec, err := l.self()
+	if err != nil {
+		return nil, err
+	}
+	return chat.ReadFiles(l.db, FilesDir(l.dataDir), rec.Key, rec.Nickname)
+}

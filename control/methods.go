@@ -28,6 +28,11 @@ var methods = map[string]method{
 		return nil, a.CheckPassphrase(ctx, []byte(p.Passphrase))
 	}),
 	MethodNick: withParams(func(ctx context.Context, a API, p NickParams) (any, error) { return a.SetNick(ctx, p.Nick) }),
+	MethodSendFile: withParams(func(ctx context.Context, a API, p SendFileParams) (any, error) {
+		return a.SendFile(ctx, p)
+	}),
+	MethodFetch: withParams(func(ctx context.Context, a API, p FetchParams) (any, error) { return a.Fetch(ctx, p) }),
+	MethodFiles: func(ctx context.Context, a API, _ json.RawMessage) (any, error) { return a.Files(ctx) },
 }
 
 // withParams decodes a method's params into P first.

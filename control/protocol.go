@@ -40,6 +40,10 @@ const (
 	MethodLeave     = "leave"
 	MethodSubscribe = "subscribe"
 	MethodNick      = "nick"
+	// The file transfer methods (PROTOCOL.md 5.12).
+	MethodSendFile = "send_file"
+	MethodFetch    = "fetch"
+	MethodFiles    = "files"
 	// MethodCheckPassphrase answers {} when the passphrase unlocks the key.
 	MethodCheckPassphrase = "check_passphrase"
 )
@@ -275,3 +279,16 @@ func timeOrNil(t time.Time) *time.Time {
 
 // schemaTime is t in UTC at millisecond precision.
 func schemaTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+
+// SendFileParams are the params of "send_file".
+type SendFileParams struct {
+	Room string `json:"room"` // "": the default room
+	Path string `json:"path"` // absolute: the node may run in another folder
+	Join bool   `json:"join,omitempty"`
+}
+
+// FetchParams are the params of "fetch".
+type FetchParams struct {
+	ID  string `json:"id"`  // the offer message's id, or at least 4 characters of its start
+	Out string `json:"out"` // absolute folder to fetch into (created if needed)
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/lanchat/lanchat/chat"
 	"github.com/lanchat/lanchat/storage"
@@ -146,3 +148,41 @@ func (s *Service) Subscribe(ctx context.Context) (<-chan chat.Event, error) {
 
 // Close implements API; the node keeps running.
 func (s *Service) Close() error { return nil }
+
+// SendFile implements API.
+func (s *Service) SendFile(ctx context.Context, p SendFileParams) (*chat.FileView, error) {
+	if !filepath.IsAbs(p.Path) {
+		return nil, withHint(&Error{Code: CodeInvalidParams, Message: fmt.Sprintf("path %q is not absolute", p.Path)},
+			"the node may run in another folder: give the full path")
+	}
+	room := p.Room
+	if room == "" {
+		room = chat.DefaultRoom
+	}
+	name, err := chat.NormalizeRoom(room)
+	if err != nil {
+		return nil, err
+	}
+	if !s.node.InRoom(name) {
+		if !p.Join {
+			return nil, withHint(&Error{Code: CodeNotJoined, Message: "not in room " + name},
+				"join it first (/join "+name+", or send-file --join)")
+		}
+		if _, err := s.node.Join(name); err != nil {
+			return nil, err
+		}
+	}
+	return s.node.OfferFile(ctx, name, p.Path)
+}
+
+// Fetch implements API.
+func (s *Service) Fetch(ctx context.Context, p FetchParams) (*chat.FileView, error) {
+	if !filepath.IsAbs(p.Out) {
+		return nil, withHint(&Error{Code: CodeInvalidParams, Message: fmt.Sprintf("folder %q is not absolute", p.Out)},
+			"the node may run in another folder: give the full path")
+	}
+	return s.node.Fetch(ctx, p.ID, p.Out)
+}
+
+// Files implements API.
+func (s *Service) Files(context.Context) ([]*chat.FileView, error) { return s.node.Files() }

@@ -19,6 +19,7 @@ const (
 	argCommands = "commands" // command names (lanchat help)
 	argShells   = "shells"   // bash, zsh, fish (lanchat completion)
 	argText     = "text"     // free text: nothing to offer
+	argFile     = "file"     // a file or folder path (lanchat send-file)
 )
 
 func init() {
@@ -312,6 +313,8 @@ _lanchat() {
 			fmt.Fprintf(&b, "        COMPREPLY=($(compgen -W %q -- \"$cur\"))\n", strings.Join(shells, " "))
 		case argText:
 			b.WriteString("        COMPREPLY=()\n")
+		case argFile:
+			b.WriteString("        __lanchat_files -f\n")
 		default:
 			fmt.Fprintf(&b, "        COMPREPLY=($(compgen -W %q -- \"$cur\"))\n", flags)
 		}
@@ -425,6 +428,8 @@ _lanchat() {
 			fmt.Fprintf(&b, "        '1:shell:(%s)' \\\n", strings.Join(shells, " "))
 		case argText:
 			b.WriteString("        '*:text: ' \\\n")
+		case argFile:
+			b.WriteString("        '1:path:_files' \\\n")
 		}
 		b.WriteString("        && ret=0\n      ;;\n")
 	}

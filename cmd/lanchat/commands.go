@@ -55,6 +55,9 @@ var commands = []command{
 	{name: "chat", summary: "chat in rooms with the trusted peers on your network", help: chatHelp, run: runChat},
 	{name: "send", summary: "send one message from a script", help: sendHelp, run: runSend, args: argText},
 	{name: "history", summary: "show stored messages", help: historyHelp, run: runHistory},
+	{name: "send-file", summary: "offer a file or folder in a room", help: sendFileHelp, run: runSendFile, args: argFile},
+	{name: "files", summary: "list file offers and fetches", help: filesHelp, run: runFiles},
+	{name: "fetch", summary: "fetch a file offer, verified chunk by chunk", help: fetchHelp, run: runFetch},
 	// completion, man and __complete read this table: init() in
 	// cmd_completion.go appends them.
 }

@@ -117,6 +117,9 @@ type interp struct {
 	room  string   // the current room; "" for none
 	names nameBook
 	away  away
+	// fileStates is each fetch's last shown state, so a notice says only
+	// what changed.
+	fileStates map[string]string
 }
 
 // start learns who we are, joins the rooms asked for and says hello.

@@ -22,6 +22,9 @@ var Help = []string{
 	"/untrust FP        stop trusting a fingerprint; its link closes",
 	"/history [N]       the last N messages of the current room (default 20)",
 	"/nick [NAME]       show your nickname, or change it (now, and for next time)",
+	"/file PATH         offer a file or folder in the current room",
+	"/files             the file offers in your rooms and your fetches",
+	"/fetch ID [DIR]    fetch a file offer into DIR (default: the current folder)",
 	"/quit              leave (Ctrl-C and Ctrl-D do too on a terminal)",
 	"#room text         send one line to another room you are in",
 	"//text, ##text     send a line starting with / or # (\"/text\", \"#text\")",
@@ -111,6 +114,12 @@ func (s *interp) command(ctx context.Context, cmd, arg string) (quit bool) {
 		s.history(ctx, arg)
 	case "/nick":
 		s.setNick(ctx, arg)
+	case "/file":
+		s.offerFile(ctx, arg)
+	case "/files":
+		s.listFiles(ctx)
+	case "/fetch":
+		s.fetch(ctx, arg)
 	default:
 		s.notice("unknown command %s (/help lists them; // sends a line starting with /)", SanitizeLine(cmd))
 	}
