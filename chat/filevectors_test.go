@@ -67,7 +67,9 @@ func generateFileVectors(t *testing.T) fileVectors {
 		Data   string `json:"data_hex,omitempty"`
 		Reason uint8  `json:"reason,omitempty"`
 	}
-	rf := func(r files.Ref) refFields { return refFields{Root: hex.EncodeToString(r.Root[:]), Kind: uint8(r.Kind), Index: r.Index} }
+	rf := func(r files.Ref) refFields {
+		return refFields{Root: hex.EncodeToString(r.Root[:]), Kind: uint8(r.Kind), Index: r.Index}
+	}
 	man := files.Ref{Root: root, Kind: files.KindManifest, Index: 0}
 	add("file-request of the manifest's piece 0", frameFileRequest, files.EncodeRequest(man), rf(man))
 	f := rf(man)
