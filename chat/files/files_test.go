@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -236,4 +237,67 @@ func TestNumbered(t *testing.T) {
 			t.Errorf("Numbered(%q,%v,%d) = %q, want %q", c.name, c.folder, c.k, got, c.want)
 		}
 	}
+}
+
+// A symlink planted inside the partial folder does not lead the writer out
+// of the output folder.
+func TestPartialDoesNotFollowSymlinksOut(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "holiday")
+	writeTree(t, src, map[string][]byte{"sub/b.txt": []byte("world!")})
+	o, m := offerOf(t, src)
+	out, elsewhere := t.TempDir(), t.TempDir()
+	if err := os.MkdirAll(filepath.Join(out, "holiday"+PartialSuffix), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, filepath.Join(out, "holiday"+PartialSuffix, "sub")); err != nil {
+		t.Fatal(err)
+	}
+	p, err := OpenPartial(out, o, m)
+	if err == nil {
+		err = p.Write(0, []byte("world!"))
+		p.Close()
+	}
+	if err == nil {
+		t.Fatal("wrote through a symlink that leads out of the output folder")
+	}
+	if ents, _ := os.ReadDir(elsewhere); len(ents) != 0 {
+		t.Fatalf("wrote %v outside the output folder", ents)
+	}
+}
+
+// Offsets past 4 GiB and folders of 10,000 files fit the formats.
+func TestLargeFilesAndManyFiles(t *testing.T) {
+	const size = 5<<30 + 123
+	m := &Manifest{ChunkSize: DefaultChunkSize, Entries: []Entry{{Path: "big.iso", Size: size}}}
+	m.Hashes = make([][HashSize]byte, (size+DefaultChunkSize-1)/DefaultChunkSize)
+	m2, err := DecodeManifest(m.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := m2.Locate(m2.Chunks() - 1)
+	if last.Offset != int64(m2.Chunks()-1)*DefaultChunkSize || last.Len != size%DefaultChunkSize || last.Offset < 4<<30 {
+		t.Fatalf("last chunk at %+v", last)
+	}
+	dir := filepath.Join(t.TempDir(), "many")
+	for i := range 10000 {
+		p := filepath.Join(dir, fmt.Sprintf("d%02d", i%50), fmt.Sprintf("f%05d", i))
+		if i%50 == i {
+			os.MkdirAll(filepath.Dir(p), 0o755)
+		}
+		if err := os.WriteFile(p, []byte{byte(i)}, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := Build(context.Background(), dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Manifest.FileCount() != 10000 || b.Manifest.Chunks() != 10000 {
+		t.Fatalf("%d files, %d chunks", b.Manifest.FileCount(), b.Manifest.Chunks())
+	}
+	enc := b.Manifest.Encode()
+	if _, err := DecodeManifest(enc); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("manifest of 10,000 files: %d bytes (%d pieces)", len(enc), ManifestPieces(uint32(len(enc))))
 }
