@@ -81,8 +81,10 @@ func (l *link) deliver(in <-chan delivery) {
 					storeMax(&rs.nextSeq, m.Seq+1)
 				}
 			}
-			n.events.publish(Event{Kind: EventMessage, Room: m.Room, Message: n.view(m, d.catchUp)})
+			v := n.view(m, d.catchUp)
+			n.events.publish(Event{Kind: EventMessage, Room: m.Room, Message: v})
 			n.relay(l, m.Room, m.Author, d.raws[i])
+			n.autoFetch(v)
 		}
 		if d.checkRoom != "" {
 			l.sendSyncCheck(d.checkRoom)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lanchat/lanchat/chat/files"
+	lcrypto "github.com/lanchat/lanchat/crypto"
 	"github.com/lanchat/lanchat/session"
 )
 
@@ -347,5 +348,34 @@ func TestSenderLeavesAfterOneMemberHasIt(t *testing.T) {
 	sameFile(t, done.Path, content)
 	if served := bob.node.Stats().FileBytesServed; served != uint64(len(content)) {
 		t.Fatalf("bob served %d bytes, want all %d", served, len(content))
+	}
+}
+
+// With an auto-fetch policy, an offer within it is fetched without asking;
+// one above its size limit is not touched.
+func TestAutoFetchPolicy(t *testing.T) {
+	c := newCluster(t)
+	alice, bob := c.add("alice"), c.add("bob")
+	c.trustAll(alice, bob)
+	c.start(alice)
+	auto := t.TempDir()
+	cfg := c.config(bob)
+	cfg.AutoFetch = AutoFetch{Dir: auto, MaxBytes: 1 << 20, From: []lcrypto.Fingerprint{alice.id.Fingerprint()}}
+	c.startWith(bob, cfg)
+	c.waitLinked(alice, bob)
+	src := t.TempDir()
+	big, small := randomBytes(t, 2<<20), randomBytes(t, 300<<10)
+	os.WriteFile(filepath.Join(src, "big.bin"), big, 0o644)
+	os.WriteFile(filepath.Join(src, "small.bin"), small, 0o644)
+	fb := alice.offer(t, filepath.Join(src, "big.bin"), bob)
+	fs := alice.offer(t, filepath.Join(src, "small.bin"), bob)
+	done := bob.waitFile(t, fs.ID, FileDone)
+	sameFile(t, done.Path, small)
+	if v := bob.fileState(t, fb.ID); v.State != FileOffered || v.Have != 0 {
+		t.Fatalf("the offer above the limit: %+v", v)
+	}
+	ents, _ := os.ReadDir(auto)
+	if len(ents) != 1 {
+		t.Fatalf("the auto-fetch folder holds %d entries, want small.bin alone", len(ents))
 	}
 }

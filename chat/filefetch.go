@@ -90,6 +90,13 @@ func (n *Node) Fetch(ctx context.Context, id, outDir string) (*FileView, error) 
 	if err != nil {
 		return nil, err
 	}
+	return n.startFetch(st, v, o, outDir, false)
+}
+
+// startFetch starts fetching offer o (message v) into outDir. An automatic
+// fetch (auto) starts only for an offer never fetched here before.
+func (n *Node) startFetch(st *files.Store, v *MessageView, o *files.Offer, outDir string, auto bool) (*FileView, error) {
+	var err error
 	if v.Own {
 		return nil, fmt.Errorf("%s is your own offer", o.Name)
 	}
@@ -105,6 +112,9 @@ func (n *Node) Fetch(ctx context.Context, id, outDir string) (*FileView, error) 
 	fv := fileViewOf(v, o)
 	n.files.Lock()
 	defer n.files.Unlock()
+	if n.runCtx.Err() != nil {
+		return nil, errors.New("the node is stopping")
+	}
 	if t := n.files.transfers[v.ID]; t != nil {
 		return t.snapshot(), nil
 	}
@@ -113,6 +123,9 @@ func (n *Node) Fetch(ctx context.Context, id, outDir string) (*FileView, error) 
 		return nil, err
 	}
 	for _, f := range fetches {
+		if f.OfferID == v.ID && auto {
+			return nil, nil
+		}
 		if f.OfferID == v.ID && f.State == files.FetchDone {
 			fv.State, fv.Path, fv.Have = FileDone, f.Final, o.Size
 			return fv, nil

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"mime"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/lanchat/lanchat/chat/files"
+	lcrypto "github.com/lanchat/lanchat/crypto"
 )
 
 // File transfer (PROTOCOL.md 5.12): an offer is a signed message in a
@@ -231,5 +233,29 @@ func (n *Node) closeFiles() {
 			s.src.Close()
 		}
 		delete(n.files.served, root)
+	}
+}
+
+// autoFetch starts fetching the offer a new message carries if the
+// AutoFetch policy allows it: a trusted author (or one of From), a size up
+// to MaxBytes, never fetched here before.
+func (n *Node) autoFetch(v *MessageView) {
+	p := n.cfg.AutoFetch
+	if p.Dir == "" || v.File == nil || v.Own || !v.Trusted || v.File.Size > p.MaxBytes {
+		return
+	}
+	o := fileOfferOf(v.Body)
+	if o == nil {
+		return
+	}
+	if len(p.From) > 0 && !slices.ContainsFunc(p.From, func(fp lcrypto.Fingerprint) bool { return fp.String() == v.Author }) {
+		return
+	}
+	st, err := n.fileStore()
+	if err != nil {
+		return
+	}
+	if _, err := n.startFetch(st, v, o, p.Dir, true); err != nil {
+		n.logf("fetching %s by the auto-fetch policy: %v", o.Name, err)
 	}
 }

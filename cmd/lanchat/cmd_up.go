@@ -31,6 +31,7 @@ is up, and link and discovery diagnostics with -v.`,
 
 func runUp(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
 	nf := e.addNodeFlags(fs, "room to join (repeatable; default: the rooms it was in last time, else lobby)")
+	nf.auto = addAutoFetchFlags(fs)
 	args, err := e.parse(fs, args)
 	if err != nil {
 		return err

@@ -21,6 +21,8 @@ type nodeFlags struct {
 	// identity, when set (by chat's first run), is used as it is: no
 	// passphrase is asked again.
 	identity *lcrypto.Identity
+	// auto is the auto-fetch policy's flags (up and chat only), or nil.
+	auto *autoFetchFlags
 }
 
 func (e *env) addNodeFlags(fs *pflag.FlagSet, roomHelp string) *nodeFlags {
@@ -87,6 +89,11 @@ func (e *env) startNodeOn(ctx context.Context, db *storage.DB, rooms []string, f
 		cfg.Nickname = f.nick
 	}
 	f.disc.apply(&cfg)
+	if f.auto != nil {
+		if err := f.auto.apply(&cfg); err != nil {
+			return nil, err
+		}
+	}
 	if f.verbose {
 		logger := log.New(e.stderr, "lanchat: ", log.Ltime)
 		cfg.Logf = logger.Printf
