@@ -107,6 +107,7 @@ func runSendFile(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) 
 		kind = fmt.Sprintf("folder (%d files)", fv.Files)
 	}
 	fmt.Fprintf(e.stdout, "offered %s %s, %s, in #%s as %s\n", kind, fv.Name, humanBytes(fv.Size), fv.Room, shortID(fv.ID))
+	fmt.Fprintln(e.stdout, "your node serves it while it runs; members who fetch it serve it too, so you may go once one of them has it all")
 	if len(fv.Skipped) > 0 {
 		warnf(e.stderr, "left out (symlinks or special files): %s", strings.Join(fv.Skipped, ", "))
 	}

@@ -29,6 +29,8 @@ func (s *interp) offerFile(ctx context.Context, arg string) {
 		s.notice("cannot offer %s: %s", SanitizeLine(arg), errText(err))
 		return
 	}
+	s.notice("offered %s in #%s as %s: your node serves it while it runs; members who fetch it serve it too, so you may go once one of them has it all",
+		SanitizeLine(fv.Name), fv.Room, fv.ID[:min(12, len(fv.ID))])
 	if len(fv.Skipped) > 0 {
 		s.notice("left out of %s (symlinks or special files): %s", SanitizeLine(fv.Name), SanitizeLine(strings.Join(fv.Skipped, ", ")))
 	}
