@@ -31,7 +31,6 @@ func (l *link) handleFileRequest(body []byte) error {
 // frame waits, and one at a time, so a slow receiver slows only itself.
 func (l *link) serveFiles(ctx context.Context, reqs <-chan files.Ref) {
 	n := l.node
-	buf := make([]byte, files.MaxChunkSize)
 	for {
 		var ref files.Ref
 		select {
@@ -39,14 +38,14 @@ func (l *link) serveFiles(ctx context.Context, reqs <-chan files.Ref) {
 			return
 		case ref = <-reqs:
 		}
-		data, why := l.fileAnswer(ref, buf)
+		body, why := l.fileAnswer(ref)
 		var err error
-		if data == nil {
+		if body == nil {
 			err = l.sess.SendBulk(ctx, frameFileNone, files.EncodeNone(ref, why))
 		} else {
-			err = l.sess.SendBulk(ctx, frameFileData, files.EncodeData(ref, data))
+			err = l.sess.SendBulk(ctx, frameFileData, body)
 			if ref.Kind == files.KindChunk {
-				n.stats.fileServed.Add(uint64(len(data)))
+				n.stats.fileServed.Add(uint64(len(body) - files.DataHeaderSize))
 			}
 		}
 		if err != nil {
@@ -55,9 +54,9 @@ func (l *link) serveFiles(ctx context.Context, reqs <-chan files.Ref) {
 	}
 }
 
-// fileAnswer returns what to send for ref, or why not. A member is served
-// only what was offered in a room it shares with this node.
-func (l *link) fileAnswer(ref files.Ref, buf []byte) ([]byte, files.Reason) {
+// fileAnswer returns the file-data body to send for ref, or why not. A
+// member is served only what was offered in a room it shares with this node.
+func (l *link) fileAnswer(ref files.Ref) ([]byte, files.Reason) {
 	s := l.node.servableFor(ref.Root)
 	if s == nil || !l.inRoom(s.room) || l.node.room(s.room) == nil {
 		return nil, files.ReasonUnknown
@@ -69,13 +68,15 @@ func (l *link) fileAnswer(ref files.Ref, buf []byte) ([]byte, files.Reason) {
 			return nil, files.ReasonMissing
 		}
 		end := min(len(s.manifest), (i+1)*files.ManifestPiece)
-		return s.manifest[i*files.ManifestPiece : end], 0
+		return files.EncodeData(ref, s.manifest[i*files.ManifestPiece:end]), 0
 	default:
 		if i >= s.m.Chunks() {
 			return nil, files.ReasonMissing
 		}
-		if data, ok := s.read(i, buf); ok {
-			return data, 0
+		// The chunk is read into the frame's body: no copy.
+		frame := make([]byte, files.DataHeaderSize+int(s.m.ChunkSize))
+		if data, ok := s.read(i, frame[files.DataHeaderSize:]); ok {
+			return files.PutData(frame, ref, data), 0
 		}
 		return nil, files.ReasonMissing
 	}

@@ -12,12 +12,12 @@ func TestBulkFramesYieldToChat(t *testing.T) {
 	d, a := trustedPair(t)
 	const chunk = 256 << 10
 	const bulk = 64 // 16 MiB: more than the peer's receive queue and the sockets hold
-	body := make([]byte, chunk)
 	pushed := make(chan error, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
 		for i := 0; i < bulk; i++ {
+			body := make([]byte, chunk) // SendBulk keeps it
 			body[0] = byte(i)
 			if err := d.SendBulk(ctx, appFrameBulk, body); err != nil {
 				pushed <- err

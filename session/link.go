@@ -165,12 +165,17 @@ func (l *Link) SendWait(ctx context.Context, typ FrameType, body []byte) error {
 // it: the writer takes a bulk frame only when no frame of Send or SendWait
 // waits, so bulk traffic never delays chat by more than the one bulk frame
 // being written. It fails with ctx's error or ErrClosed. Bulk frames still
-// queued when the link closes are dropped, not flushed.
+// queued when the link closes are dropped, not flushed. Unlike Send, body is
+// not copied (it is large): the caller must not change it afterwards.
 func (l *Link) SendBulk(ctx context.Context, typ FrameType, body []byte) error {
-	f, err := l.newFrame(typ, body)
+	f, err := l.newFrame(typ, nil)
 	if err != nil {
 		return err
 	}
+	if len(body) > l.cfg.MaxFrameSize {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrFrameTooLarge, len(body), l.cfg.MaxFrameSize)
+	}
+	f.Body = body
 	if err := l.bulkQ.push(ctx, l.closing, f); err != nil {
 		if errors.Is(err, errStopped) {
 			return ErrClosed

@@ -63,3 +63,16 @@ func FuzzFileFrames(f *testing.F) {
 		}
 	})
 }
+
+func TestPutDataIsEncodeData(t *testing.T) {
+	r := Ref{Kind: KindChunk, Index: 9}
+	r.Root[3] = 7
+	frame := make([]byte, DataHeaderSize+16)
+	copy(frame[DataHeaderSize:], "in place chunk!!")
+	if got := PutData(frame, r, frame[DataHeaderSize:]); !bytes.Equal(got, EncodeData(r, []byte("in place chunk!!"))) {
+		t.Fatalf("in place: %x", got)
+	}
+	if got := PutData(make([]byte, 64), r, []byte("copied")); !bytes.Equal(got, EncodeData(r, []byte("copied"))) {
+		t.Fatalf("copied: %x", got)
+	}
+}

@@ -70,6 +70,18 @@ func EncodeData(r Ref, data []byte) []byte {
 	return append(r.append(make([]byte, 0, requestBodyLen+len(data))), data...)
 }
 
+// DataHeaderSize is the size of a file-data body before the data.
+const DataHeaderSize = requestBodyLen
+
+// PutData returns a file-data body for ref and data in frame: data either
+// already lies at frame[DataHeaderSize:] (read there, no copy) or is copied
+// there; frame must hold DataHeaderSize + len(data) bytes.
+func PutData(frame []byte, r Ref, data []byte) []byte {
+	r.append(frame[:0])
+	n := copy(frame[DataHeaderSize:], data) // a no-op when data is already there
+	return frame[:DataHeaderSize+n]
+}
+
 // DecodeData parses a file-data body; data aliases b.
 func DecodeData(b []byte) (Ref, []byte, error) {
 	r, data, err := decodeRef(b)
