@@ -3,6 +3,7 @@ package chat
 import (
 	"encoding/hex"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -125,7 +126,7 @@ func (n *Node) Files() ([]*FileView, error) {
 func filesOf(views []*MessageView, filesDir string, live map[string]*FileView) []*FileView {
 	var shares []files.Share
 	var fetches []files.Fetch
-	if filesDir != "" {
+	if _, err := os.Stat(filesDir); err == nil { // reading creates nothing
 		if st, err := files.OpenStore(filesDir); err == nil {
 			shares, _ = st.Shares()
 			fetches, _ = st.Fetches()
