@@ -379,3 +379,37 @@ func TestAutoFetchPolicy(t *testing.T) {
 		t.Fatalf("the auto-fetch folder holds %d entries, want small.bin alone", len(ents))
 	}
 }
+
+// Chunks that no linked member holds do not hold up the others: with the
+// first quarter missing everywhere, the rest arrives, the fetch says what
+// it waits for, and it finishes once a member has those chunks too.
+func TestMissingChunksDoNotBlockTheRest(t *testing.T) {
+	c := newCluster(t)
+	alice, bob := c.add("alice"), c.add("bob")
+	c.trustAll(alice, bob)
+	c.start(alice)
+	c.start(bob)
+	c.waitLinked(alice, bob)
+	path := filepath.Join(t.TempDir(), "slides.pdf")
+	content := randomBytes(t, 12*files.DefaultChunkSize)
+	os.WriteFile(path, content, 0o644)
+	fv := alice.offer(t, path, bob)
+	quarter := len(content) / 4
+	f, _ := os.OpenFile(path, os.O_RDWR, 0)
+	f.WriteAt(make([]byte, quarter), 0)
+	f.Close()
+	if _, err := bob.node.Fetch(context.Background(), fv.ID, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	v := bob.waitFile(t, fv.ID, FilePaused)
+	waitFor(t, "the paused notice", func() bool {
+		v = bob.fileState(t, fv.ID)
+		return v.State == FilePaused && v.Have == uint64(len(content)-quarter)
+	})
+	if !strings.Contains(v.Error, "no linked member holds 3 of its pieces") {
+		t.Fatalf("paused with %q", v.Error)
+	}
+	os.WriteFile(path, content, 0o644)
+	done := bob.waitFile(t, fv.ID, FileDone)
+	sameFile(t, done.Path, content)
+}

@@ -33,6 +33,9 @@ const (
 	maxStrikes = 3
 	// diskRetry is how often a fetch paused by a full disk tries again.
 	diskRetry = time.Second
+	// parkAgain is how often pieces that no linked member holds are asked
+	// for again (a member fetching them may have them by then).
+	parkAgain = 2 * time.Second
 )
 
 type frameKind uint8

@@ -37,6 +37,8 @@ type scheduler struct {
 	j        job
 	next     int   // the cursor over pieces not yet asked
 	retry    []int // pieces to ask again, first
+	parked   []int // pieces every linked member said it lacks: asked again every parkAgain
+	parkedAt time.Time
 	inflight map[int]asked
 	avoid    map[int]map[*link]bool
 	unknown  map[*link]time.Time
@@ -80,7 +82,7 @@ func (s *scheduler) run(ctx context.Context) error {
 }
 
 func (s *scheduler) done() bool {
-	if len(s.inflight) > 0 || s.held != nil || len(s.retry) > 0 {
+	if len(s.inflight) > 0 || s.held != nil || len(s.retry) > 0 || len(s.parked) > 0 {
 		return false
 	}
 	for ; s.next < s.j.count; s.next++ {
@@ -142,14 +144,23 @@ func (s *scheduler) fill() {
 			return
 		}
 		var best *link
+		lacking := 0 // members that said they lack piece i
 		for _, l := range peers {
-			if s.perPeer[l] < fetchWindowPerPeer && !s.avoid[i][l] && (best == nil || s.perPeer[l] < s.perPeer[best]) {
+			if s.avoid[i][l] {
+				lacking++
+			} else if s.perPeer[l] < fetchWindowPerPeer && (best == nil || s.perPeer[l] < s.perPeer[best]) {
 				best = l
 			}
 		}
+		if lacking == len(peers) {
+			// Nobody linked holds it: park it and go on with the next
+			// piece (the others may hold that one).
+			s.parked = append(s.parked, i)
+			continue
+		}
 		if best == nil {
 			s.retry = append([]int{i}, s.retry...)
-			return // every member is busy, or none holds it: the tick tries again
+			return // every member that may hold it is busy: a reply frees one
 		}
 		ref := files.Ref{Root: s.t.offer.Root, Kind: s.j.kind, Index: uint32(i)}
 		s.t.mu.Lock()
@@ -225,6 +236,7 @@ func (s *scheduler) accept(r reply) error {
 	switch {
 	case err == nil:
 		s.held = nil
+		delete(s.avoid, i)
 		s.served[r.from.key] = true
 		if s.j.kind == files.KindChunk {
 			n := uint64(len(r.data))
@@ -277,22 +289,27 @@ func (s *scheduler) tick(now time.Time) error {
 			s.retry = append(s.retry, i)
 		}
 	}
-	peers := s.peers(now)
-	for i, av := range s.avoid {
-		all := true
-		for _, l := range peers {
-			all = all && av[l]
+	if len(s.parked) > 0 && now.Sub(s.parkedAt) >= parkAgain {
+		for _, i := range s.parked {
+			delete(s.avoid, i) // ask them all again
 		}
-		if all {
-			delete(s.avoid, i) // nobody has it: ask them all again
-		}
+		s.retry, s.parked, s.parkedAt = append(s.retry, s.parked...), nil, now
 	}
-	if len(peers) == 0 && len(s.inflight) == 0 && s.held == nil {
+	peers := s.peers(now)
+	idle := len(s.inflight) == 0 && s.held == nil
+	switch {
+	case len(peers) == 0 && idle:
 		s.t.update(false, func(v *FileView) {
 			v.State, v.Rate = FilePaused, 0
 			v.Error = "no member that holds it is linked: the fetch goes on when one is"
 		})
-	} else {
+	case idle && len(s.parked) > 0 && len(s.retry) == 0:
+		n := len(s.parked)
+		s.t.update(false, func(v *FileView) {
+			v.State, v.Rate = FilePaused, 0
+			v.Error = fmt.Sprintf("no linked member holds %d of its pieces: the fetch goes on when one has them", n)
+		})
+	default:
 		s.t.update(false, func(v *FileView) { v.Rate = s.rate.perSecond(now) })
 	}
 	return nil
