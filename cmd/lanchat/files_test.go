@@ -101,7 +101,13 @@ func TestSendFileFetchResumesAfterSIGKILL(t *testing.T) {
 	c.must(0, "trust", alice.String(), "--name", "alice", "--data-dir", bdir)
 	up := func(name, dir string) *chatProc {
 		p := c.startProc(name, append([]string{"up", "--data-dir", dir}, loopbackFlags(port)...))
-		waitForSocket(t, p, dir)
+		// After a SIGKILL the old socket file is still there: wait for
+		// the new node to answer on it.
+		eventually(t, name+"'s node to answer", func() bool {
+			r := c.run("", "id", "--json", "--data-dir", dir)
+			var id control.Identity
+			return r.code == 0 && json.Unmarshal([]byte(r.stdout), &id) == nil && id.Node != nil && id.Node.PID == p.cmd.Process.Pid
+		})
 		return p
 	}
 	a, b := up("alice", adir), up("bob", bdir)
