@@ -52,6 +52,13 @@ type Config struct {
 	ReceiptDelay time.Duration
 	// NoReadReceipts: send no read frames (others' are still shown).
 	NoReadReceipts bool
+	// FilesDir is the folder of the file transfer records (what this node
+	// offered and fetches, to go on after a restart); "" turns file
+	// transfer off.
+	FilesDir string
+	// AutoFetch, when its Dir is set, fetches file offers without asking:
+	// those of trusted authors (or only of From), up to MaxBytes.
+	AutoFetch AutoFetch
 	// Logf receives diagnostics; nil discards them.
 	Logf func(format string, args ...any)
 }
@@ -77,4 +84,13 @@ func defaultSessionConfig() session.Config {
 	c := session.DefaultConfig()
 	c.MaxFrameSize = maxFrameSize
 	return c
+}
+
+// AutoFetch is a policy for fetching file offers without a fetch request.
+// Without it (Dir empty) nothing of an offer is written to disk until the
+// user fetches it.
+type AutoFetch struct {
+	Dir      string                // where to fetch to; "" turns it off
+	MaxBytes uint64                // the largest offer fetched this way (0: none)
+	From     []lcrypto.Fingerprint // only these authors; none: every trusted author
 }

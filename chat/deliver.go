@@ -89,8 +89,10 @@ func (l *link) deliver(in <-chan delivery) {
 				n.deliveredConvo(l, m, d.raws[i], d.catchUp)
 				continue
 			}
-			n.events.publish(Event{Kind: EventMessage, Room: m.Room, Message: n.view(m, d.catchUp)})
+			v := n.view(m, d.catchUp)
+			n.events.publish(Event{Kind: EventMessage, Room: m.Room, Message: v})
 			n.relay(l, m.Room, m.Author, d.raws[i])
+			n.autoFetch(v)
 		}
 		n.storedNew(d.msgs, added)
 		if d.checkRoom != "" {

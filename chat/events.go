@@ -49,6 +49,9 @@ const (
 	// EventTyping: a linked peer is typing in Room (at most one event per
 	// peer and room every 2 s; show it for a few seconds).
 	EventTyping EventKind = "typing"
+	// EventFile: a fetch of a file offer progressed, paused, finished or
+	// failed (File says how far it is).
+	EventFile EventKind = "file"
 )
 
 // Event is one thing the UI may show.
@@ -61,6 +64,8 @@ type Event struct {
 	Reason  string       `json:"reason,omitempty"`
 	// Count is how many for EventUntrustedMany and EventDropped.
 	Count uint64 `json:"count,omitempty"`
+	// File is the fetch an EventFile is about.
+	File *FileView `json:"file,omitempty"`
 }
 
 // MessageView is a stored message as the UI shows it.
@@ -103,6 +108,9 @@ type MessageView struct {
 	// Op is set for a private room's membership operation; Body then says
 	// what it did, in words.
 	Op *OpView `json:"op,omitempty"`
+	// File is the file offer the message carries, if it carries one
+	// (`lanchat fetch ID` takes it).
+	File *FileOfferView `json:"file,omitempty"`
 }
 
 // OpView is a membership operation of a private room as the UI shows it.

@@ -26,10 +26,13 @@ const (
 	frameConvoSyncResponse session.FrameType = 0x19 // conversation catch-up: what you missed (5.4's layout)
 	frameConvoWelcome      session.FrameType = 0x1a // a private room's operations, to one of its members
 	// 0x1b is reserved for conversations.
-	frameStored   session.FrameType = 0x1c // receipts: what I hold without gaps, by author (5.11)
-	frameRead     session.FrameType = 0x1d // receipts: the last message I read in a room (5.11)
-	framePresence session.FrameType = 0x1e // online, away or busy, with a status line (5.11)
-	frameTyping   session.FrameType = 0x1f // I am typing in a room (5.11)
+	frameStored      session.FrameType = 0x1c // receipts: what I hold without gaps, by author (5.11)
+	frameRead        session.FrameType = 0x1d // receipts: the last message I read in a room (5.11)
+	framePresence    session.FrameType = 0x1e // online, away or busy, with a status line (5.11)
+	frameTyping      session.FrameType = 0x1f // I am typing in a room (5.11)
+	frameFileRequest session.FrameType = 0x20 // send me a chunk (or manifest piece) of a file offer (5.12)
+	frameFileData    session.FrameType = 0x21 // the chunk asked for (5.12)
+	frameFileNone    session.FrameType = 0x22 // I cannot send the chunk asked for, and why (5.12)
 )
 
 // maxFrameSize is the largest chat frame body this node sends or accepts:
@@ -54,6 +57,9 @@ var chatFrameNames = map[session.FrameType]string{
 	frameRead:              "read",
 	framePresence:          "presence",
 	frameTyping:            "typing",
+	frameFileRequest:       "file-request",
+	frameFileData:          "file-data",
+	frameFileNone:          "file-none",
 }
 
 // frameName names a frame type, e.g. "chat", "ping" or "type-0x2a".
@@ -76,20 +82,31 @@ type Stats struct {
 	StoredBytesSent  uint64
 	ReadFramesSent   uint64
 	ReadBytesSent    uint64
+	// FileBytesServed counts the chunk bytes this node sent to peers.
+	FileBytesServed uint64
+	// FileBytesFetched counts the chunk bytes this node received for its
+	// fetches, rejected ones included.
+	FileBytesFetched uint64
+	// FileChunksRejected counts received chunks that did not match their
+	// hash (each is fetched again, from another member if there is one).
+	FileChunksRejected uint64
 }
 
 // nodeStats is what Stats reads.
 type nodeStats struct {
-	skipped      atomic.Uint64
-	storedFrames atomic.Uint64
-	storedBytes  atomic.Uint64
-	readFrames   atomic.Uint64
-	readBytes    atomic.Uint64
+	skipped                               atomic.Uint64
+	storedFrames                          atomic.Uint64
+	storedBytes                           atomic.Uint64
+	readFrames                            atomic.Uint64
+	readBytes                             atomic.Uint64
+	fileServed, fileFetched, fileRejected atomic.Uint64
 }
 
 // Stats returns the node's counters.
 func (n *Node) Stats() Stats {
 	return Stats{FramesSkipped: n.stats.skipped.Load(),
 		StoredFramesSent: n.stats.storedFrames.Load(), StoredBytesSent: n.stats.storedBytes.Load(),
-		ReadFramesSent: n.stats.readFrames.Load(), ReadBytesSent: n.stats.readBytes.Load()}
+		ReadFramesSent: n.stats.readFrames.Load(), ReadBytesSent: n.stats.readBytes.Load(),
+		FileBytesServed: n.stats.fileServed.Load(), FileBytesFetched: n.stats.fileFetched.Load(),
+		FileChunksRejected: n.stats.fileRejected.Load()}
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lanchat/lanchat/chat/files"
 	lcrypto "github.com/lanchat/lanchat/crypto"
 	"github.com/lanchat/lanchat/session"
 )
@@ -34,6 +35,9 @@ type link struct {
 	presence *presence
 
 	clock linkSkew // the peer's clock skew, from its latest live message
+	// fileReqs queues the peer's file requests for serveFiles (set by
+	// serve before the first frame is read).
+	fileReqs chan files.Ref
 }
 
 // nickname is what the peer calls itself: its hello's or its latest nick

@@ -57,6 +57,7 @@ type Node struct {
 	pres    presenceState // own presence, typing limits (presence.go)
 	diag    diagTable
 	convos  convoTable // direct conversations and private rooms (convo.go)
+	files   fileTable
 }
 
 // roomTable is the joined rooms, with its own lock.
@@ -234,6 +235,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	close(n.listening)
 	n.loadRemembered()
+	n.startFiles(ctx)
 	n.wg.Add(3)
 	go n.receiptLoop(ctx)
 	go n.acceptLoop(ctx, ln)
@@ -242,6 +244,7 @@ func (n *Node) Run(ctx context.Context) error {
 	ln.Close()
 	n.closeAllLinks("shutting down")
 	n.wg.Wait()
+	n.closeFiles()
 	return nil
 }
 

@@ -108,6 +108,7 @@ func (c *cluster) config(tn *testNode) Config {
 		cfg.Rooms = tn.rooms
 	}
 	cfg.ListenAddr = "127.0.0.1:0"
+	cfg.FilesDir = filepath.Join(c.dataRoot, tn.name+"-files")
 	cfg.Discovery.Addr = "127.255.255.255"
 	cfg.Discovery.Port = c.port
 	cfg.Discovery.Interval = 200 * time.Millisecond

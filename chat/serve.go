@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/lanchat/lanchat/chat/files"
 	"github.com/lanchat/lanchat/session"
 )
 
@@ -37,6 +38,13 @@ func (l *link) serve() {
 	}()
 	defer func() { close(deliveries); <-delivered }()
 	n.sendPresence(l)
+	l.fileReqs = make(chan files.Ref, fileRequestQueue)
+	filesDone := make(chan struct{})
+	go func() {
+		defer close(filesDone)
+		l.serveFiles(ctx, l.fileReqs)
+	}()
+	defer func() { cancel(); <-filesDone }()
 	for _, r := range l.sharedRooms() {
 		l.requestSync(r)
 		n.sendReadMark(r, l, nil)
@@ -122,6 +130,12 @@ func (l *link) handleFrame(ctx context.Context, f session.Frame, out chan<- deli
 		return l.handlePresence(f.Body)
 	case frameTyping:
 		return l.handleTyping(f.Body)
+	case frameFileRequest:
+		return l.handleFileRequest(f.Body)
+	case frameFileData:
+		return l.handleFileReply(replyData, f.Body)
+	case frameFileNone:
+		return l.handleFileReply(replyNone, f.Body)
 	}
 	if handled, err := l.handleConvoFrame(ctx, f, out); handled {
 		return err

@@ -63,6 +63,9 @@ func (lb *labels) view(m *Message, damaged *storage.StoredMessage, catchUp bool)
 		author = m.Author
 		v.Room, v.Seq, v.Clock = m.Room, m.Seq, m.Clock
 		v.ID, v.Time, v.Body = m.ID(), m.Time, m.Body
+		if o := fileOfferOf(m.Body); o != nil {
+			v.File = offerView(o)
+		}
 	}
 	fp := author.Fingerprint()
 	v.Author, v.AuthorShort = fp.String(), fp.Short()

@@ -32,6 +32,15 @@ type API interface {
 	// Diagnose returns what the node knows about why peers may not link
 	// (lanchat doctor), after probing p.Probe if it is set.
 	Diagnose(ctx context.Context, p DiagnoseParams) (*Diagnosis, error)
+	// SendFile offers a file or folder (an absolute path) in a room: a
+	// signed message carrying the offer, then the node serves its chunks.
+	SendFile(ctx context.Context, p SendFileParams) (*chat.FileView, error)
+	// Fetch accepts a file offer: the node fetches it into p.Out (an
+	// absolute path) and returns at once; EventFile events follow.
+	Fetch(ctx context.Context, p FetchParams) (*chat.FileView, error)
+	// Files lists the file offers in the history and what became of each
+	// (Local answers it from the records too).
+	Files(ctx context.Context) ([]*chat.FileView, error)
 	// Subscribe streams the node's events until ctx ends or the node
 	// stops; the channel is then closed.
 	Subscribe(ctx context.Context) (<-chan chat.Event, error)

@@ -115,3 +115,18 @@ func (c *Client) Subscribe(ctx context.Context) (<-chan chat.Event, error) {
 func (c *Client) Diagnose(ctx context.Context, p DiagnoseParams) (*Diagnosis, error) {
 	return call[*Diagnosis](ctx, c, MethodDiagnose, p)
 }
+
+// SendFile implements API.
+func (c *Client) SendFile(ctx context.Context, p SendFileParams) (*chat.FileView, error) {
+	return call[*chat.FileView](ctx, c, MethodSendFile, p)
+}
+
+// Fetch implements API.
+func (c *Client) Fetch(ctx context.Context, p FetchParams) (*chat.FileView, error) {
+	return call[*chat.FileView](ctx, c, MethodFetch, p)
+}
+
+// Files implements API.
+func (c *Client) Files(ctx context.Context) ([]*chat.FileView, error) {
+	return call[[]*chat.FileView](ctx, c, MethodFiles, nil)
+}

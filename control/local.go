@@ -116,3 +116,22 @@ func (l *Local) Diagnose(context.Context, DiagnoseParams) (*Diagnosis, error) {
 func (l *Local) WebLogin(context.Context) (*WebLoginResult, error) {
 	return nil, noNode("the web UI")
 }
+
+// SendFile implements API: offering needs a node to serve the chunks.
+func (l *Local) SendFile(context.Context, SendFileParams) (*chat.FileView, error) {
+	return nil, noNode("send-file")
+}
+
+// Fetch implements API: fetching needs a node.
+func (l *Local) Fetch(context.Context, FetchParams) (*chat.FileView, error) {
+	return nil, noNode("fetch")
+}
+
+// Files implements API, from the history and the file records.
+func (l *Local) Files(context.Context) ([]*chat.FileView, error) {
+	rec, err := l.self()
+	if err != nil {
+		return nil, err
+	}
+	return chat.ReadFiles(l.db, FilesDir(l.dataDir), rec.Key, rec.Nickname)
+}

@@ -45,6 +45,11 @@ var methods = map[string]method{
 	}),
 	// the web UI's login URL, from the node's web server
 	MethodWebLogin: func(ctx context.Context, a API, _ json.RawMessage) (any, error) { return a.WebLogin(ctx) },
+	MethodSendFile: withParams(func(ctx context.Context, a API, p SendFileParams) (any, error) {
+		return a.SendFile(ctx, p)
+	}),
+	MethodFetch: withParams(func(ctx context.Context, a API, p FetchParams) (any, error) { return a.Fetch(ctx, p) }),
+	MethodFiles: func(ctx context.Context, a API, _ json.RawMessage) (any, error) { return a.Files(ctx) },
 }
 
 // withParams decodes a method's params into P first.

@@ -27,6 +27,9 @@ type Node struct {
 // (or failed to: the port is taken, ctx ended). Stop it with Stop; cfg.Store
 // stays open (the caller closes it).
 func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
+	if cfg.FilesDir == "" {
+		cfg.FilesDir = FilesDir(filepath.Dir(cfg.Store.Path()))
+	}
 	node, err := chat.New(cfg)
 	if err != nil {
 		return nil, err
@@ -89,7 +92,23 @@ const (
 	EventReceipt       = chat.EventReceipt
 	EventPresence      = chat.EventPresence
 	EventTyping        = chat.EventTyping
+	EventFile          = chat.EventFile
 )
+
+// FileView is a file offer and its fetch (the schema's file object).
+type FileView = chat.FileView
+
+// File states, as FileView.State shows them.
+const (
+	FileOffered  = chat.FileOffered
+	FileFetching = chat.FileFetching
+	FilePaused   = chat.FilePaused
+	FileDone     = chat.FileDone
+	FileFailed   = chat.FileFailed
+)
+
+// FilesDir is where a node on dataDir keeps its file transfer records.
+func FilesDir(dataDir string) string { return filepath.Join(dataDir, "files") }
 
 // ErrNotJoined is what sending to a room the node is not in returns
 // (errors.Is also holds for a Client's not_joined error).

@@ -40,6 +40,10 @@ const (
 	MethodLeave     = "leave"
 	MethodSubscribe = "subscribe"
 	MethodNick      = "nick"
+	// The file transfer methods (PROTOCOL.md 5.12).
+	MethodSendFile = "send_file"
+	MethodFetch    = "fetch"
+	MethodFiles    = "files"
 	// MethodCheckPassphrase answers {} when the passphrase unlocks the key.
 	MethodCheckPassphrase = "check_passphrase"
 	MethodReceipt         = "receipt"
@@ -390,3 +394,16 @@ func schemaTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecon
 // ErrorOf is err as the control error a client is told: its code,
 // message and hint (code "failed" for an error of no known kind).
 func ErrorOf(err error) *Error { return toError(err) }
+
+// SendFileParams are the params of "send_file".
+type SendFileParams struct {
+	Room string `json:"room"` // "": the default room
+	Path string `json:"path"` // absolute: the node may run in another folder
+	Join bool   `json:"join,omitempty"`
+}
+
+// FetchParams are the params of "fetch".
+type FetchParams struct {
+	ID  string `json:"id"`  // the offer message's id, or at least 4 characters of its start
+	Out string `json:"out"` // absolute folder to fetch into (created if needed)
+}

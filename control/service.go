@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 
 	"github.com/lanchat/lanchat/chat"
@@ -214,3 +216,41 @@ func (s *Service) WebLogin(ctx context.Context) (*WebLoginResult, error) {
 	}
 	return &WebLoginResult{URL: url, Page: page}, nil
 }
+
+// SendFile implements API.
+func (s *Service) SendFile(ctx context.Context, p SendFileParams) (*chat.FileView, error) {
+	if !filepath.IsAbs(p.Path) {
+		return nil, withHint(&Error{Code: CodeInvalidParams, Message: fmt.Sprintf("path %q is not absolute", p.Path)},
+			"the node may run in another folder: give the full path")
+	}
+	room := p.Room
+	if room == "" {
+		room = chat.DefaultRoom
+	}
+	name, err := chat.NormalizeRoom(room)
+	if err != nil {
+		return nil, err
+	}
+	if !s.node.InRoom(name) {
+		if !p.Join {
+			return nil, withHint(&Error{Code: CodeNotJoined, Message: "not in room " + name},
+				"join it first (/join "+name+", or send-file --join)")
+		}
+		if _, err := s.node.Join(name); err != nil {
+			return nil, err
+		}
+	}
+	return s.node.OfferFile(ctx, name, p.Path)
+}
+
+// Fetch implements API.
+func (s *Service) Fetch(ctx context.Context, p FetchParams) (*chat.FileView, error) {
+	if !filepath.IsAbs(p.Out) {
+		return nil, withHint(&Error{Code: CodeInvalidParams, Message: fmt.Sprintf("folder %q is not absolute", p.Out)},
+			"the node may run in another folder: give the full path")
+	}
+	return s.node.Fetch(ctx, p.ID, p.Out)
+}
+
+// Files implements API.
+func (s *Service) Files(context.Context) ([]*chat.FileView, error) { return s.node.Files() }

@@ -30,6 +30,7 @@ type Link struct {
 	tx    *sendDir
 	rx    *recvDir
 	sendQ *frameQueue
+	bulkQ *frameQueue // bulk frames (SendBulk): written only when sendQ is empty
 	recvQ *frameQueue
 	pong  chan [pingSize]byte // reader → writer: the latest ping to answer
 
@@ -78,6 +79,7 @@ func newLink(h *handshake) *Link {
 		tx:         h.tx,
 		rx:         h.rx,
 		sendQ:      newFrameQueue(h.cfg.SendQueueBytes),
+		bulkQ:      newFrameQueue(h.cfg.SendQueueBytes),
 		recvQ:      newFrameQueue(h.cfg.RecvQueueBytes),
 		pong:       make(chan [pingSize]byte, 1),
 		closing:    make(chan struct{}),
@@ -150,6 +152,31 @@ func (l *Link) SendWait(ctx context.Context, typ FrameType, body []byte) error {
 		return err
 	}
 	if err := l.sendQ.push(ctx, l.closing, f); err != nil {
+		if errors.Is(err, errStopped) {
+			return ErrClosed
+		}
+		return err
+	}
+	return nil
+}
+
+// SendBulk queues a bulk frame (a file chunk), waiting for room in the
+// link's bulk queue, which is as large as the send queue and separate from
+// it: the writer takes a bulk frame only when no frame of Send or SendWait
+// waits, so bulk traffic never delays chat by more than the one bulk frame
+// being written. It fails with ctx's error or ErrClosed. Bulk frames still
+// queued when the link closes are dropped, not flushed. Unlike Send, body is
+// not copied (it is large): the caller must not change it afterwards.
+func (l *Link) SendBulk(ctx context.Context, typ FrameType, body []byte) error {
+	f, err := l.newFrame(typ, nil)
+	if err != nil {
+		return err
+	}
+	if len(body) > l.cfg.MaxFrameSize {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrFrameTooLarge, len(body), l.cfg.MaxFrameSize)
+	}
+	f.Body = body
+	if err := l.bulkQ.push(ctx, l.closing, f); err != nil {
 		if errors.Is(err, errStopped) {
 			return ErrClosed
 		}

@@ -142,6 +142,8 @@ func (l *Link) writeLoop() {
 			return
 		case <-l.sendQ.nonEmpty():
 			err = l.writeQueued()
+		case <-l.bulkQ.nonEmpty():
+			err = l.writeQueued()
 		case body := <-l.pong:
 			err = l.writeNow(framePong, body[:])
 		case <-keepalive.C:
@@ -181,7 +183,11 @@ func (l *Link) writeQueued() error {
 		}
 		f, ok := l.sendQ.tryPop()
 		if !ok {
-			break
+			// Bulk frames only when no other frame waits; the loop
+			// looks at the send queue again before each one.
+			if f, ok = l.bulkQ.tryPop(); !ok {
+				break
+			}
 		}
 		if err := l.tx.writeFrame(f.Type, f.Body); err != nil {
 			return err

@@ -26,6 +26,7 @@ type sizes struct {
 	discTrials   int   // node starts timed by the discovery figure
 	memoryLinks  int   // links of the node whose RSS is read
 	memorySettle time.Duration
+	fileBytes    int // size of the file of the file-transfer figures
 }
 
 // fanoutSize is one room size of the fan-out figure.
@@ -54,6 +55,7 @@ func sizesFor(quick bool) sizes {
 			discTrials:   2,
 			memoryLinks:  32,
 			memorySettle: 2 * time.Second,
+			fileBytes:    64 << 20,
 		}
 	}
 	return sizes{
@@ -71,6 +73,7 @@ func sizesFor(quick bool) sizes {
 		discTrials:   5,
 		memoryLinks:  32,
 		memorySettle: 3 * time.Second,
+		fileBytes:    256 << 20,
 	}
 }
 
@@ -170,4 +173,5 @@ var figures = []figure{
 	{"handshake", runHandshake},
 	{"link", runLink},
 	{"web UI", runWeb},
+	{"file transfer", runFiles},
 }

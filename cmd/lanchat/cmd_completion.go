@@ -20,6 +20,7 @@ const (
 	argShells   = "shells"   // bash, zsh, fish (lanchat completion)
 	argText     = "text"     // free text: nothing to offer
 	argRoomVerb = "room"     // a room subcommand first (lanchat room)
+	argFile     = "file"     // a file or folder path (lanchat send-file)
 )
 
 func init() {
@@ -315,6 +316,8 @@ _lanchat() {
 			fmt.Fprintf(&b, "        COMPREPLY=($(compgen -W %q -- \"$cur\"))\n", strings.Join(roomVerbNames(), " "))
 		case argText:
 			b.WriteString("        COMPREPLY=()\n")
+		case argFile:
+			b.WriteString("        __lanchat_files -f\n")
 		default:
 			fmt.Fprintf(&b, "        COMPREPLY=($(compgen -W %q -- \"$cur\"))\n", flags)
 		}
@@ -432,6 +435,8 @@ _lanchat() {
 			fmt.Fprintf(&b, "        '1:subcommand:(%s)' '*:argument: ' \\\n", strings.Join(roomVerbNames(), " "))
 		case argText:
 			b.WriteString("        '*:text: ' \\\n")
+		case argFile:
+			b.WriteString("        '1:path:_files' \\\n")
 		}
 		b.WriteString("        && ret=0\n      ;;\n")
 	}

@@ -39,6 +39,7 @@ func runUp(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error 
 	nf := e.addNodeFlags(fs, "room to join (repeatable; default: the rooms it was in last time, else lobby)")
 	notifyFlag := fs.Bool("notify", false, notifyHelp)
 	wf := addWebFlags(fs, e.getenv)
+	nf.auto = addAutoFetchFlags(fs)
 	args, err := e.parse(fs, args)
 	if err != nil {
 		return err

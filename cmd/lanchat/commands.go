@@ -62,6 +62,9 @@ var commands = []command{
 	{name: "doctor", summary: "find out why peers do not see or reach you", help: doctorHelp, run: runDoctor},
 	{name: "web", summary: "print (or open) a login link to the web UI of the running node", help: webHelp, run: runWeb},
 	{name: "room", summary: "private rooms: create, invite, remove, members", help: roomHelp, run: runRoom, args: argRoomVerb},
+	{name: "send-file", summary: "offer a file or folder in a room", help: sendFileHelp, run: runSendFile, args: argFile},
+	{name: "files", summary: "list file offers and fetches", help: filesHelp, run: runFiles},
+	{name: "fetch", summary: "fetch a file offer, verified chunk by chunk", help: fetchHelp, run: runFetch},
 	// completion, man and __complete read this table: init() in
 	// cmd_completion.go appends them.
 }

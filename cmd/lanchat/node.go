@@ -23,6 +23,8 @@ type nodeFlags struct {
 	identity *lcrypto.Identity
 
 	noReadReceipts bool // the node sends no read markers
+	// auto is the auto-fetch policy's flags (up and chat only), or nil.
+	auto *autoFetchFlags
 }
 
 func (e *env) addNodeFlags(fs *pflag.FlagSet, roomHelp string) *nodeFlags {
@@ -91,6 +93,11 @@ func (e *env) startNodeOn(ctx context.Context, db *storage.DB, rooms []string, f
 	}
 	f.disc.apply(&cfg)
 	cfg.NoReadReceipts = f.noReadReceipts
+	if f.auto != nil {
+		if err := f.auto.apply(&cfg); err != nil {
+			return nil, err
+		}
+	}
 	if f.verbose {
 		logger := log.New(e.stderr, "lanchat: ", log.Ltime)
 		cfg.Logf = logger.Printf

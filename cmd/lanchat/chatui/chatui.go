@@ -138,6 +138,9 @@ type interp struct {
 	// privateNames are the names of the private rooms made current, by id
 	// (the prompt shows the name).
 	privateNames map[string]string
+	// fileStates is each fetch's last shown state, so a notice says only
+	// what changed.
+	fileStates map[string]string
 }
 
 // start learns who we are, joins the rooms asked for and says hello.

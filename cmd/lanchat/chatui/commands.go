@@ -28,6 +28,9 @@ var Help = []string{
 	"/back              tell them you are online again",
 	"/who-read          who stored and who read your last message in this room",
 	"@nick              mentions someone (Tab completes the nickname); they are notified",
+	"/file PATH         offer a file or folder in the current room",
+	"/files             the file offers in your rooms and your fetches",
+	"/fetch ID [DIR]    fetch a file offer into DIR (default: the current folder)",
 	"/quit              leave (Ctrl-C and Ctrl-D do too on a terminal)",
 	"#room text         send one line to another room you are in",
 	"//text, ##text     send a line starting with / or # (\"/text\", \"#text\")",
@@ -139,6 +142,12 @@ func (s *interp) command(ctx context.Context, cmd, arg string) (quit bool) {
 		s.setPresence(ctx, "online", "")
 	case "/who-read", "/whoread":
 		s.whoRead(ctx)
+	case "/file":
+		s.offerFile(ctx, arg)
+	case "/files":
+		s.listFiles(ctx)
+	case "/fetch":
+		s.fetch(ctx, arg)
 	default:
 		s.notice("unknown command %s (/help lists them; // sends a line starting with /)", SanitizeLine(cmd))
 	}

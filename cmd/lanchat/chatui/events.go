@@ -68,6 +68,8 @@ func (s *interp) event(ctx context.Context, ev control.Event) {
 		s.notice("%s", SanitizeLine(ev.Reason))
 	case control.EventRelinkBackoff:
 		s.show(s.peerNotice(ev.Peer).addf(": %s", SanitizeLine(ev.Reason)))
+	case control.EventFile:
+		s.fileEvent(ev.File)
 	case control.EventDropped:
 		s.notice("%d events were not shown (display too slow); /history shows every message", ev.Count)
 	}

@@ -70,6 +70,7 @@ func startNode(t *testing.T, name string, id *lcrypto.Identity, port int, rooms 
 		cfg.Rooms = rooms
 	}
 	cfg.ListenAddr = "127.0.0.1:0"
+	cfg.FilesDir = filepath.Join(dir, "files")
 	cfg.Discovery.Addr = "127.255.255.255"
 	cfg.Discovery.Port = port
 	cfg.Discovery.Interval = 200 * time.Millisecond

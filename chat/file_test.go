@@ -1,0 +1,415 @@
+package chat
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lanchat/lanchat/chat/files"
+	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/session"
+)
+
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// fileState returns tn's view of offer id ("" if it does not list it).
+func (tn *testNode) fileState(t *testing.T, id string) *FileView {
+	t.Helper()
+	fs, err := tn.node.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fs {
+		if f.ID == id {
+			return f
+		}
+	}
+	return nil
+}
+
+// waitFile waits until tn lists offer id in state.
+func (tn *testNode) waitFile(t *testing.T, id, state string) *FileView {
+	t.Helper()
+	var v *FileView
+	waitFor(t, tn.name+" to see the file "+state, func() bool {
+		v = tn.fileState(t, id)
+		return v != nil && v.State == state
+	})
+	return v
+}
+
+// offer makes tn offer path in lobby and waits until each of others holds
+// the offer message.
+func (tn *testNode) offer(t *testing.T, path string, others ...*testNode) *FileView {
+	t.Helper()
+	fv, err := tn.node.OfferFile(context.Background(), "lobby", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range others {
+		waitFor(t, o.name+" to hold the offer", func() bool { return o.fileState(t, fv.ID) != nil })
+	}
+	return fv
+}
+
+func sameFile(t *testing.T, path string, want []byte) {
+	t.Helper()
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s: %d bytes differ from the %d offered", path, len(got), len(want))
+	}
+}
+
+func TestFileAndFolderArriveVerified(t *testing.T) {
+	c := newCluster(t)
+	alice, bob := c.add("alice"), c.add("bob")
+	c.trustAll(alice, bob)
+	c.start(alice)
+	c.start(bob)
+	c.waitLinked(alice, bob)
+
+	src := t.TempDir()
+	content := randomBytes(t, 3*files.DefaultChunkSize+777)
+	os.WriteFile(filepath.Join(src, "mockups.pdf"), content, 0o644)
+	fv := alice.offer(t, filepath.Join(src, "mockups.pdf"), bob)
+	if fv.MIME != "application/pdf" || fv.Size != uint64(len(content)) {
+		t.Fatalf("offer view %+v", fv)
+	}
+	msgs := bob.views(t)
+	if last := msgs[len(msgs)-1]; last.File == nil || last.File.Name != "mockups.pdf" {
+		t.Fatalf("bob's message view carries no offer: %+v", last)
+	}
+	out := t.TempDir()
+	if _, err := bob.node.Fetch(context.Background(), fv.ID[:8], out); err != nil {
+		t.Fatal(err)
+	}
+	done := bob.waitFile(t, fv.ID, FileDone)
+	if done.Path != filepath.Join(out, "mockups.pdf") {
+		t.Fatalf("arrived at %s", done.Path)
+	}
+	sameFile(t, done.Path, content)
+
+	// A folder of many small files, with a symlink that is not offered.
+	folder := filepath.Join(src, "holiday")
+	want := map[string][]byte{}
+	for i := range 300 {
+		p := fmt.Sprintf("day%d/photo%03d.jpg", i%7, i)
+		want[p] = randomBytes(t, 100+i*37)
+		os.MkdirAll(filepath.Join(folder, filepath.Dir(p)), 0o755)
+		os.WriteFile(filepath.Join(folder, p), want[p], 0o755)
+	}
+	os.Symlink("/etc", filepath.Join(folder, "etc"))
+	fv2 := alice.offer(t, folder, bob)
+	if len(fv2.Skipped) != 1 || fv2.Files != 300 {
+		t.Fatalf("folder offer %+v", fv2)
+	}
+	if _, err := bob.node.Fetch(context.Background(), fv2.ID, out); err != nil {
+		t.Fatal(err)
+	}
+	done = bob.waitFile(t, fv2.ID, FileDone)
+	for p, b := range want {
+		sameFile(t, filepath.Join(done.Path, filepath.FromSlash(p)), b)
+	}
+	if _, err := os.Lstat(filepath.Join(done.Path, "etc")); err == nil {
+		t.Fatal("the symlink arrived")
+	}
+}
+
+// The receiver stops at half (the sender only holds half of the file as
+// offered), then restarts: the fetch goes on by itself and fetches only
+// what it lacked. A sender restart in between changes nothing.
+func TestFetchResumesFromVerifiedChunks(t *testing.T) {
+	c := newCluster(t)
+	alice, bob := c.add("alice"), c.add("bob")
+	c.trustAll(alice, bob)
+	c.start(alice)
+	c.start(bob)
+	c.waitLinked(alice, bob)
+
+	path := filepath.Join(t.TempDir(), "big.iso")
+	const chunks = 12
+	content := randomBytes(t, chunks*files.DefaultChunkSize)
+	os.WriteFile(path, content, 0o644)
+	fv := alice.offer(t, path, bob)
+	// Damage the second half on alice's disk: she serves only the first.
+	half := len(content) / 2
+	f, _ := os.OpenFile(path, os.O_RDWR, 0)
+	f.WriteAt(make([]byte, half), int64(half))
+	f.Close()
+	out := t.TempDir()
+	if _, err := bob.node.Fetch(context.Background(), fv.ID, out); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bob to hold the first half", func() bool { v := bob.fileState(t, fv.ID); return v != nil && v.Have == uint64(half) })
+	if _, err := os.Stat(filepath.Join(out, "big.iso")); !os.IsNotExist(err) {
+		t.Fatalf("the final name exists before the file is whole: %v", err)
+	}
+	c.stop(bob)
+	c.stop(alice)
+	os.WriteFile(path, content, 0o644) // alice has it all again
+	c.start(alice)
+	c.start(bob)
+	done := bob.waitFile(t, fv.ID, FileDone)
+	sameFile(t, done.Path, content)
+	if got := bob.node.Stats().FileBytesFetched; got == 0 || got > uint64(len(content)-half) {
+		t.Fatalf("after the restart bob fetched %d bytes; he lacked %d of %d", got, len(content)-half, len(content))
+	}
+}
+
+// answerFiles serves file requests on a raw member's link with fn's answer
+// until the link ends; it returns how many requests it answered.
+func answerFiles(link *session.Link, fn func(files.Ref) []byte) <-chan int {
+	n := make(chan int, 1)
+	go func() {
+		count := 0
+		defer func() { n <- count }()
+		for {
+			f, err := link.Recv(context.Background())
+			if err != nil {
+				return
+			}
+			if f.Type != frameFileRequest {
+				continue
+			}
+			ref, err := files.DecodeRequest(f.Body)
+			if err != nil {
+				return
+			}
+			count++
+			if b := fn(ref); b != nil {
+				link.Send(frameFileData, files.EncodeData(ref, b))
+			} else {
+				link.Send(frameFileNone, files.EncodeNone(ref, files.ReasonMissing))
+			}
+		}
+	}()
+	return n
+}
+
+// A member that answers with chunks that do not match their hash is found
+// out: each is refused and fetched from the honest member.
+func TestTamperedChunkIsRefetchedElsewhere(t *testing.T) {
+	c := newCluster(t)
+	alice, bob := c.add("alice"), c.add("bob")
+	c.trustAll(alice, bob)
+	mallory := newID(t)
+	if _, err := c.openStore(bob).Trust(mallory.Fingerprint(), "mallory"); err != nil {
+		t.Fatal(err)
+	}
+	c.start(alice)
+	c.start(bob)
+	c.waitLinked(alice, bob)
+	mal := rawMember(t, bob, mallory)
+	waitFor(t, "bob linked to mallory", func() bool { return bob.node.linkTo(mallory.Public()) != nil })
+
+	path := filepath.Join(t.TempDir(), "report.bin")
+	content := randomBytes(t, 8*files.DefaultChunkSize)
+	os.WriteFile(path, content, 0o644)
+	fv := alice.offer(t, path, bob)
+	m, err := files.DecodeManifest(mustManifest(t, alice, fv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := answerFiles(mal, func(r files.Ref) []byte {
+		if r.Kind == files.KindManifest {
+			return nil
+		}
+		bad := bytes.Clone(content[int(r.Index)*files.DefaultChunkSize:][:m.Locate(int(r.Index)).Len])
+		bad[0] ^= 0xff
+		return bad
+	})
+	if _, err := bob.node.Fetch(context.Background(), fv.ID, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	done := bob.waitFile(t, fv.ID, FileDone)
+	sameFile(t, done.Path, content)
+	mal.Close("test over")
+	if n := <-answered; n == 0 {
+		t.Fatal("mallory was never asked: the test shows nothing")
+	}
+	if r := bob.node.Stats().FileChunksRejected; r == 0 {
+		t.Fatal("no chunk was rejected")
+	}
+}
+
+func mustManifest(t *testing.T, tn *testNode, fv *FileView) []byte {
+	t.Helper()
+	s := tn.node.servableFor(rootOf(t, fv.Root))
+	if s == nil {
+		t.Fatal("not served")
+	}
+	return s.manifest
+}
+
+func rootOf(t *testing.T, hexRoot string) (r [files.HashSize]byte) {
+	t.Helper()
+	var b []byte
+	if _, err := fmt.Sscanf(hexRoot, "%x", &b); err != nil || len(b) != len(r) {
+		t.Fatalf("root %q", hexRoot)
+	}
+	copy(r[:], b)
+	return r
+}
+
+// A signed folder offer whose chunk list names "../" paths is refused:
+// nothing is written, the fetch fails saying why.
+func TestFolderOfferWithTraversalIsRefused(t *testing.T) {
+	c := newCluster(t)
+	bob := c.add("bob")
+	mallory := newID(t)
+	link := c.hostileMember(bob, mallory)
+	for _, evil := range []string{"../escaped.txt", "/tmp/abs.txt", "ok/../../x"} {
+		m := &files.Manifest{ChunkSize: files.MinChunkSize, Entries: []files.Entry{{Path: evil, Size: 4, Mode: 0o644}},
+			Hashes: [][files.HashSize]byte{{}}}
+		enc := m.Encode()
+		o := &files.Offer{Name: "holiday", Folder: true, Size: 4, Files: 1, ChunkSize: files.MinChunkSize,
+			ManifestSize: uint32(len(enc)), Root: files.Root(enc)}
+		seq := uint64(len(evil))
+		msg := Message{Room: "lobby", Seq: seq, Clock: seq, Time: time.UnixMilli(1700000000000), Body: o.Body()}
+		msg.Sign(mallory)
+		if err := link.Send(frameChat, msg.Encode()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "bob to hold the offer", func() bool { return bob.fileState(t, msg.ID()) != nil })
+		out := t.TempDir()
+		answered := make(chan struct{})
+		go func() {
+			defer close(answered)
+			for {
+				f, err := link.Recv(context.Background())
+				if err != nil {
+					return
+				}
+				if f.Type != frameFileRequest {
+					continue
+				}
+				ref, _ := files.DecodeRequest(f.Body)
+				link.Send(frameFileData, files.EncodeData(ref, enc))
+				return
+			}
+		}()
+		if _, err := bob.node.Fetch(context.Background(), msg.ID(), filepath.Join(out, "in")); err != nil {
+			t.Fatal(err)
+		}
+		v := bob.waitFile(t, msg.ID(), FileFailed)
+		<-answered
+		if !strings.Contains(v.Error, "unsafe path") {
+			t.Errorf("%q: failed with %q", evil, v.Error)
+		}
+		var found []string
+		filepath.Walk(out, func(p string, _ os.FileInfo, _ error) error { found = append(found, p); return nil })
+		if len(found) > 2 { // out and out/in
+			t.Errorf("%q: the refused offer wrote %v", evil, found)
+		}
+	}
+}
+
+// Swarm: once bob holds the whole file, alice may leave: carol gets it
+// from bob.
+func TestSenderLeavesAfterOneMemberHasIt(t *testing.T) {
+	c := newCluster(t)
+	alice, bob, carol := c.add("alice"), c.add("bob"), c.add("carol")
+	c.trustAll(alice, bob, carol)
+	c.start(alice)
+	c.start(bob)
+	c.waitLinked(alice, bob)
+	path := filepath.Join(t.TempDir(), "talk.mp4")
+	content := randomBytes(t, 5*files.DefaultChunkSize+1)
+	os.WriteFile(path, content, 0o644)
+	fv := alice.offer(t, path, bob)
+	if _, err := bob.node.Fetch(context.Background(), fv.ID, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitFile(t, fv.ID, FileDone)
+	c.stop(alice)
+	c.start(carol)
+	c.waitLinked(bob, carol)
+	waitFor(t, "carol to hold the offer", func() bool { return carol.fileState(t, fv.ID) != nil })
+	if _, err := carol.node.Fetch(context.Background(), fv.ID, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	done := carol.waitFile(t, fv.ID, FileDone)
+	sameFile(t, done.Path, content)
+	if served := bob.node.Stats().FileBytesServed; served != uint64(len(content)) {
+		t.Fatalf("bob served %d bytes, want all %d", served, len(content))
+	}
+}
+
+// With an auto-fetch policy, an offer within it is fetched without asking;
+// one above its size limit is not touched.
+func TestAutoFetchPolicy(t *testing.T) {
+	c := newCluster(t)
+	alice, bob := c.add("alice"), c.add("bob")
+	c.trustAll(alice, bob)
+	c.start(alice)
+	auto := t.TempDir()
+	cfg := c.config(bob)
+	cfg.AutoFetch = AutoFetch{Dir: auto, MaxBytes: 1 << 20, From: []lcrypto.Fingerprint{alice.id.Fingerprint()}}
+	c.startWith(bob, cfg)
+	c.waitLinked(alice, bob)
+	src := t.TempDir()
+	big, small := randomBytes(t, 2<<20), randomBytes(t, 300<<10)
+	os.WriteFile(filepath.Join(src, "big.bin"), big, 0o644)
+	os.WriteFile(filepath.Join(src, "small.bin"), small, 0o644)
+	fb := alice.offer(t, filepath.Join(src, "big.bin"), bob)
+	fs := alice.offer(t, filepath.Join(src, "small.bin"), bob)
+	done := bob.waitFile(t, fs.ID, FileDone)
+	sameFile(t, done.Path, small)
+	if v := bob.fileState(t, fb.ID); v.State != FileOffered || v.Have != 0 {
+		t.Fatalf("the offer above the limit: %+v", v)
+	}
+	ents, _ := os.ReadDir(auto)
+	if len(ents) != 1 {
+		t.Fatalf("the auto-fetch folder holds %d entries, want small.bin alone", len(ents))
+	}
+}
+
+// Chunks that no linked member holds do not hold up the others: with the
+// first quarter missing everywhere, the rest arrives, the fetch says what
+// it waits for, and it finishes once a member has those chunks too.
+func TestMissingChunksDoNotBlockTheRest(t *testing.T) {
+	c := newCluster(t)
+	alice, bob := c.add("alice"), c.add("bob")
+	c.trustAll(alice, bob)
+	c.start(alice)
+	c.start(bob)
+	c.waitLinked(alice, bob)
+	path := filepath.Join(t.TempDir(), "slides.pdf")
+	content := randomBytes(t, 12*files.DefaultChunkSize)
+	os.WriteFile(path, content, 0o644)
+	fv := alice.offer(t, path, bob)
+	quarter := len(content) / 4
+	f, _ := os.OpenFile(path, os.O_RDWR, 0)
+	f.WriteAt(make([]byte, quarter), 0)
+	f.Close()
+	if _, err := bob.node.Fetch(context.Background(), fv.ID, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	v := bob.waitFile(t, fv.ID, FilePaused)
+	waitFor(t, "the paused notice", func() bool {
+		v = bob.fileState(t, fv.ID)
+		return v.State == FilePaused && v.Have == uint64(len(content)-quarter)
+	})
+	if !strings.Contains(v.Error, "no linked member holds 3 of its pieces") {
+		t.Fatalf("paused with %q", v.Error)
+	}
+	os.WriteFile(path, content, 0o644)
+	done := bob.waitFile(t, fv.ID, FileDone)
+	sameFile(t, done.Path, content)
+}

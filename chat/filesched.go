@@ -1,0 +1,395 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lanchat/lanchat/chat/files"
+	lcrypto "github.com/lanchat/lanchat/crypto"
+)
+
+// job is one thing a fetch gets piece by piece from the room's members:
+// the manifest's pieces, or the chunks of the files.
+type job struct {
+	kind   files.Kind
+	count  int
+	window int
+	have   func(i int) bool
+	// accept checks and keeps piece i: files.ErrBadChunk if it does not
+	// match, files.ErrDiskFull to pause, another error to give up.
+	accept func(i int, data []byte) error
+}
+
+// asked is a request in flight.
+type asked struct {
+	l  *link
+	at time.Time
+}
+
+// scheduler spreads a job's requests over the members of the room: at
+// most job.window in flight, fetchWindowPerPeer per member; a member that
+// does not hold a piece is not asked for it again until the others were;
+// one that sends pieces that do not match is dropped after maxStrikes.
+type scheduler struct {
+	t        *transfer
+	j        job
+	next     int   // the cursor over pieces not yet asked
+	retry    []int // pieces to ask again, first
+	parked   []int // pieces every linked member said it lacks: asked again every parkAgain
+	parkedAt time.Time
+	inflight map[int]asked
+	avoid    map[int]map[*link]bool
+	unknown  map[*link]time.Time
+	strikes  map[lcrypto.IdentityKey]int
+	perPeer  map[*link]int
+	served   map[lcrypto.IdentityKey]bool
+	held     *reply // a piece the full disk did not take yet
+	heldAt   time.Time
+	rate     rateMeter
+}
+
+func (t *transfer) newScheduler(j job, strikes map[lcrypto.IdentityKey]int) *scheduler {
+	return &scheduler{t: t, j: j, inflight: map[int]asked{}, avoid: map[int]map[*link]bool{},
+		unknown: map[*link]time.Time{}, strikes: strikes, perPeer: map[*link]int{}, served: map[lcrypto.IdentityKey]bool{}}
+}
+
+// run gets every piece the job lacks.
+func (s *scheduler) run(ctx context.Context) error {
+	tick := time.NewTicker(fetchTick)
+	defer tick.Stop()
+	for {
+		if s.held == nil {
+			s.fill()
+		}
+		if s.done() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case r := <-s.t.inbox:
+			if err := s.handle(r); err != nil {
+				return err
+			}
+		case now := <-tick.C:
+			if err := s.tick(now); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (s *scheduler) done() bool {
+	if len(s.inflight) > 0 || s.held != nil || len(s.retry) > 0 || len(s.parked) > 0 {
+		return false
+	}
+	for ; s.next < s.j.count; s.next++ {
+		if !s.j.have(s.next) {
+			return false
+		}
+	}
+	// Nothing left to ask: check every piece (one the partial dropped
+	// as changed on disk is asked again).
+	for i := 0; i < s.j.count; i++ {
+		if !s.j.have(i) {
+			s.retry = append(s.retry, i)
+			return false
+		}
+	}
+	return true
+}
+
+// peers returns the links worth asking now.
+func (s *scheduler) peers(now time.Time) []*link {
+	var out []*link
+	for _, l := range s.t.n.linksInRoom(s.t.room) {
+		if s.strikes[l.key] >= maxStrikes || now.Sub(s.unknown[l]) < unknownAgain {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// nextPiece returns the next piece to ask for, or -1.
+func (s *scheduler) nextPiece() int {
+	for len(s.retry) > 0 {
+		i := s.retry[0]
+		s.retry = s.retry[1:]
+		if _, busy := s.inflight[i]; !busy && !s.j.have(i) {
+			return i
+		}
+	}
+	for ; s.next < s.j.count; s.next++ {
+		if _, busy := s.inflight[s.next]; !busy && !s.j.have(s.next) {
+			s.next++
+			return s.next - 1
+		}
+	}
+	return -1
+}
+
+// fill sends requests until the window is full.
+func (s *scheduler) fill() {
+	now := time.Now()
+	peers := s.peers(now)
+	if len(peers) == 0 {
+		return
+	}
+	for len(s.inflight) < s.j.window {
+		i := s.nextPiece()
+		if i < 0 {
+			return
+		}
+		var best *link
+		lacking := 0 // members that said they lack piece i
+		for _, l := range peers {
+			if s.avoid[i][l] {
+				lacking++
+			} else if s.perPeer[l] < fetchWindowPerPeer && (best == nil || s.perPeer[l] < s.perPeer[best]) {
+				best = l
+			}
+		}
+		if lacking == len(peers) {
+			// Nobody linked holds it: park it and go on with the next
+			// piece (the others may hold that one).
+			s.parked = append(s.parked, i)
+			continue
+		}
+		if best == nil {
+			s.retry = append([]int{i}, s.retry...)
+			return // every member that may hold it is busy: a reply frees one
+		}
+		ref := files.Ref{Root: s.t.offer.Root, Kind: s.j.kind, Index: uint32(i)}
+		s.t.mu.Lock()
+		s.t.asked[ref] = best
+		s.t.mu.Unlock()
+		if err := best.sess.Send(frameFileRequest, files.EncodeRequest(ref)); err != nil {
+			s.t.forget(ref)
+			s.retry = append([]int{i}, s.retry...)
+			return
+		}
+		s.inflight[i] = asked{l: best, at: now}
+		s.perPeer[best]++
+	}
+}
+
+// forget removes a request from the asked table.
+func (t *transfer) forget(ref files.Ref) {
+	t.mu.Lock()
+	delete(t.asked, ref)
+	t.mu.Unlock()
+}
+
+// settle ends request i (answered, timed out or its link gone).
+func (s *scheduler) settle(i int) (asked, bool) {
+	a, ok := s.inflight[i]
+	if !ok {
+		return a, false
+	}
+	delete(s.inflight, i)
+	s.perPeer[a.l]--
+	s.t.forget(files.Ref{Root: s.t.offer.Root, Kind: s.j.kind, Index: uint32(i)})
+	return a, true
+}
+
+func (s *scheduler) avoidPeer(i int, l *link) {
+	if s.avoid[i] == nil {
+		s.avoid[i] = map[*link]bool{}
+	}
+	s.avoid[i][l] = true
+}
+
+// handle takes one reply.
+func (s *scheduler) handle(r reply) error {
+	i := int(r.ref.Index)
+	if r.ref.Kind != s.j.kind {
+		return nil
+	}
+	if _, ok := s.settle(i); !ok {
+		return nil
+	}
+	if r.kind == replyNone {
+		switch r.why {
+		case files.ReasonMissing:
+			s.avoidPeer(i, r.from)
+		case files.ReasonBusy:
+		default:
+			s.unknown[r.from] = time.Now()
+		}
+		s.retry = append(s.retry, i)
+		return nil
+	}
+	if s.j.kind == files.KindChunk {
+		s.t.n.stats.fileFetched.Add(uint64(len(r.data)))
+		s.rate.add(time.Now(), len(r.data))
+	}
+	return s.accept(r)
+}
+
+// accept hands a piece to the job.
+func (s *scheduler) accept(r reply) error {
+	i := int(r.ref.Index)
+	err := s.j.accept(i, r.data)
+	switch {
+	case err == nil:
+		s.held = nil
+		delete(s.avoid, i)
+		s.served[r.from.key] = true
+		if s.j.kind == files.KindChunk {
+			n := uint64(len(r.data))
+			s.t.update(false, func(v *FileView) {
+				v.Have += n
+				v.Fetched += n
+				v.Sources = len(s.served)
+				v.Rate = s.rate.perSecond(time.Now())
+				if v.State == FilePaused {
+					v.State, v.Error = FileFetching, ""
+				}
+			})
+		}
+		return nil
+	case errors.Is(err, files.ErrBadChunk):
+		s.t.n.stats.fileRejected.Add(1)
+		s.strikes[r.from.key]++
+		s.t.n.logf("fetching %s: %s sent %v; asking someone else", s.t.offer.Name, r.from.key, err)
+		s.avoidPeer(i, r.from)
+		s.retry = append([]int{i}, s.retry...)
+		return nil
+	case errors.Is(err, files.ErrDiskFull):
+		if s.held != nil && s.held.ref != r.ref {
+			s.retry = append(s.retry, i) // one held piece is enough
+			return nil
+		}
+		held := r
+		s.held, s.heldAt = &held, time.Now()
+		s.t.pauseDisk(err)
+		return nil
+	default:
+		return err
+	}
+}
+
+// tick retries a held piece, requeues requests that timed out or whose
+// link ended, and lets members that held nothing be asked again.
+func (s *scheduler) tick(now time.Time) error {
+	if s.held != nil && now.Sub(s.heldAt) >= diskRetry {
+		if err := s.accept(*s.held); err != nil {
+			return err
+		}
+		if s.held != nil {
+			s.heldAt = now
+		}
+	}
+	for i, a := range s.inflight {
+		if now.Sub(a.at) > fetchTimeout || a.l.sess.Err() != nil {
+			s.settle(i)
+			s.retry = append(s.retry, i)
+		}
+	}
+	if len(s.parked) > 0 && now.Sub(s.parkedAt) >= parkAgain {
+		for _, i := range s.parked {
+			delete(s.avoid, i) // ask them all again
+		}
+		s.retry, s.parked, s.parkedAt = append(s.retry, s.parked...), nil, now
+	}
+	peers := s.peers(now)
+	idle := len(s.inflight) == 0 && s.held == nil
+	switch {
+	case len(peers) == 0 && idle:
+		s.t.update(false, func(v *FileView) {
+			v.State, v.Rate = FilePaused, 0
+			v.Error = "no member that holds it is linked: the fetch goes on when one is"
+		})
+	case idle && len(s.parked) > 0 && len(s.retry) == 0:
+		n := len(s.parked)
+		s.t.update(false, func(v *FileView) {
+			v.State, v.Rate = FilePaused, 0
+			v.Error = fmt.Sprintf("no linked member holds %d of its pieces: the fetch goes on when one has them", n)
+		})
+	default:
+		s.t.update(false, func(v *FileView) { v.Rate = s.rate.perSecond(now) })
+	}
+	return nil
+}
+
+// fetchManifest gets the manifest's pieces and checks them against the
+// offer's root; pieces that do not add up to the root are fetched again
+// from other members (each that served one gets a strike).
+func (t *transfer) fetchManifest(ctx context.Context) (*files.Manifest, error) {
+	strikes := map[lcrypto.IdentityKey]int{}
+	size := int(t.offer.ManifestSize)
+	count := files.ManifestPieces(t.offer.ManifestSize)
+	for try := 0; ; try++ {
+		pieces := make([][]byte, count)
+		s := t.newScheduler(job{kind: files.KindManifest, count: count, window: 4,
+			have: func(i int) bool { return pieces[i] != nil },
+			accept: func(i int, data []byte) error {
+				if want := min(files.ManifestPiece, size-i*files.ManifestPiece); len(data) != want {
+					return fmt.Errorf("manifest piece %d: %d bytes, want %d: %w", i, len(data), want, files.ErrBadChunk)
+				}
+				pieces[i] = append([]byte(nil), data...)
+				return nil
+			}}, strikes)
+		if err := s.run(ctx); err != nil {
+			return nil, err
+		}
+		var enc []byte
+		for _, p := range pieces {
+			enc = append(enc, p...)
+		}
+		if files.Root(enc) == t.offer.Root {
+			m, err := files.DecodeManifest(enc)
+			if err == nil {
+				err = t.offer.Matches(m)
+			}
+			if err != nil {
+				// The author signed an offer of a manifest a receiver must
+				// refuse (traversal, a size that lies): give up.
+				return nil, fmt.Errorf("the offer's chunk list is refused: %w", err)
+			}
+			return m, nil
+		}
+		for k := range s.served {
+			strikes[k]++
+			t.n.stats.fileRejected.Add(1)
+		}
+		t.n.logf("fetching %s: the chunk list does not match the offer; fetching it again", t.offer.Name)
+	}
+}
+
+// fetchChunks gets every chunk the partial lacks.
+func (t *transfer) fetchChunks(ctx context.Context, m *files.Manifest, part *files.Partial) error {
+	s := t.newScheduler(job{kind: files.KindChunk, count: m.Chunks(), window: fetchWindow,
+		have: part.Have, accept: part.Write}, map[lcrypto.IdentityKey]int{})
+	return s.run(ctx)
+}
+
+// rateMeter is a recent byte rate: bytes over the last few seconds.
+type rateMeter struct {
+	start time.Time
+	bytes int
+	prev  float64
+}
+
+const rateSpan = 2 * time.Second
+
+func (r *rateMeter) add(now time.Time, n int) {
+	if r.start.IsZero() {
+		r.start = now
+	}
+	if d := now.Sub(r.start); d > rateSpan {
+		r.prev = float64(r.bytes) / d.Seconds()
+		r.start, r.bytes = now, 0
+	}
+	r.bytes += n
+}
+
+func (r *rateMeter) perSecond(now time.Time) float64 {
+	if d := now.Sub(r.start); d > rateSpan/4 && !r.start.IsZero() {
+		return float64(r.bytes) / d.Seconds()
+	}
+	return r.prev
+}

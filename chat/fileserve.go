@@ -1,0 +1,103 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/lanchat/lanchat/chat/files"
+)
+
+// fileRequestQueue bounds the file requests of one link waiting to be
+// served; a request beyond it is answered busy at once. The requester's
+// window (fetchWindowPerPeer) stays below it.
+const fileRequestQueue = 64
+
+// handleFileRequest queues a peer's request for its link's file server.
+func (l *link) handleFileRequest(body []byte) error {
+	ref, err := files.DecodeRequest(body)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrFrame, err)
+	}
+	select {
+	case l.fileReqs <- ref:
+	default:
+		_ = l.sess.Send(frameFileNone, files.EncodeNone(ref, files.ReasonBusy))
+	}
+	return nil
+}
+
+// serveFiles answers the link's file requests in order until ctx ends:
+// chunks go out as bulk frames, which the link writes only when no chat
+// frame waits, and one at a time, so a slow receiver slows only itself.
+func (l *link) serveFiles(ctx context.Context, reqs <-chan files.Ref) {
+	n := l.node
+	for {
+		var ref files.Ref
+		select {
+		case <-ctx.Done():
+			return
+		case ref = <-reqs:
+		}
+		body, why := l.fileAnswer(ref)
+		var err error
+		if body == nil {
+			err = l.sess.SendBulk(ctx, frameFileNone, files.EncodeNone(ref, why))
+		} else {
+			err = l.sess.SendBulk(ctx, frameFileData, body)
+			if ref.Kind == files.KindChunk {
+				n.stats.fileServed.Add(uint64(len(body) - files.DataHeaderSize))
+			}
+		}
+		if err != nil {
+			return // the link is ending
+		}
+	}
+}
+
+// fileAnswer returns the file-data body to send for ref, or why not. A
+// member is served only what was offered in a room it shares with this node.
+func (l *link) fileAnswer(ref files.Ref) ([]byte, files.Reason) {
+	s := l.node.servableFor(ref.Root)
+	if s == nil || !l.inRoom(s.room) || l.node.room(s.room) == nil {
+		return nil, files.ReasonUnknown
+	}
+	i := int(ref.Index)
+	switch ref.Kind {
+	case files.KindManifest:
+		if i >= files.ManifestPieces(uint32(len(s.manifest))) {
+			return nil, files.ReasonMissing
+		}
+		end := min(len(s.manifest), (i+1)*files.ManifestPiece)
+		return files.EncodeData(ref, s.manifest[i*files.ManifestPiece:end]), 0
+	default:
+		if i >= s.m.Chunks() {
+			return nil, files.ReasonMissing
+		}
+		// The chunk is read into the frame's body: no copy.
+		frame := make([]byte, files.DataHeaderSize+int(s.m.ChunkSize))
+		if data, ok := s.read(i, frame[files.DataHeaderSize:]); ok {
+			return files.PutData(frame, ref, data), 0
+		}
+		return nil, files.ReasonMissing
+	}
+}
+
+// handleFileReply routes a file-data or file-none frame to the fetch that
+// asked for it; anything not asked for is dropped.
+func (l *link) handleFileReply(ftype frameKind, body []byte) error {
+	var r reply
+	var err error
+	if ftype == replyData {
+		r.ref, r.data, err = files.DecodeData(body)
+	} else {
+		r.ref, r.why, err = files.DecodeNone(body)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrFrame, err)
+	}
+	r.kind, r.from = ftype, l
+	if t := l.node.transferFor(r.ref.Root); t != nil {
+		t.post(r)
+	}
+	return nil
+}

@@ -1,0 +1,112 @@
+package chatui
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/lanchat/lanchat/control"
+)
+
+// offerFile is /file PATH: offer it in the current room.
+func (s *interp) offerFile(ctx context.Context, arg string) {
+	if arg == "" {
+		s.notice("usage: /file PATH (a file or a folder)")
+		return
+	}
+	if s.room == "" {
+		s.notice("not offered: you are in no room; /join ROOM first")
+		return
+	}
+	path, err := filepath.Abs(arg)
+	if err != nil {
+		s.notice("cannot offer %s: %v", SanitizeLine(arg), err)
+		return
+	}
+	fv, err := s.api.SendFile(ctx, control.SendFileParams{Room: s.room, Path: path})
+	if err != nil {
+		s.notice("cannot offer %s: %s", SanitizeLine(arg), errText(err))
+		return
+	}
+	s.notice("offered %s in #%s as %s: your node serves it while it runs; members who fetch it serve it too, so you may go once one of them has it all",
+		SanitizeLine(fv.Name), fv.Room, fv.ID[:min(12, len(fv.ID))])
+	if len(fv.Skipped) > 0 {
+		s.notice("left out of %s (symlinks or special files): %s", SanitizeLine(fv.Name), SanitizeLine(strings.Join(fv.Skipped, ", ")))
+	}
+}
+
+// listFiles is /files.
+func (s *interp) listFiles(ctx context.Context) {
+	list, err := s.api.Files(ctx)
+	if err != nil {
+		s.notice("cannot list the files: %s", errText(err))
+		return
+	}
+	if len(list) == 0 {
+		s.notice("no file offers in your rooms; /file PATH offers one")
+	}
+	for _, f := range list {
+		s.notice("%s", fileLine(f))
+	}
+}
+
+// fileLine is one offer as /files and the file events show it.
+func fileLine(f *control.FileView) string {
+	have := "100%"
+	if f.Size > 0 {
+		have = fmt.Sprintf("%d%%", f.Have*100/f.Size)
+	}
+	l := fmt.Sprintf("%s %s %s (%s, %s held) from %s in #%s", f.ID[:min(12, len(f.ID))], f.State, f.Name, humanSize(f.Size), have, nameLabel(f.Nick, f.FromShort), f.Room)
+	if f.Path != "" {
+		l += " at " + f.Path
+	}
+	if f.Error != "" {
+		l += ": " + f.Error
+	}
+	return SanitizeLine(l)
+}
+
+// fetch is /fetch ID [DIR].
+func (s *interp) fetch(ctx context.Context, arg string) {
+	id, dir, _ := strings.Cut(strings.TrimSpace(arg), " ")
+	if id == "" {
+		s.notice("usage: /fetch ID [DIR] (/files lists the ids)")
+		return
+	}
+	if dir = strings.TrimSpace(dir); dir == "" {
+		dir = "."
+	}
+	out, err := filepath.Abs(dir)
+	if err != nil {
+		s.notice("cannot fetch: %v", err)
+		return
+	}
+	fv, err := s.api.Fetch(ctx, control.FetchParams{ID: id, Out: out})
+	if err != nil {
+		s.notice("cannot fetch: %s", errText(err))
+		return
+	}
+	if fv.State == control.FileDone {
+		s.notice("%s", fileLine(fv))
+		return
+	}
+	s.notice("fetching %s (%s) into %s; you are told when it is done", SanitizeLine(fv.Name), humanSize(fv.Size), SanitizeLine(out))
+}
+
+// fileEvent shows a fetch's changes of state (not every progress step).
+func (s *interp) fileEvent(f *control.FileView) {
+	if f == nil {
+		return
+	}
+	key := f.State + f.Error
+	if s.fileStates == nil {
+		s.fileStates = map[string]string{}
+	}
+	if s.fileStates[f.ID] == key || f.State == control.FileFetching {
+		s.fileStates[f.ID] = key
+		return
+	}
+	s.fileStates[f.ID] = key
+	s.notice("%s", fileLine(f))
+}
