@@ -72,14 +72,18 @@ func (db *DB) Untrust(fp lcrypto.Fingerprint) error {
 func (db *DB) IsTrusted(fp lcrypto.Fingerprint) (TrustedPeer, bool, error) {
 	var p TrustedPeer
 	var found bool
-	err := db.view(func(tx *bbolt.Tx) error {
+	k, err := db.ring()
+	if err != nil {
+		return TrustedPeer{}, false, fmt.Errorf("look up %s: %w", fp.Short(), err)
+	}
+	err = db.view(func(tx *bbolt.Tx) error {
 		v := tx.Bucket(bucketTrusted).Get(fp[:])
 		if v == nil {
 			return nil
 		}
 		found = true
 		var err error
-		p, err = decodeTrustedPeer(fp, v)
+		p, err = k.openPeer(fp, v)
 		return err
 	})
 	if err != nil {
@@ -91,12 +95,16 @@ func (db *DB) IsTrusted(fp lcrypto.Fingerprint) (TrustedPeer, bool, error) {
 // TrustedPeers returns the trust list in fingerprint byte order.
 func (db *DB) TrustedPeers() ([]TrustedPeer, error) {
 	var peers []TrustedPeer
-	err := db.view(func(tx *bbolt.Tx) error {
+	ring, err := db.ring()
+	if err != nil {
+		return nil, fmt.Errorf("read trust list: %w", err)
+	}
+	err = db.view(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketTrusted).ForEach(func(k, v []byte) error {
 			if len(k) != len(lcrypto.Fingerprint{}) {
 				return fmt.Errorf("%w: trust list key of %d bytes", ErrRecord, len(k))
 			}
-			p, err := decodeTrustedPeer(lcrypto.Fingerprint(k), v)
+			p, err := ring.openPeer(lcrypto.Fingerprint(k), v)
 			if err != nil {
 				return err
 			}
@@ -130,13 +138,17 @@ func (db *DB) TouchPeer(fp lcrypto.Fingerprint, seen time.Time) error {
 // change returns true. change sees found=false for a peer not on the list;
 // only Trust may create one, others get ErrNotTrusted.
 func (db *DB) updatePeer(fp lcrypto.Fingerprint, change func(p *TrustedPeer, found bool) bool) error {
+	k, err := db.ring()
+	if err != nil {
+		return err
+	}
 	return db.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketTrusted)
 		var p TrustedPeer
 		v := b.Get(fp[:])
 		if v != nil {
 			var err error
-			if p, err = decodeTrustedPeer(fp, v); err != nil {
+			if p, err = k.openPeer(fp, v); err != nil {
 				return err
 			}
 		}
@@ -150,8 +162,18 @@ func (db *DB) updatePeer(fp lcrypto.Fingerprint, change func(p *TrustedPeer, fou
 		if err != nil {
 			return err
 		}
-		return b.Put(fp[:], nv)
+		return b.Put(fp[:], k.seal(nv, recordAD(fp[:], bucketTrusted)))
 	})
+}
+
+// openPeer opens a trusted-peer record sealed under its fingerprint
+// (schema 2 keeps the record below sealed, see sealed.go).
+func (k *keyring) openPeer(fp lcrypto.Fingerprint, sealed []byte) (TrustedPeer, error) {
+	v, err := k.open(sealed, recordAD(fp[:], bucketTrusted))
+	if err != nil {
+		return TrustedPeer{}, fmt.Errorf("trusted peer %s: %w", fp.Short(), err)
+	}
+	return decodeTrustedPeer(fp, v)
 }
 
 // Trusted-peer record, version 1, keyed by the 32-byte fingerprint
