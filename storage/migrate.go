@@ -80,8 +80,8 @@ func sealLegacy(b *bbolt.DB, path string, ask func() ([]byte, error)) (string, e
 		return "", fmt.Errorf("sealing the history of an older lanchat: %w", err)
 	}
 	hook("link")
-	backup := path + ".bak-" + time.Now().UTC().Format("20060102T150405Z") + "-plaintext"
-	if err := os.Link(path, backup); err != nil {
+	backup, err := linkBackup(path)
+	if err != nil {
 		_ = os.Remove(tmp)
 		return "", fmt.Errorf("sealing the history: keeping a backup: %w", err)
 	}
@@ -95,6 +95,34 @@ func sealLegacy(b *bbolt.DB, path string, ask func() ([]byte, error)) (string, e
 	}
 	hook("renamed")
 	return backup, nil
+}
+
+// linkBackup gives the file at path a second name,
+// "<path>.bak-<time>-plaintext", and returns it. A name that an interrupted
+// run already gave the same file is used again.
+func linkBackup(path string) (string, error) {
+	base := path + ".bak-" + time.Now().UTC().Format("20060102T150405Z")
+	cur, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	for i := 1; i <= 100; i++ {
+		name := base + "-plaintext"
+		if i > 1 {
+			name = fmt.Sprintf("%s-%d-plaintext", base, i)
+		}
+		err := os.Link(path, name)
+		if err == nil {
+			return name, syncDir(filepath.Dir(path))
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return "", err
+		}
+		if info, err := os.Stat(name); err == nil && os.SameFile(cur, info) {
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("too many backups named %s-*", base)
 }
 
 // writeSealed writes the content of the schema-1 database src into a new
