@@ -225,7 +225,21 @@ type Identity struct {
 	Node           *NodeState `json:"node"` // null: no node runs
 	// PassphraseOK is set by `lanchat id --check-passphrase`.
 	PassphraseOK *bool `json:"passphrase_ok,omitempty"`
+	// HistoryKey says how the key that seals the history in the database
+	// is kept: "passphrase" (sealed with it), "unsealed" (in the clear:
+	// init --no-passphrase) or "none" (nothing stored yet).
+	HistoryKey string `json:"history_key"`
+	// NickSealed: the nickname is sealed and was not read (no node runs
+	// and no passphrase was given); Nick is then "".
+	NickSealed bool `json:"nick_sealed,omitempty"`
 }
+
+// How the history's key is kept (Identity.HistoryKey).
+const (
+	HistoryKeyPassphrase = "passphrase"
+	HistoryKeyUnsealed   = "unsealed"
+	HistoryKeyNone       = "none"
+)
 
 // KDF are the parameters a sealed key was sealed with.
 type KDF struct {

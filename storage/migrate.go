@@ -154,6 +154,9 @@ func writeSealed(src *bbolt.DB, path string, pass []byte, kdf lcrypto.KDFParams)
 		if err := setUp(tx, fileState{fresh: true}, migrations[:1]); err != nil {
 			return err
 		}
+		if err := tx.Bucket(bucketMeta).Put(keyDataPub, k.box.PublicKey().Bytes()); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketMeta).Put(keyDataKey, rec)
 	}); err != nil {
 		return err
@@ -251,7 +254,15 @@ func copyLegacy(tx *bbolt.Tx, k *keyring, w *batchWriter) error {
 		}
 	}
 	if err := tx.Bucket(bucketTrusted).ForEach(func(fp, v []byte) error {
-		return w.put(putAt(k.seal(v, recordAD(fp, bucketTrusted)), fp, bucketTrusted))
+		if len(fp) != len(lcrypto.Fingerprint{}) {
+			return fmt.Errorf("%w: trust list key of %d bytes", ErrRecord, len(fp))
+		}
+		p, err := decodeTrustedPeer(lcrypto.Fingerprint(fp), v)
+		if err != nil {
+			return err
+		}
+		rec := encodeSealedPeer(p, k.seal([]byte(p.Name), recordAD(fp, bucketTrusted)))
+		return w.put(putAt(rec, fp, bucketTrusted))
 	}); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"crypto/cipher"
+	"crypto/ecdh"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -73,7 +74,8 @@ var (
 type keyring struct {
 	aead  cipher.AEAD
 	index []byte
-	raw   []byte // the data key itself, for re-sealing
+	box   *ecdh.PrivateKey // opens what was sealed to the data key's public key
+	raw   []byte           // the data key itself, for re-sealing
 }
 
 func newKeyring(dataKey []byte) (*keyring, error) {
@@ -84,7 +86,132 @@ func newKeyring(dataKey []byte) (*keyring, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data key: %w", err)
 	}
-	return &keyring{aead: aead, index: derive(dataKey, labelIndexKey), raw: bytes.Clone(dataKey)}, nil
+	box, err := ecdh.X25519().NewPrivateKey(derive(dataKey, labelBoxKey))
+	if err != nil {
+		return nil, fmt.Errorf("data key: %w", err)
+	}
+	return &keyring{aead: aead, index: derive(dataKey, labelIndexKey), box: box, raw: bytes.Clone(dataKey)}, nil
+}
+
+// Sealed to the data key's public key (version 2): what a command without
+// the passphrase writes (a trusted peer's name), which only the data key
+// opens:
+//
+//	version  byte  2
+//	eph      32    an ephemeral X25519 public key
+//	nonce    24    random
+//	ciphertext     XChaCha20-Poly1305 under HMAC-SHA256(X25519(eph, pub),
+//	               labelBoxSeal ‖ eph ‖ pub), the position as AD
+const (
+	sealedToKeyVersion = 2
+	labelBoxKey        = "lanchat/v1/storage/box-key"
+	labelBoxSeal       = "lanchat/v1/storage/box-seal"
+)
+
+var keyDataPub = []byte("datapub")
+
+func boxKey(shared, eph, pub []byte) []byte {
+	return derive(shared, labelBoxSeal+string(eph)+string(pub))
+}
+
+// sealTo seals plain for position ad to the data key's public key pub.
+func sealTo(pub *ecdh.PublicKey, plain, ad []byte) []byte {
+	eph, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		panic(fmt.Sprintf("storage: no randomness: %v", err))
+	}
+	shared, err := eph.ECDH(pub)
+	if err != nil {
+		panic(fmt.Sprintf("storage: X25519: %v", err)) // pub was checked when read
+	}
+	aead, err := chacha20poly1305.NewX(boxKey(shared, eph.PublicKey().Bytes(), pub.Bytes()))
+	if err != nil {
+		panic(err)
+	}
+	out := append([]byte{sealedToKeyVersion}, eph.PublicKey().Bytes()...)
+	nonce := make([]byte, chacha20poly1305.NonceSizeX)
+	if _, err := rand.Read(nonce); err != nil {
+		panic(fmt.Sprintf("storage: no randomness: %v", err))
+	}
+	out = append(out, nonce...)
+	return aead.Seal(out, nonce, plain, ad)
+}
+
+func (k *keyring) openBox(sealed, ad []byte) ([]byte, error) {
+	const head = 1 + 32 + chacha20poly1305.NonceSizeX
+	if len(sealed) < head+chacha20poly1305.Overhead {
+		return nil, ErrDamaged
+	}
+	eph, err := ecdh.X25519().NewPublicKey(sealed[1:33])
+	if err != nil {
+		return nil, ErrDamaged
+	}
+	shared, err := k.box.ECDH(eph)
+	if err != nil {
+		return nil, ErrDamaged
+	}
+	aead, err := chacha20poly1305.NewX(boxKey(shared, sealed[1:33], k.box.PublicKey().Bytes()))
+	if err != nil {
+		return nil, ErrDamaged
+	}
+	plain, err := aead.Open(nil, sealed[33:head], sealed[head:], ad)
+	if err != nil {
+		return nil, ErrDamaged
+	}
+	return plain, nil
+}
+
+// writeKey seals what a command writes: with the data key when it is open
+// (or in the clear), else to its public key, so that writing a name needs
+// no passphrase.
+type writeKey struct {
+	k   *keyring
+	pub *ecdh.PublicKey
+}
+
+func (w writeKey) seal(plain, ad []byte) []byte {
+	if w.k != nil {
+		return w.k.seal(plain, ad)
+	}
+	return sealTo(w.pub, plain, ad)
+}
+
+// writeKey returns the key to seal writes with; call it outside a
+// transaction.
+func (db *DB) writeKey() (writeKey, error) {
+	if k := db.readRing(); k != nil {
+		return writeKey{k: k}, nil
+	}
+	var pub []byte
+	if err := db.view(func(tx *bbolt.Tx) error {
+		pub = bytes.Clone(tx.Bucket(bucketMeta).Get(keyDataPub))
+		return nil
+	}); err != nil {
+		return writeKey{}, err
+	}
+	if pub == nil { // no data key yet, or one without a public key
+		k, err := db.ring()
+		return writeKey{k: k}, err
+	}
+	p, err := ecdh.X25519().NewPublicKey(pub)
+	if err != nil {
+		return writeKey{}, fmt.Errorf("%w: the data key's public key: %w", ErrCorrupt, err)
+	}
+	return writeKey{pub: p}, nil
+}
+
+// readRing returns the data key if it opens without asking: unlocked
+// already, or kept in the clear; else nil.
+func (db *DB) readRing() *keyring {
+	if k := db.keys.Load(); k != nil {
+		return k
+	}
+	if info, err := db.DataKey(); err == nil && info.Exists && !info.Sealed {
+		if k, err := db.ring(); err == nil {
+			return k
+		}
+	}
+	return nil
 }
 
 func derive(key []byte, label string) []byte {
@@ -116,6 +243,9 @@ func (k *keyring) seal(plain, ad []byte) []byte {
 
 // open decrypts a sealed record stored at position ad, or ErrDamaged.
 func (k *keyring) open(sealed, ad []byte) ([]byte, error) {
+	if len(sealed) > 0 && sealed[0] == sealedToKeyVersion {
+		return k.openBox(sealed, ad)
+	}
 	if len(sealed) < sealedOverhead || sealed[0] != sealedVersion {
 		return nil, ErrDamaged
 	}
@@ -271,18 +401,21 @@ func (db *DB) createDataKey(passphrase []byte, p lcrypto.KDFParams) error {
 	if err != nil {
 		return err
 	}
+	k, err := newKeyring(key)
+	if err != nil {
+		return err
+	}
 	err = db.update(func(tx *bbolt.Tx) error {
 		if tx.Bucket(bucketMeta).Get(keyDataKey) != nil {
 			return fmt.Errorf("%w: a data key exists already", ErrRecord)
+		}
+		if err := tx.Bucket(bucketMeta).Put(keyDataPub, k.box.PublicKey().Bytes()); err != nil {
+			return err
 		}
 		return tx.Bucket(bucketMeta).Put(keyDataKey, rec)
 	})
 	if err != nil {
 		return fmt.Errorf("store the data key: %w", err)
-	}
-	k, err := newKeyring(key)
-	if err != nil {
-		return err
 	}
 	db.keys.Store(k)
 	return nil

@@ -426,3 +426,43 @@ func TestUnlockerAskedOnce(t *testing.T) {
 		t.Errorf("asked %d times, want 1", asked)
 	}
 }
+
+// TestTrustWithoutPassphrase: a locked database takes a trusted peer and
+// its name (sealed to the data key's public key, so not in the clear),
+// lists it with the name sealed, and shows the name once unlocked.
+func TestTrustWithoutPassphrase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lanchat.db")
+	db := newSealedDB(t, path, []byte("pass"), "")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(path, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	name := marker(t, "peer")
+	fp := lcrypto.Fingerprint{9}
+	if added, err := db.Trust(fp, name); err != nil || !added {
+		t.Fatalf("trust while locked: %v %v", added, err)
+	}
+	if err := db.TouchPeer(fp, time.Unix(100, 0)); err != nil {
+		t.Fatal(err)
+	}
+	peers, err := db.TrustedPeers()
+	if err != nil || len(peers) != 1 || !peers[0].NameSealed || peers[0].Name != "" || peers[0].LastSeen.Unix() != 100 {
+		t.Fatalf("trusted while locked: %+v %v", peers, err)
+	}
+	if db.Unlocked() {
+		t.Fatal("trusting unlocked the database")
+	}
+	if fileHas(t, path, []byte(name)) {
+		t.Error("the name is in the file in the clear")
+	}
+	if err := db.Unlock([]byte("pass")); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok, err := db.IsTrusted(fp); err != nil || !ok || p.Name != name || p.NameSealed {
+		t.Errorf("after unlock: %+v %v %v", p, ok, err)
+	}
+}

@@ -17,7 +17,11 @@ sees them (Lamport clock, then author). Without --room, every room.
 Messages by authors you have not trusted are marked [untrusted]; an author
 found signing two different messages under one number is marked
 [signed conflicting messages]; a stored message that no longer verifies
-(changed on disk) is shown as damaged, never as the author's text.`,
+(changed on disk) is shown as damaged, never as the author's text.
+
+The history is sealed in the database: through a running node it needs
+nothing more; without one, the passphrase is asked (or read from
+--passphrase-file or $LANCHAT_PASSPHRASE).`,
 	example: `  lanchat history --room lobby --limit 50
   lanchat history --since 2h --grep deploy
   lanchat history --json | jq -r '.[].body'`,
@@ -29,6 +33,7 @@ func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) e
 	since := fs.String("since", "", "only messages since WHEN: a duration (90m, 2h) or a time (2026-11-25, 2026-11-25T14:00)")
 	grep := fs.String("grep", "", "only messages containing TEXT (case-insensitive)")
 	asJSON := fs.Bool("json", false, "print JSON: an array of messages")
+	e.pf = addPassphraseFlags(fs) // the history is sealed: without a node, it asks
 	args, err := e.parse(fs, args)
 	if err != nil {
 		return err

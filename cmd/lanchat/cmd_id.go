@@ -24,6 +24,7 @@ func runID(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error 
 	asJSON := fs.Bool("json", false, "print JSON")
 	check := fs.Bool("check-passphrase", false, "also unlock the secret key, to check the passphrase")
 	pf := addPassphraseFlags(fs)
+	e.pf = pf
 	args, err := e.parse(fs, args)
 	if err != nil {
 		return err
@@ -68,7 +69,10 @@ func runID(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error 
 
 func printID(e *env, id *control.Identity) {
 	nick := id.Nick
-	if nick == "" {
+	switch {
+	case id.NickSealed:
+		nick = "(sealed: shown with --check-passphrase, or while lanchat runs)"
+	case nick == "":
 		nick = "(none)"
 	}
 	fmt.Fprintf(e.stdout, "Fingerprint: %s\nNickname:    %s\nData dir:    %s\nCreated:     %s\n",
@@ -81,6 +85,12 @@ func printID(e *env, id *control.Identity) {
 		fmt.Fprintln(e.stdout, "Secret key:  sealed with a passphrase")
 	default:
 		fmt.Fprintln(e.stdout, "Secret key:  NOT sealed: stored in the clear (init --no-passphrase)")
+	}
+	switch id.HistoryKey {
+	case control.HistoryKeyPassphrase:
+		fmt.Fprintln(e.stdout, "History:     sealed, with a key sealed by the passphrase")
+	case control.HistoryKeyUnsealed:
+		fmt.Fprintln(e.stdout, "History:     sealed, but with a key stored in the clear (init --no-passphrase): anyone who can read the data dir can read it")
 	}
 	if id.Node != nil {
 		fmt.Fprintf(e.stdout, "Running:     pid %d, listening on %s, in %s, %d linked\n", id.Node.PID, id.Node.Addr, strings.Join(id.Node.Rooms, ", "), id.Node.Linked)

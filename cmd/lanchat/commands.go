@@ -70,6 +70,7 @@ func findCommand(name string) *command {
 
 // dispatch parses the global flags, picks the command and runs it.
 func (e *env) dispatch(ctx context.Context, args []string) error {
+	e.ctx = ctx
 	top, version, helpFlag := e.newTopFlagSet()
 	if err := top.Parse(args); err != nil {
 		return usageErrorf("run: lanchat --help", "%v", err)

@@ -30,6 +30,7 @@ func (e *env) addNodeFlags(fs *pflag.FlagSet, roomHelp string) *nodeFlags {
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log link and discovery diagnostics to stderr")
 	f.disc = addDiscoveryFlags(fs, e.getenv)
 	f.pass = addPassphraseFlags(fs)
+	e.pf = f.pass
 	return f
 }
 

@@ -157,12 +157,18 @@ func (e *env) loadIdentity(ctx context.Context, db *storage.DB, pf *passphraseFl
 		if err != nil {
 			return nil, err
 		}
+		defer clear(pass)
 		secret, err = lcrypto.Unseal(rec.Secret, pass)
-		clear(pass)
 		if err != nil {
 			return nil, fmt.Errorf("unlock your key: %w", err)
 		}
 		defer clear(secret)
+		// the history's data key is sealed with the same passphrase
+		if info, err := db.DataKey(); err == nil && info.Sealed && !db.Unlocked() {
+			if err := db.Unlock(pass); err != nil {
+				return nil, err
+			}
+		}
 	}
 	id, err := lcrypto.IdentityFromSecret(secret)
 	if err != nil {
