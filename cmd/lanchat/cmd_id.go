@@ -14,8 +14,10 @@ import (
 var idHelp = help{
 	synopsis: "lanchat id [--json] [--check-passphrase]",
 	text: `Show your fingerprint, nickname, data directory, when your keys were made,
-and whether the secret key is sealed with a passphrase. Needs no passphrase:
-the public keys are stored in the clear.`,
+and whether the secret key and the history are sealed with a passphrase.
+Needs no passphrase: the public keys are stored in the clear. The nickname
+is sealed with the history: it is shown while lanchat runs, or when the
+passphrase is given (--passphrase-file, $LANCHAT_PASSPHRASE).`,
 	example: `  lanchat id
   lanchat id --json | jq -r .fingerprint`,
 }
@@ -34,6 +36,13 @@ func runID(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error 
 	}
 	var id *control.Identity
 	err = e.withAPI(ctx, readOnly, func(ctx context.Context, api control.API) error {
+		if l, ok := api.(*control.Local); ok {
+			// the nickname is sealed: shown when a passphrase is at hand
+			if pass := e.quietPassphrase(pf); pass != nil {
+				_ = l.DB().Unlock(pass) // a wrong one leaves it sealed; --check-passphrase says why
+				clear(pass)
+			}
+		}
 		if id, err = api.Identity(ctx); err != nil {
 			return err
 		}

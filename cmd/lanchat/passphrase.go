@@ -66,6 +66,21 @@ func (e *env) passphrase(ctx context.Context, pf *passphraseFlags, confirm bool)
 	return p, nil
 }
 
+// quietPassphrase returns the passphrase from --passphrase-file or the
+// environment, never asking; nil when neither gives one.
+func (e *env) quietPassphrase(pf *passphraseFlags) []byte {
+	if pf.file != "" {
+		if p, err := readPassphraseFile(pf.file); err == nil {
+			return p
+		}
+		return nil
+	}
+	if p := e.getenv(envPassphrase); p != "" {
+		return []byte(p)
+	}
+	return nil
+}
+
 // readPassphraseFile returns the first line of the file, without its line
 // ending.
 func readPassphraseFile(path string) ([]byte, error) {
