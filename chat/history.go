@@ -97,3 +97,18 @@ func messageTimeMs(raw []byte) int64 {
 	}
 	return int64(binary.BigEndian.Uint64(raw[off:]))
 }
+
+// ForgetHistory deletes, in this node's store only, the messages of room
+// written (by their author's clock) before before, or all of them when
+// before is zero; a damaged record of the room goes too. It returns how
+// many it deleted. Other members keep their copies: this is not a deletion
+// for everyone.
+func ForgetHistory(store *storage.DB, room string, before time.Time) (int, error) {
+	name, err := NormalizeRoom(room)
+	if err != nil {
+		return 0, err
+	}
+	return store.Forget(name, func(m storage.StoredMessage) bool {
+		return before.IsZero() || m.Damaged || messageTimeMs(m.Raw) < before.UnixMilli()
+	})
+}

@@ -105,3 +105,19 @@ func (c *Client) Subscribe(ctx context.Context) (<-chan chat.Event, error) {
 	}()
 	return out, nil
 }
+
+// ChangePassphrase implements API: the passphrases go to the node over the
+// socket, which only this user can reach.
+func (c *Client) ChangePassphrase(ctx context.Context, p ChangePassphraseParams) (*PassphraseResult, error) {
+	return call[*PassphraseResult](ctx, c, MethodChangePassphrase, p)
+}
+
+// Forget implements API.
+func (c *Client) Forget(ctx context.Context, p ForgetParams) (*ForgetResult, error) {
+	return call[*ForgetResult](ctx, c, MethodForget, p)
+}
+
+// Export implements API: the node writes the file.
+func (c *Client) Export(ctx context.Context, p ExportParams) (*ExportResult, error) {
+	return call[*ExportResult](ctx, c, MethodExport, p)
+}

@@ -103,3 +103,18 @@ func (l *Local) Subscribe(context.Context) (<-chan chat.Event, error) {
 
 // Close implements API: it closes the database.
 func (l *Local) Close() error { return l.db.Close() }
+
+// ChangePassphrase implements API.
+func (l *Local) ChangePassphrase(_ context.Context, p ChangePassphraseParams) (*PassphraseResult, error) {
+	return changePassphraseIn(l.db, p)
+}
+
+// Forget implements API.
+func (l *Local) Forget(_ context.Context, p ForgetParams) (*ForgetResult, error) {
+	return forgetIn(l.db, p)
+}
+
+// Export implements API.
+func (l *Local) Export(_ context.Context, p ExportParams) (*ExportResult, error) {
+	return exportIn(l.db, p)
+}

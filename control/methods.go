@@ -28,6 +28,11 @@ var methods = map[string]method{
 		return nil, a.CheckPassphrase(ctx, []byte(p.Passphrase))
 	}),
 	MethodNick: withParams(func(ctx context.Context, a API, p NickParams) (any, error) { return a.SetNick(ctx, p.Nick) }),
+	MethodChangePassphrase: withParams(func(ctx context.Context, a API, p ChangePassphraseParams) (any, error) {
+		return a.ChangePassphrase(ctx, p)
+	}),
+	MethodForget: withParams(func(ctx context.Context, a API, p ForgetParams) (any, error) { return a.Forget(ctx, p) }),
+	MethodExport: withParams(func(ctx context.Context, a API, p ExportParams) (any, error) { return a.Export(ctx, p) }),
 }
 
 // withParams decodes a method's params into P first.

@@ -42,6 +42,12 @@ const (
 	MethodNick      = "nick"
 	// MethodCheckPassphrase answers {} when the passphrase unlocks the key.
 	MethodCheckPassphrase = "check_passphrase"
+	// MethodChangePassphrase re-seals the keys (ChangePassphraseParams).
+	MethodChangePassphrase = "change_passphrase"
+	// MethodForget deletes a room's local history (ForgetParams).
+	MethodForget = "forget"
+	// MethodExport writes an export file (ExportParams).
+	MethodExport = "export"
 )
 
 // Control error codes. ONLY APPEND TO THIS LIST.
@@ -60,6 +66,7 @@ const (
 	CodeFailed          = "failed"           // anything else
 	CodeNoNode          = "no_node"          // the method needs a running node
 	CodeWrongPassphrase = "wrong_passphrase" // the passphrase does not unlock the key
+	CodeSealed          = "sealed"           // the history is sealed and no passphrase was given
 )
 
 // request is one request line.
@@ -126,6 +133,7 @@ var errorCodes = []struct {
 	{storage.ErrCorrupt, CodeCorrupt},
 	{ErrNoNode, CodeNoNode},
 	{lcrypto.ErrWrongPassphrase, CodeWrongPassphrase},
+	{storage.ErrSealed, CodeSealed},
 }
 
 // toError turns a method's error into what the client is told.
@@ -289,3 +297,53 @@ func timeOrNil(t time.Time) *time.Time {
 
 // schemaTime is t in UTC at millisecond precision.
 func schemaTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+
+// ChangePassphraseParams are the params of change_passphrase: the current
+// passphrase ("" for keys kept in the clear) and the new one; NoPassphrase
+// keeps the keys in the clear from now on (New must be "").
+type ChangePassphraseParams struct {
+	Old          string `json:"old"`
+	New          string `json:"new"`
+	NoPassphrase bool   `json:"no_passphrase,omitempty"`
+	KDF          *KDF   `json:"kdf,omitempty"` // argon2id parameters; null: the defaults
+}
+
+// PassphraseResult is the result of change_passphrase.
+type PassphraseResult struct {
+	Sealed bool `json:"sealed"` // the keys are sealed with the new passphrase
+}
+
+// ForgetParams are the params of forget: the room, and the time before
+// which its messages go (null: all of them).
+type ForgetParams struct {
+	Room   string     `json:"room"`
+	Before *time.Time `json:"before,omitempty"`
+}
+
+// ForgetResult is the result of forget.
+type ForgetResult struct {
+	Room    string     `json:"room"`
+	Before  *time.Time `json:"before"`
+	Deleted int        `json:"deleted"` // messages deleted from this node's store
+}
+
+// ExportParams are the params of export: the file to create (an absolute
+// path; it must not exist), the passphrase of the stored key, the one that
+// seals the file, and what goes in beside the identity.
+type ExportParams struct {
+	Path           string `json:"path"`
+	Passphrase     string `json:"passphrase"`
+	FilePassphrase string `json:"file_passphrase"`
+	KDF            *KDF   `json:"kdf,omitempty"`
+	Trust          bool   `json:"trust"`
+	History        bool   `json:"history"`
+}
+
+// ExportResult is the result of export (and of lanchat import).
+type ExportResult struct {
+	Path        string `json:"path"`
+	Fingerprint string `json:"fingerprint"`
+	Trusted     int    `json:"trusted"`
+	Rooms       int    `json:"rooms"`
+	Messages    int    `json:"messages"`
+}

@@ -146,3 +146,18 @@ func (s *Service) Subscribe(ctx context.Context) (<-chan chat.Event, error) {
 
 // Close implements API; the node keeps running.
 func (s *Service) Close() error { return nil }
+
+// ChangePassphrase implements API.
+func (s *Service) ChangePassphrase(_ context.Context, p ChangePassphraseParams) (*PassphraseResult, error) {
+	return changePassphraseIn(s.db, p)
+}
+
+// Forget implements API.
+func (s *Service) Forget(_ context.Context, p ForgetParams) (*ForgetResult, error) {
+	return forgetIn(s.db, p)
+}
+
+// Export implements API.
+func (s *Service) Export(_ context.Context, p ExportParams) (*ExportResult, error) {
+	return exportIn(s.db, p)
+}

@@ -55,6 +55,10 @@ var commands = []command{
 	{name: "chat", summary: "chat in rooms with the trusted peers on your network", help: chatHelp, run: runChat},
 	{name: "send", summary: "send one message from a script", help: sendHelp, run: runSend, args: argText},
 	{name: "history", summary: "show stored messages", help: historyHelp, run: runHistory},
+	{name: "forget", summary: "delete a room's history from this machine", help: forgetHelp, run: runForget},
+	{name: "passphrase", summary: "change the passphrase of your keys and history", help: passphraseHelp, run: runPassphrase},
+	{name: "export", summary: "write your identity (and trust list, history) to a sealed file", help: exportHelp, run: runExport},
+	{name: "import", summary: "restore an identity from a file written by export", help: importHelp, run: runImport, args: argText},
 	// completion, man and __complete read this table: init() in
 	// cmd_completion.go appends them.
 }

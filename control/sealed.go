@@ -1,0 +1,66 @@
+package control
+
+import (
+	"path/filepath"
+	"time"
+
+	"github.com/lanchat/lanchat/chat"
+	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/storage"
+)
+
+// The keys-and-history methods, the same whether a node runs (Service) or
+// not (Local): they work on the database.
+
+func kdfOf(k *KDF) lcrypto.KDFParams {
+	if k == nil {
+		return lcrypto.DefaultKDFParams()
+	}
+	return lcrypto.KDFParams{Time: k.Time, MemoryKiB: k.MemoryKiB, Threads: k.Threads}
+}
+
+func changePassphraseIn(db *storage.DB, p ChangePassphraseParams) (*PassphraseResult, error) {
+	var newPass []byte
+	switch {
+	case p.NoPassphrase && p.New != "":
+		return nil, &Error{Code: CodeInvalidParams, Message: "no_passphrase with a new passphrase"}
+	case !p.NoPassphrase && p.New == "":
+		return nil, &Error{Code: CodeInvalidParams, Message: "the new passphrase is empty"}
+	case !p.NoPassphrase:
+		newPass = []byte(p.New)
+	}
+	if err := db.ChangePassphrase([]byte(p.Old), newPass, kdfOf(p.KDF)); err != nil {
+		return nil, err
+	}
+	return &PassphraseResult{Sealed: newPass != nil}, nil
+}
+
+func forgetIn(db *storage.DB, p ForgetParams) (*ForgetResult, error) {
+	var before time.Time
+	if p.Before != nil {
+		before = *p.Before
+	}
+	n, err := chat.ForgetHistory(db, p.Room, before)
+	if err != nil {
+		return nil, err
+	}
+	room, _ := chat.NormalizeRoom(p.Room) // ForgetHistory checked it
+	return &ForgetResult{Room: room, Before: p.Before, Deleted: n}, nil
+}
+
+func exportIn(db *storage.DB, p ExportParams) (*ExportResult, error) {
+	if !filepath.IsAbs(p.Path) {
+		return nil, &Error{Code: CodeInvalidParams, Message: "the export path must be absolute"}
+	}
+	if p.FilePassphrase == "" {
+		return nil, &Error{Code: CodeInvalidParams, Message: "the export file's passphrase is empty"}
+	}
+	sum, err := db.ExportFile(p.Path, storage.ExportOptions{
+		Passphrase: []byte(p.Passphrase), FilePassphrase: []byte(p.FilePassphrase),
+		KDF: kdfOf(p.KDF), Trust: p.Trust, History: p.History,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ExportResult{Path: p.Path, Fingerprint: sum.Fingerprint.String(), Trusted: sum.Trusted, Rooms: sum.Rooms, Messages: sum.Messages}, nil
+}
