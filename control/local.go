@@ -40,6 +40,9 @@ func (l *Local) History(_ context.Context, p HistoryParams) ([]*chat.MessageView
 	if err != nil {
 		return nil, err
 	}
+	if err := l.db.UnlockNow(); err != nil { // the history and the nickname are sealed
+		return nil, err
+	}
 	rec, err := l.self()
 	if err != nil {
 		return nil, err

@@ -186,6 +186,8 @@ type TrustedPeer struct {
 	Name        string     `json:"name"`
 	AddedAt     *time.Time `json:"added_at"`
 	LastSeen    *time.Time `json:"last_seen"` // null: never linked
+	// NameSealed: the name is sealed and no passphrase was given (Name is "").
+	NameSealed bool `json:"name_sealed,omitempty"`
 }
 
 // SendParams are the params of "send".

@@ -55,7 +55,7 @@ func trustedOf(db *storage.DB) ([]TrustedPeer, error) {
 
 func trustedPeer(p storage.TrustedPeer) TrustedPeer {
 	return TrustedPeer{Fingerprint: p.Fingerprint.String(), Name: p.Name,
-		AddedAt: timeOrNil(p.AddedAt), LastSeen: timeOrNil(p.LastSeen)}
+		AddedAt: timeOrNil(p.AddedAt), LastSeen: timeOrNil(p.LastSeen), NameSealed: p.NameSealed}
 }
 
 // trustIn adds p's fingerprint to db's trust list through add (the node's

@@ -57,6 +57,7 @@ type DB struct {
 	keys     atomic.Pointer[keyring]
 	unlockMu sync.Mutex
 	unlocker func() ([]byte, error)
+	quiet    func() []byte // see SetQuietPassphrase
 	// sealedBackup is the plaintext backup that sealing an older
 	// database kept, when this Open did that.
 	sealedBackup string

@@ -206,12 +206,26 @@ func (db *DB) readRing() *keyring {
 	if k := db.keys.Load(); k != nil {
 		return k
 	}
-	if info, err := db.DataKey(); err == nil && info.Exists && !info.Sealed {
-		if k, err := db.ring(); err == nil {
-			return k
-		}
+	info, err := db.DataKey()
+	switch {
+	case err != nil || !info.Exists:
+		return nil
+	case !info.Sealed:
+		k, _ := db.ring()
+		return k
 	}
-	return nil
+	db.unlockMu.Lock()
+	quiet := db.quiet
+	db.quiet = nil // tried once
+	db.unlockMu.Unlock()
+	if quiet == nil {
+		return nil
+	}
+	if pass := quiet(); pass != nil {
+		_ = db.Unlock(pass) // a wrong one leaves the names sealed
+		clear(pass)
+	}
+	return db.keys.Load()
 }
 
 func derive(key []byte, label string) []byte {
@@ -334,6 +348,22 @@ func (db *DB) Unlock(passphrase []byte) error {
 	}
 	db.keys.Store(k)
 	return nil
+}
+
+// UnlockNow opens the data key now (asking the unlocker if it must), for
+// a caller about to read what is sealed.
+func (db *DB) UnlockNow() error {
+	_, err := db.ring()
+	return err
+}
+
+// SetQuietPassphrase gives the database a passphrase it may try, without
+// asking anyone, when it reads something sealed that it can also show
+// sealed (a nickname, a trusted peer's name): nil from quiet means none.
+func (db *DB) SetQuietPassphrase(quiet func() []byte) {
+	db.unlockMu.Lock()
+	defer db.unlockMu.Unlock()
+	db.quiet = quiet
 }
 
 // Unlocked reports whether the data key is open.

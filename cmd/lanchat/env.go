@@ -155,6 +155,12 @@ func (e *env) openStore(mode storeMode) (*storage.DB, error) {
 		return nil, withPlaceHint(err, dir)
 	}
 	db.SetUnlocker(e.unlocker)
+	db.SetQuietPassphrase(func() []byte {
+		if e.pf == nil {
+			return e.quietPassphrase(&passphraseFlags{})
+		}
+		return e.quietPassphrase(e.pf)
+	})
 	if b := db.SealedBackup(); b != "" {
 		warnf(e.stderr, "your history from an older lanchat is now sealed in %s; the old file, with everything IN THE CLEAR, is kept as %s: remove it (shred -u %s) once lanchat works for you", path, b, b)
 	}
