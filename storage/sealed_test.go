@@ -271,7 +271,7 @@ func TestAlteredRecordIsDamaged(t *testing.T) {
 		keys[i] = string(orderKey(m.Clock, m.Author, m.Seq))
 	}
 	editRecords(t, path, func(recs map[string][]byte) {
-		recs[keys[0]][len(recs[keys[0]])-1] ^= 1                 // a flipped byte
+		recs[keys[0]][len(recs[keys[0]])-1] ^= 1                    // a flipped byte
 		recs[keys[1]], recs[keys[2]] = recs[keys[2]], recs[keys[1]] // swapped
 	})
 	db, err := Open(path, DefaultOptions())
