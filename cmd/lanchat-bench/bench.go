@@ -162,6 +162,7 @@ var figures = []figure{
 	{"chat receive", runReceive},
 	{"room fan-out", runFanout},
 	{"history query", runHistory},
+	{"sealed history", runSealed},
 	{"catch-up", runCatchUp},
 	{"discovery", runDiscovery},
 	{"memory", runMemory},
