@@ -21,6 +21,9 @@ type nodeFlags struct {
 	// identity, when set (by chat's first run), is used as it is: no
 	// passphrase is asked again.
 	identity *lcrypto.Identity
+	// dataPass, when set with identity, unlocks the history (sealed with
+	// the passphrase chosen on the first run).
+	dataPass []byte
 }
 
 func (e *env) addNodeFlags(fs *pflag.FlagSet, roomHelp string) *nodeFlags {
@@ -73,6 +76,18 @@ func (e *env) startNodeOn(ctx context.Context, db *storage.DB, rooms []string, f
 		if id, err = e.loadIdentity(ctx, db, f.pass); err != nil {
 			return nil, err
 		}
+	}
+	if f.dataPass != nil && !db.Unlocked() {
+		err := db.Unlock(f.dataPass)
+		clear(f.dataPass)
+		if err != nil {
+			return nil, err
+		}
+	}
+	// Open the history now, not at the node's first read of it (where a
+	// prompt would land in the middle of a chat).
+	if err := db.UnlockNow(); err != nil {
+		return nil, err
 	}
 	rec, err := db.Identity()
 	if err != nil {
