@@ -32,6 +32,11 @@ type API interface {
 	// Export writes the identity, and what p asks for, to a new file
 	// sealed with p.FilePassphrase.
 	Export(ctx context.Context, p ExportParams) (*ExportResult, error)
+	// Retention returns how long messages are kept; SetRetention changes
+	// that for a room (or every room) and applies it at once. A running
+	// node applies it again every RetentionInterval.
+	Retention(ctx context.Context) (*RetentionResult, error)
+	SetRetention(ctx context.Context, p RetentionParams) (*RetentionResult, error)
 	// The methods below need a running node: Local returns ErrNoNode.
 	Send(ctx context.Context, p SendParams) (*SendResult, error)
 	Rooms(ctx context.Context) ([]string, error)

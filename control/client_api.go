@@ -121,3 +121,13 @@ func (c *Client) Forget(ctx context.Context, p ForgetParams) (*ForgetResult, err
 func (c *Client) Export(ctx context.Context, p ExportParams) (*ExportResult, error) {
 	return call[*ExportResult](ctx, c, MethodExport, p)
 }
+
+// Retention implements API.
+func (c *Client) Retention(ctx context.Context) (*RetentionResult, error) {
+	return call[*RetentionResult](ctx, c, MethodRetention, nil)
+}
+
+// SetRetention implements API.
+func (c *Client) SetRetention(ctx context.Context, p RetentionParams) (*RetentionResult, error) {
+	return call[*RetentionResult](ctx, c, MethodSetRetention, p)
+}

@@ -121,3 +121,11 @@ func (l *Local) Forget(_ context.Context, p ForgetParams) (*ForgetResult, error)
 func (l *Local) Export(_ context.Context, p ExportParams) (*ExportResult, error) {
 	return exportIn(l.db, p)
 }
+
+// Retention implements API.
+func (l *Local) Retention(context.Context) (*RetentionResult, error) { return retentionOf(l.db, 0) }
+
+// SetRetention implements API.
+func (l *Local) SetRetention(_ context.Context, p RetentionParams) (*RetentionResult, error) {
+	return setRetentionIn(l.db, p)
+}

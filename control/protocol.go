@@ -48,6 +48,10 @@ const (
 	MethodForget = "forget"
 	// MethodExport writes an export file (ExportParams).
 	MethodExport = "export"
+	// MethodRetention answers the retention settings (RetentionResult).
+	MethodRetention = "retention"
+	// MethodSetRetention changes one and applies them (RetentionParams).
+	MethodSetRetention = "set_retention"
 )
 
 // Control error codes. ONLY APPEND TO THIS LIST.
@@ -348,4 +352,22 @@ type ExportResult struct {
 	Trusted     int    `json:"trusted"`
 	Rooms       int    `json:"rooms"`
 	Messages    int    `json:"messages"`
+}
+
+// RetentionParams are the params of set_retention: keep Room's messages
+// (Room "*": every room without its own setting) for KeepSeconds (0:
+// forever); Clear drops the room's own setting instead.
+type RetentionParams struct {
+	Room        string `json:"room"`
+	KeepSeconds int64  `json:"keep_seconds"`
+	Clear       bool   `json:"clear,omitempty"`
+}
+
+// RetentionResult is the result of retention and set_retention: the
+// settings (seconds; 0: forever) and, for set_retention, how many messages
+// applying them deleted at once.
+type RetentionResult struct {
+	DefaultSeconds int64            `json:"default_seconds"`
+	Rooms          map[string]int64 `json:"rooms"`
+	Deleted        int              `json:"deleted"`
 }

@@ -64,3 +64,51 @@ func exportIn(db *storage.DB, p ExportParams) (*ExportResult, error) {
 	}
 	return &ExportResult{Path: p.Path, Fingerprint: sum.Fingerprint.String(), Trusted: sum.Trusted, Rooms: sum.Rooms, Messages: sum.Messages}, nil
 }
+
+// RetentionInterval is how often a running node applies the retention
+// settings (and once at its start).
+const RetentionInterval = time.Hour
+
+func retentionOf(db *storage.DB, deleted int) (*RetentionResult, error) {
+	r, err := db.Retention()
+	if err != nil {
+		return nil, err
+	}
+	res := &RetentionResult{DefaultSeconds: int64(r.Default / time.Second), Rooms: map[string]int64{}, Deleted: deleted}
+	for room, keep := range r.Rooms {
+		res.Rooms[room] = int64(keep / time.Second)
+	}
+	return res, nil
+}
+
+func setRetentionIn(db *storage.DB, p RetentionParams) (*RetentionResult, error) {
+	if p.KeepSeconds < 0 {
+		return nil, &Error{Code: CodeInvalidParams, Message: "keep_seconds is negative"}
+	}
+	keep := time.Duration(p.KeepSeconds) * time.Second
+	var err error
+	switch {
+	case p.Room == "*" && p.Clear:
+		err = db.SetRetention("", 0)
+	case p.Room == "*":
+		err = db.SetRetention("", keep)
+	default:
+		room, rerr := chat.NormalizeRoom(p.Room)
+		if rerr != nil {
+			return nil, rerr
+		}
+		if p.Clear {
+			err = db.ClearRetention(room)
+		} else {
+			err = db.SetRetention(room, keep)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	n, err := chat.ApplyRetention(db, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return retentionOf(db, n)
+}

@@ -161,3 +161,11 @@ func (s *Service) Forget(_ context.Context, p ForgetParams) (*ForgetResult, erro
 func (s *Service) Export(_ context.Context, p ExportParams) (*ExportResult, error) {
 	return exportIn(s.db, p)
 }
+
+// Retention implements API.
+func (s *Service) Retention(context.Context) (*RetentionResult, error) { return retentionOf(s.db, 0) }
+
+// SetRetention implements API.
+func (s *Service) SetRetention(_ context.Context, p RetentionParams) (*RetentionResult, error) {
+	return setRetentionIn(s.db, p)
+}

@@ -17,6 +17,16 @@ import (
 // and this node never signs a second message under one of its own numbers.
 // The room's heads and counts stay as they were.
 func (db *DB) Forget(room string, drop func(m StoredMessage) bool) (int, error) {
+	n, err := db.ForgetMessages(room, drop)
+	if err != nil || n == 0 {
+		return n, err
+	}
+	return n, db.Compact()
+}
+
+// ForgetMessages is Forget without the compaction: for deleting in several
+// rooms, then compacting once (the records stay in free pages until then).
+func (db *DB) ForgetMessages(room string, drop func(m StoredMessage) bool) (int, error) {
 	k, err := db.ring()
 	if err != nil {
 		return 0, fmt.Errorf("forget in room %q: %w", room, err)
@@ -62,5 +72,5 @@ func (db *DB) Forget(room string, drop func(m StoredMessage) bool) (int, error) 
 	if err != nil {
 		return 0, fmt.Errorf("forget in room %q: %w", room, err)
 	}
-	return n, db.Compact()
+	return n, nil
 }

@@ -466,3 +466,31 @@ func TestTrustWithoutPassphrase(t *testing.T) {
 		t.Errorf("after unlock: %+v %v %v", p, ok, err)
 	}
 }
+
+// TestRetentionSettings: per-room and default settings read back; a room's
+// name in them is sealed.
+func TestRetentionSettings(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lanchat.db")
+	db := newSealedDB(t, path, []byte("pass"), "")
+	defer db.Close()
+	room := marker(t, "room")
+	if err := db.SetRetention(room, 90*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetRetention("", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetRetention("gone", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ClearRetention("gone"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := db.Retention()
+	if err != nil || r.Default != time.Hour || len(r.Rooms) != 1 || r.KeepFor(room) != 90*24*time.Hour || r.KeepFor("other") != time.Hour {
+		t.Fatalf("retention %+v %v", r, err)
+	}
+	if fileHas(t, path, []byte(room)) {
+		t.Error("the room name is in the file")
+	}
+}

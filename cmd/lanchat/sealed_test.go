@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/lanchat/lanchat/storage"
 )
 
 func cliMarker(t *testing.T, what string) string {
@@ -207,4 +210,66 @@ func TestOlderDatabaseIsSealed(t *testing.T) {
 	if fileHolds(t, dir, "MARKER") {
 		t.Error("the sealed database holds a marker")
 	}
+}
+
+// olderDataDir is a data dir holding the schema-1 fixture: 12 messages
+// written at 12:27 on 2026-12-01 in rooms roommarker0..2 (passphrase "old
+// secret"); the first command seals it.
+func olderDataDir(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "lanchat")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old, err := os.ReadFile("../../testdata/storage/schema1-sealed.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, dbFile), old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestRoomRetention: room set ROOM retain AGE deletes what is older at
+// once, room show lists it, and a running node applies a setting at its
+// start.
+func TestRoomRetention(t *testing.T) {
+	c := newCLI(t, envPassphrase+"=old secret")
+	dir := olderDataDir(t)
+	r := c.must(0, "room", "set", "roommarker1", "retain", "1m", "--json", "--data-dir", dir)
+	var res struct {
+		Deleted int              `json:"deleted"`
+		Rooms   map[string]int64 `json:"rooms"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || res.Deleted != 4 || res.Rooms["roommarker1"] != 60 {
+		t.Fatalf("room set --json: %s (%v)", r.stdout, err)
+	}
+	hist := c.must(0, "history", "--data-dir", dir).stdout
+	if n := strings.Count(hist, "bodyMARKER"); n != 8 || strings.Contains(hist, "#roommarker1") {
+		t.Errorf("history after retention: %d messages\n%s", n, hist)
+	}
+	wantContains(t, "room show", c.must(0, "room", "show", "--data-dir", dir).stdout, "#roommarker1", "1m0s", "forever")
+	c.must(2, "room", "set", "lobby", "retain", "soon", "--data-dir", dir)
+
+	// a setting made while no node applies it: the node does at its start
+	db, err := storage.Open(filepath.Join(dir, dbFile), storage.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Unlock([]byte("old secret")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetRetention("", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := c.startProc("alice", append([]string{"up", "--data-dir", dir}, loopbackFlags(freePort(t, "udp"))...))
+	waitForSocket(t, p, dir)
+	eventually(t, "the node applies the retention", func() bool {
+		return !strings.Contains(c.must(0, "history", "--data-dir", dir).stdout, "bodyMARKER")
+	})
+	p.stop()
 }
