@@ -273,6 +273,7 @@ func TestSealLegacyKilled(t *testing.T) {
 	if err != nil || convErr != nil || steps < 20 {
 		t.Fatalf("a run through: %q, %v", out, err)
 	}
+	t.Logf("%d migration steps, each a kill point", steps)
 	sealedAfterKill := 0
 	for killAt := range steps {
 		path := copyFixture(t, legacySealed)
