@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"crypto/sha256"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -12,7 +13,8 @@ import (
 // returns how many it deleted.
 //
 // What stays of a forgotten message is its by-author index entry (author,
-// sequence number → clock, marked forgotten): the sequence number stays
+// sequence number → clock, marked forgotten, and the SHA-256 of its
+// encoding): the sequence number stays
 // taken, so the message is not fetched and stored again by the next sync,
 // and this node never signs a second message under one of its own numbers.
 // The room's heads and counts stay as they were.
@@ -37,7 +39,7 @@ func (db *DB) ForgetMessages(room string, drop func(m StoredMessage) bool) (int,
 		if err != nil || r == nil {
 			return err
 		}
-		var gone [][]byte
+		var gone, sums [][]byte
 		c := r.o.Cursor()
 		for key, sealed := c.First(); key != nil; key, sealed = c.Next() {
 			if len(key) != orderKeyLen {
@@ -48,15 +50,17 @@ func (db *DB) ForgetMessages(room string, drop func(m StoredMessage) bool) (int,
 				m.Raw, m.Damaged = append([]byte(nil), sealed...), true
 			}
 			if drop == nil || drop(m) {
-				gone = append(gone, append([]byte(nil), key...))
+				sum := sha256.Sum256(m.Raw)
+				gone, sums = append(gone, append([]byte(nil), key...)), append(sums, sum[:])
 			}
 		}
-		for _, key := range gone {
+		for i, key := range gone {
 			if err := r.o.Delete(key); err != nil {
 				return fmt.Errorf("deleting a message: %w", err)
 			}
 			ak := key[8:]
-			if err := r.a.Put(ak, append(append([]byte(nil), key[:8]...), forgottenMark)); err != nil {
+			marker := append(append(append([]byte(nil), key[:8]...), forgottenMark), sums[i]...)
+			if err := r.a.Put(ak, marker); err != nil {
 				return fmt.Errorf("deleting a message: %w", err)
 			}
 		}

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -137,9 +138,11 @@ func (r *roomTx) openMsg(okey, sealed []byte) ([]byte, error) {
 }
 
 // A by-author index value is the message's clock (8 bytes), followed by
-// forgottenMark when the message was forgotten locally (Forget): its record
-// is gone, but the author's sequence number stays taken, so the message is
-// never stored again and this node never reuses its own numbers.
+// forgottenMark and the SHA-256 of the message's encoding when the message
+// was forgotten locally (Forget): its record is gone, but the author's
+// sequence number stays taken, so the message is never stored again and
+// this node never reuses its own numbers, and the sync check's chain
+// (MessageSums) stays what the other members compute.
 const forgottenMark = 1
 
 func clockOf(v []byte) uint64 {
@@ -149,7 +152,47 @@ func clockOf(v []byte) uint64 {
 	return binary.BigEndian.Uint64(v[:8])
 }
 
-func isForgotten(v []byte) bool { return len(v) == 9 && v[8] == forgottenMark }
+func isForgotten(v []byte) bool { return len(v) > 8 && v[8] == forgottenMark }
+
+// SeqSum is a message's sequence number and the SHA-256 of its encoding.
+type SeqSum struct {
+	Seq uint64
+	Sum [sha256.Size]byte
+}
+
+// MessageSums returns, for up to limit messages of author in room with
+// sequence numbers above after, in order, the SHA-256 of each message's
+// encoding: of the stored message (of its sealed bytes if it is damaged),
+// or the one kept when it was forgotten. Gaps are skipped.
+func (db *DB) MessageSums(room string, author [AuthorKeySize]byte, after uint64, limit int) ([]SeqSum, error) {
+	var out []SeqSum
+	err := db.viewRoom(room, func(r *roomTx) error {
+		c := r.a.Cursor()
+		for k, v := c.Seek(authorKey(author, after+1)); k != nil && len(out) < limit; k, v = c.Next() {
+			if !bytes.HasPrefix(k, author[:]) {
+				break
+			}
+			seq := u64(k[AuthorKeySize:])
+			if isForgotten(v) {
+				if len(v) != 9+sha256.Size {
+					return fmt.Errorf("%w: room %q: a forgotten message without its hash", ErrCorrupt, room)
+				}
+				out = append(out, SeqSum{Seq: seq, Sum: [sha256.Size]byte(v[9:])})
+				continue
+			}
+			m, err := r.stored(room, clockOf(v), author, seq)
+			if err != nil {
+				return err
+			}
+			out = append(out, SeqSum{Seq: seq, Sum: sha256.Sum256(m.Raw)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading room %q: %w", room, err)
+	}
+	return out, nil
+}
 
 // addMessageTx stores one message unless (room, author, seq) is already
 // there (or was, and was forgotten). It reports whether the message was new.

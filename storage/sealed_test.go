@@ -3,8 +3,10 @@ package storage
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -492,5 +494,31 @@ func TestRetentionSettings(t *testing.T) {
 	}
 	if fileHas(t, path, []byte(room)) {
 		t.Error("the room name is in the file")
+	}
+}
+
+// TestForgottenMessagesKeepTheirHash: MessageSums gives the same hashes
+// before and after a forget, so the sync check's chains stay equal to the
+// other members'.
+func TestForgottenMessagesKeepTheirHash(t *testing.T) {
+	db := newSealedDB(t, filepath.Join(t.TempDir(), "lanchat.db"), []byte("pass"), "")
+	defer db.Close()
+	var msgs []StoredMessage
+	for i := range 5 {
+		msgs = append(msgs, msgIn("r", 1, uint64(i+1), uint64(i+1), fmt.Sprint("m", i)))
+	}
+	if _, err := db.AddMessages(msgs); err != nil {
+		t.Fatal(err)
+	}
+	before, err := db.MessageSums("r", [AuthorKeySize]byte{1}, 0, 10)
+	if err != nil || len(before) != 5 || before[2].Sum != sha256.Sum256(msgs[2].Raw) {
+		t.Fatalf("sums: %v %v", before, err)
+	}
+	if n, err := db.Forget("r", func(m StoredMessage) bool { return m.Seq%2 == 1 }); err != nil || n != 3 {
+		t.Fatalf("forget: %d %v", n, err)
+	}
+	after, err := db.MessageSums("r", [AuthorKeySize]byte{1}, 0, 10)
+	if err != nil || fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("sums after forget: %v %v, want %v", after, err, before)
 	}
 }
