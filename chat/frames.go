@@ -19,6 +19,7 @@ const (
 	frameRoomLeave    session.FrameType = 0x14 // I left a room
 	frameSyncCheck    session.FrameType = 0x15 // catch-up sync: my chain hashes, to find differing copies (5.6)
 	frameNick         session.FrameType = 0x16 // my nickname from now on (5.2)
+	frameDelete       session.FrameType = 0x28 // delete my message for everyone (5.13)
 )
 
 // maxFrameSize is the largest chat frame body this node sends or accepts:
@@ -35,6 +36,7 @@ var chatFrameNames = map[session.FrameType]string{
 	frameRoomLeave:    "room-leave",
 	frameSyncCheck:    "sync-check",
 	frameNick:         "nick",
+	frameDelete:       "delete",
 }
 
 // frameName names a frame type, e.g. "chat", "ping" or "type-0x2a".

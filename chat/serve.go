@@ -100,6 +100,8 @@ func (l *link) handleFrame(ctx context.Context, f session.Frame, out chan<- deli
 		return l.handleSyncCheck(ctx, f.Body)
 	case frameNick:
 		return l.handleNick(f.Body)
+	case frameDelete:
+		return l.handleDelete(f.Body)
 	}
 	n.stats.skipped.Add(1) // a newer peer's frame type: skipped (PROTOCOL.md 4.2)
 	return nil

@@ -37,6 +37,10 @@ type API interface {
 	// node applies it again every RetentionInterval.
 	Retention(ctx context.Context) (*RetentionResult, error)
 	SetRetention(ctx context.Context, p RetentionParams) (*RetentionResult, error)
+	// Delete deletes one of this node's messages here and asks every
+	// member to wipe it too (a signed tombstone). It needs a running node:
+	// Local returns ErrNoNode.
+	Delete(ctx context.Context, p DeleteParams) (*DeleteResult, error)
 	// The methods below need a running node: Local returns ErrNoNode.
 	Send(ctx context.Context, p SendParams) (*SendResult, error)
 	Rooms(ctx context.Context) ([]string, error)

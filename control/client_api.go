@@ -131,3 +131,9 @@ func (c *Client) Retention(ctx context.Context) (*RetentionResult, error) {
 func (c *Client) SetRetention(ctx context.Context, p RetentionParams) (*RetentionResult, error) {
 	return call[*RetentionResult](ctx, c, MethodSetRetention, p)
 }
+
+// Delete implements API.
+func (c *Client) Delete(ctx context.Context, p DeleteParams) (*DeleteResult, error) {
+	return call[*DeleteResult](ctx, c, MethodDelete, p)
+}
+

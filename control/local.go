@@ -129,3 +129,9 @@ func (l *Local) Retention(context.Context) (*RetentionResult, error) { return re
 func (l *Local) SetRetention(_ context.Context, p RetentionParams) (*RetentionResult, error) {
 	return setRetentionIn(l.db, p)
 }
+
+// Delete implements API: ErrNoNode (the request is signed and sent by a node).
+func (l *Local) Delete(context.Context, DeleteParams) (*DeleteResult, error) {
+	return nil, noNode("delete")
+}
+

@@ -37,6 +37,7 @@ var methods = map[string]method{
 	MethodSetRetention: withParams(func(ctx context.Context, a API, p RetentionParams) (any, error) {
 		return a.SetRetention(ctx, p)
 	}),
+	MethodDelete: withParams(func(ctx context.Context, a API, p DeleteParams) (any, error) { return a.Delete(ctx, p) }),
 }
 
 // withParams decodes a method's params into P first.

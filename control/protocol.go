@@ -52,6 +52,9 @@ const (
 	MethodRetention = "retention"
 	// MethodSetRetention changes one and applies them (RetentionParams).
 	MethodSetRetention = "set_retention"
+	// MethodDelete deletes one of this node's messages for everyone
+	// (DeleteParams).
+	MethodDelete = "delete"
 )
 
 // Control error codes. ONLY APPEND TO THIS LIST.
@@ -71,6 +74,7 @@ const (
 	CodeNoNode          = "no_node"          // the method needs a running node
 	CodeWrongPassphrase = "wrong_passphrase" // the passphrase does not unlock the key
 	CodeSealed          = "sealed"           // the history is sealed and no passphrase was given
+	CodeNotYours        = "not_yours"        // delete of a message this node did not write
 )
 
 // request is one request line.
@@ -138,6 +142,7 @@ var errorCodes = []struct {
 	{ErrNoNode, CodeNoNode},
 	{lcrypto.ErrWrongPassphrase, CodeWrongPassphrase},
 	{storage.ErrSealed, CodeSealed},
+	{chat.ErrNotYours, CodeNotYours},
 }
 
 // toError turns a method's error into what the client is told.
@@ -371,3 +376,18 @@ type RetentionResult struct {
 	Rooms          map[string]int64 `json:"rooms"`
 	Deleted        int              `json:"deleted"`
 }
+
+// DeleteParams are the params of delete: one of this node's own messages,
+// by room and sequence number (a message's "seq" in history).
+type DeleteParams struct {
+	Room string `json:"room"`
+	Seq  uint64 `json:"seq"`
+}
+
+// DeleteResult is the result of delete.
+type DeleteResult struct {
+	Room     string `json:"room"`
+	Seq      uint64 `json:"seq"`
+	HandedTo int    `json:"handed_to"` // links the request went to now; the others get it at their next catch-up
+}
+

@@ -169,3 +169,17 @@ func (s *Service) Retention(context.Context) (*RetentionResult, error) { return 
 func (s *Service) SetRetention(_ context.Context, p RetentionParams) (*RetentionResult, error) {
 	return setRetentionIn(s.db, p)
 }
+
+// Delete implements API.
+func (s *Service) Delete(_ context.Context, p DeleteParams) (*DeleteResult, error) {
+	room, err := chat.NormalizeRoom(p.Room)
+	if err != nil {
+		return nil, err
+	}
+	n, err := s.node.DeleteForEveryone(room, p.Seq)
+	if err != nil {
+		return nil, err
+	}
+	return &DeleteResult{Room: room, Seq: p.Seq, HandedTo: n}, nil
+}
+

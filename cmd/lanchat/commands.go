@@ -59,6 +59,7 @@ var commands = []command{
 	{name: "passphrase", summary: "change the passphrase of your keys and history", help: passphraseHelp, run: runPassphrase},
 	{name: "export", summary: "write your identity (and trust list, history) to a sealed file", help: exportHelp, run: runExport},
 	{name: "import", summary: "restore an identity from a file written by export", help: importHelp, run: runImport, args: argText},
+	{name: "delete", summary: "delete one of your messages for everyone", help: deleteHelp, run: runDelete, args: argText},
 	{name: "room", summary: "room settings on this machine: how long messages are kept", help: roomHelp, run: runRoom, args: argText},
 	// completion, man and __complete read this table: init() in
 	// cmd_completion.go appends them.

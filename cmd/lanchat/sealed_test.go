@@ -273,3 +273,25 @@ func TestRoomRetention(t *testing.T) {
 	})
 	p.stop()
 }
+
+// TestDeleteCLI: lanchat delete goes through the running node, wipes the
+// message from history, and without a node says to start one.
+func TestDeleteCLI(t *testing.T) {
+	c := newCLI(t)
+	dir, _ := c.initNode("alice", "--no-passphrase")
+	r := c.must(1, "delete", "--room", "lobby", "1", "--data-dir", dir)
+	wantContains(t, "delete without a node", r.stderr, "not running", "lanchat up")
+	p := c.startProc("alice", append([]string{"up", "--data-dir", dir}, loopbackFlags(freePort(t, "udp"))...))
+	waitForSocket(t, p, dir)
+	c.must(0, "send", "--data-dir", dir, "oops, wrong room")
+	c.must(0, "send", "--data-dir", dir, "keep this")
+	r = c.must(0, "delete", "--room", "lobby", "1", "--json", "--data-dir", dir)
+	wantContains(t, "delete --json", r.stdout, `"seq": 1`, `"handed_to": 0`)
+	hist := c.must(0, "history", "--data-dir", dir).stdout
+	if strings.Contains(hist, "oops") || !strings.Contains(hist, "keep this") {
+		t.Errorf("history after delete:\n%s", hist)
+	}
+	r = c.must(1, "delete", "--room", "lobby", "1", "--data-dir", dir)
+	wantContains(t, "second delete", r.stderr, "only your own messages")
+	p.stop()
+}
