@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lanchat/lanchat/internal/fuzzseed"
 	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/internal/fuzzseed"
 )
 
 func bodies(lines []string) []string {

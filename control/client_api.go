@@ -136,4 +136,3 @@ func (c *Client) SetRetention(ctx context.Context, p RetentionParams) (*Retentio
 func (c *Client) Delete(ctx context.Context, p DeleteParams) (*DeleteResult, error) {
 	return call[*DeleteResult](ctx, c, MethodDelete, p)
 }
-

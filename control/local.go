@@ -134,4 +134,3 @@ func (l *Local) SetRetention(_ context.Context, p RetentionParams) (*RetentionRe
 func (l *Local) Delete(context.Context, DeleteParams) (*DeleteResult, error) {
 	return nil, noNode("delete")
 }
-

@@ -390,4 +390,3 @@ type DeleteResult struct {
 	Seq      uint64 `json:"seq"`
 	HandedTo int    `json:"handed_to"` // links the request went to now; the others get it at their next catch-up
 }
-

@@ -182,4 +182,3 @@ func (s *Service) Delete(_ context.Context, p DeleteParams) (*DeleteResult, erro
 	}
 	return &DeleteResult{Room: room, Seq: p.Seq, HandedTo: n}, nil
 }
-
