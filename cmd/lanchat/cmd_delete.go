@@ -21,8 +21,8 @@ next catch-up), whose lanchat wipes it too. SEQ is the message's number,
 This is a request, not a guarantee: a member running an older lanchat, or
 one that does not want to, keeps its copy, and anyone may have read or
 copied it already.`,
-	example: `  lanchat history --room lobby --json | jq '.[] | select(.own) | {seq, body}'
-  lanchat delete --room lobby 12`,
+	example: `  lanchat delete --room lobby 12
+  lanchat history --room lobby --json | jq '.[] | select(.own) | {seq, body}'   # find the number`,
 }
 
 func runDelete(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
