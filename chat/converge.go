@@ -25,8 +25,10 @@ import (
 // c₀ = 32 zero bytes, cᵢ = SHA-256(cᵢ₋₁ ‖ SHA-256(message i's encoding)).
 type chainHash [sha256.Size]byte
 
-func (c chainHash) next(raw []byte) chainHash {
-	sum := sha256.Sum256(raw)
+func (c chainHash) next(raw []byte) chainHash { return c.nextSum(sha256.Sum256(raw)) }
+
+// nextSum is next given SHA-256(message i's encoding).
+func (c chainHash) nextSum(sum [sha256.Size]byte) chainHash {
 	h := sha256.New()
 	h.Write(c[:])
 	h.Write(sum[:])
@@ -53,21 +55,23 @@ func (n *Node) chainAt(rs *room, name string, author lcrypto.IdentityKey, head u
 		st = chainState{}
 	}
 	for st.head < head {
-		msgs, err := n.store.MessagesAfter(name, author, st.head, syncBatchMessages)
+		// the hashes, not the messages: a message forgotten here (its
+		// hash kept) chains as it does on the members that still hold it
+		sums, err := n.store.MessageSums(name, author, st.head, syncBatchMessages)
 		if err != nil {
 			return chainHash{}, err
 		}
-		if len(msgs) == 0 {
+		if len(sums) == 0 {
 			return chainHash{}, fmt.Errorf("room %s: messages of %s missing below its head %d", name, author, head)
 		}
-		for _, m := range msgs {
+		for _, m := range sums {
 			if st.head == head {
 				break
 			}
 			if m.Seq != st.head+1 {
 				return chainHash{}, fmt.Errorf("room %s: a gap in %s's messages below its head %d", name, author, head)
 			}
-			st.chain, st.head = st.chain.next(m.Raw), m.Seq
+			st.chain, st.head = st.chain.nextSum(m.Sum), m.Seq
 		}
 	}
 	rs.mu.Lock()

@@ -193,7 +193,7 @@ func TestEquivocationConvergesAndIsReported(t *testing.T) {
 	}
 }
 
-// A stored message damaged on disk (invalid UTF-8) is never served: the
+// A stored message damaged on disk (a flipped byte of its sealed record) is never served: the
 // rest of the room reaches a late joiner on one link, without relinking;
 // history shows the record as damaged; and a peer's good copy repairs it.
 func TestDamagedRecordDoesNotBlockSync(t *testing.T) {
@@ -209,9 +209,9 @@ func TestDamagedRecordDoesNotBlockSync(t *testing.T) {
 	waitFor(t, "carol has all 30", func() bool { return len(carol.history(t, "lobby")) == 30 })
 	c.stop(carol) // carol keeps a good copy, offline
 	c.stop(alice)
-	if err := storagetest.EditMessage(alice.dbPath, "lobby", alice.id.Public(), 10, func(raw []byte) []byte {
-		raw[len(raw)-lcrypto.SignatureSize-1] = 0xFF // the body's last byte: no longer UTF-8
-		return raw
+	if err := storagetest.EditMessage(alice.dbPath, "lobby", alice.id.Public(), 10, func(sealed []byte) []byte {
+		sealed[len(sealed)-lcrypto.SignatureSize-1] ^= 0xFF // a byte of the body's ciphertext
+		return sealed
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -259,24 +259,36 @@ func TestDamagedRecordDoesNotBlockSync(t *testing.T) {
 	}
 }
 
-// A message edited on disk with valid UTF-8 still fails its signature:
-// history shows it as damaged, never as the author's words.
+// A message edited on disk fails to open (its record is sealed); one
+// rewritten with the data key, by anyone who has it, still fails its
+// signature: history shows both as damaged, never as the author's words.
 func TestHistoryMarksEditedMessage(t *testing.T) {
 	c := newCluster(t)
 	alice := c.add("alice")
 	c.start(alice)
 	alice.send(t, "lobby", "pay bob 10")
 	alice.send(t, "lobby", "thanks")
+	alice.send(t, "lobby", "bye")
 	c.stop(alice)
-	if err := storagetest.EditMessage(alice.dbPath, "lobby", alice.id.Public(), 1, func(raw []byte) []byte {
-		return []byte(strings.Replace(string(raw), "pay bob 10", "pay bob 90", 1))
+	if err := storagetest.EditMessage(alice.dbPath, "lobby", alice.id.Public(), 3, func(sealed []byte) []byte {
+		sealed[len(sealed)/2] ^= 1
+		return sealed
 	}); err != nil {
 		t.Fatal(err)
 	}
-	c.openStore(alice)
+	db := c.openStore(alice)
+	prev, ok, err := db.Message("lobby", [32]byte(alice.id.Public()), 1)
+	if err != nil || !ok {
+		t.Fatalf("message 1: %v %v", ok, err)
+	}
+	next := prev
+	next.Raw = []byte(strings.Replace(string(prev.Raw), "pay bob 10", "pay bob 90", 1))
+	if done, err := db.ReplaceMessage(prev, next); err != nil || !done {
+		t.Fatalf("rewrite: %v %v", done, err)
+	}
 	v := alice.views(t)
-	if len(v) != 2 || !v[0].Damaged || v[0].Body != "" || v[1].Damaged || v[1].Body != "thanks" {
-		t.Fatalf("history = %+v, %+v", v[0], v[1])
+	if len(v) != 3 || !v[0].Damaged || v[0].Body != "" || v[1].Damaged || v[1].Body != "thanks" || !v[2].Damaged || v[2].Body != "" {
+		t.Fatalf("history = %+v, %+v, %+v", v[0], v[1], v[2])
 	}
 	if strings.Contains(fmt.Sprint(*v[0]), "pay bob 90") {
 		t.Fatal("the edited text is shown")

@@ -33,6 +33,7 @@ const (
 	frameFileRequest session.FrameType = 0x20 // send me a chunk (or manifest piece) of a file offer (5.12)
 	frameFileData    session.FrameType = 0x21 // the chunk asked for (5.12)
 	frameFileNone    session.FrameType = 0x22 // I cannot send the chunk asked for, and why (5.12)
+	frameDelete      session.FrameType = 0x28 // delete my message for everyone (5.13)
 )
 
 // maxFrameSize is the largest chat frame body this node sends or accepts:
@@ -60,6 +61,7 @@ var chatFrameNames = map[session.FrameType]string{
 	frameFileRequest:       "file-request",
 	frameFileData:          "file-data",
 	frameFileNone:          "file-none",
+	frameDelete:            "delete",
 }
 
 // frameName names a frame type, e.g. "chat", "ping" or "type-0x2a".

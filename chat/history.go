@@ -150,3 +150,51 @@ func messageTimeMs(raw []byte) int64 {
 	}
 	return int64(binary.BigEndian.Uint64(raw[off:]))
 }
+
+// ForgetHistory deletes, in this node's store only, the messages of room
+// written (by their author's clock) before before, or all of them when
+// before is zero; a damaged record of the room goes too. It returns how
+// many it deleted. Other members keep their copies: this is not a deletion
+// for everyone.
+func ForgetHistory(store *storage.DB, room string, before time.Time) (int, error) {
+	name, err := NormalizeRoom(room)
+	if err != nil {
+		return 0, err
+	}
+	return store.Forget(name, func(m storage.StoredMessage) bool {
+		return before.IsZero() || m.Damaged || messageTimeMs(m.Raw) < before.UnixMilli()
+	})
+}
+
+// ApplyRetention deletes, in this node's store, the messages that the
+// retention settings (storage.Retention) no longer keep at now, in every
+// room, and compacts the file once if any went. It returns how many.
+func ApplyRetention(store *storage.DB, now time.Time) (int, error) {
+	r, err := store.Retention()
+	if err != nil {
+		return 0, err
+	}
+	rooms, err := store.MessageRooms()
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, room := range rooms {
+		keep := r.KeepFor(room)
+		if keep <= 0 {
+			continue
+		}
+		before := now.Add(-keep).UnixMilli()
+		n, err := store.ForgetMessages(room, func(m storage.StoredMessage) bool {
+			return m.Damaged || messageTimeMs(m.Raw) < before
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+	}
+	if total > 0 {
+		return total, store.Compact()
+	}
+	return total, nil
+}

@@ -136,6 +136,8 @@ func (l *link) handleFrame(ctx context.Context, f session.Frame, out chan<- deli
 		return l.handleFileReply(replyData, f.Body)
 	case frameFileNone:
 		return l.handleFileReply(replyNone, f.Body)
+	case frameDelete:
+		return l.handleDelete(f.Body)
 	}
 	if handled, err := l.handleConvoFrame(ctx, f, out); handled {
 		return err

@@ -96,6 +96,9 @@ func (l *link) serveSync(ctx context.Context, req syncRequest) {
 		flush(true)
 		return
 	}
+	if req.only == nil {
+		l.sendTombstones(req.Room) // before the messages: what was deleted is not stored again
+	}
 	st, err := n.store.RoomState(req.Room)
 	if err != nil {
 		n.logf("sync %s: %v", req.Room, err)

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -81,6 +82,14 @@ type (
 	}
 	roomFields struct {
 		Room string `json:"room"`
+	}
+	deleteFields struct {
+		Version uint8  `json:"version"`
+		Room    string `json:"room"`
+		Author  string `json:"author_hex"`
+		Seq     uint64 `json:"seq"`
+		Sum     string `json:"sum_hex"`
+		Sig     string `json:"signature_hex"`
 	}
 	nickFields struct {
 		Nick string `json:"nick"`
@@ -165,6 +174,11 @@ func vectorMessages(alice, bob *lcrypto.Identity) (Message, Message) {
 	return m1, m2
 }
 
+func deleteFieldsOf(d tombstone) deleteFields {
+	return deleteFields{Version: deleteVersion, Room: d.Room, Author: hex.EncodeToString(d.Author[:]), Seq: d.Seq,
+		Sum: hex.EncodeToString(d.Sum[:]), Sig: hex.EncodeToString(d.Sig[:])}
+}
+
 func messageFieldsOf(m Message) messageFields {
 	return messageFields{Version: messageVersion, Room: m.Room, Author: hex.EncodeToString(m.Author[:]), Seq: m.Seq,
 		Clock: m.Clock, TimeMs: m.Time.UnixMilli(), Body: m.Body, Signature: hex.EncodeToString(m.Sig[:]), ID: m.ID()}
@@ -188,6 +202,8 @@ func generateFrameVectors(t *testing.T) frameVectors {
 	for _, e := range check.Entries {
 		checkOut.Entries = append(checkOut.Entries, checkFields{hex.EncodeToString(e.Author[:]), e.Head, hex.EncodeToString(e.Chain[:])})
 	}
+	del := tombstone{Room: m1.Room, Author: ak, Seq: m1.Seq, Sum: sha256.Sum256(m1.Encode())}
+	del.Sig = alice.Sign(lcrypto.DomainDelete, del.signedBytes())
 	frames := []struct {
 		name   string
 		typ    session.FrameType
@@ -208,6 +224,7 @@ func generateFrameVectors(t *testing.T) frameVectors {
 			syncResponse{Room: "dev", Done: true}.encode()},
 		{"sync check after the catch-up (5.6)", frameSyncCheck, checkOut, check.encode()},
 		{"nick (5.2)", frameNick, nickFields{"alice two"}, encodeNick("alice two")},
+		{"delete alice's message for everyone (5.13)", frameDelete, deleteFieldsOf(del), del.encode()},
 		{"room join", frameRoomJoin, roomFields{"dev"}, encodeRoomFrame("dev")},
 		{"room leave", frameRoomLeave, roomFields{"dev"}, encodeRoomFrame("dev")},
 		{"close, protocol error", vectorTypeClose, closeFields{2, "malformed frame: truncated"},
@@ -390,6 +407,18 @@ func roundTrip(t *testing.T, f frameVectorRecord, body []byte) (encoded []byte, 
 			out.Entries = append(out.Entries, checkFields{hex.EncodeToString(e.Author[:]), e.Head, hex.EncodeToString(e.Chain[:])})
 		}
 		return chk.encode(), out, err
+	case frameDelete:
+		var in deleteFields
+		mustUnmarshal(t, f.Fields, &in)
+		ts := tombstone{Room: in.Room, Seq: in.Seq}
+		copy(ts.Author[:], unhex(t, in.Author))
+		copy(ts.Sum[:], unhex(t, in.Sum))
+		copy(ts.Sig[:], unhex(t, in.Sig))
+		d, err := decodeTombstone(body)
+		if err == nil && !d.verify() {
+			err = fmt.Errorf("the delete frame's signature does not verify")
+		}
+		return ts.encode(), deleteFieldsOf(d), err
 	case frameNick:
 		var in nickFields
 		mustUnmarshal(t, f.Fields, &in)

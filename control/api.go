@@ -23,6 +23,24 @@ type API interface {
 	// secret key (nil passphrase: an unsealed key), which must match the
 	// stored public key.
 	CheckPassphrase(ctx context.Context, passphrase []byte) error
+	// ChangePassphrase re-seals the secret key and the history's key
+	// (the history itself is not rewritten); a wrong Old changes nothing.
+	ChangePassphrase(ctx context.Context, p ChangePassphraseParams) (*PassphraseResult, error)
+	// Forget deletes a room's history from this node's store (not from
+	// the other members'), for good: the file is compacted.
+	Forget(ctx context.Context, p ForgetParams) (*ForgetResult, error)
+	// Export writes the identity, and what p asks for, to a new file
+	// sealed with p.FilePassphrase.
+	Export(ctx context.Context, p ExportParams) (*ExportResult, error)
+	// Retention returns how long messages are kept; SetRetention changes
+	// that for a room (or every room) and applies it at once. A running
+	// node applies it again every RetentionInterval.
+	Retention(ctx context.Context) (*RetentionResult, error)
+	SetRetention(ctx context.Context, p RetentionParams) (*RetentionResult, error)
+	// Delete deletes one of this node's messages here and asks every
+	// member to wipe it too (a signed tombstone). It needs a running node:
+	// Local returns ErrNoNode.
+	Delete(ctx context.Context, p DeleteParams) (*DeleteResult, error)
 	// The methods below need a running node: Local returns ErrNoNode.
 	Send(ctx context.Context, p SendParams) (*SendResult, error)
 	Rooms(ctx context.Context) ([]string, error)

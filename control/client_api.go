@@ -130,3 +130,34 @@ func (c *Client) Fetch(ctx context.Context, p FetchParams) (*chat.FileView, erro
 func (c *Client) Files(ctx context.Context) ([]*chat.FileView, error) {
 	return call[[]*chat.FileView](ctx, c, MethodFiles, nil)
 }
+
+// ChangePassphrase implements API: the passphrases go to the node over the
+// socket, which only this user can reach.
+func (c *Client) ChangePassphrase(ctx context.Context, p ChangePassphraseParams) (*PassphraseResult, error) {
+	return call[*PassphraseResult](ctx, c, MethodChangePassphrase, p)
+}
+
+// Forget implements API.
+func (c *Client) Forget(ctx context.Context, p ForgetParams) (*ForgetResult, error) {
+	return call[*ForgetResult](ctx, c, MethodForget, p)
+}
+
+// Export implements API: the node writes the file.
+func (c *Client) Export(ctx context.Context, p ExportParams) (*ExportResult, error) {
+	return call[*ExportResult](ctx, c, MethodExport, p)
+}
+
+// Retention implements API.
+func (c *Client) Retention(ctx context.Context) (*RetentionResult, error) {
+	return call[*RetentionResult](ctx, c, MethodRetention, nil)
+}
+
+// SetRetention implements API.
+func (c *Client) SetRetention(ctx context.Context, p RetentionParams) (*RetentionResult, error) {
+	return call[*RetentionResult](ctx, c, MethodSetRetention, p)
+}
+
+// Delete implements API.
+func (c *Client) Delete(ctx context.Context, p DeleteParams) (*DeleteResult, error) {
+	return call[*DeleteResult](ctx, c, MethodDelete, p)
+}

@@ -36,6 +36,9 @@ func (l *Local) Identity(context.Context) (*Identity, error) { return identityOf
 
 // History implements API.
 func (l *Local) History(_ context.Context, p HistoryParams) ([]*chat.MessageView, error) {
+	if err := l.db.UnlockNow(); err != nil { // the history and the nickname are sealed
+		return nil, err
+	}
 	rec, err := l.self()
 	if err != nil {
 		return nil, err
@@ -134,4 +137,32 @@ func (l *Local) Files(context.Context) ([]*chat.FileView, error) {
 		return nil, err
 	}
 	return chat.ReadFiles(l.db, FilesDir(l.dataDir), rec.Key, rec.Nickname)
+}
+
+// ChangePassphrase implements API.
+func (l *Local) ChangePassphrase(_ context.Context, p ChangePassphraseParams) (*PassphraseResult, error) {
+	return changePassphraseIn(l.db, p)
+}
+
+// Forget implements API.
+func (l *Local) Forget(_ context.Context, p ForgetParams) (*ForgetResult, error) {
+	return forgetIn(l.db, p)
+}
+
+// Export implements API.
+func (l *Local) Export(_ context.Context, p ExportParams) (*ExportResult, error) {
+	return exportIn(l.db, p)
+}
+
+// Retention implements API.
+func (l *Local) Retention(context.Context) (*RetentionResult, error) { return retentionOf(l.db, 0) }
+
+// SetRetention implements API.
+func (l *Local) SetRetention(_ context.Context, p RetentionParams) (*RetentionResult, error) {
+	return setRetentionIn(l.db, p)
+}
+
+// Delete implements API: ErrNoNode (the request is signed and sent by a node).
+func (l *Local) Delete(context.Context, DeleteParams) (*DeleteResult, error) {
+	return nil, noNode("delete")
 }

@@ -50,6 +50,16 @@ var methods = map[string]method{
 	}),
 	MethodFetch: withParams(func(ctx context.Context, a API, p FetchParams) (any, error) { return a.Fetch(ctx, p) }),
 	MethodFiles: func(ctx context.Context, a API, _ json.RawMessage) (any, error) { return a.Files(ctx) },
+	MethodChangePassphrase: withParams(func(ctx context.Context, a API, p ChangePassphraseParams) (any, error) {
+		return a.ChangePassphrase(ctx, p)
+	}),
+	MethodForget:    withParams(func(ctx context.Context, a API, p ForgetParams) (any, error) { return a.Forget(ctx, p) }),
+	MethodExport:    withParams(func(ctx context.Context, a API, p ExportParams) (any, error) { return a.Export(ctx, p) }),
+	MethodRetention: func(ctx context.Context, a API, _ json.RawMessage) (any, error) { return a.Retention(ctx) },
+	MethodSetRetention: withParams(func(ctx context.Context, a API, p RetentionParams) (any, error) {
+		return a.SetRetention(ctx, p)
+	}),
+	MethodDelete: withParams(func(ctx context.Context, a API, p DeleteParams) (any, error) { return a.Delete(ctx, p) }),
 }
 
 // withParams decodes a method's params into P first.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/lanchat/lanchat/chat"
 )
@@ -19,8 +20,9 @@ func DefaultNodeConfig() NodeConfig { return chat.DefaultConfig() }
 // API.
 type Node struct {
 	*Service
-	done chan error
-	stop context.CancelFunc
+	done     chan error
+	stop     context.CancelFunc
+	retained chan struct{} // closed when the retention loop has ended
 }
 
 // StartNode starts a node with cfg and returns once it listens for links
@@ -35,7 +37,8 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	n := &Node{Service: NewService(node, cfg.Store, filepath.Dir(cfg.Store.Path())), done: make(chan error, 1), stop: cancel}
+	n := &Node{Service: NewService(node, cfg.Store, filepath.Dir(cfg.Store.Path())), done: make(chan error, 1), stop: cancel,
+		retained: make(chan struct{})}
 	go func() { n.done <- node.Run(ctx) }()
 	listening := make(chan error, 1)
 	go func() { _, err := node.Addr(ctx); listening <- err }() // ends with ctx at the latest
@@ -53,14 +56,36 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 			return nil, fmt.Errorf("starting the node: %w", <-n.done)
 		}
 	}
+	go n.retain(ctx, cfg)
 	return n, nil
+}
+
+// retain applies the retention settings at once and every
+// RetentionInterval, until ctx ends.
+func (n *Node) retain(ctx context.Context, cfg NodeConfig) {
+	defer close(n.retained)
+	t := time.NewTicker(RetentionInterval)
+	defer t.Stop()
+	for {
+		deleted, err := chat.ApplyRetention(cfg.Store, time.Now())
+		if cfg.Logf != nil && (err != nil || deleted > 0) {
+			cfg.Logf("retention: deleted %d messages (%v)", deleted, err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Stop stops the node: bye to its peers, links closed with a reason, the
 // store flushed. It returns Run's error.
 func (n *Node) Stop() error {
 	n.stop()
-	return <-n.done
+	err := <-n.done
+	<-n.retained
+	return err
 }
 
 // The schema's objects that package chat defines, named here so that a

@@ -64,6 +64,19 @@ const (
 	MethodRoomLeave    = "room_leave"
 	MethodRoomMembers  = "room_members"
 	MethodPrivateRooms = "private_rooms"
+	// MethodChangePassphrase re-seals the keys (ChangePassphraseParams).
+	MethodChangePassphrase = "change_passphrase"
+	// MethodForget deletes a room's local history (ForgetParams).
+	MethodForget = "forget"
+	// MethodExport writes an export file (ExportParams).
+	MethodExport = "export"
+	// MethodRetention answers the retention settings (RetentionResult).
+	MethodRetention = "retention"
+	// MethodSetRetention changes one and applies them (RetentionParams).
+	MethodSetRetention = "set_retention"
+	// MethodDelete deletes one of this node's messages for everyone
+	// (DeleteParams).
+	MethodDelete = "delete"
 )
 
 // Control error codes. ONLY APPEND TO THIS LIST.
@@ -88,6 +101,8 @@ const (
 	CodeNotMember       = "not_member"       // not a member of that private room, or the room's rules refuse the operation
 	CodeNoPeer          = "no_peer"          // no trusted peer by that name or fingerprint (or its key is not known yet)
 	CodeAmbiguous       = "ambiguous"        // a name several rooms or peers have: give the id or fingerprint
+	CodeSealed          = "sealed"           // the history is sealed and no passphrase was given
+	CodeNotYours        = "not_yours"        // delete of a message this node did not write
 )
 
 // request is one request line.
@@ -159,6 +174,8 @@ var errorCodes = []struct {
 	{chat.ErrNotMember, CodeNotMember},
 	{chat.ErrNoPeer, CodeNoPeer},
 	{chat.ErrAmbiguous, CodeAmbiguous},
+	{storage.ErrSealed, CodeSealed},
+	{chat.ErrNotYours, CodeNotYours},
 }
 
 // toError turns a method's error into what the client is told.
@@ -216,6 +233,8 @@ type TrustedPeer struct {
 	Name        string     `json:"name"`
 	AddedAt     *time.Time `json:"added_at"`
 	LastSeen    *time.Time `json:"last_seen"` // null: never linked
+	// NameSealed: the name is sealed and no passphrase was given (Name is "").
+	NameSealed bool `json:"name_sealed,omitempty"`
 }
 
 // SendParams are the params of "send".
@@ -302,7 +321,21 @@ type Identity struct {
 	Node           *NodeState `json:"node"` // null: no node runs
 	// PassphraseOK is set by `lanchat id --check-passphrase`.
 	PassphraseOK *bool `json:"passphrase_ok,omitempty"`
+	// HistoryKey says how the key that seals the history in the database
+	// is kept: "passphrase" (sealed with it), "unsealed" (in the clear:
+	// init --no-passphrase) or "none" (nothing stored yet).
+	HistoryKey string `json:"history_key"`
+	// NickSealed: the nickname is sealed and was not read (no node runs
+	// and no passphrase was given); Nick is then "".
+	NickSealed bool `json:"nick_sealed,omitempty"`
 }
+
+// How the history's key is kept (Identity.HistoryKey).
+const (
+	HistoryKeyPassphrase = "passphrase"
+	HistoryKeyUnsealed   = "unsealed"
+	HistoryKeyNone       = "none"
+)
 
 // KDF are the parameters a sealed key was sealed with.
 type KDF struct {
@@ -406,4 +439,86 @@ type SendFileParams struct {
 type FetchParams struct {
 	ID  string `json:"id"`  // the offer message's id, or at least 4 characters of its start
 	Out string `json:"out"` // absolute folder to fetch into (created if needed)
+}
+
+// ChangePassphraseParams are the params of change_passphrase: the current
+// passphrase ("" for keys kept in the clear) and the new one; NoPassphrase
+// keeps the keys in the clear from now on (New must be "").
+type ChangePassphraseParams struct {
+	Old          string `json:"old"`
+	New          string `json:"new"`
+	NoPassphrase bool   `json:"no_passphrase,omitempty"`
+	KDF          *KDF   `json:"kdf,omitempty"` // argon2id parameters; null: the defaults
+}
+
+// PassphraseResult is the result of change_passphrase.
+type PassphraseResult struct {
+	Sealed bool `json:"sealed"` // the keys are sealed with the new passphrase
+}
+
+// ForgetParams are the params of forget: the room, and the time before
+// which its messages go (null: all of them).
+type ForgetParams struct {
+	Room   string     `json:"room"`
+	Before *time.Time `json:"before,omitempty"`
+}
+
+// ForgetResult is the result of forget.
+type ForgetResult struct {
+	Room    string     `json:"room"`
+	Before  *time.Time `json:"before"`
+	Deleted int        `json:"deleted"` // messages deleted from this node's store
+}
+
+// ExportParams are the params of export: the file to create (an absolute
+// path; it must not exist), the passphrase of the stored key, the one that
+// seals the file, and what goes in beside the identity.
+type ExportParams struct {
+	Path           string `json:"path"`
+	Passphrase     string `json:"passphrase"`
+	FilePassphrase string `json:"file_passphrase"`
+	KDF            *KDF   `json:"kdf,omitempty"`
+	Trust          bool   `json:"trust"`
+	History        bool   `json:"history"`
+}
+
+// ExportResult is the result of export (and of lanchat import).
+type ExportResult struct {
+	Path        string `json:"path"`
+	Fingerprint string `json:"fingerprint"`
+	Trusted     int    `json:"trusted"`
+	Rooms       int    `json:"rooms"`
+	Messages    int    `json:"messages"`
+}
+
+// RetentionParams are the params of set_retention: keep Room's messages
+// (Room "*": every room without its own setting) for KeepSeconds (0:
+// forever); Clear drops the room's own setting instead.
+type RetentionParams struct {
+	Room        string `json:"room"`
+	KeepSeconds int64  `json:"keep_seconds"`
+	Clear       bool   `json:"clear,omitempty"`
+}
+
+// RetentionResult is the result of retention and set_retention: the
+// settings (seconds; 0: forever) and, for set_retention, how many messages
+// applying them deleted at once.
+type RetentionResult struct {
+	DefaultSeconds int64            `json:"default_seconds"`
+	Rooms          map[string]int64 `json:"rooms"`
+	Deleted        int              `json:"deleted"`
+}
+
+// DeleteParams are the params of delete: one of this node's own messages,
+// by room and sequence number (a message's "seq" in history).
+type DeleteParams struct {
+	Room string `json:"room"`
+	Seq  uint64 `json:"seq"`
+}
+
+// DeleteResult is the result of delete.
+type DeleteResult struct {
+	Room     string `json:"room"`
+	Seq      uint64 `json:"seq"`
+	HandedTo int    `json:"handed_to"` // links the request went to now; the others get it at their next catch-up
 }

@@ -254,3 +254,39 @@ func (s *Service) Fetch(ctx context.Context, p FetchParams) (*chat.FileView, err
 
 // Files implements API.
 func (s *Service) Files(context.Context) ([]*chat.FileView, error) { return s.node.Files() }
+
+// ChangePassphrase implements API.
+func (s *Service) ChangePassphrase(_ context.Context, p ChangePassphraseParams) (*PassphraseResult, error) {
+	return changePassphraseIn(s.db, p)
+}
+
+// Forget implements API.
+func (s *Service) Forget(_ context.Context, p ForgetParams) (*ForgetResult, error) {
+	return forgetIn(s.db, p)
+}
+
+// Export implements API.
+func (s *Service) Export(_ context.Context, p ExportParams) (*ExportResult, error) {
+	return exportIn(s.db, p)
+}
+
+// Retention implements API.
+func (s *Service) Retention(context.Context) (*RetentionResult, error) { return retentionOf(s.db, 0) }
+
+// SetRetention implements API.
+func (s *Service) SetRetention(_ context.Context, p RetentionParams) (*RetentionResult, error) {
+	return setRetentionIn(s.db, p)
+}
+
+// Delete implements API.
+func (s *Service) Delete(_ context.Context, p DeleteParams) (*DeleteResult, error) {
+	room, err := chat.NormalizeRoom(p.Room)
+	if err != nil {
+		return nil, err
+	}
+	n, err := s.node.DeleteForEveryone(room, p.Seq)
+	if err != nil {
+		return nil, err
+	}
+	return &DeleteResult{Room: room, Seq: p.Seq, HandedTo: n}, nil
+}

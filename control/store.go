@@ -24,7 +24,15 @@ func identityOf(db *storage.DB, dataDir string) (*Identity, error) {
 		IdentityKey:    hex.EncodeToString(rec.Key[:]),
 		NoiseStaticKey: hex.EncodeToString(rec.NoiseStatic[:]),
 		Nick:           rec.Nickname, CreatedAt: timeOrNil(rec.Created), Sealed: rec.Sealed,
-		DataDir: dataDir,
+		DataDir: dataDir, NickSealed: rec.NickLocked, HistoryKey: HistoryKeyNone,
+	}
+	switch info, err := db.DataKey(); {
+	case err != nil:
+		return nil, err
+	case info.Exists && info.Sealed:
+		id.HistoryKey = HistoryKeyPassphrase
+	case info.Exists:
+		id.HistoryKey = HistoryKeyUnsealed
 	}
 	if p, err := lcrypto.SealedParams(rec.Secret); rec.Sealed && err == nil {
 		id.KDF = &KDF{Algorithm: "argon2id", Time: p.Time, MemoryKiB: p.MemoryKiB, Threads: p.Threads}
@@ -47,7 +55,7 @@ func trustedOf(db *storage.DB) ([]TrustedPeer, error) {
 
 func trustedPeer(p storage.TrustedPeer) TrustedPeer {
 	return TrustedPeer{Fingerprint: p.Fingerprint.String(), Name: p.Name,
-		AddedAt: timeOrNil(p.AddedAt), LastSeen: timeOrNil(p.LastSeen)}
+		AddedAt: timeOrNil(p.AddedAt), LastSeen: timeOrNil(p.LastSeen), NameSealed: p.NameSealed}
 }
 
 // trustIn adds p's fingerprint to db's trust list through add (the node's

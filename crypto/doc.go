@@ -15,4 +15,6 @@ const (
 	DomainBeacon = "lanchat/v1/beacon:"
 	// DomainMessage signs chat messages.
 	DomainMessage = "lanchat/v1/message:"
+	// DomainDelete signs a request to delete a message for everyone.
+	DomainDelete = "lanchat/v1/delete:"
 )

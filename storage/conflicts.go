@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -27,18 +28,25 @@ const (
 
 // CompareMessages reports for each message whether (room, author, seq) is
 // stored and whether the stored bytes equal msgs[i].Raw (Clock is not
-// looked at).
+// looked at). A forgotten message counts as Same: it was had, and is not
+// taken again. A stored record that does not open counts as Differs.
 func (db *DB) CompareMessages(msgs []StoredMessage) ([]Presence, error) {
+	k, err := db.ring()
+	if err != nil {
+		return nil, fmt.Errorf("looking up messages: %w", err)
+	}
 	out := make([]Presence, len(msgs))
-	err := db.view(func(tx *bolt.Tx) error {
+	err = db.view(func(tx *bolt.Tx) error {
 		for i := range msgs {
-			raw, _, err := storedRawTx(tx, msgs[i].Room, msgs[i].Author, msgs[i].Seq)
+			m, found, err := storedTx(tx, k, msgs[i].Room, msgs[i].Author, msgs[i].Seq)
 			switch {
+			case errors.Is(err, errForgotten):
+				out[i] = Same
 			case err != nil:
 				return err
-			case raw == nil:
+			case !found:
 				out[i] = Absent
-			case bytes.Equal(raw, msgs[i].Raw):
+			case !m.Damaged && bytes.Equal(m.Raw, msgs[i].Raw):
 				out[i] = Same
 			default:
 				out[i] = Differs
@@ -52,34 +60,42 @@ func (db *DB) CompareMessages(msgs []StoredMessage) ([]Presence, error) {
 	return out, nil
 }
 
-// storedRawTx returns the stored bytes and clock of (room, author, seq),
-// nil if none. The slice is valid only inside tx.
-func storedRawTx(tx *bolt.Tx, room string, author [AuthorKeySize]byte, seq uint64) ([]byte, uint64, error) {
-	o, a, _, _, err := roomBuckets(tx, room, false)
-	if err != nil || a == nil {
-		return nil, 0, err
+// errForgotten: storedTx found (room, author, seq) forgotten.
+var errForgotten = errors.New("the message was forgotten")
+
+// storedTx returns the stored message (room, author, seq), opened (see
+// roomTx.stored); found is false if there is none, errForgotten if it was
+// forgotten.
+func storedTx(tx *bolt.Tx, k *keyring, room string, author [AuthorKeySize]byte, seq uint64) (StoredMessage, bool, error) {
+	r, err := roomBuckets(tx, k, room, false)
+	if err != nil || r == nil {
+		return StoredMessage{}, false, err
 	}
-	clock := a.Get(authorKey(author, seq))
-	if clock == nil {
-		return nil, 0, nil
+	v := r.a.Get(authorKey(author, seq))
+	switch {
+	case v == nil:
+		return StoredMessage{}, false, nil
+	case isForgotten(v):
+		return StoredMessage{}, false, errForgotten
 	}
-	raw := o.Get(orderKey(u64(clock), author, seq))
-	if raw == nil {
-		return nil, 0, fmt.Errorf("%w: room %q: index names a missing message", ErrCorrupt, room)
-	}
-	return raw, u64(clock), nil
+	m, err := r.stored(room, clockOf(v), author, seq)
+	return m, err == nil, err
 }
 
 // Message returns the stored message (room, author, seq); ok is false when
-// there is none.
+// there is none (or it was forgotten). A record that does not open is
+// returned with Damaged set.
 func (db *DB) Message(room string, author [AuthorKeySize]byte, seq uint64) (m StoredMessage, ok bool, err error) {
+	k, err := db.ring()
+	if err != nil {
+		return StoredMessage{}, false, fmt.Errorf("reading room %q: %w", room, err)
+	}
 	err = db.view(func(tx *bolt.Tx) error {
-		raw, clock, err := storedRawTx(tx, room, author, seq)
-		if err != nil || raw == nil {
-			return err
+		m, ok, err = storedTx(tx, k, room, author, seq)
+		if errors.Is(err, errForgotten) {
+			return nil
 		}
-		m, ok = StoredMessage{Room: room, Author: author, Seq: seq, Clock: clock, Raw: bytes.Clone(raw)}, true
-		return nil
+		return err
 	})
 	if err != nil {
 		return StoredMessage{}, false, fmt.Errorf("reading room %q: %w", room, err)
@@ -96,32 +112,35 @@ func (db *DB) ReplaceMessage(prev, next StoredMessage) (bool, error) {
 	if prev.Room != next.Room || prev.Author != next.Author || prev.Seq != next.Seq {
 		return false, fmt.Errorf("replacing a message: %s/%d by %s/%d: not the same message", prev.Room, prev.Seq, next.Room, next.Seq)
 	}
+	k, err := db.ring()
+	if err != nil {
+		return false, fmt.Errorf("room %q: %w", prev.Room, err)
+	}
 	replaced := false
-	err := db.update(func(tx *bolt.Tx) error {
-		o, a, _, m, err := roomBuckets(tx, prev.Room, false)
-		if err != nil || a == nil {
+	err = db.update(func(tx *bolt.Tx) error {
+		cur, found, err := storedTx(tx, k, prev.Room, prev.Author, prev.Seq)
+		if errors.Is(err, errForgotten) || (err == nil && (!found || cur.Clock != prev.Clock || !bytes.Equal(cur.Raw, prev.Raw))) {
+			return nil
+		}
+		if err != nil {
 			return err
 		}
-		ak := authorKey(prev.Author, prev.Seq)
-		clock := a.Get(ak)
-		if clock == nil || u64(clock) != prev.Clock {
-			return nil
+		r, err := roomBuckets(tx, k, prev.Room, false)
+		if err != nil {
+			return err
 		}
-		ok := orderKey(prev.Clock, prev.Author, prev.Seq)
-		if !bytes.Equal(o.Get(ok), prev.Raw) {
-			return nil
-		}
-		if err := o.Delete(ok); err != nil {
+		if err := r.o.Delete(orderKey(prev.Clock, prev.Author, prev.Seq)); err != nil {
 			return fmt.Errorf("replacing message: %w", err)
 		}
-		if err := o.Put(orderKey(next.Clock, next.Author, next.Seq), next.Raw); err != nil {
+		nk := orderKey(next.Clock, next.Author, next.Seq)
+		if err := r.o.Put(nk, r.sealMsg(nk, next.Raw)); err != nil {
 			return fmt.Errorf("replacing message: %w", err)
 		}
-		if err := putU64(a, ak, next.Clock); err != nil {
+		if err := putU64(r.a, authorKey(prev.Author, prev.Seq), next.Clock); err != nil {
 			return fmt.Errorf("replacing message: %w", err)
 		}
-		if next.Clock > u64(m.Get(keyClock)) {
-			if err := putU64(m, keyClock, next.Clock); err != nil {
+		if next.Clock > u64(r.m.Get(keyClock)) {
+			if err := putU64(r.m, keyClock, next.Clock); err != nil {
 				return err
 			}
 		}
@@ -150,18 +169,23 @@ type Equivocation struct {
 // whether the author was not marked in that room before (the first mark
 // is kept).
 func (db *DB) MarkEquivocator(room string, author [AuthorKeySize]byte, seq uint64, other []byte) (bool, error) {
+	k, err := db.ring()
+	if err != nil {
+		return false, fmt.Errorf("room %q: marking an author: %w", room, err)
+	}
 	added := false
-	err := db.update(func(tx *bolt.Tx) error {
-		_, _, _, m, err := roomBuckets(tx, room, true)
+	err = db.update(func(tx *bolt.Tx) error {
+		r, err := roomBuckets(tx, k, room, true)
 		if err != nil {
 			return err
 		}
-		k := equivocatorKey(author)
-		if m.Get(k) != nil {
+		ek := equivocatorKey(author)
+		if r.m.Get(ek) != nil {
 			return errNothingNew
 		}
 		added = true
-		return m.Put(k, append(binary.BigEndian.AppendUint64(nil, seq), other...))
+		v := append(binary.BigEndian.AppendUint64(nil, seq), other...)
+		return r.m.Put(ek, k.seal(v, recordAD(ek, bucketMessages, r.id, bktRoomMeta)))
 	})
 	if err != nil && err != errNothingNew {
 		return false, fmt.Errorf("room %q: marking an author: %w", room, err)
@@ -172,15 +196,18 @@ func (db *DB) MarkEquivocator(room string, author [AuthorKeySize]byte, seq uint6
 // Equivocators returns the authors marked by MarkEquivocator in room.
 func (db *DB) Equivocators(room string) (map[[AuthorKeySize]byte]Equivocation, error) {
 	out := map[[AuthorKeySize]byte]Equivocation{}
-	err := db.view(func(tx *bolt.Tx) error {
-		_, _, _, m, err := roomBuckets(tx, room, false)
-		if err != nil || m == nil {
-			return err
-		}
-		c := m.Cursor()
-		for k, v := c.Seek(keyEquivocatorPrefix); k != nil && bytes.HasPrefix(k, keyEquivocatorPrefix); k, v = c.Next() {
-			if len(k) == len(keyEquivocatorPrefix)+AuthorKeySize && len(v) >= 8 {
-				out[[AuthorKeySize]byte(k[len(keyEquivocatorPrefix):])] = Equivocation{Seq: u64(v[:8]), Other: bytes.Clone(v[8:])}
+	err := db.viewRoom(room, func(r *roomTx) error {
+		c := r.m.Cursor()
+		for k, sealed := c.Seek(keyEquivocatorPrefix); k != nil && bytes.HasPrefix(k, keyEquivocatorPrefix); k, sealed = c.Next() {
+			if len(k) != len(keyEquivocatorPrefix)+AuthorKeySize {
+				continue
+			}
+			v, err := r.k.open(sealed, recordAD(k, bucketMessages, r.id, bktRoomMeta))
+			if err != nil {
+				return fmt.Errorf("an equivocation record: %w", err)
+			}
+			if len(v) >= 8 {
+				out[[AuthorKeySize]byte(k[len(keyEquivocatorPrefix):])] = Equivocation{Seq: u64(v[:8]), Other: v[8:]}
 			}
 		}
 		return nil

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -22,6 +23,11 @@ type Options struct {
 	// current schema: an empty file gives ErrNoIdentity, an older one
 	// ErrOlderSchema.
 	ReadOnly bool
+	// Passphrase, when set, is asked for the passphrase when a read-write
+	// open finds a database of an older lanchat whose identity is sealed:
+	// it is then rewritten sealed (see migrate.go), which needs it. Without
+	// it such an open gives ErrSealed.
+	Passphrase func() ([]byte, error)
 }
 
 // DefaultOptions returns the options Open uses for zero fields.
@@ -42,6 +48,19 @@ type DB struct {
 	path     string
 	readOnly bool
 	now      func() time.Time // time.Now; tests replace it
+
+	// mu guards bolt against Compact, which swaps it for the compacted
+	// file: every transaction holds it shared.
+	mu sync.RWMutex
+	// keys is the open data key (nil: locked); unlocker asks for the
+	// passphrase the first time it is needed (see ring).
+	keys     atomic.Pointer[keyring]
+	unlockMu sync.Mutex
+	unlocker func() ([]byte, error)
+	quiet    func() []byte // see SetQuietPassphrase
+	// sealedBackup is the plaintext backup that sealing an older
+	// database kept, when this Open did that.
+	sealedBackup string
 
 	closeOnce sync.Once
 	closeErr  error
@@ -65,7 +84,7 @@ func Open(path string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("open %s: %w", path, err)
 		}
 	}
-	return openReadWrite(path, opts.Timeout)
+	return openReadWrite(path, opts)
 }
 
 func openReadOnly(path string, ro *bbolt.DB, st fileState) (*DB, error) {
@@ -82,7 +101,8 @@ func openReadOnly(path string, ro *bbolt.DB, st fileState) (*DB, error) {
 	return &DB{bolt: ro, path: path, readOnly: true, now: time.Now}, nil
 }
 
-func openReadWrite(path string, timeout time.Duration) (_ *DB, err error) {
+func openReadWrite(path string, opts Options) (_ *DB, err error) {
+	timeout := opts.Timeout
 	_, statErr := os.Stat(path)
 	created := errors.Is(statErr, os.ErrNotExist)
 	defer func() {
@@ -110,7 +130,20 @@ func openReadWrite(path string, timeout time.Duration) (_ *DB, err error) {
 			return nil, err
 		}
 	}
-	if err := upgrade(b); err != nil {
+	err = upgrade(b)
+	if errors.Is(err, errNeedsSealing) {
+		backup, err := sealLegacy(b, path, opts.Passphrase)
+		_ = db.Close()
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+		db, err := openReadWrite(path, opts)
+		if db != nil {
+			db.sealedBackup = backup
+		}
+		return db, err
+	}
+	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -129,6 +162,9 @@ func upgrade(b *bbolt.DB) error {
 	})
 	if err != nil || st.schema == SchemaVersion {
 		return err
+	}
+	if !st.fresh && st.schema < sealedSchema {
+		return errNeedsSealing
 	}
 	return b.Update(func(tx *bbolt.Tx) error {
 		st, err := readState(tx)
@@ -160,6 +196,8 @@ func syncDir(dir string) error {
 // more than once.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
+		db.mu.Lock()
+		defer db.mu.Unlock()
 		err := db.bolt.Close()
 		if !db.readOnly {
 			err = errors.Join(err, removePIDFile(pidPath(db.path)))
@@ -171,6 +209,11 @@ func (db *DB) Close() error {
 	return db.closeErr
 }
 
+// SealedBackup returns the path of the backup that this Open kept when it
+// sealed the database of an older lanchat ("" if it did not): it holds the
+// history in the clear, until the user removes it.
+func (db *DB) SealedBackup() string { return db.sealedBackup }
+
 // Path returns the database file's path.
 func (db *DB) Path() string { return db.path }
 
@@ -178,6 +221,8 @@ func (db *DB) Path() string { return db.path }
 // it returns: copy what you keep. A page bbolt cannot read (the file was
 // damaged after Open checked it) is ErrCorrupt, not a crash.
 func (db *DB) view(fn func(tx *bbolt.Tx) error) (err error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
 	defer guard(&err)()
 	return db.bolt.View(fn)
 }
@@ -189,6 +234,8 @@ func (db *DB) update(fn func(tx *bbolt.Tx) error) (err error) {
 	if db.readOnly {
 		return ErrReadOnly
 	}
+	db.mu.RLock()
+	defer db.mu.RUnlock()
 	defer guard(&err)()
 	return db.bolt.Update(fn)
 }

@@ -31,17 +31,21 @@ func (db *DB) History(q HistoryQuery) ([]StoredMessage, error) {
 			return nil, err
 		}
 	}
+	k, err := db.ring()
+	if err != nil {
+		return nil, fmt.Errorf("reading history: %w", err)
+	}
 	var out []StoredMessage
-	err := db.view(func(tx *bolt.Tx) error {
+	err = db.view(func(tx *bolt.Tx) error {
 		var curs []*roomCursor
 		for _, r := range rooms {
-			o, _, _, _, err := roomBuckets(tx, r, false)
+			rt, err := roomBuckets(tx, k, r, false)
 			if err != nil {
 				return err
 			}
-			if o != nil {
-				rc := &roomCursor{room: r, c: o.Cursor()}
-				rc.k, rc.v = rc.c.Last()
+			if rt != nil {
+				rc := &roomCursor{room: r, rt: rt, c: rt.o.Cursor()}
+				rc.move(rc.c.Last())
 				curs = append(curs, rc)
 			}
 		}
@@ -50,10 +54,10 @@ func (db *DB) History(q HistoryQuery) ([]StoredMessage, error) {
 			if best == nil {
 				break
 			}
-			if m, ok := q.keep(best.room, best.k, best.v); ok {
+			if m, ok := q.keep(best); ok {
 				out = append(out, m)
 			}
-			best.k, best.v = best.c.Prev()
+			best.move(best.c.Prev())
 		}
 		return nil
 	})
@@ -67,9 +71,25 @@ func (db *DB) History(q HistoryQuery) ([]StoredMessage, error) {
 }
 
 type roomCursor struct {
-	room string
-	c    *bolt.Cursor
-	k, v []byte
+	room    string
+	rt      *roomTx
+	c       *bolt.Cursor
+	k       []byte
+	v       []byte // the opened record (the sealed bytes if damaged)
+	damaged bool
+}
+
+// move puts the cursor on (k, sealed) and opens the record.
+func (rc *roomCursor) move(k, sealed []byte) {
+	rc.k, rc.v, rc.damaged = k, nil, false
+	if k == nil {
+		return
+	}
+	v, err := rc.rt.openMsg(k, sealed)
+	if err != nil {
+		v, rc.damaged = bytes.Clone(sealed), true
+	}
+	rc.v = v
 }
 
 // newestCursor returns the cursor whose current message is newest: by
@@ -99,7 +119,8 @@ func newer(a, b *roomCursor, mergeKey func([]byte) int64) bool {
 	return a.room > b.room
 }
 
-func (q HistoryQuery) keep(room string, k, v []byte) (StoredMessage, bool) {
+func (q HistoryQuery) keep(rc *roomCursor) (StoredMessage, bool) {
+	k, v := rc.k, rc.v
 	if len(k) != orderKeyLen {
 		return StoredMessage{}, false
 	}
@@ -107,11 +128,12 @@ func (q HistoryQuery) keep(room string, k, v []byte) (StoredMessage, bool) {
 		return StoredMessage{}, false
 	}
 	m := StoredMessage{
-		Room:   room,
-		Clock:  u64(k[:8]),
-		Author: [AuthorKeySize]byte(k[8 : 8+AuthorKeySize]),
-		Seq:    u64(k[8+AuthorKeySize:]),
+		Room:    rc.room,
+		Clock:   u64(k[:8]),
+		Author:  [AuthorKeySize]byte(k[8 : 8+AuthorKeySize]),
+		Seq:     u64(k[8+AuthorKeySize:]),
+		Damaged: rc.damaged,
 	}
-	m.Raw = bytes.Clone(v)
+	m.Raw = v // opened into a new slice: not the transaction's
 	return m, true
 }

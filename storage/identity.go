@@ -20,22 +20,42 @@ type IdentityRecord struct {
 	Sealed      bool                  // Secret is sealed with a passphrase
 	Nickname    string                // shown to trusted peers; may be empty
 	Created     time.Time             // when the keys were made
+	// NickLocked is set by Identity when the nickname is sealed and the
+	// data key is not unlocked: Nickname is then empty.
+	NickLocked bool
 }
 
 var keySelf = []byte("self")
 
+// keyNick holds the nickname, sealed (schema 2): the identity record itself
+// keeps an empty one.
+var keyNick = []byte("nick")
+
 // PutIdentity stores rec as the node's identity, replacing any earlier one.
-// A zero Created is set to now.
+// A zero Created is set to now. The nickname is sealed with the data key.
 func (db *DB) PutIdentity(rec IdentityRecord) error {
 	if rec.Created.IsZero() {
 		rec.Created = db.now()
 	}
+	if err := checkIdentity(rec); err != nil {
+		return fmt.Errorf("store identity: %w", err)
+	}
+	nick := rec.Nickname
+	rec.Nickname = ""
 	v, err := encodeIdentity(rec)
 	if err != nil {
 		return fmt.Errorf("store identity: %w", err)
 	}
+	k, err := db.ring()
+	if err != nil {
+		return fmt.Errorf("store identity: %w", err)
+	}
 	return db.update(func(tx *bbolt.Tx) error {
-		if err := tx.Bucket(bucketIdentity).Put(keySelf, v); err != nil {
+		b := tx.Bucket(bucketIdentity)
+		if err := b.Put(keySelf, v); err != nil {
+			return fmt.Errorf("store identity: %w", err)
+		}
+		if err := b.Put(keyNick, k.seal([]byte(nick), recordAD(keyNick, bucketIdentity))); err != nil {
 			return fmt.Errorf("store identity: %w", err)
 		}
 		return nil
@@ -45,14 +65,34 @@ func (db *DB) PutIdentity(rec IdentityRecord) error {
 // Identity returns the stored identity, or ErrNoIdentity.
 func (db *DB) Identity() (IdentityRecord, error) {
 	var rec IdentityRecord
+	k := db.keys.Load()
+	if info, err := db.DataKey(); k == nil && err == nil && info.Exists && !info.Sealed {
+		k, _ = db.ring() // a key in the clear opens without asking
+	}
 	err := db.view(func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bucketIdentity).Get(keySelf)
+		b := tx.Bucket(bucketIdentity)
+		v := b.Get(keySelf)
 		if v == nil {
 			return ErrNoIdentity
 		}
 		var err error
 		rec, err = decodeIdentity(v) // copies out of the transaction
-		return err
+		if err != nil {
+			return err
+		}
+		sealed := b.Get(keyNick)
+		switch {
+		case sealed == nil:
+		case k == nil:
+			rec.NickLocked = true
+		default:
+			nick, err := k.open(sealed, recordAD(keyNick, bucketIdentity))
+			if err != nil {
+				return fmt.Errorf("the nickname: %w", err)
+			}
+			rec.Nickname = string(nick)
+		}
+		return nil
 	})
 	if err != nil {
 		return IdentityRecord{}, fmt.Errorf("read identity: %w", err)

@@ -21,6 +21,9 @@ func TestMain(m *testing.M) {
 	if path := os.Getenv(envHold); path != "" {
 		os.Exit(hold(path))
 	}
+	if spec := os.Getenv(envSeal); spec != "" {
+		os.Exit(sealAndDie(spec))
+	}
 	os.Exit(m.Run())
 }
 

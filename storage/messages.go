@@ -2,22 +2,27 @@ package storage
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
 
 // Message layout. Under the top-level messages bucket each room has a bucket
-// of its own (named by the room) holding four buckets:
+// of its own (named by its room id, see sealed.go) holding four buckets:
 //
-//	o  order:     clock u64 | author [32] | seq u64  →  encoded message
-//	a  by author: author [32] | seq u64              →  clock u64
+//	o  order:     clock u64 | author [32] | seq u64  →  sealed encoded message
+//	a  by author: author [32] | seq u64              →  clock u64 [| forgottenMark]
 //	h  heads:     author [32]                        →  highest contiguous seq u64
-//	m  meta:      "clock" → highest clock seen u64; "count" → messages u64
+//	m  meta:      "clock" → highest clock seen u64; "count" → messages stored u64;
+//	              "name" → the sealed room name; "e"… see conflicts.go
 //
+// The keys and the integers are in the clear (sync needs them without a
+// passphrase-free scan): who wrote how many messages when, per room id.
 // Integers are big-endian, so cursor order is numeric order: the order bucket
 // iterates in the room's total order (Lamport clock, author key, sequence),
 // the same on every node.
@@ -28,6 +33,7 @@ var (
 	bktRoomMeta = []byte("m")
 	keyClock    = []byte("clock")
 	keyCount    = []byte("count")
+	keyRoomName = []byte("name")
 )
 
 // AuthorKeySize is the length of an author key (an Ed25519 public key).
@@ -43,6 +49,10 @@ type StoredMessage struct {
 	Seq    uint64
 	Clock  uint64
 	Raw    []byte
+	// Damaged is set on a message read back whose sealed record does not
+	// open (altered or moved on disk): Raw is then the sealed bytes, which
+	// decode as no message.
+	Damaged bool
 }
 
 // ErrNoRoom is returned for a room with no messages.
@@ -72,63 +82,145 @@ func putU64(b *bolt.Bucket, k []byte, v uint64) error {
 	return b.Put(k, binary.BigEndian.AppendUint64(nil, v))
 }
 
+// roomTx is a room's buckets inside one transaction, with the data key
+// that opens its records.
+type roomTx struct {
+	k          *keyring
+	id         []byte // the room id: the room's bucket name
+	o, a, h, m *bolt.Bucket
+}
+
 // roomBuckets returns the room's buckets, creating them when create is set.
-// It returns nil buckets (and no error) for a missing room when !create.
-func roomBuckets(tx *bolt.Tx, room string, create bool) (o, a, h, m *bolt.Bucket, err error) {
+// It returns nil (and no error) for a missing room when !create.
+func roomBuckets(tx *bolt.Tx, k *keyring, room string, create bool) (*roomTx, error) {
 	top := tx.Bucket(bucketMessages)
 	if top == nil {
-		return nil, nil, nil, nil, fmt.Errorf("%w: messages bucket missing", ErrCorrupt)
+		return nil, fmt.Errorf("%w: messages bucket missing", ErrCorrupt)
 	}
-	r := top.Bucket([]byte(room))
+	id := k.roomID(room)
+	r := top.Bucket(id)
 	if r == nil {
 		if !create {
-			return nil, nil, nil, nil, nil
+			return nil, nil
 		}
-		if r, err = top.CreateBucket([]byte(room)); err != nil {
-			return nil, nil, nil, nil, fmt.Errorf("creating room %q: %w", room, err)
+		var err error
+		if r, err = top.CreateBucket(id); err != nil {
+			return nil, fmt.Errorf("creating room %q: %w", room, err)
 		}
 		for _, name := range [][]byte{bktOrder, bktByAuthor, bktHeads, bktRoomMeta} {
 			if _, err := r.CreateBucket(name); err != nil {
-				return nil, nil, nil, nil, fmt.Errorf("creating room %q: %w", room, err)
+				return nil, fmt.Errorf("creating room %q: %w", room, err)
 			}
 		}
+		name := k.seal([]byte(room), recordAD(keyRoomName, bucketMessages, id, bktRoomMeta))
+		if err := r.Bucket(bktRoomMeta).Put(keyRoomName, name); err != nil {
+			return nil, fmt.Errorf("creating room %q: %w", room, err)
+		}
 	}
-	o, a, h, m = r.Bucket(bktOrder), r.Bucket(bktByAuthor), r.Bucket(bktHeads), r.Bucket(bktRoomMeta)
-	if o == nil || a == nil || h == nil || m == nil {
-		return nil, nil, nil, nil, fmt.Errorf("%w: room %q is missing a bucket", ErrCorrupt, room)
+	rt := &roomTx{k: k, id: id, o: r.Bucket(bktOrder), a: r.Bucket(bktByAuthor), h: r.Bucket(bktHeads), m: r.Bucket(bktRoomMeta)}
+	if rt.o == nil || rt.a == nil || rt.h == nil || rt.m == nil {
+		return nil, fmt.Errorf("%w: room %q is missing a bucket", ErrCorrupt, room)
 	}
 	// Keys mostly arrive in order (clocks grow; each author's sequence
 	// grows), so fuller pages roughly halve the file (bbolt's default: 50%).
-	o.FillPercent, a.FillPercent = 0.9, 0.9
-	return o, a, h, m, nil
+	rt.o.FillPercent, rt.a.FillPercent = 0.9, 0.9
+	return rt, nil
+}
+
+// sealMsg seals a message record for its order key.
+func (r *roomTx) sealMsg(okey, raw []byte) []byte {
+	return r.k.seal(raw, recordAD(okey, bucketMessages, r.id, bktOrder))
+}
+
+// openMsg opens the message record stored under okey (ErrDamaged).
+func (r *roomTx) openMsg(okey, sealed []byte) ([]byte, error) {
+	return r.k.open(sealed, recordAD(okey, bucketMessages, r.id, bktOrder))
+}
+
+// A by-author index value is the message's clock (8 bytes), followed by
+// forgottenMark and the SHA-256 of the message's encoding when the message
+// was forgotten locally (Forget): its record is gone, but the author's
+// sequence number stays taken, so the message is never stored again and
+// this node never reuses its own numbers, and the sync check's chain
+// (MessageSums) stays what the other members compute.
+const forgottenMark = 1
+
+func clockOf(v []byte) uint64 {
+	if len(v) < 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v[:8])
+}
+
+func isForgotten(v []byte) bool { return len(v) > 8 && v[8] == forgottenMark }
+
+// SeqSum is a message's sequence number and the SHA-256 of its encoding.
+type SeqSum struct {
+	Seq uint64
+	Sum [sha256.Size]byte
+}
+
+// MessageSums returns, for up to limit messages of author in room with
+// sequence numbers above after, in order, the SHA-256 of each message's
+// encoding: of the stored message (of its sealed bytes if it is damaged),
+// or the one kept when it was forgotten. Gaps are skipped.
+func (db *DB) MessageSums(room string, author [AuthorKeySize]byte, after uint64, limit int) ([]SeqSum, error) {
+	var out []SeqSum
+	err := db.viewRoom(room, func(r *roomTx) error {
+		c := r.a.Cursor()
+		for k, v := c.Seek(authorKey(author, after+1)); k != nil && len(out) < limit; k, v = c.Next() {
+			if !bytes.HasPrefix(k, author[:]) {
+				break
+			}
+			seq := u64(k[AuthorKeySize:])
+			if isForgotten(v) {
+				if len(v) != 9+sha256.Size {
+					return fmt.Errorf("%w: room %q: a forgotten message without its hash", ErrCorrupt, room)
+				}
+				out = append(out, SeqSum{Seq: seq, Sum: [sha256.Size]byte(v[9:])})
+				continue
+			}
+			m, err := r.stored(room, clockOf(v), author, seq)
+			if err != nil {
+				return err
+			}
+			out = append(out, SeqSum{Seq: seq, Sum: sha256.Sum256(m.Raw)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading room %q: %w", room, err)
+	}
+	return out, nil
 }
 
 // addMessageTx stores one message unless (room, author, seq) is already
-// there. It reports whether the message was new.
-func addMessageTx(tx *bolt.Tx, msg *StoredMessage) (bool, error) {
-	o, a, h, m, err := roomBuckets(tx, msg.Room, true)
+// there (or was, and was forgotten). It reports whether the message was new.
+func addMessageTx(tx *bolt.Tx, k *keyring, msg *StoredMessage) (bool, error) {
+	r, err := roomBuckets(tx, k, msg.Room, true)
 	if err != nil {
 		return false, err
 	}
 	ak := authorKey(msg.Author, msg.Seq)
-	if a.Get(ak) != nil {
+	if r.a.Get(ak) != nil {
 		return false, nil
 	}
-	if err := o.Put(orderKey(msg.Clock, msg.Author, msg.Seq), msg.Raw); err != nil {
+	okey := orderKey(msg.Clock, msg.Author, msg.Seq)
+	if err := r.o.Put(okey, r.sealMsg(okey, msg.Raw)); err != nil {
 		return false, fmt.Errorf("storing message: %w", err)
 	}
-	if err := putU64(a, ak, msg.Clock); err != nil {
+	if err := putU64(r.a, ak, msg.Clock); err != nil {
 		return false, fmt.Errorf("indexing message: %w", err)
 	}
-	if err := advanceHead(a, h, msg.Author); err != nil {
+	if err := advanceHead(r.a, r.h, msg.Author); err != nil {
 		return false, err
 	}
-	if msg.Clock > u64(m.Get(keyClock)) {
-		if err := putU64(m, keyClock, msg.Clock); err != nil {
+	if msg.Clock > u64(r.m.Get(keyClock)) {
+		if err := putU64(r.m, keyClock, msg.Clock); err != nil {
 			return false, err
 		}
 	}
-	return true, putU64(m, keyCount, u64(m.Get(keyCount))+1)
+	return true, putU64(r.m, keyCount, u64(r.m.Get(keyCount))+1)
 }
 
 // advanceHead moves the author's contiguous head past every sequence number
@@ -158,11 +250,15 @@ var errNothingNew = errors.New("no new messages")
 // each whether it was new. Duplicates, also within msgs, are skipped; when
 // every message is a duplicate nothing is written at all.
 func (db *DB) AddMessages(msgs []StoredMessage) ([]bool, error) {
+	k, err := db.ring()
+	if err != nil {
+		return nil, fmt.Errorf("storing %d messages: %w", len(msgs), err)
+	}
 	added := make([]bool, len(msgs))
-	err := db.update(func(tx *bolt.Tx) error {
+	err = db.update(func(tx *bolt.Tx) error {
 		anyNew := false
 		for i := range msgs {
-			ok, err := addMessageTx(tx, &msgs[i])
+			ok, err := addMessageTx(tx, k, &msgs[i])
 			if err != nil {
 				return err
 			}
@@ -193,13 +289,9 @@ type RoomState struct {
 // RoomState returns the state of room (zero for a room with no messages).
 func (db *DB) RoomState(room string) (RoomState, error) {
 	st := RoomState{Heads: map[[AuthorKeySize]byte]uint64{}}
-	err := db.view(func(tx *bolt.Tx) error {
-		_, _, h, m, err := roomBuckets(tx, room, false)
-		if err != nil || h == nil {
-			return err
-		}
-		st.MaxClock, st.Count = u64(m.Get(keyClock)), u64(m.Get(keyCount))
-		return h.ForEach(func(k, v []byte) error {
+	err := db.viewRoom(room, func(r *roomTx) error {
+		st.MaxClock, st.Count = u64(r.m.Get(keyClock)), u64(r.m.Get(keyCount))
+		return r.h.ForEach(func(k, v []byte) error {
 			if len(k) == AuthorKeySize {
 				st.Heads[[AuthorKeySize]byte(k)] = u64(v)
 			}
@@ -212,26 +304,42 @@ func (db *DB) RoomState(room string) (RoomState, error) {
 	return st, nil
 }
 
-// MessagesAfter returns up to limit messages of author in room with sequence
-// numbers above after, in sequence order (what a peer missed).
-func (db *DB) MessagesAfter(room string, author [AuthorKeySize]byte, after uint64, limit int) ([]StoredMessage, error) {
-	var out []StoredMessage
-	err := db.view(func(tx *bolt.Tx) error {
-		o, a, _, _, err := roomBuckets(tx, room, false)
-		if err != nil || a == nil {
+// viewRoom runs fn on room's buckets in a read transaction; a room with no
+// messages does not call fn.
+func (db *DB) viewRoom(room string, fn func(r *roomTx) error) error {
+	k, err := db.ring()
+	if err != nil {
+		return err
+	}
+	return db.view(func(tx *bolt.Tx) error {
+		r, err := roomBuckets(tx, k, room, false)
+		if err != nil || r == nil {
 			return err
 		}
-		c := a.Cursor()
+		return fn(r)
+	})
+}
+
+// MessagesAfter returns up to limit messages of author in room with sequence
+// numbers above after, in sequence order (what a peer missed). Forgotten
+// messages are skipped; a record that does not open is returned Damaged.
+func (db *DB) MessagesAfter(room string, author [AuthorKeySize]byte, after uint64, limit int) ([]StoredMessage, error) {
+	var out []StoredMessage
+	err := db.viewRoom(room, func(r *roomTx) error {
+		c := r.a.Cursor()
 		for k, v := c.Seek(authorKey(author, after+1)); k != nil && len(out) < limit; k, v = c.Next() {
 			if !bytes.HasPrefix(k, author[:]) {
 				break
 			}
-			seq := u64(k[AuthorKeySize:])
-			raw := o.Get(orderKey(u64(v), author, seq))
-			if raw == nil {
-				return fmt.Errorf("%w: index names a missing message", ErrCorrupt)
+			if isForgotten(v) {
+				continue
 			}
-			out = append(out, StoredMessage{Room: room, Author: author, Seq: seq, Clock: u64(v), Raw: bytes.Clone(raw)})
+			seq := u64(k[AuthorKeySize:])
+			m, err := r.stored(room, clockOf(v), author, seq)
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
 		}
 		return nil
 	})
@@ -241,16 +349,31 @@ func (db *DB) MessagesAfter(room string, author [AuthorKeySize]byte, after uint6
 	return out, nil
 }
 
+// stored reads and opens the message (clock, author, seq), which the index
+// names: a missing record is ErrCorrupt, one that does not open is
+// returned with Damaged set and its sealed bytes as Raw.
+func (r *roomTx) stored(room string, clock uint64, author [AuthorKeySize]byte, seq uint64) (StoredMessage, error) {
+	okey := orderKey(clock, author, seq)
+	sealed := r.o.Get(okey)
+	if sealed == nil {
+		return StoredMessage{}, fmt.Errorf("%w: room %q: index names a missing message", ErrCorrupt, room)
+	}
+	m := StoredMessage{Room: room, Author: author, Seq: seq, Clock: clock}
+	raw, err := r.openMsg(okey, sealed)
+	if err != nil {
+		m.Raw, m.Damaged = bytes.Clone(sealed), true
+		return m, nil
+	}
+	m.Raw = raw
+	return m, nil
+}
+
 // LastSeq returns the highest sequence number of author stored in room (0
-// if none), gaps or not.
+// if none), gaps or not, forgotten or not.
 func (db *DB) LastSeq(room string, author [AuthorKeySize]byte) (uint64, error) {
 	var last uint64
-	err := db.view(func(tx *bolt.Tx) error {
-		_, a, _, _, err := roomBuckets(tx, room, false)
-		if err != nil || a == nil {
-			return err
-		}
-		c := a.Cursor()
+	err := db.viewRoom(room, func(r *roomTx) error {
+		c := r.a.Cursor()
 		k, _ := c.Seek(authorKey(author, math.MaxUint64))
 		if k == nil || !bytes.Equal(k, authorKey(author, math.MaxUint64)) {
 			k, _ = c.Prev()
@@ -266,18 +389,32 @@ func (db *DB) LastSeq(room string, author [AuthorKeySize]byte) (uint64, error) {
 	return last, nil
 }
 
-// MessageRooms lists the rooms that hold messages, sorted.
+// MessageRooms lists the rooms that hold messages, sorted. A room whose
+// sealed name does not open is ErrDamaged.
 func (db *DB) MessageRooms() ([]string, error) {
+	k, err := db.ring()
+	if err != nil {
+		return nil, err
+	}
 	var rooms []string
-	err := db.view(func(tx *bolt.Tx) error {
+	err = db.view(func(tx *bolt.Tx) error {
 		top := tx.Bucket(bucketMessages)
 		if top == nil {
 			return fmt.Errorf("%w: messages bucket missing", ErrCorrupt)
 		}
-		return top.ForEachBucket(func(k []byte) error {
-			rooms = append(rooms, string(k))
+		return top.ForEachBucket(func(id []byte) error {
+			m := top.Bucket(id).Bucket(bktRoomMeta)
+			if m == nil {
+				return fmt.Errorf("%w: a room is missing a bucket", ErrCorrupt)
+			}
+			name, err := k.open(m.Get(keyRoomName), recordAD(keyRoomName, bucketMessages, id, bktRoomMeta))
+			if err != nil {
+				return fmt.Errorf("a room's name: %w", err)
+			}
+			rooms = append(rooms, string(name))
 			return nil
 		})
 	})
+	slices.Sort(rooms)
 	return rooms, err
 }

@@ -10,7 +10,8 @@ import (
 
 // Receipts layout. The top-level receipts bucket is created on the first
 // write (a file without it has no receipts yet; an older lanchat ignores
-// it). Each room has a bucket of its own (named by the room) holding
+// it). Each room has a bucket of its own, named by the room's id (its keyed
+// hash, as in the messages bucket: the name is not in the file), holding
 //
 //	"read"              →  this node's read position: clock u64 | author [32] | seq u64
 //	"m" | member [32]   →  flags u8 (bit 0: left) | read position (48) |
@@ -101,7 +102,7 @@ func decodeMember(v []byte) (MemberState, error) {
 
 // receiptsRoom returns room's receipts bucket; nil (no error) if it does
 // not exist and create is false.
-func receiptsRoom(tx *bolt.Tx, room string, create bool) (*bolt.Bucket, error) {
+func receiptsRoom(tx *bolt.Tx, k *keyring, room string, create bool) (*bolt.Bucket, error) {
 	top := tx.Bucket(bucketReceipts)
 	if top == nil {
 		if !create {
@@ -112,10 +113,11 @@ func receiptsRoom(tx *bolt.Tx, room string, create bool) (*bolt.Bucket, error) {
 			return nil, fmt.Errorf("creating the receipts bucket: %w", err)
 		}
 	}
-	b := top.Bucket([]byte(room))
+	id := k.roomID(room) // the room's keyed hash, as in the messages bucket: no name in the clear
+	b := top.Bucket(id)
 	if b == nil && create {
 		var err error
-		if b, err = top.CreateBucket([]byte(room)); err != nil {
+		if b, err = top.CreateBucket(id); err != nil {
 			return nil, fmt.Errorf("creating the receipts of room %q: %w", room, err)
 		}
 	}
@@ -125,8 +127,12 @@ func receiptsRoom(tx *bolt.Tx, room string, create bool) (*bolt.Bucket, error) {
 // RoomMembers returns what is remembered of room's members, by key.
 func (db *DB) RoomMembers(room string) (map[[AuthorKeySize]byte]MemberState, error) {
 	out := map[[AuthorKeySize]byte]MemberState{}
-	err := db.view(func(tx *bolt.Tx) error {
-		b, err := receiptsRoom(tx, room, false)
+	k, err := db.ring()
+	if err != nil {
+		return nil, err
+	}
+	err = db.view(func(tx *bolt.Tx) error {
+		b, err := receiptsRoom(tx, k, room, false)
 		if err != nil || b == nil {
 			return err
 		}
@@ -152,8 +158,12 @@ func (db *DB) RoomMembers(room string) (map[[AuthorKeySize]byte]MemberState, err
 // PutRoomMembers stores the given members' states of room (the others stay
 // as they are), in one transaction.
 func (db *DB) PutRoomMembers(room string, members map[[AuthorKeySize]byte]MemberState) error {
-	err := db.update(func(tx *bolt.Tx) error {
-		b, err := receiptsRoom(tx, room, true)
+	k, err := db.ring()
+	if err != nil {
+		return err
+	}
+	err = db.update(func(tx *bolt.Tx) error {
+		b, err := receiptsRoom(tx, k, room, true)
 		if err != nil {
 			return err
 		}
@@ -174,8 +184,12 @@ func (db *DB) PutRoomMembers(room string, members map[[AuthorKeySize]byte]Member
 // read yet).
 func (db *DB) ReadPosition(room string) (Position, error) {
 	var p Position
-	err := db.view(func(tx *bolt.Tx) error {
-		b, err := receiptsRoom(tx, room, false)
+	k, err := db.ring()
+	if err != nil {
+		return p, err
+	}
+	err = db.view(func(tx *bolt.Tx) error {
+		b, err := receiptsRoom(tx, k, room, false)
 		if err != nil || b == nil {
 			return err
 		}
@@ -191,8 +205,12 @@ func (db *DB) ReadPosition(room string) (Position, error) {
 // SetReadPosition moves this node's read position in room to p if p is
 // after it; moved says whether it did.
 func (db *DB) SetReadPosition(room string, p Position) (moved bool, err error) {
+	k, err := db.ring()
+	if err != nil {
+		return false, err
+	}
 	err = db.update(func(tx *bolt.Tx) error {
-		b, err := receiptsRoom(tx, room, true)
+		b, err := receiptsRoom(tx, k, room, true)
 		if err != nil {
 			return err
 		}
@@ -212,13 +230,9 @@ func (db *DB) SetReadPosition(room string, p Position) (moved bool, err error) {
 // order, until fn returns false. The message's Raw is valid only during
 // the call.
 func (db *DB) MessagesSince(room string, p Position, fn func(m *StoredMessage) bool) error {
-	err := db.view(func(tx *bolt.Tx) error {
-		o, _, _, _, err := roomBuckets(tx, room, false)
-		if err != nil || o == nil {
-			return err
-		}
+	err := db.viewRoom(room, func(r *roomTx) error {
 		start := orderKey(p.Clock, p.Author, p.Seq)
-		c := o.Cursor()
+		c := r.o.Cursor()
 		k, v := c.Seek(start)
 		if k != nil && bytes.Equal(k, start) {
 			k, v = c.Next()
@@ -228,7 +242,12 @@ func (db *DB) MessagesSince(room string, p Position, fn func(m *StoredMessage) b
 				return fmt.Errorf("%w: order key of %d bytes", ErrCorrupt, len(k))
 			}
 			q := positionFrom(k)
-			m := StoredMessage{Room: room, Author: q.Author, Seq: q.Seq, Clock: q.Clock, Raw: v}
+			m := StoredMessage{Room: room, Author: q.Author, Seq: q.Seq, Clock: q.Clock}
+			if raw, err := r.openMsg(k, v); err == nil {
+				m.Raw = raw
+			} else {
+				m.Raw, m.Damaged = v, true
+			}
 			if !fn(&m) {
 				return nil
 			}
@@ -245,12 +264,8 @@ func (db *DB) MessagesSince(room string, p Position, fn func(m *StoredMessage) b
 // (zero for an empty room).
 func (db *DB) LastPosition(room string) (Position, error) {
 	var p Position
-	err := db.view(func(tx *bolt.Tx) error {
-		o, _, _, _, err := roomBuckets(tx, room, false)
-		if err != nil || o == nil {
-			return err
-		}
-		k, _ := o.Cursor().Last()
+	err := db.viewRoom(room, func(r *roomTx) error {
+		k, _ := r.o.Cursor().Last()
 		p = positionFrom(k)
 		return nil
 	})
@@ -264,13 +279,9 @@ func (db *DB) LastPosition(room string) (Position, error) {
 // gaps (0 for an author it holds nothing of).
 func (db *DB) Heads(room string, authors [][AuthorKeySize]byte) (map[[AuthorKeySize]byte]uint64, error) {
 	out := make(map[[AuthorKeySize]byte]uint64, len(authors))
-	err := db.view(func(tx *bolt.Tx) error {
-		_, _, h, _, err := roomBuckets(tx, room, false)
-		if err != nil || h == nil {
-			return err
-		}
+	err := db.viewRoom(room, func(r *roomTx) error {
 		for _, a := range authors {
-			out[a] = u64(h.Get(a[:]))
+			out[a] = u64(r.h.Get(a[:]))
 		}
 		return nil
 	})
@@ -282,14 +293,15 @@ func (db *DB) Heads(room string, authors [][AuthorKeySize]byte) (map[[AuthorKeyS
 
 // MessageAt returns the stored message of room at position p.
 func (db *DB) MessageAt(room string, p Position) (m StoredMessage, ok bool, err error) {
-	err = db.view(func(tx *bolt.Tx) error {
-		o, _, _, _, err := roomBuckets(tx, room, false)
-		if err != nil || o == nil {
-			return err
-		}
-		if v := o.Get(orderKey(p.Clock, p.Author, p.Seq)); v != nil {
-			m = StoredMessage{Room: room, Author: p.Author, Seq: p.Seq, Clock: p.Clock, Raw: bytes.Clone(v)}
-			ok = true
+	err = db.viewRoom(room, func(r *roomTx) error {
+		okey := orderKey(p.Clock, p.Author, p.Seq)
+		if v := r.o.Get(okey); v != nil {
+			m = StoredMessage{Room: room, Author: p.Author, Seq: p.Seq, Clock: p.Clock}
+			raw, err := r.openMsg(okey, v)
+			if err != nil {
+				raw, m.Damaged = bytes.Clone(v), true
+			}
+			m.Raw, ok = raw, true
 		}
 		return nil
 	})

@@ -2,26 +2,36 @@ package storage
 
 import (
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
 
 // The rooms bucket remembers the rooms the node is in, across restarts:
-// room name → empty value.
+// room id (see sealed.go) → the sealed room name.
 
 // JoinedRooms returns the rooms remembered as joined, sorted.
 func (db *DB) JoinedRooms() ([]string, error) {
 	var out []string
-	err := db.view(func(tx *bolt.Tx) error {
+	ring, err := db.ring()
+	if err != nil {
+		return nil, fmt.Errorf("reading joined rooms: %w", err)
+	}
+	err = db.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketRooms)
 		if b == nil {
 			return fmt.Errorf("%w: rooms bucket missing", ErrCorrupt)
 		}
-		return b.ForEach(func(k, _ []byte) error {
-			out = append(out, string(k))
+		return b.ForEach(func(k, v []byte) error {
+			name, err := ring.open(v, recordAD(k, bucketRooms))
+			if err != nil {
+				return fmt.Errorf("a joined room: %w", err)
+			}
+			out = append(out, string(name))
 			return nil
 		})
 	})
+	slices.Sort(out)
 	if err != nil {
 		return nil, fmt.Errorf("reading joined rooms: %w", err)
 	}
@@ -30,7 +40,11 @@ func (db *DB) JoinedRooms() ([]string, error) {
 
 // SetJoinedRooms remembers exactly rooms as joined.
 func (db *DB) SetJoinedRooms(rooms []string) error {
-	err := db.update(func(tx *bolt.Tx) error {
+	ring, err := db.ring()
+	if err != nil {
+		return fmt.Errorf("remembering the joined rooms: %w", err)
+	}
+	err = db.update(func(tx *bolt.Tx) error {
 		if err := tx.DeleteBucket(bucketRooms); err != nil {
 			return err
 		}
@@ -39,7 +53,8 @@ func (db *DB) SetJoinedRooms(rooms []string) error {
 			return err
 		}
 		for _, r := range rooms {
-			if err := b.Put([]byte(r), nil); err != nil {
+			id := ring.roomID(r)
+			if err := b.Put(id, ring.seal([]byte(r), recordAD(id, bucketRooms))); err != nil {
 				return err
 			}
 		}

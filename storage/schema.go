@@ -41,7 +41,13 @@ type migration struct {
 var migrations = []migration{
 	{version: 1, what: "create the buckets", apply: createBuckets(
 		bucketIdentity, bucketTrusted, bucketRooms, bucketMessages)},
+	// A file at version 1 with content is rewritten sealed by sealLegacy
+	// (migrate.go), not in place; a new file has nothing to seal.
+	{version: 2, what: "seal the records (sealed.go)", apply: func(*bbolt.Tx) error { return nil }},
 }
+
+// sealedSchema is the first schema whose records are sealed.
+const sealedSchema = 2
 
 // requiredBuckets are the buckets a file at SchemaVersion must have.
 var requiredBuckets = [][]byte{bucketMeta, bucketIdentity, bucketTrusted, bucketRooms, bucketMessages}

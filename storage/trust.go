@@ -16,6 +16,9 @@ type TrustedPeer struct {
 	Name        string    // chosen by the user at trust time; may be empty
 	AddedAt     time.Time // when it was trusted
 	LastSeen    time.Time // last link up (see TouchPeer); zero if never
+	// NameSealed is set when the name is sealed and the data key is not
+	// unlocked: Name is then empty.
+	NameSealed bool
 }
 
 // Trust adds fp to the trust list with name (which may be empty). If fp is
@@ -75,6 +78,7 @@ func (db *DB) Untrust(fp lcrypto.Fingerprint) error {
 func (db *DB) IsTrusted(fp lcrypto.Fingerprint) (TrustedPeer, bool, error) {
 	var p TrustedPeer
 	var found bool
+	k := db.readRing()
 	err := db.view(func(tx *bbolt.Tx) error {
 		v := tx.Bucket(bucketTrusted).Get(fp[:])
 		if v == nil {
@@ -82,7 +86,7 @@ func (db *DB) IsTrusted(fp lcrypto.Fingerprint) (TrustedPeer, bool, error) {
 		}
 		found = true
 		var err error
-		p, err = decodeTrustedPeer(fp, v)
+		p, _, err = decodeSealedPeer(fp, v, k)
 		return err
 	})
 	if err != nil {
@@ -94,12 +98,13 @@ func (db *DB) IsTrusted(fp lcrypto.Fingerprint) (TrustedPeer, bool, error) {
 // TrustedPeers returns the trust list in fingerprint byte order.
 func (db *DB) TrustedPeers() ([]TrustedPeer, error) {
 	var peers []TrustedPeer
+	ring := db.readRing()
 	err := db.view(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketTrusted).ForEach(func(k, v []byte) error {
 			if len(k) != len(lcrypto.Fingerprint{}) {
 				return fmt.Errorf("%w: trust list key of %d bytes", ErrRecord, len(k))
 			}
-			p, err := decodeTrustedPeer(lcrypto.Fingerprint(k), v)
+			p, _, err := decodeSealedPeer(lcrypto.Fingerprint(k), v, ring)
 			if err != nil {
 				return err
 			}
@@ -133,28 +138,84 @@ func (db *DB) TouchPeer(fp lcrypto.Fingerprint, seen time.Time) error {
 // change returns true. change sees found=false for a peer not on the list;
 // only Trust may create one, others get ErrNotTrusted.
 func (db *DB) updatePeer(fp lcrypto.Fingerprint, change func(p *TrustedPeer, found bool) bool) error {
+	wk, err := db.writeKey()
+	if err != nil {
+		return err
+	}
+	k := db.readRing()
 	return db.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketTrusted)
 		var p TrustedPeer
+		var sealedName []byte
 		v := b.Get(fp[:])
 		if v != nil {
 			var err error
-			if p, err = decodeTrustedPeer(fp, v); err != nil {
+			if p, sealedName, err = decodeSealedPeer(fp, v, k); err != nil {
 				return err
 			}
 		}
+		name := p.Name
 		if !change(&p, v != nil) {
 			if v == nil {
 				return ErrNotTrusted
 			}
 			return nil
 		}
-		nv, err := encodeTrustedPeer(p)
-		if err != nil {
+		if err := CheckName(p.Name); err != nil {
 			return err
 		}
-		return b.Put(fp[:], nv)
+		if v == nil || p.Name != name {
+			sealedName = wk.seal([]byte(p.Name), recordAD(fp[:], bucketTrusted))
+		}
+		return b.Put(fp[:], encodeSealedPeer(p, sealedName))
 	})
+}
+
+// Trusted-peer record as stored from schema 2 on (integers big-endian):
+//
+//	version  byte  2
+//	added    u64   Unix nanoseconds
+//	lastSeen u64   Unix nanoseconds (0: never)
+//	name           the name, sealed (sealed.go): with the data key, or to
+//	               its public key by a command that had no passphrase
+//
+// The name is the one thing in it a user wrote; the times stay in the
+// clear, so that trust and a link coming up need no passphrase.
+const sealedPeerVersion = 2
+
+func encodeSealedPeer(p TrustedPeer, sealedName []byte) []byte {
+	b := []byte{sealedPeerVersion}
+	b = appendTime(b, p.AddedAt)
+	b = appendTime(b, p.LastSeen)
+	return append(b, sealedName...)
+}
+
+// decodeSealedPeer decodes a stored trusted-peer record, opening its name
+// with k (nil: the name is left sealed, NameSealed set). It returns the
+// sealed name too, to be kept as it is.
+func decodeSealedPeer(fp lcrypto.Fingerprint, v []byte, k *keyring) (TrustedPeer, []byte, error) {
+	rd := reader{b: v}
+	if ver := rd.byte(); rd.err == nil && ver != sealedPeerVersion {
+		return TrustedPeer{}, nil, fmt.Errorf("%w: trusted-peer record version %d", ErrRecord, ver)
+	}
+	p := TrustedPeer{Fingerprint: fp, AddedAt: rd.time(), LastSeen: rd.time()}
+	if rd.err != nil {
+		return TrustedPeer{}, nil, rd.err
+	}
+	sealedName := append([]byte(nil), rd.b...)
+	if k == nil {
+		p.NameSealed = true
+		return p, sealedName, nil
+	}
+	name, err := k.open(sealedName, recordAD(fp[:], bucketTrusted))
+	if err != nil {
+		return TrustedPeer{}, nil, fmt.Errorf("trusted peer %s: its name: %w", fp.Short(), err)
+	}
+	if err := CheckName(string(name)); err != nil {
+		return TrustedPeer{}, nil, err
+	}
+	p.Name = string(name)
+	return p, sealedName, nil
 }
 
 // Trusted-peer record, version 1, keyed by the 32-byte fingerprint

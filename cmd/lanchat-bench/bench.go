@@ -166,6 +166,7 @@ var figures = []figure{
 	{"room fan-out", runFanout},
 	{"receipts", runReceipts},
 	{"history query", runHistory},
+	{"sealed history", runSealed},
 	{"catch-up", runCatchUp},
 	{"discovery", runDiscovery},
 	{"discovery by mDNS", runMDNS},

@@ -59,6 +59,11 @@ func bareHistoryMain(args []string, stdout io.Writer) error {
 			return errors.New("no messages bucket")
 		}
 		room := msgs.Bucket([]byte("lobby"))
+		if room == nil { // sealed stores name rooms by a keyed id: the stores hold one room
+			if k, _ := msgs.Cursor().First(); k != nil {
+				room = msgs.Bucket(k)
+			}
+		}
 		if room == nil || room.Bucket([]byte("o")) == nil {
 			return errors.New("no lobby room")
 		}

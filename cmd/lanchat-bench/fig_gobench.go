@@ -68,3 +68,26 @@ func runReceive(ctx context.Context, b *bench) ([]row, error) {
 		compared("chat receive, one link: signed msgs/s (wall time)", measure{v[2], "msgs/s", ""}, measure{v[3], "msgs/s", what}, "—", nil),
 	}, nil
 }
+
+// runSealed: the cost of sealed history against the plaintext store that
+// lanchat kept before (storage/sealed_bench_test.go): the newest 100 of
+// 100,000 stored messages, opened, against the same cursor read of records
+// in the clear; and one 250-byte record sealed and opened.
+func runSealed(ctx context.Context, b *bench) ([]row, error) {
+	res, err := b.runGoBench(ctx, "./storage/", "^Benchmark(HistorySealed|HistoryPlaintext|SealRecord|OpenRecord)$", b.size.benchtime, "")
+	if err != nil {
+		return nil, err
+	}
+	var v [4]float64
+	for i, name := range []string{"BenchmarkHistorySealed", "BenchmarkHistoryPlaintext", "BenchmarkSealRecord", "BenchmarkOpenRecord"} {
+		if v[i], err = metric(res, name, "ns/op"); err != nil {
+			return nil, err
+		}
+	}
+	return []row{
+		compared("sealed history: newest 100 of 100,000 messages, in process", measure{v[0] / 1e3, "µs", ""},
+			measure{v[1] / 1e3, "µs", "the plaintext store: cursor + copy, no opening"}, "—", nil),
+		compared("sealed history: seal one 250-byte message record", measure{v[2] / 1e3, "µs", ""},
+			measure{v[3] / 1e3, "µs", "open it"}, "—", nil),
+	}, nil
+}

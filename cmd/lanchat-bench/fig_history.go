@@ -57,8 +57,55 @@ func runHistory(ctx context.Context, b *bench) ([]row, error) {
 		rows = append(rows, compared(fmt.Sprintf("history --limit %d, %s messages (%s), whole process, median of %d",
 			historyLimit, thousands(float64(n)), size, b.size.historyRuns),
 			measure{ms(l), "ms", ""}, measure{ms(base), "ms", "process: bbolt read-only open + cursor, same 100 keys"}, target, ok))
+		if i == len(b.size.historySizes)-1 {
+			r, err := b.historyThroughNode(ctx, homes[i], n, lanchat, l)
+			if err != nil {
+				return rows, err
+			}
+			rows = append(rows, r)
+		}
 	}
 	return rows, nil
+}
+
+// historyThroughNode is the history figure with `lanchat up` running on
+// the data dir (its history sealed; the node unlocked it at start): the
+// command goes through the control socket. The node has discovery off and
+// one unreachable loopback peer: it sends nothing onto any network.
+func (b *bench) historyThroughNode(ctx context.Context, home string, n int, lanchat *exec.Cmd, standalone time.Duration) (row, error) {
+	up := exec.CommandContext(ctx, b.binary, "up", "--no-discovery", "--peer", "127.0.0.1:9", "--port", "0")
+	up.Env = childEnv(home)
+	var errOut bytes.Buffer
+	up.Stderr = &errOut
+	if err := up.Start(); err != nil {
+		return row{}, err
+	}
+	defer func() {
+		_ = up.Process.Signal(os.Interrupt)
+		_ = up.Wait()
+	}()
+	sock := filepath.Join(home, "lanchat.sock")
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return row{}, fmt.Errorf("lanchat up did not serve its socket: %s", errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b.note("lanchat up --no-discovery --peer 127.0.0.1:9 --port 0 &   # then the same history, through the node")
+	l, _, err := timeProcesses(ctx, b.size.historyRuns, lanchat)
+	if err != nil {
+		return row{}, fmt.Errorf("through the node: %w", err)
+	}
+	target, ok := "—", check(nil)
+	if n >= 1_000_000 {
+		target, ok = "≤ 10 ms", func(l, _ float64) bool { return l <= 10 }
+	}
+	return compared(fmt.Sprintf("history --limit %d, %s messages, sealed, through the running node, whole process, median of %d",
+		historyLimit, thousands(float64(n)), b.size.historyRuns),
+		measure{ms(l), "ms", ""}, measure{ms(standalone), "ms", "the same command with no node running"}, target, ok), nil
 }
 
 // historyStores makes one data dir per history size, owned by the corpus's
@@ -118,6 +165,9 @@ func timeProcesses(ctx context.Context, runs int, cmds ...*exec.Cmd) (lanchat, b
 				took[i] = append(took[i], d)
 			}
 		}
+	}
+	if len(cmds) < 2 {
+		return median(took[0]), 0, nil
 	}
 	return median(took[0]), median(took[1]), nil
 }

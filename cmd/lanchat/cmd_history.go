@@ -27,7 +27,11 @@ the node runs with --no-read-receipts).
 Direct messages are shown as @name, private rooms as #name[private]; --with
 PEER shows the direct conversation with a trusted peer (name or
 fingerprint), and --room also takes a private room's name or id. In JSON
-each message's "conversation" is "room", "direct" or "private".`,
+each message's "conversation" is "room", "direct" or "private".
+
+The history is sealed in the database: through a running node it needs
+nothing more; without one, the passphrase is asked (or read from
+--passphrase-file or $LANCHAT_PASSPHRASE).`,
 	example: `  lanchat history --room lobby --limit 50
   lanchat history --since 2h --grep deploy
   lanchat history --json | jq -r '.[].body'
@@ -44,6 +48,7 @@ func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) e
 	markRead := fs.Bool("mark-read", false, "with --unread: mark what is shown as read")
 	with := fs.String("with", "", "only the direct conversation with this trusted `PEER` (name or fingerprint)")
 	asJSON := fs.Bool("json", false, "print JSON: an array of messages")
+	e.pf = addPassphraseFlags(fs) // the history is sealed: without a node, it asks
 	args, err := e.parse(fs, args)
 	if err != nil {
 		return err

@@ -14,8 +14,10 @@ import (
 var idHelp = help{
 	synopsis: "lanchat id [--json] [--check-passphrase]",
 	text: `Show your fingerprint, nickname, data directory, when your keys were made,
-and whether the secret key is sealed with a passphrase. Needs no passphrase:
-the public keys are stored in the clear.`,
+and whether the secret key and the history are sealed with a passphrase.
+Needs no passphrase: the public keys are stored in the clear. The nickname
+is sealed with the history: it is shown while lanchat runs, or when the
+passphrase is given (--passphrase-file, $LANCHAT_PASSPHRASE).`,
 	example: `  lanchat id
   lanchat id --json | jq -r .fingerprint`,
 }
@@ -24,6 +26,7 @@ func runID(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error 
 	asJSON := fs.Bool("json", false, "print JSON")
 	check := fs.Bool("check-passphrase", false, "also unlock the secret key, to check the passphrase")
 	pf := addPassphraseFlags(fs)
+	e.pf = pf
 	args, err := e.parse(fs, args)
 	if err != nil {
 		return err
@@ -33,6 +36,13 @@ func runID(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error 
 	}
 	var id *control.Identity
 	err = e.withAPI(ctx, readOnly, func(ctx context.Context, api control.API) error {
+		if l, ok := api.(*control.Local); ok {
+			// the nickname is sealed: shown when a passphrase is at hand
+			if pass := e.quietPassphrase(pf); pass != nil {
+				_ = l.DB().Unlock(pass) // a wrong one leaves it sealed; --check-passphrase says why
+				clear(pass)
+			}
+		}
 		if id, err = api.Identity(ctx); err != nil {
 			return err
 		}
@@ -68,7 +78,10 @@ func runID(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error 
 
 func printID(e *env, id *control.Identity) {
 	nick := id.Nick
-	if nick == "" {
+	switch {
+	case id.NickSealed:
+		nick = "(sealed: shown with --check-passphrase, or while lanchat runs)"
+	case nick == "":
 		nick = "(none)"
 	}
 	fmt.Fprintf(e.stdout, "Fingerprint: %s\nNickname:    %s\nData dir:    %s\nCreated:     %s\n",
@@ -81,6 +94,12 @@ func printID(e *env, id *control.Identity) {
 		fmt.Fprintln(e.stdout, "Secret key:  sealed with a passphrase")
 	default:
 		fmt.Fprintln(e.stdout, "Secret key:  NOT sealed: stored in the clear (init --no-passphrase)")
+	}
+	switch id.HistoryKey {
+	case control.HistoryKeyPassphrase:
+		fmt.Fprintln(e.stdout, "History:     sealed, with a key sealed by the passphrase")
+	case control.HistoryKeyUnsealed:
+		fmt.Fprintln(e.stdout, "History:     sealed, but with a key stored in the clear (init --no-passphrase): anyone who can read the data dir can read it")
 	}
 	if id.Node != nil {
 		fmt.Fprintf(e.stdout, "Running:     pid %d, listening on %s, in %s, %d linked\n", id.Node.PID, id.Node.Addr, strings.Join(id.Node.Rooms, ", "), id.Node.Linked)

@@ -33,6 +33,7 @@ func runInit(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	name := fs.String("name", "", "your nickname: the `NAME` people who trust you see (at most 64 bytes)")
 	noPass := fs.Bool("no-passphrase", false, "store the secret keys unsealed (anyone who can read the data dir can be you)")
 	pf := addPassphraseFlags(fs)
+	e.pf = pf
 	force := fs.Bool("force", false, "replace an existing identity (the old database is backed up first)")
 	args, err := e.parse(fs, args)
 	if err != nil {
@@ -86,7 +87,15 @@ func runInit(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 			return err
 		}
 	}
+	if err := e.keepHistory(db, pass); err != nil {
+		return err
+	}
 	if err := db.PutIdentity(rec); err != nil {
+		return err
+	}
+	// The history's data key is sealed with the same passphrase (and the
+	// file compacted: an old identity's sealed key leaves it).
+	if err := db.SealDataKey(pass, kdf); err != nil {
 		return err
 	}
 	created = true
@@ -94,6 +103,20 @@ func runInit(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 }
 
 // dbPathExisted returns the database's path and whether it exists now.
+// keepHistory unlocks the history of a database that has one, sealed
+// (init --force): with the new passphrase, which must then be the old one.
+func (e *env) keepHistory(db *storage.DB, pass []byte) error {
+	info, err := db.DataKey()
+	if err != nil || !info.Exists || !info.Sealed || db.Unlocked() {
+		return err
+	}
+	if err := db.Unlock(pass); err != nil {
+		return withHint(fmt.Errorf("init --force keeps your trust list and history, which are sealed with the old passphrase: %w", err),
+			"give the old passphrase (change it afterwards with lanchat passphrase), or move the data dir away to start empty")
+	}
+	return nil
+}
+
 func (e *env) dbPathExisted() (string, bool) {
 	dir, err := e.dir()
 	if err != nil {

@@ -101,6 +101,9 @@ func TestInitForceKeepsBackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer old.Close()
+	if err := old.Unlock([]byte("pw")); err != nil { // the nickname is sealed
+		t.Fatal(err)
+	}
 	rec, err := old.Identity()
 	if err != nil {
 		t.Fatal(err)

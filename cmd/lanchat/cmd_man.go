@@ -137,6 +137,8 @@ First steps:
 		{envPassphrase, "the passphrase, for scripts; read when there is no --passphrase-file, before a prompt"},
 		{envDiscoveryAddr, "the default of --discovery-addr, e.g. 127.255.255.255 to keep every lanchat of a shell on this machine"},
 		{envWebAddr, "the default of --web-addr, e.g. 127.0.0.1:0 (any free port) or off"},
+		{envNewPassphrase, "lanchat passphrase: the new passphrase, for scripts; read when there is no --new-passphrase-file"},
+		{envExportPassphrase, "lanchat export and import: the export file's passphrase, for scripts; read when there is no --export-passphrase-file"},
 	} {
 		fmt.Fprintf(&b, ".TP\n.B %s\n%s\n", roff(v[0]), roff(v[1]))
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -13,7 +15,7 @@ import (
 )
 
 var roomHelp = help{
-	synopsis: "lanchat room create|invite|remove|promote|leave|members|list [ROOM] [PEER] [--json]",
+	synopsis: "lanchat room create|invite|remove|promote|leave|members|list [ROOM] [PEER] [--json]\n       lanchat room set ROOM retain AGE|forever|default [--json]\n       lanchat room show [--json]",
 	text: `Private (invite-only) rooms. A private room has a random id and a
 membership that is part of its own signed history: every member checks each
 change against the membership at its place in the room's order. Only members
@@ -28,16 +30,28 @@ A removed member gets nothing written after the removal.
   leave ROOM           end your own membership
   members ROOM         members, admins, who added whom, and when
   list                 the private rooms you hold
+  set ROOM retain AGE  keep ROOM's messages on this machine for AGE (30d, 12h;
+                       forever; default), any room, open or private
+  show                 the retention settings
 
 ROOM is the room's name or id (names may collide: then give the id). Open
 rooms (lanchat chat --room NAME) stay as they are: joinable by any trusted
 peer. When no node runs on the data dir, one is started for the change and
 waits (at most --timeout) for your trusted peers to link, so they hear of it
-now; the others hear when they next link.`,
+now; the others hear when they next link.
+
+"room set ROOM retain AGE" deletes the room's messages older than AGE from
+this machine, for good, at once and from then on (a running lanchat checks
+every hour and at its start). ROOM "*" sets it for every room without a
+setting of its own; "forever" keeps everything, "default" drops the room's
+own setting. As with lanchat forget, the other members keep their copies.`,
 	example: `  lanchat room create design
   lanchat room invite design carol
   lanchat room members design --json
-  lanchat send --room design "the mockups are in"`,
+  lanchat send --room design "the mockups are in"
+  lanchat room set lobby retain 90d
+  lanchat room set '*' retain 365d
+  lanchat room show --json`,
 }
 
 // roomVerbs are the room subcommands: how many arguments after the verb,
@@ -77,9 +91,13 @@ func runRoom(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	}
 	nf.verbose = *verbose
 	if len(args) == 0 {
-		return usageErrorf("run: lanchat room --help", "room: give a subcommand (create, invite, remove, promote, leave, members, list)")
+		return usageErrorf("run: lanchat room --help", "room: give a subcommand (create, invite, remove, promote, leave, members, list, set, show)")
 	}
 	verb, rest := args[0], args[1:]
+	if verb == "set" || verb == "show" {
+		e.pf = nf.pass // room names are sealed: without a node, it asks
+		return e.roomRetention(ctx, verb, rest, *asJSON)
+	}
 	spec, ok := roomVerbs[verb]
 	if !ok {
 		return usageErrorf("run: lanchat room --help", "room: unknown subcommand %q", verb)
@@ -247,4 +265,98 @@ func (e *env) sendDirect(ctx context.Context, nf *nodeFlags, p control.DirectPar
 		fmt.Fprintln(e.stderr, "lanchat: they are not linked now; they get it when you next link with each other (it is stored)")
 	}
 	return nil
+}
+
+// roomRetention runs "room set ROOM retain AGE" and "room show".
+func (e *env) roomRetention(ctx context.Context, verb string, args []string, asJSON bool) error {
+	var p *control.RetentionParams
+	var err error
+	switch {
+	case verb == "show" && len(args) == 0:
+	case verb == "set" && len(args) == 3 && args[1] == "retain":
+		if p, err = retentionParams(args[0], args[2]); err != nil {
+			return err
+		}
+	default:
+		return usageErrorf("e.g. lanchat room set lobby retain 90d, or lanchat room show", "room: want \"set ROOM retain AGE\" or \"show\"")
+	}
+	var res *control.RetentionResult
+	err = e.withAPI(ctx, readWrite, func(ctx context.Context, api control.API) error {
+		if p == nil {
+			res, err = api.Retention(ctx)
+		} else {
+			res, err = api.SetRetention(ctx, *p)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return printJSON(e.stdout, res)
+	}
+	if p != nil && res.Deleted > 0 {
+		fmt.Fprintf(e.stdout, "Deleted %d messages older than the retention (on this machine)\n", res.Deleted)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROOM\tRETAIN")
+	fmt.Fprintf(tw, "* (every other room)\t%s\n", keepText(res.DefaultSeconds))
+	rooms := make([]string, 0, len(res.Rooms))
+	for r := range res.Rooms {
+		rooms = append(rooms, r)
+	}
+	slices.Sort(rooms)
+	for _, r := range rooms {
+		fmt.Fprintf(tw, "#%s\t%s\n", r, keepText(res.Rooms[r]))
+	}
+	return tw.Flush()
+}
+
+func retentionParams(room, age string) (*control.RetentionParams, error) {
+	p := &control.RetentionParams{Room: room}
+	if room != "*" {
+		if _, err := control.NormalizeRoom(room); err != nil {
+			return nil, usageErrorf("room names use a-z, 0-9, '-', '_' and '.', or * for every room", "room: %v", err)
+		}
+	}
+	switch age {
+	case "forever":
+	case "default":
+		p.Clear = true
+	default:
+		d, err := parseKeep(age)
+		if err != nil {
+			return nil, usageErrorf("e.g. 90d, 12h, forever or default", "room: retain %s: %v", age, err)
+		}
+		p.KeepSeconds = int64(d / time.Second)
+	}
+	return p, nil
+}
+
+// parseKeep reads a retention: N days ("90d") or a duration of at least a
+// minute.
+func parseKeep(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("not a number of days")
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < time.Minute {
+		return 0, fmt.Errorf("not a duration of at least a minute")
+	}
+	return d, nil
+}
+
+func keepText(secs int64) string {
+	switch d := time.Duration(secs) * time.Second; {
+	case secs == 0:
+		return "forever"
+	case d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	default:
+		return d.String()
+	}
 }

@@ -49,7 +49,10 @@ func printTrusted(e *env, peers []control.TrustedPeer) error {
 	fmt.Fprintln(tw, "FINGERPRINT\tNAME\tADDED\tLAST SEEN")
 	for _, p := range peers {
 		name := p.Name
-		if name == "" {
+		switch {
+		case p.NameSealed:
+			name = "(sealed)"
+		case name == "":
 			name = "-"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Fingerprint, name, formatTimePtr(p.AddedAt), formatTimePtr(p.LastSeen))

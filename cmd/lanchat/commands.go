@@ -61,10 +61,15 @@ var commands = []command{
 	{name: "back", summary: "tell your peers you are online again", help: backHelp, run: runBack},
 	{name: "doctor", summary: "find out why peers do not see or reach you", help: doctorHelp, run: runDoctor},
 	{name: "web", summary: "print (or open) a login link to the web UI of the running node", help: webHelp, run: runWeb},
-	{name: "room", summary: "private rooms: create, invite, remove, members", help: roomHelp, run: runRoom, args: argRoomVerb},
+	{name: "room", summary: "private rooms (create, invite, remove, members) and how long rooms are kept", help: roomHelp, run: runRoom, args: argRoomVerb},
 	{name: "send-file", summary: "offer a file or folder in a room", help: sendFileHelp, run: runSendFile, args: argFile},
 	{name: "files", summary: "list file offers and fetches", help: filesHelp, run: runFiles},
 	{name: "fetch", summary: "fetch a file offer, verified chunk by chunk", help: fetchHelp, run: runFetch},
+	{name: "forget", summary: "delete a room's history from this machine", help: forgetHelp, run: runForget},
+	{name: "passphrase", summary: "change the passphrase of your keys and history", help: passphraseHelp, run: runPassphrase},
+	{name: "export", summary: "write your identity (and trust list, history) to a sealed file", help: exportHelp, run: runExport},
+	{name: "import", summary: "restore an identity from a file written by export", help: importHelp, run: runImport, args: argText},
+	{name: "delete", summary: "delete one of your messages for everyone", help: deleteHelp, run: runDelete, args: argText},
 	// completion, man and __complete read this table: init() in
 	// cmd_completion.go appends them.
 }
@@ -80,6 +85,7 @@ func findCommand(name string) *command {
 
 // dispatch parses the global flags, picks the command and runs it.
 func (e *env) dispatch(ctx context.Context, args []string) error {
+	e.ctx = ctx
 	top, version, helpFlag := e.newTopFlagSet()
 	if err := top.Parse(args); err != nil {
 		return usageErrorf("run: lanchat --help", "%v", err)

@@ -127,6 +127,9 @@ func TestChatFirstRunWithoutQuestions(t *testing.T) {
 			if id.Nick != "carol" || id.Sealed != tt.sealed {
 				t.Errorf("identity made on first run: nickname %q sealed %v; want carol, sealed %v", id.Nick, id.Sealed, tt.sealed)
 			}
+			if want := map[bool]string{true: control.HistoryKeyPassphrase, false: control.HistoryKeyUnsealed}[tt.sealed]; id.HistoryKey != want {
+				t.Errorf("first run: history key %q, want %q", id.HistoryKey, want)
+			}
 		})
 	}
 	t.Run("no terminal, no passphrase source", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"github.com/lanchat/lanchat/control"
@@ -25,6 +26,12 @@ type env struct {
 
 	dataDir string   // --data-dir; "" if no default could be found
 	cmd     *command // the command being run
+
+	// ctx is the command's context, for a passphrase prompt that the
+	// database asks for (see unlocker); pf are the command's passphrase
+	// flags, if it has them.
+	ctx context.Context
+	pf  *passphraseFlags
 }
 
 func newEnv(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *env {
@@ -135,6 +142,7 @@ func (e *env) openStore(mode storeMode) (*storage.DB, error) {
 	}
 	opts := storage.DefaultOptions()
 	opts.ReadOnly = mode == readOnly
+	opts.Passphrase = e.unlocker
 	db, err := storage.Open(path, opts)
 	if errors.Is(err, storage.ErrOlderSchema) {
 		opts.ReadOnly = false // only a writer can upgrade the file
@@ -146,7 +154,30 @@ func (e *env) openStore(mode storeMode) (*storage.DB, error) {
 	if err != nil {
 		return nil, withPlaceHint(err, dir)
 	}
+	db.SetUnlocker(e.unlocker)
+	db.SetQuietPassphrase(func() []byte {
+		if e.pf == nil {
+			return e.quietPassphrase(&passphraseFlags{})
+		}
+		return e.quietPassphrase(e.pf)
+	})
+	if b := db.SealedBackup(); b != "" {
+		warnf(e.stderr, "your history from an older lanchat is now sealed in %s; the old file, with everything IN THE CLEAR, is kept as %s: remove it (shred -u %s) once lanchat works for you", path, b, b)
+	}
 	return db, nil
+}
+
+// unlocker asks for the passphrase when the database needs it to open the
+// history (no node runs, so this command reads the file itself).
+func (e *env) unlocker() ([]byte, error) {
+	ctx, pf := e.ctx, e.pf
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if pf == nil {
+		pf = &passphraseFlags{}
+	}
+	return e.passphrase(ctx, pf, false)
 }
 
 // withPlaceHint adds a hint to an error about a data dir that this user

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -118,6 +119,12 @@ func (e *env) createFirstIdentity(ctx context.Context, nf *nodeFlags, name strin
 		return err
 	}
 	err = db.PutIdentity(rec)
+	if err == nil { // the history's key is sealed with the same passphrase
+		err = db.SealDataKey(pass, kdf)
+	}
+	if err == nil && pass != nil {
+		nf.dataPass = bytes.Clone(pass) // the node unlocks the history without asking again
+	}
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}

@@ -25,6 +25,9 @@ type nodeFlags struct {
 	noReadReceipts bool // the node sends no read markers
 	// auto is the auto-fetch policy's flags (up and chat only), or nil.
 	auto *autoFetchFlags
+	// dataPass, when set with identity, unlocks the history (sealed with
+	// the passphrase chosen on the first run).
+	dataPass []byte
 }
 
 func (e *env) addNodeFlags(fs *pflag.FlagSet, roomHelp string) *nodeFlags {
@@ -35,6 +38,7 @@ func (e *env) addNodeFlags(fs *pflag.FlagSet, roomHelp string) *nodeFlags {
 	fs.BoolVar(&f.noReadReceipts, "no-read-receipts", false, "do not tell peers what you have read (you still see what they share)")
 	f.disc = addDiscoveryFlags(fs, e.getenv)
 	f.pass = addPassphraseFlags(fs)
+	e.pf = f.pass
 	return f
 }
 
@@ -77,6 +81,18 @@ func (e *env) startNodeOn(ctx context.Context, db *storage.DB, rooms []string, f
 		if id, err = e.loadIdentity(ctx, db, f.pass); err != nil {
 			return nil, err
 		}
+	}
+	if f.dataPass != nil && !db.Unlocked() {
+		err := db.Unlock(f.dataPass)
+		clear(f.dataPass)
+		if err != nil {
+			return nil, err
+		}
+	}
+	// Open the history now, not at the node's first read of it (where a
+	// prompt would land in the middle of a chat).
+	if err := db.UnlockNow(); err != nil {
+		return nil, err
 	}
 	rec, err := db.Identity()
 	if err != nil {

@@ -66,6 +66,21 @@ func (e *env) passphrase(ctx context.Context, pf *passphraseFlags, confirm bool)
 	return p, nil
 }
 
+// quietPassphrase returns the passphrase from --passphrase-file or the
+// environment, never asking; nil when neither gives one.
+func (e *env) quietPassphrase(pf *passphraseFlags) []byte {
+	if pf.file != "" {
+		if p, err := readPassphraseFile(pf.file); err == nil {
+			return p
+		}
+		return nil
+	}
+	if p := e.getenv(envPassphrase); p != "" {
+		return []byte(p)
+	}
+	return nil
+}
+
 // readPassphraseFile returns the first line of the file, without its line
 // ending.
 func readPassphraseFile(path string) ([]byte, error) {
@@ -157,12 +172,18 @@ func (e *env) loadIdentity(ctx context.Context, db *storage.DB, pf *passphraseFl
 		if err != nil {
 			return nil, err
 		}
+		defer clear(pass)
 		secret, err = lcrypto.Unseal(rec.Secret, pass)
-		clear(pass)
 		if err != nil {
 			return nil, fmt.Errorf("unlock your key: %w", err)
 		}
 		defer clear(secret)
+		// the history's data key is sealed with the same passphrase
+		if info, err := db.DataKey(); err == nil && info.Sealed && !db.Unlocked() {
+			if err := db.Unlock(pass); err != nil {
+				return nil, err
+			}
+		}
 	}
 	id, err := lcrypto.IdentityFromSecret(secret)
 	if err != nil {

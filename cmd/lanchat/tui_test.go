@@ -118,7 +118,8 @@ func TestTUIFirstRun(t *testing.T) {
 	scr.WaitShows("EXITED 0")
 	wantTerminalRestored(t, sttyFile)
 	r := c.must(0, "id", "--data-dir", dir)
-	wantContains(t, "id", r.stdout, "Nickname:    carol", "sealed with a passphrase")
+	wantContains(t, "id", r.stdout, "Nickname:    (sealed", "sealed with a passphrase", "History:     sealed, with a key sealed by the passphrase")
 	pass := passFile(t, "secret words")
-	c.must(0, "id", "--data-dir", dir, "--check-passphrase", "--passphrase-file", pass)
+	r = c.must(0, "id", "--data-dir", dir, "--check-passphrase", "--passphrase-file", pass)
+	wantContains(t, "id --check-passphrase", r.stdout, "Nickname:    carol")
 }

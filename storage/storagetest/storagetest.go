@@ -73,10 +73,13 @@ func rewrite(path string, damage func(b []byte, pageSize int) []byte) error {
 	return nil
 }
 
-// EditMessage replaces the stored bytes of message seq of author in room
-// with edit's result, as a disk fault or a hand edit would: no index
-// changes. The database at path must not be open.
-func EditMessage(path, room string, author [32]byte, seq uint64, edit func(raw []byte) []byte) error {
+// EditMessage replaces the stored (sealed) bytes of message seq of author
+// in room with edit's result, as a disk fault or a hand edit would: no index
+// changes. Rooms are named in the file by a keyed id, so the message is
+// looked up by author and sequence number in every room: it must be in
+// exactly one (room only names it in errors). The database at path must
+// not be open.
+func EditMessage(path, room string, author [32]byte, seq uint64, edit func(sealed []byte) []byte) error {
 	db, err := bbolt.Open(path, 0o600, nil)
 	if err != nil {
 		return fmt.Errorf("storagetest: %w", err)
@@ -84,17 +87,30 @@ func EditMessage(path, room string, author [32]byte, seq uint64, edit func(raw [
 	defer db.Close()
 	return db.Update(func(tx *bbolt.Tx) error {
 		msgs := tx.Bucket([]byte("messages"))
-		if msgs == nil || msgs.Bucket([]byte(room)) == nil {
-			return fmt.Errorf("storagetest: %s has no room %q", path, room)
+		if msgs == nil {
+			return fmt.Errorf("storagetest: %s has no messages", path)
 		}
-		r := msgs.Bucket([]byte(room))
 		ak := binary.BigEndian.AppendUint64(append([]byte{}, author[:]...), seq)
-		clock := r.Bucket([]byte("a")).Get(ak)
-		if len(clock) != 8 {
+		var found *bbolt.Bucket
+		var clock []byte
+		err := msgs.ForEachBucket(func(id []byte) error {
+			r := msgs.Bucket(id)
+			if c := r.Bucket([]byte("a")).Get(ak); c != nil {
+				if found != nil {
+					return fmt.Errorf("storagetest: message %d of that author is in more than one room", seq)
+				}
+				found, clock = r, append([]byte{}, c...)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if found == nil || len(clock) != 8 {
 			return fmt.Errorf("storagetest: room %q has no message %d of that author", room, seq)
 		}
-		ok := append(append([]byte{}, clock...), ak...)
-		o := r.Bucket([]byte("o"))
+		ok := append(clock, ak...)
+		o := found.Bucket([]byte("o"))
 		raw := o.Get(ok)
 		if raw == nil {
 			return fmt.Errorf("storagetest: room %q: message %d is indexed but missing", room, seq)
