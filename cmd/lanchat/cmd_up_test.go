@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"github.com/lanchat/lanchat/cmd/lanchat/chatui"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -137,4 +138,33 @@ func (p *chatProc) saw(kind string) bool {
 		}
 	}
 	return false
+}
+
+// A chat window that attaches to a node already linked with a peer shows
+// that link (a peer_up), once: the link came up before the window
+// subscribed, so it has no event of its own.
+func TestAttachedWindowShowsExistingLinks(t *testing.T) {
+	c := newCLI(t, envPassphrase+"=")
+	port := freePort(t, "udp")
+	dA, fA := c.initNode("alice", "--no-passphrase")
+	dB, fB := c.initNode("bob", "--no-passphrase")
+	c.trustEachOther([]string{dA, dB}, []string{fA.String(), fB.String()})
+	alice := c.startProc("alice", append([]string{"up", "--data-dir", dA}, loopbackFlags(port)...))
+	bob := c.startProc("bob", append([]string{"up", "--data-dir", dB}, loopbackFlags(port)...))
+	waitForSocket(t, alice, dA)
+	waitForSocket(t, bob, dB)
+	eventually(t, "alice's node to link bob", func() bool {
+		var peers []control.PeerEntry
+		r := c.run("", "peers", "--data-dir", dA, "--json")
+		return json.Unmarshal([]byte(r.stdout), &peers) == nil && slices.ContainsFunc(peers, func(p control.PeerEntry) bool {
+			return p.Fingerprint == fB.String() && p.Linked
+		})
+	})
+	w := c.startChat("window", dA)
+	eventually(t, "the window to show the link to bob", func() bool { return w.linked() == 1 })
+	w.say("/quit")
+	<-w.exited
+	if n := w.linked(); n != 1 {
+		t.Errorf("the window counted %d links, want 1 (shown once)", n)
+	}
 }

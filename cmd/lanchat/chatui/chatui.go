@@ -111,6 +111,7 @@ func Run(ctx context.Context, api control.API, o Options) error {
 	if err := s.start(ctx, o.Rooms); err != nil {
 		return err
 	}
+	s.announceLinked(ctx)
 	if term != nil {
 		return s.loop(ctx, events, nil, term)
 	}
@@ -141,6 +142,48 @@ type interp struct {
 	// fileStates is each fetch's last shown state, so a notice says only
 	// what changed.
 	fileStates map[string]string
+	// linked are the peers shown as linked (by fingerprint): the links
+	// the node had before this window subscribed, then peer_up/peer_down.
+	linked map[string]bool
+}
+
+// announceLinked shows a peer_up for each peer the node was already linked
+// with when this window subscribed: a link that came up between the node's
+// start and the subscription has no event of its own. Subscribing first and
+// then asking means no link is missed; one announced both ways is shown once.
+func (s *interp) announceLinked(ctx context.Context) {
+	peers, err := s.api.Peers(ctx)
+	if err != nil {
+		return
+	}
+	for _, p := range peers {
+		if p.Linked {
+			s.event(ctx, control.Event{Kind: control.EventPeerUp, Time: s.now().UTC().Truncate(time.Millisecond),
+				Peer: &control.PeerView{Fingerprint: p.Fingerprint, Short: p.Short, Nick: p.Nick, Addr: p.Addr,
+					Trusted: p.Trusted, Linked: true, Presence: p.Presence, Status: p.Status}})
+		}
+	}
+}
+
+// seeLink keeps linked up to date with ev and reports whether ev is news:
+// false for a peer_up of a peer already shown as linked.
+func (s *interp) seeLink(ev control.Event) bool {
+	if ev.Peer == nil {
+		return true
+	}
+	switch ev.Kind {
+	case control.EventPeerUp:
+		if s.linked[ev.Peer.Fingerprint] {
+			return false
+		}
+		if s.linked == nil {
+			s.linked = map[string]bool{}
+		}
+		s.linked[ev.Peer.Fingerprint] = true
+	case control.EventPeerDown:
+		delete(s.linked, ev.Peer.Fingerprint)
+	}
+	return true
 }
 
 // start learns who we are, joins the rooms asked for and says hello.

@@ -21,6 +21,9 @@ const (
 
 // event shows one event of the node.
 func (s *interp) event(ctx context.Context, ev control.Event) {
+	if !s.seeLink(ev) {
+		return
+	}
 	if s.r.raw() {
 		s.r.event(ev)
 		return
