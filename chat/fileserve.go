@@ -18,6 +18,9 @@ func (l *link) handleFileRequest(body []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrFrame, err)
 	}
+	if l.fileReqs == nil {
+		l.startFileServer()
+	}
 	select {
 	case l.fileReqs <- ref:
 	default:

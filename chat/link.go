@@ -35,9 +35,12 @@ type link struct {
 	presence *presence
 
 	clock linkSkew // the peer's clock skew, from its latest live message
-	// fileReqs queues the peer's file requests for serveFiles (set by
-	// serve before the first frame is read).
+	// fileReqs queues the peer's file requests for serveFiles (nil until
+	// the first one: startFileServer).
 	fileReqs chan files.Ref
+	// startFileServer sets fileReqs and starts serveFiles (set by serve;
+	// called by its goroutine on the first file request).
+	startFileServer func()
 }
 
 // nickname is what the peer calls itself: its hello's or its latest nick

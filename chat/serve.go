@@ -38,13 +38,23 @@ func (l *link) serve() {
 	}()
 	defer func() { close(deliveries); <-delivered }()
 	n.sendPresence(l)
-	l.fileReqs = make(chan files.Ref, fileRequestQueue)
-	filesDone := make(chan struct{})
-	go func() {
-		defer close(filesDone)
-		l.serveFiles(ctx, l.fileReqs)
+	// The link's file server starts with the peer's first file request:
+	// an idle link costs no goroutine or queue for it.
+	var filesDone chan struct{}
+	l.startFileServer = func() {
+		l.fileReqs = make(chan files.Ref, fileRequestQueue)
+		filesDone = make(chan struct{})
+		go func() {
+			defer close(filesDone)
+			l.serveFiles(ctx, l.fileReqs)
+		}()
+	}
+	defer func() {
+		cancel()
+		if filesDone != nil {
+			<-filesDone
+		}
 	}()
-	defer func() { cancel(); <-filesDone }()
 	for _, r := range l.sharedRooms() {
 		l.requestSync(r)
 		n.sendReadMark(r, l, nil)
