@@ -251,8 +251,12 @@ func (n *Node) removeLink(l *link) {
 	n.links.Unlock()
 	if !current {
 		// A newer link replaced this one: what was sent on this one as
-		// it closed may be lost, so the conversations sync again on it.
+		// it closed may be lost, so the shared rooms and the
+		// conversations sync again on the new one.
 		if cur := n.linkTo(l.key); cur != nil {
+			for _, r := range cur.sharedRooms() {
+				cur.requestSync(r)
+			}
 			cur.resyncConvos()
 		}
 	}
