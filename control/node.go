@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"fmt"
+	"github.com/lanchat/lanchat/chat/files"
 	"path/filepath"
 	"time"
 
@@ -159,3 +160,7 @@ func NormalizeOpenRoom(name string) (string, error) { return chat.NormalizeOpenR
 
 // CheckNick reports why a nickname breaks the rules, if it does.
 func CheckNick(nick string) error { return chat.CheckNick(nick) }
+
+// HumanSize formats a byte count for people: 512 B, 1.5 KiB, 3.2 GiB (the
+// way file offers say their size).
+func HumanSize(n uint64) string { return files.HumanSize(n) }

@@ -106,7 +106,7 @@ func runSendFile(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) 
 	if fv.Folder {
 		kind = fmt.Sprintf("folder (%d files)", fv.Files)
 	}
-	fmt.Fprintf(e.stdout, "offered %s %s, %s, in #%s as %s\n", kind, fv.Name, humanBytes(fv.Size), fv.Room, shortID(fv.ID))
+	fmt.Fprintf(e.stdout, "offered %s %s, %s, in #%s as %s\n", kind, fv.Name, control.HumanSize(fv.Size), fv.Room, shortID(fv.ID))
 	fmt.Fprintln(e.stdout, "your node serves it while it runs; members who fetch it serve it too, so you may go once one of them has it all")
 	if len(fv.Skipped) > 0 {
 		warnf(e.stderr, "left out (symlinks or special files): %s", strings.Join(fv.Skipped, ", "))
@@ -148,7 +148,7 @@ func runFiles(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) err
 		if f.Nick != "" {
 			from = f.Nick + "(" + f.FromShort + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t#%s\n", shortID(f.ID), f.State, humanBytes(f.Size), percent(f.Have, f.Size), name, from, f.Room)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t#%s\n", shortID(f.ID), f.State, control.HumanSize(f.Size), percent(f.Have, f.Size), name, from, f.Room)
 	}
 	return tw.Flush()
 }
@@ -239,7 +239,7 @@ func (p *progress) show(fv *control.FileView) {
 			eta = (time.Duration(float64(fv.Size-fv.Have)/fv.Rate) * time.Second).Round(time.Second).String()
 		}
 		line := fmt.Sprintf("%s [%s%s] %s %s/s ETA %s", fv.Name, strings.Repeat("=", done), strings.Repeat(" ", width-done),
-			percent(fv.Have, fv.Size), humanBytes(uint64(fv.Rate)), eta)
+			percent(fv.Have, fv.Size), control.HumanSize(uint64(fv.Rate)), eta)
 		if fv.State == control.FilePaused {
 			line = fmt.Sprintf("%s %s paused: %s", fv.Name, percent(fv.Have, fv.Size), fv.Error)
 		}
@@ -271,9 +271,9 @@ func (p *progress) end(fv *control.FileView) error {
 	}
 	switch fv.State {
 	case control.FileDone:
-		fmt.Fprintf(p.w, "%s: %s, verified\n", fv.Path, humanBytes(fv.Size))
+		fmt.Fprintf(p.w, "%s: %s, verified\n", fv.Path, control.HumanSize(fv.Size))
 	default:
-		fmt.Fprintf(p.w, "fetching %s (%s) in the background: see lanchat files\n", fv.Name, humanBytes(fv.Size))
+		fmt.Fprintf(p.w, "fetching %s (%s) in the background: see lanchat files\n", fv.Name, control.HumanSize(fv.Size))
 	}
 	return nil
 }
@@ -285,18 +285,4 @@ func percent(have, size uint64) string {
 		return "100%"
 	}
 	return fmt.Sprintf("%d%%", have*100/size)
-}
-
-// humanBytes formats a byte count: 512 B, 1.5 KiB, 3.2 GiB.
-func humanBytes(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

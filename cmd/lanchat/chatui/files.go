@@ -57,7 +57,7 @@ func fileLine(f *control.FileView) string {
 	if f.Size > 0 {
 		have = fmt.Sprintf("%d%%", f.Have*100/f.Size)
 	}
-	l := fmt.Sprintf("%s %s %s (%s, %s held) from %s in #%s", f.ID[:min(12, len(f.ID))], f.State, f.Name, humanSize(f.Size), have, nameLabel(f.Nick, f.FromShort), f.Room)
+	l := fmt.Sprintf("%s %s %s (%s, %s held) from %s in #%s", f.ID[:min(12, len(f.ID))], f.State, f.Name, control.HumanSize(f.Size), have, nameLabel(f.Nick, f.FromShort), f.Room)
 	if f.Path != "" {
 		l += " at " + f.Path
 	}
@@ -91,7 +91,7 @@ func (s *interp) fetch(ctx context.Context, arg string) {
 		s.notice("%s", fileLine(fv))
 		return
 	}
-	s.notice("fetching %s (%s) into %s; you are told when it is done", SanitizeLine(fv.Name), humanSize(fv.Size), SanitizeLine(out))
+	s.notice("fetching %s (%s) into %s; you are told when it is done", SanitizeLine(fv.Name), control.HumanSize(fv.Size), SanitizeLine(out))
 }
 
 // fileEvent shows a fetch's changes of state (not every progress step).

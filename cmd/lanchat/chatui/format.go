@@ -72,7 +72,7 @@ func MessageText(v *control.MessageView) string {
 		if f.Folder {
 			kind = fmt.Sprintf("folder of %d files", f.Files)
 		}
-		return SanitizeLine(fmt.Sprintf("offers a %s: %s (%s); /fetch %s", kind, f.Name, humanSize(f.Size), v.ID[:min(12, len(v.ID))]))
+		return SanitizeLine(fmt.Sprintf("offers a %s: %s (%s); /fetch %s", kind, f.Name, control.HumanSize(f.Size), v.ID[:min(12, len(v.ID))]))
 	}
 	return SanitizeLine(v.Body)
 }
@@ -137,18 +137,4 @@ func sameDay(a, b time.Time) bool {
 	ya, ma, da := a.Local().Date()
 	yb, mb, db := b.Local().Date()
 	return ya == yb && ma == mb && da == db
-}
-
-// humanSize formats a byte count: 512 B, 1.5 KiB, 3.2 GiB.
-func humanSize(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
