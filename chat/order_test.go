@@ -31,7 +31,9 @@ func TestReplySortsAfterWhatItAnswers(t *testing.T) {
 	for _, n := range []*testNode{alice, bob, carol} {
 		waitFor(t, n.name+" to hold c2", func() bool { return hasBodies(n.history(t, "lobby"), "c2 after a1") })
 		h := n.history(t, "lobby")
-		at := func(b string) int { return slices.IndexFunc(h, func(l string) bool { return strings.HasSuffix(l, " "+b) }) }
+		at := func(b string) int {
+			return slices.IndexFunc(h, func(l string) bool { return strings.HasSuffix(l, " "+b) })
+		}
 		if at("b1 question") > at("c1 answer") || at("a1") > at("c2 after a1") {
 			t.Errorf("%s's order: %q", n.name, h)
 		}
