@@ -509,8 +509,9 @@ function onMessage(m) {
     if (m.conversation === "direct" && m.with) {
       state.convs.set(m.room, { room: m.room, kind: "direct", name: m.with_nick || m.with.slice(0, 7), with: m.with, member: true });
       if (state.pending && state.pending.fp === m.with) {
-        if (state.current === "with:" + m.with) state.current = m.room;
+        const here = state.current === "with:" + m.with;
         state.pending = null;
+        if (here) { selectRoom(m.room); return; } // the conversation now has its id: show it from the node
       }
     } else if (m.conversation === "private") {
       loadConversations().then(renderRooms, (err) => showError("rooms", err));
@@ -644,7 +645,6 @@ async function send() {
     box.value = "";
     onMessage(res.message);
     if (state.current === res.message.room) refreshReceipts(res.message.room);
-    else if (state.current.startsWith("with:")) await selectRoom(res.message.room);
   } catch (err) {
     showError("not sent", err);
   }
