@@ -75,6 +75,21 @@ func TestBrowserDirectMessagesAndPrivateRooms(t *testing.T) {
 	if text := jsString(t, s, messagesText); strings.Contains(text, "one more") {
 		t.Errorf("a direct message shows in #lobby:\n%s", text)
 	}
+	// viewing it marks it read at the node
+	must(t, s.Execute(ctxT(t), sideButton+`.click()`, nil, "direct", "@bob", true))
+	eventuallyJS(t, s, "the count gone", `return !!`+sideButton, "direct", "@bob")
+	waitFor(t, "the direct conversation read at alice's node", func() bool {
+		sts, err := alice.node.RoomStatus(ctx)
+		if err != nil {
+			return false
+		}
+		for _, st := range sts {
+			if strings.HasPrefix(st.Room, "dm.") {
+				return st.Unread == 0 && st.LastRead != ""
+			}
+		}
+		return false
+	})
 
 	// a private room: created, a trusted peer invited, listed apart
 	typeInto(t, s, `input[aria-label="New private room"]`, "secret"+webdriver.KeyEnter)
