@@ -126,6 +126,7 @@ func TestBrowserDirectMessagesAndPrivateRooms(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventuallyJS(t, s, "bob's private message, live", `return document.getElementById("messages").innerText.includes("got it")`)
+	shot(t, s, "private-room")
 
 	// an admin removes: after a confirmation, bob is out
 	click(t, s, `#members li[data-fingerprint="`+bobFP+`"] button`)
@@ -161,7 +162,6 @@ func TestBrowserDirectMessagesAndPrivateRooms(t *testing.T) {
 		return err == nil && !pr.Member
 	})
 	eventuallyJS(t, s, "team off the list", `return !`+sideButton, "private", "#team[private]", true)
-	shot(t, s, "convo")
 }
 
 func TestBrowserReceiptsPresenceFilesDelete(t *testing.T) {
@@ -237,6 +237,7 @@ func TestBrowserReceiptsPresenceFilesDelete(t *testing.T) {
 	must(t, s.Execute(ctxT(t), `document.getElementById("download-dir").value = arguments[0]`, nil, out))
 	click(t, s, `#messages button[aria-label="Fetch report.txt"]`)
 	eventuallyJS(t, s, "the fetch done", `const f = document.querySelector("#messages .file .fstate"); return !!f && f.textContent.startsWith("done: ")`)
+	shot(t, s, "file-and-mention")
 	got, err := os.ReadFile(filepath.Join(out, "report.txt"))
 	must(t, err)
 	if string(got) != content {

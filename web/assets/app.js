@@ -354,8 +354,8 @@ function renderMembers() {
   const sel = $("invite-peer");
   sel.replaceChildren(...state.trusted.filter((t) => !inRoom.has(t.fingerprint))
     .map((t) => el("option", { value: t.fingerprint, text: (t.name || t.fingerprint.slice(0, 7)) + " (" + t.fingerprint.slice(0, 7) + ")" })));
-  $("invite").hidden = !(pr && pr.member); // any member may invite
-  $("invite-ok").disabled = !sel.options.length;
+  $("invite").hidden = !(pr && pr.member) || !sel.options.length; // any member may invite
+  if (pr && pr.member && !sel.options.length) $("members").append(el("li", { class: "hint", text: "everyone you trust is a member" }));
 }
 
 // ---- loading -------------------------------------------------------------
@@ -584,6 +584,11 @@ function onEvent(ev) {
 // onFile shows how far a fetch got.
 function onFile(f) {
   if (!f) return;
+  // fetch's answer may come after the events of the fetch it started: an
+  // older view never replaces a newer one
+  const old = state.files.get(f.id);
+  if (old && old.state === "done" && f.state !== "done") return;
+  if (old && old.state === f.state && f.state === "fetching" && (f.have || 0) < (old.have || 0)) return;
   state.files.set(f.id, f);
   const box = document.querySelector('#messages [data-file="' + f.id + '"]');
   if (!box) return;
