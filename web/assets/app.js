@@ -265,13 +265,14 @@ function renderRooms() {
   $("rooms").replaceChildren(...state.rooms.map(roomButton));
   const of = (kind) => [...state.convs.values()].filter((c) => c.kind === kind && (kind !== "private" || c.member))
     .sort((a, b) => a.name.localeCompare(b.name)).map((c) => roomButton(c.room));
-  $("private").replaceChildren(...of("private"));
+  const priv = of("private");
+  $("private").replaceChildren(...(priv.length ? priv : [el("li", { class: "state", text: "none yet" })]));
   const direct = of("direct");
   if (state.pending) {
     direct.push(el("li", {}, el("button", { type: "button", "aria-current": String(state.current === "with:" + state.pending.fp),
       "aria-label": "@" + state.pending.name, onclick: () => selectRoom("with:" + state.pending.fp) }, el("span", { text: "@" + state.pending.name }))));
   }
-  $("direct").replaceChildren(...direct);
+  $("direct").replaceChildren(...(direct.length ? direct : [el("li", { class: "state", text: "none yet: Message next to a trusted peer starts one" })]));
   let total = 0;
   for (const n of state.unread.values()) total += n;
   document.title = (total ? "(" + total + ") " : "") + "lanchat" + (state.current ? " " + convLabel(state.current) : "");
