@@ -24,6 +24,7 @@ const state = {
   refusing: new Set(), // fingerprints that refused the link
   notify: false,
   connected: false,
+  queued: null, // events that arrived during loadAll, applied after it
 };
 
 // ---- talking to the node -------------------------------------------------
@@ -471,15 +472,32 @@ async function loadPeers() {
   }
 }
 
+// loadAll loads everything the page shows. Events that arrive meanwhile
+// wait in state.queued and are applied after it (what the loads already
+// hold is skipped), so nothing that happens during a load is lost. The
+// "you are" line is filled in last: once it shows, the page is loaded.
 async function loadAll() {
-  state.me = await api("/api/session");
+  if (state.queued) return; // one load at a time; the events wait for it
+  state.queued = [];
+  try {
+    await loadEverything();
+  } finally {
+    const queued = state.queued;
+    state.queued = null;
+    for (const ev of queued) onEvent(ev);
+  }
   $("me").textContent = "you are " + state.me.nick + " (" + state.me.short + ")";
+}
+
+async function loadEverything() {
+  state.me = await api("/api/session");
   $("trust-mine").replaceChildren(fingerprintGroups(state.me.fingerprint));
   if (!$("download-dir").value) $("download-dir").value = state.me.download_dir;
   $("presence-state").value = state.me.presence || "online";
   $("presence-status").value = state.me.status || "";
+  const files = api("/api/files").catch((err) => { showError("files", err); return []; });
   await loadConversations();
-  try { for (const f of await api("/api/files")) state.files.set(f.id, f); } catch (err) { showError("files", err); }
+  for (const f of await files) state.files.set(f.id, f);
   state.messages.clear();
   if (!state.convs.has(state.current) && !state.current.startsWith("with:")) state.current = state.rooms[0] || "";
   renderRooms();
@@ -613,7 +631,11 @@ function connect() {
     }
   };
   source.onmessage = (e) => {
-    try { onEvent(JSON.parse(e.data)); } catch (err) { showError("event", err); }
+    try {
+      const ev = JSON.parse(e.data);
+      if (state.queued) state.queued.push(ev);
+      else onEvent(ev);
+    } catch (err) { showError("event", err); }
   };
   source.onerror = () => {
     state.connected = false;
