@@ -233,6 +233,13 @@ func TestBrowserReceiptsPresenceFilesDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventuallyJS(t, s, "the offer", `const f = document.querySelector("#messages .file"); return !!f && f.innerText.includes("report.txt") && f.innerText.includes("70.3 KiB")`)
+	// a folder that is not absolute is refused in the page, and nothing is fetched
+	must(t, s.Execute(ctxT(t), `document.getElementById("download-dir").value = "Downloads"`, nil))
+	click(t, s, `#messages button[aria-label="Fetch report.txt"]`)
+	eventuallyJS(t, s, "the notice about the folder", `return document.getElementById("notices").innerText.includes("must be an absolute path")`)
+	if fs, err := alice.node.Files(ctx); err != nil || len(fs) != 1 || fs[0].State != "offered" {
+		t.Errorf("after a refused folder the offer is %+v (%v); want it untouched", fs, err)
+	}
 	out := t.TempDir()
 	must(t, s.Execute(ctxT(t), `document.getElementById("download-dir").value = arguments[0]`, nil, out))
 	click(t, s, `#messages button[aria-label="Fetch report.txt"]`)
