@@ -1,9 +1,14 @@
 package web
 
 import (
+	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 
+	"github.com/lanchat/lanchat/chat"
 	"github.com/lanchat/lanchat/control"
 )
 
@@ -17,6 +22,12 @@ type sessionInfo struct {
 	Rooms        []string `json:"rooms"`
 	MaxBodyBytes int      `json:"max_body_bytes"`
 	DefaultRoom  string   `json:"default_room"`
+	// Presence and Status are what the node tells its peers now.
+	Presence string `json:"presence"`
+	Status   string `json:"status"`
+	// DownloadDir is the folder on the node's machine the page proposes
+	// to fetch files into.
+	DownloadDir string `json:"download_dir"`
 }
 
 func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
@@ -33,7 +44,9 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 		Rooms: []string{}, MaxBodyBytes: control.MaxBodyBytes, DefaultRoom: control.DefaultRoom}
 	if id.Node != nil {
 		info.Nick, info.Rooms = id.Node.Nick, id.Node.Rooms
+		info.Presence, info.Status = id.Node.Presence, id.Node.Status
 	}
+	info.DownloadDir = downloadDir(id.DataDir)
 	writeJSON(w, info)
 }
 
@@ -74,6 +87,7 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Since = since
+	p.With = q.Get("with")
 	views, err := s.api.History(r.Context(), p)
 	answer(w, views, err)
 }
@@ -158,6 +172,12 @@ var statusOf = map[string]int{
 	control.CodeNotTrusted:     http.StatusNotFound,
 	control.CodeNoNode:         http.StatusServiceUnavailable,
 	control.CodeBusy:           http.StatusServiceUnavailable,
+	control.CodeNotMember:      http.StatusForbidden,
+	control.CodeNotYours:       http.StatusForbidden,
+	control.CodeNoPeer:         http.StatusNotFound,
+	control.CodeNoMessage:      http.StatusNotFound,
+	control.CodeAmbiguous:      http.StatusConflict,
+	control.CodeBadPresence:    http.StatusBadRequest,
 }
 
 func writeAPIError(w http.ResponseWriter, err error) {
@@ -167,4 +187,195 @@ func writeAPIError(w http.ResponseWriter, err error) {
 		status = http.StatusInternalServerError
 	}
 	writeError(w, status, ce.Code, ce.Message, ce.Hint)
+}
+
+// A conversation the page lists: an open room, a private room or a direct
+// conversation, by the room id the node stores it under.
+type conversation struct {
+	Room     string `json:"room"`
+	Kind     string `json:"kind"`                // room, private, direct
+	Name     string `json:"name"`                // what the page calls it: the room's or the other person's name
+	With     string `json:"with,omitempty"`      // direct: the other person's fingerprint
+	Member   bool   `json:"member"`              // private: still a member
+	Admin    bool   `json:"admin,omitempty"`     // private: this node is an admin
+	Unread   int    `json:"unread"`              // others' messages after the read position
+	Mentions int    `json:"mentions"`            // of them, those that mention this node
+	LastRead string `json:"last_read,omitempty"` // the id of the last message read
+}
+
+// handleConversations answers GET /api/conversations: every conversation
+// with its unread and mention counts (room_status), private rooms by name
+// (private_rooms), direct ones by the other person (from their messages).
+func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.session(w, r); !ok {
+		return
+	}
+	ctx := r.Context()
+	rooms, err := s.api.Rooms(ctx)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	status, err := s.api.RoomStatus(ctx)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	private, err := s.api.PrivateRooms(ctx)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	byRoom := map[string]chat.RoomStatus{}
+	for _, st := range status {
+		byRoom[st.Room] = st
+	}
+	out := []conversation{}
+	add := func(c conversation) {
+		st := byRoom[c.Room]
+		c.Unread, c.Mentions, c.LastRead = st.Unread, st.Mentions, st.LastRead
+		out = append(out, c)
+	}
+	for _, room := range rooms {
+		add(conversation{Room: room, Kind: control.KindRoom, Name: room, Member: true})
+	}
+	for _, pr := range private {
+		add(conversation{Room: pr.ID, Kind: control.KindPrivate, Name: pr.Name, Member: pr.Member, Admin: pr.Admin})
+	}
+	for _, st := range status {
+		if !strings.HasPrefix(st.Room, directPrefix) {
+			continue
+		}
+		last, err := s.api.History(ctx, control.HistoryParams{Rooms: []string{st.Room}, Limit: 1})
+		if err != nil || len(last) == 0 || last[0].With == "" {
+			continue // nothing readable in it (sealed, or wiped)
+		}
+		name := last[0].WithNick
+		if name == "" {
+			name = last[0].With[:7]
+		}
+		add(conversation{Room: st.Room, Kind: control.KindDirect, Name: name, With: last[0].With, Member: true})
+	}
+	writeJSON(w, out)
+}
+
+// directPrefix starts the room id of every direct conversation (PROTOCOL.md 5.9).
+const directPrefix = "dm."
+
+func (s *Server) handleSendDirect(w http.ResponseWriter, r *http.Request) {
+	var p control.DirectParams
+	if !s.changing(w, r) || !decodeBody(w, r, &p) {
+		return
+	}
+	res, err := s.api.SendDirect(r.Context(), p)
+	answer(w, res, err)
+}
+
+func (s *Server) handleRoomCreate(w http.ResponseWriter, r *http.Request) {
+	var p control.CreateRoomParams
+	if !s.changing(w, r) || !decodeBody(w, r, &p) {
+		return
+	}
+	res, err := s.api.CreateRoom(r.Context(), p)
+	answer(w, res, err)
+}
+
+// memberOp serves room_invite and room_remove.
+func (s *Server) memberOp(op func(control.API, context.Context, control.MemberParams) (*control.MemberResult, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var p control.MemberParams
+		if !s.changing(w, r) || !decodeBody(w, r, &p) {
+			return
+		}
+		res, err := op(s.api, r.Context(), p)
+		answer(w, res, err)
+	}
+}
+
+func (s *Server) handleRoomLeave(w http.ResponseWriter, r *http.Request) {
+	var p control.RoomParams
+	if !s.changing(w, r) || !decodeBody(w, r, &p) {
+		return
+	}
+	res, err := s.api.LeaveRoom(r.Context(), p.Room)
+	answer(w, res, err)
+}
+
+// handleMembers answers GET /api/members?room=R (a private room's name or id).
+func (s *Server) handleMembers(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.session(w, r); !ok {
+		return
+	}
+	res, err := s.api.Members(r.Context(), r.URL.Query().Get("room"))
+	answer(w, res, err)
+}
+
+// handleReceipt answers GET /api/receipt?room=R&seq=N: how far one of this
+// node's messages got.
+func (s *Server) handleReceipt(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.session(w, r); !ok {
+		return
+	}
+	q := r.URL.Query()
+	seq, err := strconv.ParseUint(q.Get("seq"), 10, 64)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_params", "seq: a message's sequence number", "")
+		return
+	}
+	res, err := s.api.Receipt(r.Context(), control.ReceiptParams{Room: q.Get("room"), Seq: seq})
+	answer(w, res, err)
+}
+
+func (s *Server) handleMarkRead(w http.ResponseWriter, r *http.Request) {
+	var p control.MarkReadParams
+	if !s.changing(w, r) || !decodeBody(w, r, &p) {
+		return
+	}
+	res, err := s.api.MarkRead(r.Context(), p)
+	answer(w, res, err)
+}
+
+func (s *Server) handlePresence(w http.ResponseWriter, r *http.Request) {
+	var p control.PresenceParams
+	if !s.changing(w, r) || !decodeBody(w, r, &p) {
+		return
+	}
+	res, err := s.api.SetPresence(r.Context(), p)
+	answer(w, res, err)
+}
+
+func (s *Server) handleFiles(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.session(w, r); !ok {
+		return
+	}
+	res, err := s.api.Files(r.Context())
+	answer(w, res, err)
+}
+
+func (s *Server) handleFetch(w http.ResponseWriter, r *http.Request) {
+	var p control.FetchParams
+	if !s.changing(w, r) || !decodeBody(w, r, &p) {
+		return
+	}
+	res, err := s.api.Fetch(r.Context(), p)
+	answer(w, res, err)
+}
+
+func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
+	var p control.DeleteParams
+	if !s.changing(w, r) || !decodeBody(w, r, &p) {
+		return
+	}
+	res, err := s.api.Delete(r.Context(), p)
+	answer(w, res, err)
+}
+
+// downloadDir is the folder the page offers to fetch files into: the
+// user's Downloads folder (the node runs as the same user on the same
+// machine: the control socket is a unix socket), else one in the data dir.
+func downloadDir(dataDir string) string {
+	if home, err := os.UserHomeDir(); err == nil && filepath.IsAbs(home) {
+		return filepath.Join(home, "Downloads")
+	}
+	return filepath.Join(dataDir, "downloads")
 }

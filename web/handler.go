@@ -2,7 +2,9 @@ package web
 
 import (
 	"encoding/json"
+
 	"errors"
+	"github.com/lanchat/lanchat/control"
 	"net/http"
 	"strings"
 	"time"
@@ -39,6 +41,19 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/leave", s.handleLeave)
 	mux.HandleFunc("POST /api/trust", s.handleTrust)
 	mux.HandleFunc("POST /api/untrust", s.handleUntrust)
+	mux.HandleFunc("GET /api/conversations", s.handleConversations)
+	mux.HandleFunc("GET /api/members", s.handleMembers)
+	mux.HandleFunc("GET /api/receipt", s.handleReceipt)
+	mux.HandleFunc("GET /api/files", s.handleFiles)
+	mux.HandleFunc("POST /api/send_direct", s.handleSendDirect)
+	mux.HandleFunc("POST /api/room_create", s.handleRoomCreate)
+	mux.HandleFunc("POST /api/room_invite", s.memberOp(control.API.Invite))
+	mux.HandleFunc("POST /api/room_remove", s.memberOp(control.API.RemoveMember))
+	mux.HandleFunc("POST /api/room_leave", s.handleRoomLeave)
+	mux.HandleFunc("POST /api/mark_read", s.handleMarkRead)
+	mux.HandleFunc("POST /api/presence", s.handlePresence)
+	mux.HandleFunc("POST /api/fetch", s.handleFetch)
+	mux.HandleFunc("POST /api/delete", s.handleDelete)
 	return s.guard(mux)
 }
 

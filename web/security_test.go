@@ -77,6 +77,9 @@ func TestWebRefusesWithoutSession(t *testing.T) {
 		{"GET", "/api/peers"}, {"GET", "/api/trusted"}, {"GET", "/api/events"},
 		{"POST", "/api/send"}, {"POST", "/api/join"}, {"POST", "/api/leave"},
 		{"POST", "/api/trust"}, {"POST", "/api/untrust"}, {"POST", "/api/logout"},
+		{"GET", "/api/conversations"}, {"GET", "/api/members?room=x"}, {"GET", "/api/receipt?room=lobby&seq=1"}, {"GET", "/api/files"},
+		{"POST", "/api/send_direct"}, {"POST", "/api/room_create"}, {"POST", "/api/room_invite"}, {"POST", "/api/room_remove"},
+		{"POST", "/api/room_leave"}, {"POST", "/api/mark_read"}, {"POST", "/api/presence"}, {"POST", "/api/fetch"}, {"POST", "/api/delete"},
 	} {
 		body := ""
 		if tt.method == "POST" {
@@ -233,6 +236,22 @@ func TestWebRefusesForeignOriginAndMissingCSRF(t *testing.T) {
 	}
 	if hasBody(alice.history(t, "lobby"), "forged") {
 		t.Fatal("a cross-origin or CSRF-less request was sent")
+	}
+	// every state-changing route of the conversations, receipts, presence,
+	// files and delete needs the token and the same origin too
+	for _, path := range []string{"/api/send_direct", "/api/room_create", "/api/room_invite", "/api/room_remove",
+		"/api/room_leave", "/api/mark_read", "/api/presence", "/api/fetch", "/api/delete"} {
+		for name, h := range map[string]map[string]string{
+			"no CSRF token":  li.sameOrigin(map[string]string{csrfHeader: ""}),
+			"foreign Origin": li.sameOrigin(map[string]string{"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}),
+		} {
+			if status, _, _ := li.request(t, "POST", path, `{"name":"forged"}`, h); status != http.StatusForbidden {
+				t.Errorf("POST %s with %s: %d, want 403", path, name, status)
+			}
+		}
+	}
+	if prs, err := alice.node.PrivateRooms(context.Background()); err != nil || len(prs) != 0 {
+		t.Errorf("a forged room_create made a room: %v %v", prs, err)
 	}
 	// the page's own request goes through
 	if got := send(li.sameOrigin(nil)); got != http.StatusOK {
