@@ -30,7 +30,7 @@ func TestConversationReceiptsStayWithTheMembers(t *testing.T) {
 		c.start(tn)
 	}
 	c.waitLinked(alice, bob)
-	toAlice, toBob := rawMember(t, alice, carol), rawMember(t, bob, carol)
+	toBob := rawMember(t, bob, carol) // carol links to alice only once both conversations have markers
 	ctx := context.Background()
 
 	// The direct conversation: "only here" is impossible to see reliably
@@ -76,6 +76,18 @@ func TestConversationReceiptsStayWithTheMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "alice to see bob read the private message", func() bool { return alice.receipt(t, pv).Read == 1 })
+	// Alice reads bob's replies in both: she holds a read position in
+	// each, which a new link is told if it may be.
+	bv := bob.sendDirect(t, alice, "dm reply")
+	bpv, _, err := bob.node.Send(ctx, room, "private reply")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*MessageView{bv, bpv} {
+		waitFor(t, "alice to get bob's reply", func() bool { _, err := alice.node.MarkRead(r.Room, r.ID); return err == nil })
+		waitFor(t, "bob to see alice read it", func() bool { return bob.receipt(t, r).Read == 1 })
+	}
+	toAlice := rawMember(t, alice, carol)
 	// Carol writes in lobby: alice and bob each tell her they stored it, so
 	// her links do carry receipts, and the conversations' came before.
 	m := Message{Room: "lobby", Seq: 1, Clock: 1, Time: time.Now(), Body: "carol in lobby"}
