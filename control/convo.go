@@ -206,11 +206,7 @@ func (s *Service) SendDirect(ctx context.Context, p DirectParams) (*SendResult, 
 	if err != nil {
 		return nil, err
 	}
-	res := &SendResult{Message: v, HandedTo: handed, Linked: []string{}}
-	for _, pv := range s.node.LinkedPeers() {
-		res.Linked = append(res.Linked, pv.Fingerprint)
-	}
-	return res, nil
+	return s.sendResult(v, handed), nil
 }
 
 // CreateRoom implements API.

@@ -142,11 +142,20 @@ func (s *Service) sendPrivate(ctx context.Context, id, body string) (*SendResult
 	if err != nil {
 		return nil, err
 	}
+	return s.sendResult(v, handed), nil
+}
+
+// sendResult is a sent message's result: to whom it was handed, and its
+// receipt so far.
+func (s *Service) sendResult(v *MessageView, handed int) *SendResult {
 	res := &SendResult{Message: v, HandedTo: handed, Linked: []string{}}
+	if r, err := s.node.Receipt(v.Room, s.node.Identity(), v.Seq); err == nil {
+		res.Stored, res.Members, res.Read = r.Stored, r.Members, r.Read
+	}
 	for _, pv := range s.node.LinkedPeers() {
 		res.Linked = append(res.Linked, pv.Fingerprint)
 	}
-	return res, nil
+	return res
 }
 
 // Rooms implements API.

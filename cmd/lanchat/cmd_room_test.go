@@ -67,6 +67,24 @@ func TestDirectAndPrivateRoomCommands(t *testing.T) {
 		t.Fatalf("bob's history --with alice: %+v", hist)
 	}
 	wantContains(t, "history text", c.must(0, at("bob", "history")...).stdout, "@alice(")
+	// --wait works with --to: the other person is the one member.
+	r = c.must(0, at("alice", "send", "--to", "bob", "--wait", "all", "--timeout", "20s", "--json", "dm: stored?")...)
+	if err := json.Unmarshal([]byte(r.stdout), &sent); err != nil || sent.Stored != 1 || sent.Members != 1 {
+		t.Fatalf("send --to --wait all: %s (%v), want stored 1 of 1", r.stdout, err)
+	}
+	wantContains(t, "send --to --wait stored", c.must(0, at("alice", "send", "--to", "bob", "--wait", "stored", "--timeout", "20s", "dm: and this?")...).stdout,
+		"sent to @bob", "stored by 1 of 1 members")
+	var rooms []control.RoomStatus
+	eventually(t, "bob's rooms to list the DM with 3 unread", func() bool {
+		rooms = nil
+		if json.Unmarshal([]byte(c.must(0, at("bob", "rooms", "--json")...).stdout), &rooms) != nil {
+			return false
+		}
+		return slices.ContainsFunc(rooms, func(r control.RoomStatus) bool {
+			return r.Conversation == control.KindDirect && r.With == fps["alice"] && r.Name == "alice" && r.Unread == 3
+		})
+	})
+	wantContains(t, "rooms text", c.must(0, at("bob", "rooms")...).stdout, "@alice", "3")
 	if r := c.run("", at("alice", "send", "--to", "zed", "hello")...); r.code != 1 || !strings.Contains(r.stderr, "no trusted peer") {
 		t.Errorf("send --to an unknown name: exit %d\n%s", r.code, r.stderr)
 	}
@@ -84,7 +102,10 @@ func TestDirectAndPrivateRoomCommands(t *testing.T) {
 	})
 	members := c.must(0, at("bob", "room", "members", "design")...).stdout
 	wantContains(t, "members", members, "alice(", "admin", "bob(", "member")
-	c.must(0, at("alice", "send", "--room", "design", "private: mockups are in")...)
+	r = c.must(0, at("alice", "send", "--room", "design", "--wait", "all", "--timeout", "20s", "--json", "private: mockups are in")...)
+	if err := json.Unmarshal([]byte(r.stdout), &sent); err != nil || sent.Stored != 1 || sent.Members != 1 {
+		t.Fatalf("send --room design --wait all: %s (%v), want stored 1 of 1 (bob)", r.stdout, err)
+	}
 	eventually(t, "bob to show the private message", func() bool {
 		return slices.Contains(procs["bob"].convoShown(), "private:private: mockups are in")
 	})
@@ -111,10 +132,15 @@ func TestDirectAndPrivateRoomCommands(t *testing.T) {
 		procs[n].stop()
 	}
 	// Without a node, history --with and room members answer from the file.
-	if err := json.Unmarshal([]byte(c.must(0, at("alice", "history", "--with", "bob", "--json")...).stdout), &hist); err != nil || len(hist) != 1 {
+	if err := json.Unmarshal([]byte(c.must(0, at("alice", "history", "--with", "bob", "--json")...).stdout), &hist); err != nil || len(hist) != 3 {
 		t.Fatalf("history --with bob, no node: %+v (%v)", hist, err)
 	}
 	wantContains(t, "room list", c.must(0, at("bob", "room", "list")...).stdout, "design", room.ID, "member")
+	wantContains(t, "bob's rooms, no node", c.must(0, at("bob", "rooms")...).stdout, "@alice", "#design[private]")
+	// bob is away: --wait fails, says so, and the message stays stored.
+	r = c.must(1, at("alice", append([]string{"send", "--to", "bob", "--wait", "stored", "--timeout", "2s", "dm: are you there?"}, loopbackFlags(port)...)...)...)
+	wantContains(t, "send --to --wait, bob away", r.stderr, "not stored by 1 member(s)", "hint:")
+	wantContains(t, "send --to --wait, bob away", r.stdout, "only here so far (1 other member(s))")
 }
 
 // Every shell's completion offers the room subcommands.
