@@ -413,3 +413,18 @@ func init() {
 		methods[name] = m
 	}
 }
+
+// DirectID returns the identifier of the direct conversation between the
+// fingerprints a and b (any form ParseFingerprint reads), so that a front
+// end can tell which conversation a message, status or receipt is of.
+func DirectID(a, b string) (string, error) {
+	fa, err := lcrypto.ParseFingerprint(a)
+	if err != nil {
+		return "", err
+	}
+	fb, err := lcrypto.ParseFingerprint(b)
+	if err != nil {
+		return "", err
+	}
+	return chat.DirectID(fa, fb), nil
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/pflag"
@@ -52,33 +51,11 @@ func runRooms(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) err
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROOM\tUNREAD\tMENTIONS\t")
 	for _, r := range rooms {
-		name := roomLabel(r)
+		name := chatui.RoomLabel(r)
 		if !r.Joined {
 			name += " (left)"
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t\n", name, r.Unread, r.Mentions)
 	}
 	return tw.Flush()
-}
-
-// roomLabel is how rooms names a room: "#lobby", "@bob" for a direct
-// conversation, "#design[private]" for a private room.
-func roomLabel(r control.RoomStatus) string {
-	switch r.Conversation {
-	case control.KindDirect:
-		short, _, _ := strings.Cut(r.With, "-")
-		if r.Name != "" {
-			return "@" + chatui.SanitizeLine(r.Name)
-		}
-		if short != "" {
-			return "@" + short
-		}
-		return "@" + r.Room
-	case control.KindPrivate:
-		if r.Name != "" {
-			return "#" + chatui.SanitizeLine(r.Name) + chatui.MarkPrivate
-		}
-		return "#" + r.Room + chatui.MarkPrivate
-	}
-	return "#" + r.Room
 }

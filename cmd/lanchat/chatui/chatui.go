@@ -141,6 +141,11 @@ type interp struct {
 	// fileStates is each fetch's last shown state, so a notice says only
 	// what changed.
 	fileStates map[string]string
+
+	// directIDs maps a /query PEER conversation ("@peer") to the
+	// conversation's identifier, which messages, receipts and unread
+	// counts name.
+	directIDs map[string]string
 }
 
 // start learns who we are, joins the rooms asked for and says hello.
