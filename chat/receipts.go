@@ -308,7 +308,7 @@ func (n *Node) sendReadMark(room string, only *link, authors map[lcrypto.Identit
 		return
 	}
 	body := readMark{Room: room, Pos: pos}.encode()
-	for _, l := range n.receiptLinks(room) {
+	for _, l := range n.linksOf(room) {
 		if l == only || only == nil && authors[l.key] {
 			n.sendReceiptFrame(l, frameRead, body)
 		}

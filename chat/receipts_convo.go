@@ -35,8 +35,9 @@ func (n *Node) mayTellReceipts(l *link, room string) bool {
 	return n.receiptPeer(l.key, room)
 }
 
-// receiptLinks returns the links that may be told receipts of room.
-func (n *Node) receiptLinks(room string) []*link {
+// linksOf returns the links that share room: that may be told its
+// receipts, and asked for or served its files.
+func (n *Node) linksOf(room string) []*link {
 	if !isConvo(room) {
 		return n.linksInRoom(room)
 	}
@@ -126,4 +127,24 @@ func convoReceiptOf(members map[lcrypto.IdentityKey]*storage.MemberState, roster
 		}
 	}
 	return r
+}
+
+// convoMember reports whether this node may use conversation room now:
+// the direct conversation with a trusted peer (loaded on first use), or a
+// private room it is a current member of.
+func (n *Node) convoMember(room string) bool {
+	if ConvoKind(room) == KindDirect {
+		fp, ok := directPeerIn(n.store, n.id.Public(), room)
+		if !ok {
+			return false
+		}
+		_, err := n.directWith(fp)
+		return err == nil
+	}
+	c := n.convo(room)
+	if c == nil {
+		return false
+	}
+	ms := c.membership()
+	return ms != nil && ms.IsMember(n.id.Public())
 }
