@@ -36,7 +36,7 @@ type fileTable struct {
 // or in part (part, while it is being fetched).
 type servable struct {
 	rooms    []string // where it was offered (the same content may be offered in several)
-	manifest []byte // encoded, for manifest requests
+	manifest []byte   // encoded, for manifest requests
 	src      *files.Source
 	part     *files.Partial
 	m        *files.Manifest
