@@ -428,3 +428,7 @@ func DirectID(a, b string) (string, error) {
 	}
 	return chat.DirectID(fa, fb), nil
 }
+
+// ConvoKind returns the kind of conversation a room identifier names:
+// KindRoom, KindDirect or KindPrivate.
+func ConvoKind(room string) string { return chat.ConvoKind(room) }

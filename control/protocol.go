@@ -430,9 +430,13 @@ func ErrorOf(err error) *Error { return toError(err) }
 
 // SendFileParams are the params of "send_file".
 type SendFileParams struct {
-	Room string `json:"room"` // "": the default room
+	Room string `json:"room"` // "": the default room; a private room by name or id
 	Path string `json:"path"` // absolute: the node may run in another folder
 	Join bool   `json:"join,omitempty"`
+	// To offers it to one trusted peer (a name or fingerprint) in the
+	// direct conversation with it, instead of a room (Room and Join then
+	// must be empty).
+	To string `json:"to,omitempty"`
 }
 
 // FetchParams are the params of "fetch".
