@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -128,11 +131,43 @@ func TestDirectAndPrivateRoomCommands(t *testing.T) {
 			t.Errorf("carol's history holds %q", secret)
 		}
 	}
+	// A file to bob alone, and one in the private room: bob fetches both;
+	// carol, who never got the offers, has nothing to fetch.
+	src := t.TempDir()
+	for i, args := range [][]string{{"--to", "bob"}, {"--room", "design"}} {
+		path := filepath.Join(src, fmt.Sprintf("f%d.txt", i))
+		content := strings.Repeat(fmt.Sprintf("file %d ", i), 40000)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		offer := decodeAll[control.FileView](t, c.must(0, at("alice", append([]string{"send-file", "--json", path}, args...)...)...).stdout)[0]
+		if kind := control.ConvoKind(offer.Room); kind != map[string]string{"--to": control.KindDirect, "--room": control.KindPrivate}[args[0]] {
+			t.Fatalf("send-file %v: offered in %s (%s)", args, offer.Room, kind)
+		}
+		wantContains(t, "send-file text", c.must(0, at("alice", append([]string{"send-file", path}, args...)...)...).stdout, "offered file f")
+		out := t.TempDir()
+		eventually(t, "bob to hold the offer", func() bool {
+			return strings.Contains(c.must(0, at("bob", "files")...).stdout, offer.ID[:8])
+		})
+		events := decodeAll[control.FileView](t, c.must(0, at("bob", "fetch", offer.ID[:10], "--out", out, "--json")...).stdout)
+		if last := events[len(events)-1]; last.State != "done" {
+			t.Fatalf("bob's fetch %v ended %+v", args, last)
+		}
+		if got, err := os.ReadFile(filepath.Join(out, filepath.Base(path))); err != nil || string(got) != content {
+			t.Fatalf("bob fetched %d bytes (%v)", len(got), err)
+		}
+		if r := c.run("", at("carol", "fetch", offer.ID[:10], "--out", out)...); r.code != 1 || !strings.Contains(r.stderr, "no file offer") {
+			t.Errorf("carol's fetch of %v: exit %d\n%s", args, r.code, r.stderr)
+		}
+	}
+	if r := c.run("", at("alice", "send-file", "--to", "bob", "--room", "design", src)...); r.code != 2 {
+		t.Errorf("send-file --to with --room: exit %d, want 2\n%s", r.code, r.stderr)
+	}
 	for _, n := range names {
 		procs[n].stop()
 	}
 	// Without a node, history --with and room members answer from the file.
-	if err := json.Unmarshal([]byte(c.must(0, at("alice", "history", "--with", "bob", "--json")...).stdout), &hist); err != nil || len(hist) != 3 {
+	if err := json.Unmarshal([]byte(c.must(0, at("alice", "history", "--with", "bob", "--json")...).stdout), &hist); err != nil || len(hist) != 5 { // three messages, the file offered twice
 		t.Fatalf("history --with bob, no node: %+v (%v)", hist, err)
 	}
 	wantContains(t, "room list", c.must(0, at("bob", "room", "list")...).stdout, "design", room.ID, "member")
