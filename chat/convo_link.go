@@ -58,6 +58,8 @@ func (l *link) handleConvoFrame(ctx context.Context, f session.Frame, out chan<-
 		return true, l.handleSyncResponse(ctx, f.Body, out, true)
 	case frameConvoWelcome:
 		return true, l.handleWelcome(ctx, f.Body, out)
+	case frameConvoSyncCheck:
+		return true, l.handleSyncCheck(ctx, f.Body, true)
 	}
 	return false, nil
 }
