@@ -297,14 +297,8 @@ func (n *Node) sendReadMark(room string, only *link, authors map[lcrypto.Identit
 	if n.cfg.NoReadReceipts {
 		return
 	}
-	rr, err := n.receiptsOf(room)
-	if err != nil {
-		return
-	}
-	rr.mu.Lock()
-	pos := rr.read
-	rr.mu.Unlock()
-	if pos.IsZero() {
+	pos, err := n.readPosition(room)
+	if err != nil || pos.IsZero() {
 		return
 	}
 	body := readMark{Room: room, Pos: pos}.encode()
@@ -313,6 +307,21 @@ func (n *Node) sendReadMark(room string, only *link, authors map[lcrypto.Identit
 			n.sendReceiptFrame(l, frameRead, body)
 		}
 	}
+}
+
+// readPosition is this node's read position in room, from the loaded
+// receipts state, else from the store without loading it (a link coming
+// up asks for every conversation it shares; most have no position).
+func (n *Node) readPosition(room string) (storage.Position, error) {
+	n.rcpt.Lock()
+	rr := n.rcpt.byRoom[room]
+	n.rcpt.Unlock()
+	if rr == nil {
+		return n.store.ReadPosition(room)
+	}
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	return rr.read, nil
 }
 
 // sendReceiptFrame sends one receipts frame and counts it (Stats).
