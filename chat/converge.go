@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/session"
 	"github.com/lanchat/lanchat/storage"
 )
 
@@ -184,9 +185,10 @@ func decodeSyncCheck(b []byte) (syncCheck, error) {
 
 // sendSyncCheck tells the peer, once a catch-up from it is durable, the
 // chain of every author of the room this node holds without gaps.
+// A conversation's goes in a convo-sync-check frame, to a member only.
 func (l *link) sendSyncCheck(name string) {
 	n := l.node
-	rs := n.room(name)
+	rs, ftype := l.checkState(name)
 	if rs == nil {
 		return
 	}
@@ -213,9 +215,36 @@ func (l *link) sendSyncCheck(name string) {
 	if len(chk.Entries) == 0 {
 		return
 	}
-	if err := l.sess.Send(frameSyncCheck, chk.encode()); err != nil {
+	if err := l.sess.Send(ftype, chk.encode()); err != nil {
 		n.logf("sync check %s with %s: %v", name, l.key, err)
 	}
+}
+
+// checkState returns the order state of room and the frame type of its
+// sync checks, if room is shared with the link's peer: an open room this
+// node is in, or a conversation the peer may hear (nil otherwise).
+func (l *link) checkState(room string) (*room, session.FrameType) {
+	n := l.node
+	if !isConvo(room) {
+		return n.room(room), frameSyncCheck
+	}
+	c := n.convoOf(l.key, room)
+	if c == nil || !c.mayHear(l.key) {
+		return nil, frameConvoSyncCheck
+	}
+	return c.rs, frameConvoSyncCheck
+}
+
+// mayGetEvidence reports whether the peer may be sent the stored copy raw
+// of a message of room: always in an open room, in a conversation only if
+// the message is one it may receive.
+func (l *link) mayGetEvidence(room string, raw []byte) bool {
+	if !isConvo(room) {
+		return true
+	}
+	m, err := DecodeMessage(raw)
+	c := l.node.convoOf(l.key, room)
+	return err == nil && c != nil && c.mayReceive(l.key, &m)
 }
 
 func toKeyHeads(h map[[storage.AuthorKeySize]byte]uint64) map[lcrypto.IdentityKey]uint64 {
@@ -231,13 +260,17 @@ func toKeyHeads(h map[[storage.AuthorKeySize]byte]uint64) map[lcrypto.IdentityKe
 // that author's messages (a sync limited to those authors), so it can
 // resolve each copy that differs. Authors at other heads are left to a
 // later check (a catch-up is still under way on one side).
-func (l *link) handleSyncCheck(ctx context.Context, body []byte) error {
+// convo tells which frame type brought it (convo-sync-check or sync-check).
+func (l *link) handleSyncCheck(ctx context.Context, body []byte, convo bool) error {
 	n := l.node
 	chk, err := decodeSyncCheck(body)
 	if err != nil {
 		return err
 	}
-	rs := n.room(chk.Room)
+	if isConvo(chk.Room) != convo {
+		return fmt.Errorf("%w: a sync check for %s in the wrong frame type", ErrFrame, chk.Room)
+	}
+	rs, _ := l.checkState(chk.Room)
 	if rs == nil {
 		return nil
 	}
@@ -250,8 +283,8 @@ func (l *link) handleSyncCheck(ctx context.Context, body []byte) error {
 		// A member that holds the kept copy of a marked author's message
 		// gets the other as evidence, so members who joined later find the
 		// author out too.
-		if ev := rs.evidence(e.Author, e.Head); ev != nil && e.Author != l.key {
-			if err := l.sess.Send(frameChat, ev); err != nil {
+		if ev := rs.evidence(e.Author, e.Head); ev != nil && e.Author != l.key && l.mayGetEvidence(chk.Room, ev) {
+			if err := l.sess.Send(messageFrame(chk.Room), ev); err != nil {
 				n.logf("sync check %s with %s: %v", chk.Room, l.key, err)
 			}
 		}

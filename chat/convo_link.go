@@ -50,6 +50,7 @@ func (l *link) handleConvoFrame(ctx context.Context, f session.Frame, out chan<-
 		if !validConvoID(req.Room) {
 			return true, fmt.Errorf("%w: conversation sync for %q", ErrFrame, req.Room)
 		}
+		n.noteHeads(req.Room, l.key, req.Heads)
 		l.startSync(ctx, req)
 		l.syncBackIfBehind(req)
 		return true, nil
@@ -57,6 +58,8 @@ func (l *link) handleConvoFrame(ctx context.Context, f session.Frame, out chan<-
 		return true, l.handleSyncResponse(ctx, f.Body, out, true)
 	case frameConvoWelcome:
 		return true, l.handleWelcome(ctx, f.Body, out)
+	case frameConvoSyncCheck:
+		return true, l.handleSyncCheck(ctx, f.Body, true)
 	}
 	return false, nil
 }
@@ -140,11 +143,14 @@ func (l *link) syncPolicy(room string) (session.FrameType, func(*Message) bool) 
 // room).
 func (l *link) startConvos() {
 	n := l.node
-	l.requestSync(n.directID(l.key))
+	dm := n.directID(l.key)
+	l.requestSync(dm)
+	n.sendReadMark(dm, l, nil)
 	for _, c := range n.allConvos() {
 		if c.kind == KindPrivate && c.mayHear(l.key) {
 			l.sendWelcome(c)
 			l.requestSync(c.id)
+			n.sendReadMark(c.id, l, nil)
 		}
 	}
 }

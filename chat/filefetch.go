@@ -103,7 +103,10 @@ func (n *Node) startFetch(st *files.Store, v *MessageView, o *files.Offer, outDi
 	if v.Own {
 		return nil, fmt.Errorf("%s is your own offer", o.Name)
 	}
-	if n.room(v.Room) == nil {
+	if isConvo(v.Room) && !n.convoMember(v.Room) {
+		return nil, fmt.Errorf("%w: %s was offered in %s", ErrNotMember, o.Name, v.Room)
+	}
+	if !isConvo(v.Room) && n.room(v.Room) == nil {
 		return nil, fmt.Errorf("%w %q, where %s was offered: join it first", ErrNotJoined, v.Room, o.Name)
 	}
 	if outDir == "" {
@@ -255,7 +258,7 @@ func (t *transfer) fetch(ctx context.Context) error {
 		return err
 	}
 	enc := m.Encode()
-	n.serveFile(t.offer.Root, &servable{room: t.room, manifest: enc, part: part, m: m})
+	n.serveFile(t.offer.Root, &servable{rooms: []string{t.room}, manifest: enc, part: part, m: m})
 	have := part.VerifiedBytes()
 	t.update(true, func(v *FileView) { v.Have = have })
 	if err := t.fetchChunks(ctx, m, part); err != nil {
@@ -267,7 +270,11 @@ func (t *transfer) fetch(ctx context.Context) error {
 	}
 	if src, err := files.NewSource(final, t.offer.Folder, m); err == nil {
 		n.files.Lock()
-		n.files.served[t.offer.Root] = &servable{room: t.room, manifest: enc, src: src, m: m}
+		s := &servable{rooms: []string{t.room}, manifest: enc, src: src, m: m}
+		if old := n.files.served[t.offer.Root]; old != nil {
+			s.rooms = mergeRooms(old.rooms, s.rooms)
+		}
+		n.files.served[t.offer.Root] = s
 		n.files.Unlock()
 	}
 	part.Close()

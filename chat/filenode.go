@@ -35,8 +35,8 @@ type fileTable struct {
 // servable is a file or folder this node can serve chunks of: whole (src)
 // or in part (part, while it is being fetched).
 type servable struct {
-	room     string
-	manifest []byte // encoded, for manifest requests
+	rooms    []string // where it was offered (the same content may be offered in several)
+	manifest []byte   // encoded, for manifest requests
 	src      *files.Source
 	part     *files.Partial
 	m        *files.Manifest
@@ -80,13 +80,31 @@ func (n *Node) fileStoreLocked() (*files.Store, error) {
 func (n *Node) serveFile(root [files.HashSize]byte, s *servable) {
 	n.files.Lock()
 	defer n.files.Unlock()
-	if old := n.files.served[root]; old != nil && old.src != nil {
+	old := n.files.served[root]
+	if old != nil {
+		s.rooms = mergeRooms(old.rooms, s.rooms)
+	}
+	if old != nil && old.src != nil {
+		kept := *old // a copy: answers read rooms without the lock
+		kept.rooms = s.rooms
+		n.files.served[root] = &kept
 		if s.src != nil {
 			s.src.Close() // keep the first whole copy
 		}
 		return
 	}
 	n.files.served[root] = s
+}
+
+// mergeRooms returns the rooms of a and b, each once.
+func mergeRooms(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, r := range b {
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // servableFor returns what the node serves for root, or nil.
@@ -110,7 +128,10 @@ func (n *Node) OfferFile(ctx context.Context, roomName, path string) (*FileView,
 	if err != nil {
 		return nil, err
 	}
-	if n.room(name) == nil {
+	if isConvo(name) && !n.convoMember(name) {
+		return nil, fmt.Errorf("%w: %s", ErrNotMember, name)
+	}
+	if !isConvo(name) && n.room(name) == nil {
 		return nil, fmt.Errorf("%w %q: join it first", ErrNotJoined, name)
 	}
 	abs, err := filepath.Abs(path)
@@ -142,7 +163,7 @@ func (n *Node) OfferFile(ctx context.Context, roomName, path string) (*FileView,
 		src.Close()
 		return nil, fmt.Errorf("recording the offer: %w", err)
 	}
-	n.serveFile(o.Root, &servable{room: name, manifest: enc, src: src, m: b.Manifest})
+	n.serveFile(o.Root, &servable{rooms: []string{name}, manifest: enc, src: src, m: b.Manifest})
 	v, _, err := n.Send(ctx, name, o.Body())
 	if err != nil {
 		return nil, err
@@ -154,6 +175,19 @@ func (n *Node) OfferFile(ctx context.Context, roomName, path string) (*FileView,
 	fv := fileViewOf(v, o)
 	fv.State, fv.Path, fv.Have, fv.Skipped = FileOffered, abs, o.Size, b.Skipped
 	return fv, nil
+}
+
+// OfferFileTo offers the file or folder at path to one trusted peer, in
+// the direct conversation with it: only the two of them can fetch it.
+func (n *Node) OfferFileTo(ctx context.Context, peer lcrypto.Fingerprint, path string) (*FileView, error) {
+	if _, ok, err := n.store.IsTrusted(peer); err != nil || !ok {
+		return nil, fmt.Errorf("%w: trust %s first (lanchat trust)", ErrNoPeer, peer.Short())
+	}
+	c, err := n.directWith(peer)
+	if err != nil {
+		return nil, err
+	}
+	return n.OfferFile(ctx, c.id, path)
 }
 
 // startFiles loads what the node offered and fetched before, serves it,
@@ -181,7 +215,7 @@ func (n *Node) startFiles(ctx context.Context) {
 			n.logf("offer %s: %v (it is no longer served)", sh.OfferID, err)
 			continue
 		}
-		n.serveFile(root, &servable{room: sh.Room, manifest: enc, src: src, m: m})
+		n.serveFile(root, &servable{rooms: []string{sh.Room}, manifest: enc, src: src, m: m})
 	}
 	fetches, err := st.Fetches()
 	if err != nil {
@@ -196,7 +230,7 @@ func (n *Node) startFiles(ctx context.Context) {
 			}
 			src, err := files.NewSource(f.Final, f.Folder, m)
 			if err == nil {
-				n.serveFile(root, &servable{room: f.Room, manifest: enc, src: src, m: m})
+				n.serveFile(root, &servable{rooms: []string{f.Room}, manifest: enc, src: src, m: m})
 			}
 		case files.FetchActive:
 			if _, err := n.Fetch(ctx, f.OfferID, f.OutDir); err != nil {

@@ -104,7 +104,7 @@ func (s *scheduler) done() bool {
 // peers returns the links worth asking now.
 func (s *scheduler) peers(now time.Time) []*link {
 	var out []*link
-	for _, l := range s.t.n.linksInRoom(s.t.room) {
+	for _, l := range s.t.n.linksOf(s.t.room) {
 		if s.strikes[l.key] >= maxStrikes || now.Sub(s.unknown[l]) < unknownAgain {
 			continue
 		}

@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/lanchat/lanchat/chat/files"
 )
@@ -58,10 +59,12 @@ func (l *link) serveFiles(ctx context.Context, reqs <-chan files.Ref) {
 }
 
 // fileAnswer returns the file-data body to send for ref, or why not. A
-// member is served only what was offered in a room it shares with this node.
+// member is served only what was offered in a room it shares with this
+// node: an open room both are in, the direct conversation between the two,
+// or a private room it is a current member of.
 func (l *link) fileAnswer(ref files.Ref) ([]byte, files.Reason) {
 	s := l.node.servableFor(ref.Root)
-	if s == nil || !l.inRoom(s.room) || l.node.room(s.room) == nil {
+	if s == nil || !slices.ContainsFunc(s.rooms, l.node.sharesFunc(l)) {
 		return nil, files.ReasonUnknown
 	}
 	i := int(ref.Index)
@@ -82,6 +85,18 @@ func (l *link) fileAnswer(ref files.Ref) ([]byte, files.Reason) {
 			return files.PutData(frame, ref, data), 0
 		}
 		return nil, files.ReasonMissing
+	}
+}
+
+// sharesFunc returns whether l's peer and this node share a room: an open
+// room both are in, their direct conversation, a private room the peer is
+// a current member of.
+func (n *Node) sharesFunc(l *link) func(string) bool {
+	return func(room string) bool {
+		if isConvo(room) {
+			return n.receiptPeer(l.key, room)
+		}
+		return l.inRoom(room) && n.room(room) != nil
 	}
 }
 

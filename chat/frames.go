@@ -25,7 +25,7 @@ const (
 	frameConvoSyncRequest  session.FrameType = 0x18 // conversation catch-up: what I have (5.4's layout)
 	frameConvoSyncResponse session.FrameType = 0x19 // conversation catch-up: what you missed (5.4's layout)
 	frameConvoWelcome      session.FrameType = 0x1a // a private room's operations, to one of its members
-	// 0x1b is reserved for conversations.
+	// 0x1b: frameConvoSyncCheck, below.
 	frameStored      session.FrameType = 0x1c // receipts: what I hold without gaps, by author (5.11)
 	frameRead        session.FrameType = 0x1d // receipts: the last message I read in a room (5.11)
 	framePresence    session.FrameType = 0x1e // online, away or busy, with a status line (5.11)
@@ -35,6 +35,10 @@ const (
 	frameFileNone    session.FrameType = 0x22 // I cannot send the chunk asked for, and why (5.12)
 	frameDelete      session.FrameType = 0x28 // delete my message for everyone (5.13)
 )
+
+// frameConvoSyncCheck is the sync-check frame of conversations (5.6's
+// layout, PROTOCOL.md 5.9): my chain hashes, sent to a member only.
+const frameConvoSyncCheck session.FrameType = 0x1b
 
 // maxFrameSize is the largest chat frame body this node sends or accepts:
 // room for a sync batch (syncBatchBytes) with headroom for a peer that
@@ -54,6 +58,7 @@ var chatFrameNames = map[session.FrameType]string{
 	frameConvoSyncRequest:  "convo-sync-request",
 	frameConvoSyncResponse: "convo-sync-response",
 	frameConvoWelcome:      "convo-welcome",
+	frameConvoSyncCheck:    "convo-sync-check",
 	frameStored:            "stored",
 	frameRead:              "read",
 	framePresence:          "presence",

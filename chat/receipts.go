@@ -121,7 +121,7 @@ func (n *Node) memberSeen(room string, key lcrypto.IdentityKey, join bool) {
 // frame); an own message that member now holds is announced as an
 // EventReceipt.
 func (n *Node) noteHeads(room string, member lcrypto.IdentityKey, heads map[lcrypto.IdentityKey]uint64) {
-	if member == n.id.Public() || n.room(room) == nil { // a peer's frames never make state for other rooms
+	if member == n.id.Public() || !n.receiptPeer(member, room) { // a peer's frames never make state for other rooms
 		return
 	}
 	rr, err := n.receiptsOf(room)
@@ -131,7 +131,7 @@ func (n *Node) noteHeads(room string, member lcrypto.IdentityKey, heads map[lcry
 	}
 	self := n.id.Public()
 	ownMoved := false
-	changed := rr.update(member, false, func(m *storage.MemberState) bool {
+	changed := rr.update(member, isConvo(room), func(m *storage.MemberState) bool {
 		moved := false
 		for a, h := range heads {
 			if h > m.Heads[a] {
@@ -152,7 +152,7 @@ func (n *Node) noteHeads(room string, member lcrypto.IdentityKey, heads map[lcry
 
 // noteRead merges a member's read position in room.
 func (n *Node) noteRead(room string, member lcrypto.IdentityKey, pos storage.Position) {
-	if n.room(room) == nil {
+	if member == n.id.Public() || !n.receiptPeer(member, room) {
 		return
 	}
 	rr, err := n.receiptsOf(room)
@@ -160,7 +160,7 @@ func (n *Node) noteRead(room string, member lcrypto.IdentityKey, pos storage.Pos
 		n.logf("receipts of %s: %v", room, err)
 		return
 	}
-	if rr.update(member, false, func(m *storage.MemberState) bool {
+	if rr.update(member, isConvo(room), func(m *storage.MemberState) bool {
 		if m.Read.Compare(pos) >= 0 {
 			return false
 		}
@@ -262,7 +262,7 @@ func (n *Node) sendReceipts() {
 			continue
 		}
 		for room, authors := range byRoom {
-			if !l.inRoom(room) {
+			if !n.mayTellReceipts(l, room) {
 				continue
 			}
 			list := make([][storage.AuthorKeySize]byte, 0, len(authors))
@@ -297,22 +297,31 @@ func (n *Node) sendReadMark(room string, only *link, authors map[lcrypto.Identit
 	if n.cfg.NoReadReceipts {
 		return
 	}
-	rr, err := n.receiptsOf(room)
-	if err != nil {
-		return
-	}
-	rr.mu.Lock()
-	pos := rr.read
-	rr.mu.Unlock()
-	if pos.IsZero() {
+	pos, err := n.readPosition(room)
+	if err != nil || pos.IsZero() {
 		return
 	}
 	body := readMark{Room: room, Pos: pos}.encode()
-	for _, l := range n.linksInRoom(room) {
+	for _, l := range n.linksOf(room) {
 		if l == only || only == nil && authors[l.key] {
 			n.sendReceiptFrame(l, frameRead, body)
 		}
 	}
+}
+
+// readPosition is this node's read position in room, from the loaded
+// receipts state, else from the store without loading it (a link coming
+// up asks for every conversation it shares; most have no position).
+func (n *Node) readPosition(room string) (storage.Position, error) {
+	n.rcpt.Lock()
+	rr := n.rcpt.byRoom[room]
+	n.rcpt.Unlock()
+	if rr == nil {
+		return n.store.ReadPosition(room)
+	}
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	return rr.read, nil
 }
 
 // sendReceiptFrame sends one receipts frame and counts it (Stats).
@@ -448,8 +457,15 @@ func (n *Node) Receipt(room string, author lcrypto.IdentityKey, seq uint64) (*Re
 	if err != nil {
 		return nil, err
 	}
+	var roster []lcrypto.Fingerprint
+	if isConvo(room) {
+		roster = n.roster(room)
+	}
 	rr.mu.Lock()
 	defer rr.mu.Unlock()
+	if isConvo(room) {
+		return convoReceiptOf(rr.members, roster, &sm), nil
+	}
 	return receiptOf(n.id.Public(), rr.members, n.isTrustedKey, &sm), nil
 }
 
@@ -470,6 +486,16 @@ func ReadReceipt(store *storage.DB, self lcrypto.IdentityKey, room string, autho
 	for k, m := range stored {
 		m := m
 		members[lcrypto.IdentityKey(k)] = &m
+	}
+	if isConvo(room) {
+		var ms *Membership
+		if ConvoKind(room) == KindPrivate {
+			if ms, err = ReadMembership(store, room); err != nil {
+				return nil, err
+			}
+		}
+		roster, _ := convoRoster(store, self, room, ms)
+		return convoReceiptOf(members, roster, &sm), nil
 	}
 	names := trustedNames(store)
 	trusted := func(k lcrypto.IdentityKey) bool { _, ok := names[k.Fingerprint()]; return ok }

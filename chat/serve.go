@@ -119,7 +119,7 @@ func (l *link) handleFrame(ctx context.Context, f session.Frame, out chan<- deli
 	case frameRoomJoin, frameRoomLeave:
 		return l.handleRoomFrame(f)
 	case frameSyncCheck:
-		return l.handleSyncCheck(ctx, f.Body)
+		return l.handleSyncCheck(ctx, f.Body, false)
 	case frameNick:
 		return l.handleNick(f.Body)
 	case frameStored:

@@ -181,7 +181,7 @@ func (l *link) handleSyncResponse(ctx context.Context, body []byte, out chan<- d
 		return err
 	}
 	d := delivery{msgs: msgs, raws: raws, catchUp: true}
-	if resp.Done && !convo {
+	if resp.Done {
 		d.checkRoom = resp.Room // once durable, compare chains (converge.go)
 	}
 	if len(msgs) == 0 {

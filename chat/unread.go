@@ -25,6 +25,12 @@ type RoomStatus struct {
 	Mentions int `json:"mentions"`
 	// LastRead is the id of the last message read; "" if none.
 	LastRead string `json:"last_read,omitempty"`
+	// Conversation is KindRoom, KindDirect or KindPrivate; for a direct
+	// conversation With is the other person's fingerprint, and Name is
+	// the name you gave them (a private room: its name).
+	Conversation string `json:"conversation"`
+	With         string `json:"with,omitempty"`
+	Name         string `json:"name,omitempty"`
 }
 
 // Mentions reports whether body mentions nick or short ("@nick",
@@ -189,6 +195,13 @@ func (n *Node) roomStatus(room string) (*RoomStatus, error) {
 		return nil, err
 	}
 	st.Joined = n.InRoom(room)
+	if isConvo(room) {
+		var ms *Membership
+		if c := n.convo(room); c != nil && c.kind == KindPrivate {
+			ms = c.membership()
+		}
+		labelConvo(n.store, n.id.Public(), st, ms)
+	}
 	return st, nil
 }
 
@@ -220,6 +233,15 @@ func ReadRoomStatuses(store *storage.DB, self lcrypto.IdentityKey, selfNick stri
 			return nil, err
 		}
 		st.Joined = containsString(joined, r)
+		if ConvoKind(r) == KindPrivate {
+			ms, err := ReadMembership(store, r)
+			if err != nil {
+				return nil, err
+			}
+			labelConvo(store, self, st, ms)
+		} else if isConvo(r) {
+			labelConvo(store, self, st, nil)
+		}
 		out = append(out, *st)
 	}
 	return out, nil
@@ -228,7 +250,7 @@ func ReadRoomStatuses(store *storage.DB, self lcrypto.IdentityKey, selfNick stri
 // countUnread counts the messages of others in room after read, and the
 // mentions of self among them.
 func countUnread(store *storage.DB, self lcrypto.IdentityKey, selfNick, room string, read storage.Position) (*RoomStatus, error) {
-	st := &RoomStatus{Room: room}
+	st := &RoomStatus{Room: room, Conversation: ConvoKind(room)}
 	short := self.Fingerprint().Short()
 	err := store.MessagesSince(room, read, func(sm *storage.StoredMessage) bool {
 		if sm.Author == self {
@@ -288,4 +310,19 @@ func StoreMarkRead(store *storage.DB, room, id string) error {
 	}
 	_, err = store.SetReadPosition(name, pos)
 	return err
+}
+
+// labelConvo names a conversation's status: the other person of a direct
+// conversation, a private room's name; Joined is whether self is a member.
+func labelConvo(store *storage.DB, self lcrypto.IdentityKey, st *RoomStatus, ms *Membership) {
+	if ConvoKind(st.Room) == KindDirect {
+		if fp, ok := directPeerIn(store, self, st.Room); ok {
+			st.With, st.Name = fp.String(), trustedNames(store)[fp]
+			st.Joined = true
+		}
+		return
+	}
+	if ms != nil {
+		st.Name, st.Joined = ms.Name, ms.IsMember(self)
+	}
 }

@@ -193,6 +193,7 @@ func generateFrameVectors(t *testing.T) frameVectors {
 	ak, bk := alice.Public(), bob.Public()
 	// Each author holds one message: the chain is c₁ = SHA-256(32 zero bytes ‖ SHA-256(message)).
 	ac, bc := chainHash{}.next(m1.Encode()), chainHash{}.next(m2.Encode())
+	dmChain := chainHash{}.next(dm.Encode())
 	check := syncCheck{Room: "lobby", Entries: []checkEntry{{ak, 1, ac}, {bk, 1, bc}}}
 	if bytes.Compare(ak[:], bk[:]) > 0 {
 		check.Entries[0], check.Entries[1] = check.Entries[1], check.Entries[0]
@@ -253,6 +254,9 @@ func generateFrameVectors(t *testing.T) frameVectors {
 		{"convo welcome to bob (5.10)", frameConvoWelcome,
 			welcomeFields{create.Room, []string{hex.EncodeToString(create.Encode()), hex.EncodeToString(invite.Encode())}},
 			welcome{Room: create.Room, Ops: [][]byte{create.Encode(), invite.Encode()}}.encode()},
+		{"convo sync check of the direct conversation (5.9)", frameConvoSyncCheck,
+			syncCheckFields{dm.Room, []checkFields{{hex.EncodeToString(ak[:]), 1, hex.EncodeToString(dmChain[:])}}},
+			syncCheck{Room: dm.Room, Entries: []checkEntry{{ak, 1, dmChain}}}.encode()},
 	}
 	v := frameVectors{
 		Description: "Plaintext lanchat frames (PROTOCOL.md 5.8): type, decoded fields, body, and the plaintext of the Noise transport message that carries it. Identity secrets are inputs; signatures are deterministic Ed25519.",
@@ -394,7 +398,7 @@ func roundTrip(t *testing.T, f frameVectorRecord, body []byte) (encoded []byte, 
 		mustUnmarshal(t, f.Fields, &in)
 		r, err := decodeRoomFrame(body)
 		return encodeRoomFrame(in.Room), roomFields{r}, err
-	case frameSyncCheck:
+	case frameSyncCheck, frameConvoSyncCheck:
 		var in syncCheckFields
 		mustUnmarshal(t, f.Fields, &in)
 		chk := syncCheck{Room: in.Room}

@@ -206,11 +206,7 @@ func (s *Service) SendDirect(ctx context.Context, p DirectParams) (*SendResult, 
 	if err != nil {
 		return nil, err
 	}
-	res := &SendResult{Message: v, HandedTo: handed, Linked: []string{}}
-	for _, pv := range s.node.LinkedPeers() {
-		res.Linked = append(res.Linked, pv.Fingerprint)
-	}
-	return res, nil
+	return s.sendResult(v, handed), nil
 }
 
 // CreateRoom implements API.
@@ -417,3 +413,22 @@ func init() {
 		methods[name] = m
 	}
 }
+
+// DirectID returns the identifier of the direct conversation between the
+// fingerprints a and b (any form ParseFingerprint reads), so that a front
+// end can tell which conversation a message, status or receipt is of.
+func DirectID(a, b string) (string, error) {
+	fa, err := lcrypto.ParseFingerprint(a)
+	if err != nil {
+		return "", err
+	}
+	fb, err := lcrypto.ParseFingerprint(b)
+	if err != nil {
+		return "", err
+	}
+	return chat.DirectID(fa, fb), nil
+}
+
+// ConvoKind returns the kind of conversation a room identifier names:
+// KindRoom, KindDirect or KindPrivate.
+func ConvoKind(room string) string { return chat.ConvoKind(room) }

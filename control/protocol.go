@@ -270,16 +270,18 @@ type SendResult struct {
 // ReceiptParams are the params of "receipt": a message by room, author
 // (a fingerprint; default this node) and sequence number.
 type ReceiptParams struct {
-	Room   string `json:"room"`
+	Room   string `json:"room"` // a room, a private room's name or id, or a conversation id
 	Author string `json:"author,omitempty"`
 	Seq    uint64 `json:"seq"`
+	With   string `json:"with,omitempty"` // instead of room: the direct conversation with this trusted peer
 }
 
 // MarkReadParams are the params of "mark_read": the room, and the id of
 // the last message read ("" or absent: the room's last message).
 type MarkReadParams struct {
-	Room string `json:"room"`
+	Room string `json:"room"` // a room, a private room's name or id, or a conversation id
 	ID   string `json:"id,omitempty"`
+	With string `json:"with,omitempty"` // instead of room: the direct conversation with this trusted peer
 }
 
 // PresenceParams are the params of "presence": state "online", "away" or
@@ -430,9 +432,13 @@ func ErrorOf(err error) *Error { return toError(err) }
 
 // SendFileParams are the params of "send_file".
 type SendFileParams struct {
-	Room string `json:"room"` // "": the default room
+	Room string `json:"room"` // "": the default room; a private room by name or id
 	Path string `json:"path"` // absolute: the node may run in another folder
 	Join bool   `json:"join,omitempty"`
+	// To offers it to one trusted peer (a name or fingerprint) in the
+	// direct conversation with it, instead of a room (Room and Join then
+	// must be empty).
+	To string `json:"to,omitempty"`
 }
 
 // FetchParams are the params of "fetch".

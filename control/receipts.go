@@ -2,13 +2,38 @@ package control
 
 import (
 	"context"
+	"slices"
 
 	"github.com/lanchat/lanchat/chat"
 	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/storage"
 )
 
 // Receipts, unread state and presence for the three implementations of
 // API.
+
+// convoRoom resolves the room of a receipt or mark_read: the direct
+// conversation with a trusted peer (with), a private room by its name
+// (unless an open room this node is in has that name), else room itself.
+func convoRoom(db *storage.DB, self lcrypto.IdentityKey, room, with string, inOpen func(string) bool, private func(string) (string, error)) (string, error) {
+	if with != "" {
+		if room != "" {
+			return "", &Error{Code: CodeInvalidParams, Message: "room and with: give one"}
+		}
+		fp, err := peerFingerprint(db, with)
+		if err != nil {
+			return "", err
+		}
+		return chat.DirectID(self.Fingerprint(), fp), nil
+	}
+	if name, err := chat.NormalizeRoom(room); err == nil && inOpen(name) {
+		return name, nil
+	}
+	if id, err := private(room); err == nil {
+		return id, nil
+	}
+	return room, nil
+}
 
 // receiptKey resolves ReceiptParams: the room's normal name and the
 // author's key (self when not given).
@@ -36,6 +61,10 @@ func receiptKey(p ReceiptParams, self lcrypto.IdentityKey) (string, lcrypto.Iden
 
 // Receipt implements API.
 func (s *Service) Receipt(_ context.Context, p ReceiptParams) (*chat.ReceiptView, error) {
+	var err error
+	if p.Room, err = convoRoom(s.db, s.node.Identity(), p.Room, p.With, s.node.InRoom, s.node.ResolvePrivate); err != nil {
+		return nil, err
+	}
 	room, author, err := receiptKey(p, s.node.Identity())
 	if err != nil {
 		return nil, err
@@ -51,7 +80,11 @@ func (s *Service) RoomStatus(context.Context) ([]chat.RoomStatus, error) {
 
 // MarkRead implements API.
 func (s *Service) MarkRead(_ context.Context, p MarkReadParams) (*chat.RoomStatus, error) {
-	return s.node.MarkRead(p.Room, p.ID)
+	room, err := convoRoom(s.db, s.node.Identity(), p.Room, p.With, s.node.InRoom, s.node.ResolvePrivate)
+	if err != nil {
+		return nil, err
+	}
+	return s.node.MarkRead(room, p.ID)
 }
 
 // SetPresence implements API.
@@ -102,6 +135,9 @@ func (l *Local) Receipt(_ context.Context, p ReceiptParams) (*chat.ReceiptView, 
 	if err != nil {
 		return nil, err
 	}
+	if p.Room, err = convoRoom(l.db, rec.Key, p.Room, p.With, l.joined, l.resolvePrivate(rec.Key)); err != nil {
+		return nil, err
+	}
 	room, author, err := receiptKey(p, rec.Key)
 	if err != nil {
 		return nil, err
@@ -122,6 +158,13 @@ func (l *Local) RoomStatus(context.Context) ([]chat.RoomStatus, error) {
 // MarkRead implements API: the position is stored; peers learn it when a
 // node runs and links with them.
 func (l *Local) MarkRead(ctx context.Context, p MarkReadParams) (*chat.RoomStatus, error) {
+	rec, err := l.self()
+	if err != nil {
+		return nil, err
+	}
+	if p.Room, err = convoRoom(l.db, rec.Key, p.Room, p.With, l.joined, l.resolvePrivate(rec.Key)); err != nil {
+		return nil, err
+	}
 	if err := chat.StoreMarkRead(l.db, p.Room, p.ID); err != nil {
 		return nil, err
 	}
@@ -136,6 +179,17 @@ func (l *Local) MarkRead(ctx context.Context, p MarkReadParams) (*chat.RoomStatu
 		}
 	}
 	return &chat.RoomStatus{Room: room}, nil
+}
+
+// resolvePrivate returns a private room resolver over the database.
+func (l *Local) resolvePrivate(self lcrypto.IdentityKey) func(string) (string, error) {
+	return func(s string) (string, error) { return chat.ResolvePrivateIn(l.db, self, s) }
+}
+
+// joined reports whether the database remembers room as joined.
+func (l *Local) joined(room string) bool {
+	rooms, err := l.db.JoinedRooms()
+	return err == nil && slices.Contains(rooms, room)
 }
 
 // SetPresence implements API: ErrNoNode.

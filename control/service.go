@@ -142,11 +142,20 @@ func (s *Service) sendPrivate(ctx context.Context, id, body string) (*SendResult
 	if err != nil {
 		return nil, err
 	}
+	return s.sendResult(v, handed), nil
+}
+
+// sendResult is a sent message's result: to whom it was handed, and its
+// receipt so far.
+func (s *Service) sendResult(v *MessageView, handed int) *SendResult {
 	res := &SendResult{Message: v, HandedTo: handed, Linked: []string{}}
+	if r, err := s.node.Receipt(v.Room, s.node.Identity(), v.Seq); err == nil {
+		res.Stored, res.Members, res.Read = r.Stored, r.Members, r.Read
+	}
 	for _, pv := range s.node.LinkedPeers() {
 		res.Linked = append(res.Linked, pv.Fingerprint)
 	}
-	return res, nil
+	return res
 }
 
 // Rooms implements API.
@@ -223,6 +232,17 @@ func (s *Service) SendFile(ctx context.Context, p SendFileParams) (*chat.FileVie
 		return nil, withHint(&Error{Code: CodeInvalidParams, Message: fmt.Sprintf("path %q is not absolute", p.Path)},
 			"the node may run in another folder: give the full path")
 	}
+	if p.To != "" {
+		if p.Room != "" || p.Join {
+			return nil, withHint(&Error{Code: CodeInvalidParams, Message: "to with room or join"},
+				"a file for one person goes to them alone: leave out room and join")
+		}
+		fp, err := peerFingerprint(s.db, p.To)
+		if err != nil {
+			return nil, err
+		}
+		return s.node.OfferFileTo(ctx, fp, p.Path)
+	}
 	room := p.Room
 	if room == "" {
 		room = chat.DefaultRoom
@@ -230,6 +250,9 @@ func (s *Service) SendFile(ctx context.Context, p SendFileParams) (*chat.FileVie
 	name, err := chat.NormalizeRoom(room)
 	if err != nil {
 		return nil, err
+	}
+	if id, err := s.node.ResolvePrivate(room); err == nil && !s.node.InRoom(name) {
+		return s.node.OfferFile(ctx, id, p.Path) // a private room by name or id
 	}
 	if !s.node.InRoom(name) {
 		if !p.Join {

@@ -11,13 +11,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/lanchat/lanchat/cmd/lanchat/chatui"
 	"github.com/lanchat/lanchat/control"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
 
 var sendFileHelp = help{
-	synopsis: "lanchat send-file [--room ROOM] [--join] [--json] PATH",
+	synopsis: "lanchat send-file [--room ROOM | --to PEER] [--join] [--json] PATH",
 	text: `Offer a file or a folder in a room. The offer is a signed message (name,
 size, and the hash of the chunk list), stored and synced like any message;
 members fetch it with "lanchat fetch", chunk by chunk, each chunk checked
@@ -25,8 +26,13 @@ against its hash. Your node serves it for as long as the file stays as it
 was (also after a restart); members that fetched it serve it too, so you
 may go once one of them has it all. In a folder, symlinks and special
 files are left out (and listed). Needs a running node (lanchat up, or
-lanchat chat), since it is the node that serves the chunks.`,
+lanchat chat), since it is the node that serves the chunks.
+
+With --to, the offer goes to one trusted peer in your direct conversation,
+and only the two of you can fetch it. In a private room (--room NAME), only
+its current members can.`,
 	example: `  lanchat send-file --room design ./mockups.pdf
+  lanchat send-file --to bob ./contract.pdf
   lanchat send-file ./holiday/ --json`,
 }
 
@@ -69,8 +75,9 @@ func (e *env) needNode(ctx context.Context, what string) (control.API, error) {
 }
 
 func runSendFile(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
-	room := fs.String("room", control.DefaultRoom, "the `ROOM` to offer it in")
+	room := fs.String("room", "", "the `ROOM` to offer it in: an open room (default lobby) or a private one")
 	join := fs.Bool("join", false, "join --room first if the node is not in it (it stays)")
+	to := fs.String("to", "", "offer it to this trusted `PEER` (name or fingerprint) alone, in your direct conversation")
 	asJSON := fs.Bool("json", false, "print the offer as JSON")
 	args, err := e.parse(fs, args)
 	if err != nil {
@@ -79,7 +86,13 @@ func runSendFile(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) 
 	if err := wantArgs("send-file", args, 1, 1, "one PATH"); err != nil {
 		return err
 	}
-	if _, err := control.NormalizeRoom(*room); err != nil {
+	if *to != "" && (*room != "" || *join) {
+		return usageErrorf("a file for one person goes to them alone: drop --room and --join", "send-file: --to with --room or --join")
+	}
+	if *to == "" && *room == "" {
+		*room = control.DefaultRoom
+	}
+	if _, err := control.NormalizeRoom(*room); *to == "" && err != nil {
 		return usageErrorf("room names use a-z, 0-9, '-', '_' and '.'", "send-file: %v", err)
 	}
 	path, err := filepath.Abs(args[0])
@@ -95,7 +108,7 @@ func runSendFile(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) 
 	}
 	defer api.Close()
 	// Hashing a big file takes a while: no call timeout but the user's.
-	fv, err := api.SendFile(ctx, control.SendFileParams{Room: *room, Path: path, Join: *join})
+	fv, err := api.SendFile(ctx, control.SendFileParams{Room: *room, Path: path, Join: *join, To: *to})
 	if err != nil {
 		return nodeError(err)
 	}
@@ -106,8 +119,19 @@ func runSendFile(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) 
 	if fv.Folder {
 		kind = fmt.Sprintf("folder (%d files)", fv.Files)
 	}
-	fmt.Fprintf(e.stdout, "offered %s %s, %s, in #%s as %s\n", kind, fv.Name, control.HumanSize(fv.Size), fv.Room, shortID(fv.ID))
-	fmt.Fprintln(e.stdout, "your node serves it while it runs; members who fetch it serve it too, so you may go once one of them has it all")
+	where := "#" + fv.Room
+	switch {
+	case *to != "":
+		where = "the direct conversation with " + *to
+	case control.ConvoKind(fv.Room) == control.KindPrivate:
+		where = "#" + *room + chatui.MarkPrivate
+	}
+	fmt.Fprintf(e.stdout, "offered %s %s, %s, in %s as %s\n", kind, fv.Name, control.HumanSize(fv.Size), chatui.SanitizeLine(where), shortID(fv.ID))
+	if *to != "" {
+		fmt.Fprintln(e.stdout, "your node serves it to them alone while it runs")
+	} else {
+		fmt.Fprintln(e.stdout, "your node serves it while it runs; members who fetch it serve it too, so you may go once one of them has it all")
+	}
 	if len(fv.Skipped) > 0 {
 		warnf(e.stderr, "left out (symlinks or special files): %s", strings.Join(fv.Skipped, ", "))
 	}

@@ -223,7 +223,7 @@ func (e *env) nodeCall(ctx context.Context, nf *nodeFlags, timeout time.Duration
 	defer api.Close()
 	local, ok := api.(*control.Local)
 	if !ok { // a node runs
-		ctx, cancel := context.WithTimeout(ctx, callTimeout)
+		ctx, cancel := context.WithTimeout(ctx, callTimeout+timeout)
 		defer cancel()
 		return nodeError(fn(ctx, api))
 	}
@@ -248,21 +248,35 @@ func (e *env) nodeCall(ctx context.Context, nf *nodeFlags, timeout time.Duration
 }
 
 // sendDirect is send --to.
-func (e *env) sendDirect(ctx context.Context, nf *nodeFlags, p control.DirectParams, timeout time.Duration, asJSON bool) error {
+// With want, it waits (bounded by timeout in all) until the other person
+// holds it durably.
+func (e *env) sendDirect(ctx context.Context, nf *nodeFlags, p control.DirectParams, timeout time.Duration, want *waitGoal, asJSON bool) error {
+	deadline := time.Now().Add(timeout)
 	var res *control.SendResult
+	var r *control.ReceiptView
 	err := e.nodeCall(ctx, nf, timeout, func(ctx context.Context, api control.API) (err error) {
-		res, err = api.SendDirect(ctx, p)
+		if res, err = api.SendDirect(ctx, p); err != nil || want == nil {
+			return err
+		}
+		r, err = waitStored(ctx, api, res, want, deadline)
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	if asJSON {
-		return printJSON(e.stdout, res)
+		if err := printJSON(e.stdout, res); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(e.stdout, "sent to %s (direct), handed to %d peer(s): %s\n", chatui.ConvoLabel(res.Message), res.HandedTo, storedText(res))
+		if res.HandedTo == 0 && (want == nil || !want.reached(r)) {
+			fmt.Fprintln(e.stderr, "lanchat: they are not linked now; they get it when you next link with each other (it is stored)")
+		}
 	}
-	fmt.Fprintf(e.stdout, "sent to %s (direct), handed to %d peer(s)\n", chatui.ConvoLabel(res.Message), res.HandedTo)
-	if res.HandedTo == 0 {
-		fmt.Fprintln(e.stderr, "lanchat: they are not linked now; they get it when you next link with each other (it is stored)")
+	if want != nil && !want.reached(r) {
+		return withHint(fmt.Errorf("send: %s within %v: %s", want, timeout, storedText(res)),
+			"it is stored here and goes out when you next link with each other; a longer --timeout waits more")
 	}
 	return nil
 }

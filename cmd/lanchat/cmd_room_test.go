@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -67,6 +70,24 @@ func TestDirectAndPrivateRoomCommands(t *testing.T) {
 		t.Fatalf("bob's history --with alice: %+v", hist)
 	}
 	wantContains(t, "history text", c.must(0, at("bob", "history")...).stdout, "@alice(")
+	// --wait works with --to: the other person is the one member.
+	r = c.must(0, at("alice", "send", "--to", "bob", "--wait", "all", "--timeout", "20s", "--json", "dm: stored?")...)
+	if err := json.Unmarshal([]byte(r.stdout), &sent); err != nil || sent.Stored != 1 || sent.Members != 1 {
+		t.Fatalf("send --to --wait all: %s (%v), want stored 1 of 1", r.stdout, err)
+	}
+	wantContains(t, "send --to --wait stored", c.must(0, at("alice", "send", "--to", "bob", "--wait", "stored", "--timeout", "20s", "dm: and this?")...).stdout,
+		"sent to @bob", "stored by 1 of 1 members")
+	var rooms []control.RoomStatus
+	eventually(t, "bob's rooms to list the DM with 3 unread", func() bool {
+		rooms = nil
+		if json.Unmarshal([]byte(c.must(0, at("bob", "rooms", "--json")...).stdout), &rooms) != nil {
+			return false
+		}
+		return slices.ContainsFunc(rooms, func(r control.RoomStatus) bool {
+			return r.Conversation == control.KindDirect && r.With == fps["alice"] && r.Name == "alice" && r.Unread == 3
+		})
+	})
+	wantContains(t, "rooms text", c.must(0, at("bob", "rooms")...).stdout, "@alice", "3")
 	if r := c.run("", at("alice", "send", "--to", "zed", "hello")...); r.code != 1 || !strings.Contains(r.stderr, "no trusted peer") {
 		t.Errorf("send --to an unknown name: exit %d\n%s", r.code, r.stderr)
 	}
@@ -84,7 +105,10 @@ func TestDirectAndPrivateRoomCommands(t *testing.T) {
 	})
 	members := c.must(0, at("bob", "room", "members", "design")...).stdout
 	wantContains(t, "members", members, "alice(", "admin", "bob(", "member")
-	c.must(0, at("alice", "send", "--room", "design", "private: mockups are in")...)
+	r = c.must(0, at("alice", "send", "--room", "design", "--wait", "all", "--timeout", "20s", "--json", "private: mockups are in")...)
+	if err := json.Unmarshal([]byte(r.stdout), &sent); err != nil || sent.Stored != 1 || sent.Members != 1 {
+		t.Fatalf("send --room design --wait all: %s (%v), want stored 1 of 1 (bob)", r.stdout, err)
+	}
 	eventually(t, "bob to show the private message", func() bool {
 		return slices.Contains(procs["bob"].convoShown(), "private:private: mockups are in")
 	})
@@ -107,14 +131,51 @@ func TestDirectAndPrivateRoomCommands(t *testing.T) {
 			t.Errorf("carol's history holds %q", secret)
 		}
 	}
+	// A file to bob alone, and one in the private room: bob fetches both;
+	// carol, who never got the offers, has nothing to fetch.
+	src := t.TempDir()
+	for i, args := range [][]string{{"--to", "bob"}, {"--room", "design"}} {
+		path := filepath.Join(src, fmt.Sprintf("f%d.txt", i))
+		content := strings.Repeat(fmt.Sprintf("file %d ", i), 40000)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		offer := decodeAll[control.FileView](t, c.must(0, at("alice", append([]string{"send-file", "--json", path}, args...)...)...).stdout)[0]
+		if kind := control.ConvoKind(offer.Room); kind != map[string]string{"--to": control.KindDirect, "--room": control.KindPrivate}[args[0]] {
+			t.Fatalf("send-file %v: offered in %s (%s)", args, offer.Room, kind)
+		}
+		wantContains(t, "send-file text", c.must(0, at("alice", append([]string{"send-file", path}, args...)...)...).stdout, "offered file f")
+		out := t.TempDir()
+		eventually(t, "bob to hold the offer", func() bool {
+			return strings.Contains(c.must(0, at("bob", "files")...).stdout, offer.ID[:8])
+		})
+		events := decodeAll[control.FileView](t, c.must(0, at("bob", "fetch", offer.ID[:10], "--out", out, "--json")...).stdout)
+		if last := events[len(events)-1]; last.State != "done" {
+			t.Fatalf("bob's fetch %v ended %+v", args, last)
+		}
+		if got, err := os.ReadFile(filepath.Join(out, filepath.Base(path))); err != nil || string(got) != content {
+			t.Fatalf("bob fetched %d bytes (%v)", len(got), err)
+		}
+		if r := c.run("", at("carol", "fetch", offer.ID[:10], "--out", out)...); r.code != 1 || !strings.Contains(r.stderr, "no file offer") {
+			t.Errorf("carol's fetch of %v: exit %d\n%s", args, r.code, r.stderr)
+		}
+	}
+	if r := c.run("", at("alice", "send-file", "--to", "bob", "--room", "design", src)...); r.code != 2 {
+		t.Errorf("send-file --to with --room: exit %d, want 2\n%s", r.code, r.stderr)
+	}
 	for _, n := range names {
 		procs[n].stop()
 	}
 	// Without a node, history --with and room members answer from the file.
-	if err := json.Unmarshal([]byte(c.must(0, at("alice", "history", "--with", "bob", "--json")...).stdout), &hist); err != nil || len(hist) != 1 {
+	if err := json.Unmarshal([]byte(c.must(0, at("alice", "history", "--with", "bob", "--json")...).stdout), &hist); err != nil || len(hist) != 5 { // three messages, the file offered twice
 		t.Fatalf("history --with bob, no node: %+v (%v)", hist, err)
 	}
 	wantContains(t, "room list", c.must(0, at("bob", "room", "list")...).stdout, "design", room.ID, "member")
+	wantContains(t, "bob's rooms, no node", c.must(0, at("bob", "rooms")...).stdout, "@alice", "#design[private]")
+	// bob is away: --wait fails, says so, and the message stays stored.
+	r = c.must(1, at("alice", append([]string{"send", "--to", "bob", "--wait", "stored", "--timeout", "2s", "dm: are you there?"}, loopbackFlags(port)...)...)...)
+	wantContains(t, "send --to --wait, bob away", r.stderr, "not stored by 1 member(s)", "hint:")
+	wantContains(t, "send --to --wait, bob away", r.stdout, "only here so far (1 other member(s))")
 }
 
 // Every shell's completion offers the room subcommands.

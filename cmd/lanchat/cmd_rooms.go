@@ -7,12 +7,15 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/lanchat/lanchat/cmd/lanchat/chatui"
 	"github.com/lanchat/lanchat/control"
 )
 
 var roomsHelp = help{
 	synopsis: "lanchat rooms [--json]",
-	text: `List your rooms: those you are in and those you have messages of, each
+	text: `List your rooms: those you are in and those you have messages of (open
+rooms, private rooms shown as #name[private], and direct conversations as
+@name), each
 with how many messages of others you have not read yet and how many of them
 mention you (@yournick or @YOURSHORT). lanchat history --unread shows them;
 reading a room in lanchat chat, or history --unread --mark-read, marks them
@@ -22,7 +25,7 @@ read.`,
 }
 
 func runRooms(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
-	asJSON := fs.Bool("json", false, "print JSON: an array of {room, joined, unread, mentions, last_read}")
+	asJSON := fs.Bool("json", false, "print JSON: an array of {room, joined, unread, mentions, last_read, conversation, with, name}")
 	args, err := e.parse(fs, args)
 	if err != nil {
 		return err
@@ -48,7 +51,7 @@ func runRooms(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) err
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROOM\tUNREAD\tMENTIONS\t")
 	for _, r := range rooms {
-		name := "#" + r.Room
+		name := chatui.RoomLabel(r)
 		if !r.Joined {
 			name += " (left)"
 		}

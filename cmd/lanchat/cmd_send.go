@@ -75,7 +75,7 @@ func runSend(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 		return usageErrorf("split it into several messages", "send: the message is %d bytes, at most %d", len(text), control.MaxBodyBytes)
 	}
 	if *to != "" {
-		return e.sendDirect(ctx, nf, control.DirectParams{To: *to, Body: text}, *timeout, *asJSON)
+		return e.sendDirect(ctx, nf, control.DirectParams{To: *to, Body: text}, *timeout, want, *asJSON)
 	}
 	room := control.DefaultRoom
 	if len(nf.rooms) > 0 {
@@ -152,8 +152,10 @@ func (w *waitGoal) reached(r *control.ReceiptView) bool {
 // other members yet".
 func storedText(res *control.SendResult) string {
 	switch {
-	case res.Members == 0:
+	case res.Members == 0 && res.Message.Conversation == control.KindRoom:
 		return "no other members in #" + res.Message.Room + " yet"
+	case res.Members == 0:
+		return "no other members yet"
 	case res.Stored == 0:
 		return fmt.Sprintf("only here so far (%d other member(s))", res.Members)
 	}

@@ -121,10 +121,41 @@ func (s *interp) startAttention(ctx context.Context) {
 		}
 		a.unread[r.Room] = r
 		if s.mode != JSON {
-			s.notice("#%s: %d unread%s; /history %d shows them", r.Room, r.Unread, mentionsText(r.Mentions), r.Unread)
+			s.notice("%s: %d unread%s; %s shows them", RoomLabel(r), r.Unread, mentionsText(r.Mentions), historyHint(r))
 		}
 	}
 	s.updateStatus()
+}
+
+// RoomLabel is how a room's status is named: "#lobby", "@bob" for a
+// direct conversation, "#design[private]" for a private room.
+func RoomLabel(r control.RoomStatus) string {
+	switch r.Conversation {
+	case control.KindDirect:
+		if r.Name != "" {
+			return "@" + SanitizeLine(r.Name)
+		}
+		if short, _, _ := strings.Cut(r.With, "-"); short != "" {
+			return "@" + short
+		}
+	case control.KindPrivate:
+		if r.Name != "" {
+			return "#" + SanitizeLine(r.Name) + MarkPrivate
+		}
+		return "#" + r.Room + MarkPrivate
+	}
+	return "#" + r.Room
+}
+
+// historyHint says how to see a room's unread messages.
+func historyHint(r control.RoomStatus) string {
+	switch r.Conversation {
+	case control.KindDirect:
+		return fmt.Sprintf("/query %s then /history %d", strings.TrimPrefix(RoomLabel(r), "@"), r.Unread)
+	case control.KindPrivate:
+		return fmt.Sprintf("/query #%s then /history %d", r.Name, r.Unread)
+	}
+	return fmt.Sprintf("/history %d", r.Unread)
 }
 
 func mentionsText(n int) string {
@@ -145,11 +176,14 @@ func (s *interp) seen(v *control.MessageView) {
 	case v.Own:
 		a.lastOwn[v.Room] = v
 		delete(a.receipt, v.Room)
-	case v.Room == s.room:
+	case v.Room == s.current():
 		s.queueRead(v.Room, v.ID)
 	default:
 		st := a.unread[v.Room]
-		st.Room = v.Room
+		st.Room, st.Conversation, st.Name, st.With = v.Room, v.Conversation, v.RoomName, v.With
+		if v.Conversation == control.KindDirect {
+			st.Name = v.WithNick
+		}
 		st.Unread++
 		if v.Mention {
 			st.Mentions++
@@ -232,7 +266,7 @@ func (s *interp) updateStatus() {
 	slices.Sort(rooms)
 	for _, r := range rooms {
 		st := a.unread[r]
-		p := fmt.Sprintf("#%s %d", r, st.Unread)
+		p := fmt.Sprintf("%s %d", RoomLabel(st), st.Unread)
 		if st.Mentions > 0 {
 			p += fmt.Sprintf(" @%d", st.Mentions)
 		}
@@ -242,7 +276,7 @@ func (s *interp) updateStatus() {
 	if len(parts) > 0 {
 		status = "unread: " + strings.Join(parts, ", ")
 	}
-	if r := a.receipt[s.room]; r != nil {
+	if r := a.receipt[s.current()]; r != nil {
 		if status != "" {
 			status += " | "
 		}
@@ -280,9 +314,13 @@ func receiptMark(r *control.ReceiptView) string {
 // whoRead names who stored and who read the last own message of the
 // current room.
 func (s *interp) whoRead(ctx context.Context) {
-	v := s.att.lastOwn[s.room]
+	v := s.att.lastOwn[s.current()]
 	if v == nil {
-		views, err := s.api.History(ctx, control.HistoryParams{Rooms: []string{s.room}})
+		q := control.HistoryParams{Rooms: []string{s.room}}
+		if peer := directTarget(s.room); peer != "" {
+			q = control.HistoryParams{With: peer}
+		}
+		views, err := s.api.History(ctx, q)
 		if err == nil {
 			for i := len(views) - 1; i >= 0; i-- {
 				if views[i].Own {
@@ -293,7 +331,7 @@ func (s *interp) whoRead(ctx context.Context) {
 		}
 	}
 	if v == nil {
-		s.notice("you have written nothing in %s yet", roomName(s.room))
+		s.notice("you have written nothing in %s yet", convoName(s.room))
 		return
 	}
 	r, err := s.api.Receipt(ctx, control.ReceiptParams{Room: v.Room, Seq: v.Seq})

@@ -145,6 +145,11 @@ type interp struct {
 	// linked are the peers shown as linked (by fingerprint): the links
 	// the node had before this window subscribed, then peer_up/peer_down.
 	linked map[string]bool
+
+	// directIDs maps a /query PEER conversation ("@peer") to the
+	// conversation's identifier, which messages, receipts and unread
+	// counts name.
+	directIDs map[string]string
 }
 
 // announceLinked shows a peer_up for each peer the node was already linked

@@ -59,6 +59,7 @@ func (s *interp) sendDirect(ctx context.Context, peer, text string) {
 			s.notice("not sent: %s", errText(err))
 			return
 		}
+		s.noteDirect("@"+peer, res.Message.Room)
 		if res.HandedTo == 0 {
 			s.notice("%s is not linked now: they get it when you next link with each other", SanitizeLine(peer))
 		}
@@ -76,6 +77,7 @@ func (s *interp) query(ctx context.Context, arg string) {
 			s.namePrivate(pr)
 			s.setRoom(pr.ID)
 			s.notice("plain lines now go to #%s%s (members see its messages from when they were added)", SanitizeLine(pr.Name), MarkPrivate)
+			s.roomRead(ctx, pr.ID)
 			return
 		}
 		s.refreshRooms(ctx)
@@ -90,7 +92,52 @@ func (s *interp) query(ctx context.Context, arg string) {
 	default:
 		s.setRoom("@" + arg)
 		s.notice("plain lines now go to %s as direct messages (/query #ROOM to go back)", SanitizeLine(arg))
+		if id := s.resolveDirect(ctx, arg); id != "" {
+			s.noteDirect("@"+arg, id)
+			s.roomRead(ctx, id)
+		}
 	}
+}
+
+// noteDirect remembers that conversation "@peer" has identifier id.
+func (s *interp) noteDirect(room, id string) {
+	if s.directIDs == nil {
+		s.directIDs = map[string]string{}
+	}
+	s.directIDs[room] = id
+}
+
+// resolveDirect finds the identifier of the direct conversation with peer
+// (a trusted name, or a fingerprint), as the node does; "" if none.
+func (s *interp) resolveDirect(ctx context.Context, peer string) string {
+	fp := ""
+	if trusted, err := s.api.Trusted(ctx); err == nil {
+		for _, p := range trusted {
+			if p.Name != "" && strings.EqualFold(p.Name, peer) {
+				if fp != "" {
+					return "" // ambiguous: sending says so
+				}
+				fp = p.Fingerprint
+			}
+		}
+	}
+	if fp == "" {
+		fp = peer
+	}
+	id, err := control.DirectID(s.self.Fingerprint, fp)
+	if err != nil {
+		return ""
+	}
+	return id
+}
+
+// current returns the identifier of the current conversation: the
+// conversation's id for "@peer", else the room.
+func (s *interp) current() string {
+	if id := s.directIDs[s.room]; id != "" {
+		return id
+	}
+	return s.room
 }
 
 // currentPrivate returns args[0], or the current conversation if it is a

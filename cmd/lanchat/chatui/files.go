@@ -24,13 +24,24 @@ func (s *interp) offerFile(ctx context.Context, arg string) {
 		s.notice("cannot offer %s: %v", SanitizeLine(arg), err)
 		return
 	}
-	fv, err := s.api.SendFile(ctx, control.SendFileParams{Room: s.room, Path: path})
+	p := control.SendFileParams{Room: s.room, Path: path}
+	where, serves := "#"+s.room, "members who fetch it serve it too, so you may go once one of them has it all"
+	if peer := directTarget(s.room); peer != "" { // a /query PEER conversation
+		p = control.SendFileParams{To: peer, Path: path}
+		where, serves = SanitizeLine(convoName(s.room)), "only they can fetch it"
+	} else if name, ok := s.privateNames[s.room]; ok {
+		where = "#" + SanitizeLine(name) + MarkPrivate
+	}
+	fv, err := s.api.SendFile(ctx, p)
 	if err != nil {
 		s.notice("cannot offer %s: %s", SanitizeLine(arg), errText(err))
 		return
 	}
-	s.notice("offered %s in #%s as %s: your node serves it while it runs; members who fetch it serve it too, so you may go once one of them has it all",
-		SanitizeLine(fv.Name), fv.Room, fv.ID[:min(12, len(fv.ID))])
+	if p.To != "" {
+		s.noteDirect(s.room, fv.Room)
+	}
+	s.notice("offered %s in %s as %s: your node serves it while it runs; %s",
+		SanitizeLine(fv.Name), where, fv.ID[:min(12, len(fv.ID))], serves)
 	if len(fv.Skipped) > 0 {
 		s.notice("left out of %s (symlinks or special files): %s", SanitizeLine(fv.Name), SanitizeLine(strings.Join(fv.Skipped, ", ")))
 	}
