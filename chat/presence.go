@@ -99,7 +99,11 @@ func (n *Node) Typing(room string) error {
 	if err != nil {
 		return err
 	}
-	if n.room(name) == nil {
+	if isConvo(name) {
+		if !n.convoMember(name) {
+			return ErrNotMember
+		}
+	} else if n.room(name) == nil {
 		return ErrNotJoined
 	}
 	now := time.Now()
@@ -115,7 +119,7 @@ func (n *Node) Typing(room string) error {
 	n.pres.typingSent[name] = now
 	n.pres.Unlock()
 	body := encodeRoomFrame(name)
-	for _, l := range n.linksInRoom(name) {
+	for _, l := range n.linksOf(name) { // a conversation's: its members' links only
 		_ = l.sess.Send(frameTyping, body)
 	}
 	return nil
@@ -129,7 +133,11 @@ func (l *link) handleTyping(body []byte) error {
 		return err
 	}
 	n := l.node
-	if n.room(room) == nil || !l.inRoom(room) {
+	if isConvo(room) {
+		if !n.convoMember(room) || !n.mayTellReceipts(l, room) { // both members
+			return nil
+		}
+	} else if n.room(room) == nil || !l.inRoom(room) {
 		return nil
 	}
 	now := time.Now()

@@ -368,3 +368,36 @@ func TestMemberLeavesByItsHello(t *testing.T) {
 	c.waitLinked(a, b)
 	waitFor(t, "bob no longer a member of lobby", func() bool { return a.receipt(t, v).Members == 0 })
 }
+
+// Typing in a direct conversation reaches the other person only: a third
+// node linked to both, in a room with both, is not told.
+func TestTypingInADirectConversation(t *testing.T) {
+	c := newCluster(t)
+	alice, bob, carol := c.add("alice"), c.add("bob"), c.add("carol")
+	c.trustAll(alice, bob, carol)
+	for _, n := range []*testNode{alice, bob, carol} {
+		c.start(n)
+	}
+	c.waitLinked(alice, bob)
+	c.waitLinked(alice, carol)
+	c.waitLinked(bob, carol)
+	dm := DirectID(alice.id.Fingerprint(), bob.id.Fingerprint())
+	if err := alice.node.Typing(dm); err != nil {
+		t.Fatalf("typing in the direct conversation: %v", err)
+	}
+	ev := bob.waitEvent(t, EventTyping, alice)
+	if ev.Room != dm {
+		t.Fatalf("bob's typing event: %+v", ev)
+	}
+	// carol gets the lobby's typing, never the conversation's.
+	if err := alice.node.Typing("lobby"); err != nil {
+		t.Fatal(err)
+	}
+	ev = carol.waitEvent(t, EventTyping, alice)
+	if ev.Room != "lobby" {
+		t.Fatalf("carol was told of typing in %q", ev.Room)
+	}
+	if err := carol.node.Typing(dm); !errors.Is(err, ErrNotMember) {
+		t.Errorf("carol typing in alice and bob's conversation: %v, want ErrNotMember", err)
+	}
+}

@@ -60,7 +60,7 @@ func (s *interp) typed(ctx context.Context, buf string) {
 	s.typedAt = now
 	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
-	_ = s.api.Typing(ctx, s.room) // a hint: a failure is not worth a notice
+	_ = s.api.Typing(ctx, s.current()) // a hint: a failure is not worth a notice
 }
 
 // peerTyping shows that a peer types, for typingShown.
@@ -97,7 +97,14 @@ func (s *interp) typingText() string {
 			delete(s.att.typing, k)
 			continue
 		}
-		parts = append(parts, ty.label+" is typing in #"+k.room)
+		switch {
+		case strings.HasPrefix(k.room, "dm."):
+			parts = append(parts, ty.label+" is typing to you")
+		case s.privateNames[k.room] != "":
+			parts = append(parts, ty.label+" is typing in #"+s.privateNames[k.room]+MarkPrivate)
+		default:
+			parts = append(parts, ty.label+" is typing in #"+k.room)
+		}
 	}
 	if len(s.att.typing) > 0 && s.att.typTimer != nil {
 		s.att.typTimer.Reset(time.Second) // look again soon
