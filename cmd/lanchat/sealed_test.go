@@ -295,3 +295,31 @@ func TestDeleteCLI(t *testing.T) {
 	wantContains(t, "second delete", r.stderr, "only your own messages")
 	p.stop()
 }
+
+// TestKeepFlag: up --keep AGE sets the retention of every room without its
+// own (what room set '*' retain AGE sets, kept after the run) and applies it
+// at start; a bad age is a usage error before anything starts.
+func TestKeepFlag(t *testing.T) {
+	c := newCLI(t, envPassphrase+"=old secret")
+	dir := olderDataDir(t)
+	wantContains(t, "up --help", c.must(0, "up", "--help").stdout, "--keep AGE", "room set '*' retain AGE")
+	wantContains(t, "chat --help", c.must(0, "chat", "--help").stdout, "--keep AGE")
+	r := c.must(2, append([]string{"up", "--keep", "soon", "--data-dir", dir}, loopbackFlags(freePort(t, "udp"))...)...)
+	wantContains(t, "up --keep soon", r.stderr, "--keep soon")
+	if !strings.Contains(c.must(0, "history", "--data-dir", dir).stdout, "bodyMARKER") {
+		t.Fatal("the fixture has no messages: the test proves nothing")
+	}
+	p := c.startProc("alice", append([]string{"up", "--keep", "1m", "--data-dir", dir}, loopbackFlags(freePort(t, "udp"))...))
+	waitForSocket(t, p, dir)
+	if hist := c.must(0, "history", "--data-dir", dir).stdout; strings.Contains(hist, "bodyMARKER") {
+		t.Errorf("history with --keep 1m still holds the old messages:\n%s", hist)
+	}
+	p.stop()
+	r = c.must(0, "room", "show", "--json", "--data-dir", dir)
+	var res struct {
+		Default int64 `json:"default_seconds"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || res.Default != 60 {
+		t.Fatalf("room show after up --keep 1m: %s (%v)", r.stdout, err)
+	}
+}
