@@ -49,7 +49,7 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	nf := e.addNodeFlags(fs, "room to join (repeatable; the first is the current room; default: the node's rooms, else lobby)")
 	nf.auto = addAutoFetchFlags(fs)
 	addKeepFlag(fs, nf)
-	asJSON := fs.Bool("json", false, "print one JSON event per line (ready, message, peer_up, peer_down, join, leave, nick, untrusted_peer, untrusted_peers, peer_refused, relink_backoff, equivocation, events_dropped, receipt, presence, typing)")
+	asJSON := fs.Bool("json", false, "print one JSON event per line (ready, message, peer_up, peer_down, join, leave, nick, untrusted_peer, untrusted_peers, peer_refused, relink_backoff, equivocation, events_dropped, receipt, presence, typing, file, deleted)")
 	typing := fs.Bool("typing", false, "on a terminal: tell the peers in the room when you are typing (at most every 3 s)")
 	plain := fs.Bool("plain", false, "line mode even on a terminal: no line editor, no colours")
 	notifyFlag := fs.Bool("notify", false, notifyHelp)

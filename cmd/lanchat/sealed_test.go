@@ -288,8 +288,17 @@ func TestDeleteCLI(t *testing.T) {
 	r = c.must(0, "delete", "--room", "lobby", "1", "--json", "--data-dir", dir)
 	wantContains(t, "delete --json", r.stdout, `"seq": 1`, `"handed_to": 0`)
 	hist := c.must(0, "history", "--data-dir", dir).stdout
-	if strings.Contains(hist, "oops") || !strings.Contains(hist, "keep this") {
+	if strings.Contains(hist, "oops") || !strings.Contains(hist, "keep this") || !strings.Contains(hist, "alice(") || !strings.Contains(hist, "[deleted by its author]") {
 		t.Errorf("history after delete:\n%s", hist)
+	}
+	var views []struct {
+		Seq     uint64 `json:"seq"`
+		Body    string `json:"body"`
+		Deleted bool   `json:"deleted"`
+	}
+	if err := json.Unmarshal([]byte(c.must(0, "history", "--json", "--data-dir", dir).stdout), &views); err != nil ||
+		len(views) != 2 || !views[0].Deleted || views[0].Seq != 1 || views[0].Body != "" || views[1].Deleted || views[1].Body != "keep this" {
+		t.Errorf("history --json after delete: %+v (%v)", views, err)
 	}
 	r = c.must(1, "delete", "--room", "lobby", "1", "--data-dir", dir)
 	wantContains(t, "second delete", r.stderr, "only your own messages")

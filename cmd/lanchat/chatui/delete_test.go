@@ -54,6 +54,7 @@ func TestDeleteCommand(t *testing.T) {
 	}
 	a.say("/delete 1")
 	waitFor(t, "bob to lose the first message", func() bool { return !bobHas(bodies[0]) })
+	waitFor(t, "bob to be shown it is deleted", func() bool { return strings.Contains(b.out.String(), "("+aid.Fingerprint().Short()+"): "+DeletedText) })
 	a.say("/delete " + secondID[:10])
 	waitFor(t, "bob to lose the second message", func() bool { return !bobHas(bodies[1]) })
 	a.say("/delete 1", "/delete", "/delete "+bobID[:10], "/quit")
@@ -68,8 +69,11 @@ func TestDeleteCommand(t *testing.T) {
 			t.Errorf("alice's notices lack %q:\n%s", w, a.err.String())
 		}
 	}
-	b.say("/quit")
+	b.say("/history", "/quit")
 	if err := b.wait(); err != nil {
 		t.Fatal(err)
+	}
+	if n := strings.Count(b.out.String(), DeletedText); n != 4 { // two live, two in /history
+		t.Errorf("bob was shown %d deleted lines, want 4:\n%s", n, b.out.String())
 	}
 }
