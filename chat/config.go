@@ -52,9 +52,10 @@ type Config struct {
 	ReceiptDelay time.Duration
 	// NoReadReceipts: send no read frames (others' are still shown).
 	NoReadReceipts bool
-	// FilesDir is the folder of the file transfer records (what this node
-	// offered and fetches, to go on after a restart); "" turns file
-	// transfer off.
+	// FilesDir turns file transfer on ("" turns it off). The records of
+	// what this node offered and fetches (to go on after a restart) are kept
+	// sealed in Store; FilesDir is where an older lanchat kept them as files,
+	// moved into Store when the node first needs them.
 	FilesDir string
 	// AutoFetch, when its Dir is set, fetches file offers without asking:
 	// those of trusted authors (or only of From), up to MaxBytes.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	lcrypto "github.com/lanchat/lanchat/crypto"
 	"github.com/lanchat/lanchat/session"
@@ -119,7 +120,25 @@ func (n *Node) honour(t *tombstone) (bool, error) {
 		rs.chainGen++
 		rs.mu.Unlock()
 	}
+	n.publishDeleted(t)
 	return true, nil
+}
+
+// publishDeleted tells the front ends that the message t names, which
+// this node held, is deleted (nothing if it never held it: it was never
+// shown).
+func (n *Node) publishDeleted(t *tombstone) {
+	deleted, err := n.store.DeletedMessages(t.Room)
+	if err != nil {
+		n.logf("deleted message %d in %s: %v", t.Seq, t.Room, err)
+		return
+	}
+	for _, d := range deleted {
+		if d.Author == [32]byte(t.Author) && d.Seq == t.Seq {
+			n.events.publish(Event{Kind: EventDeleted, Time: time.Now(), Room: t.Room, Message: n.labels().deletedView(t.Room, d)})
+			return
+		}
+	}
 }
 
 // handleDelete honours a peer's tombstone for a room both are in, and

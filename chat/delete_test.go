@@ -112,3 +112,53 @@ func FuzzDeleteFrame(f *testing.F) {
 		_ = ts.verify()
 	})
 }
+
+// TestHistoryShowsDeletedLines: with HistoryQuery.Deleted, a message its
+// author deleted for everyone is a "deleted" line in its place on every
+// member that held it (its id, author and seq; no body), live front ends
+// are told, and a limit that leaves its place out leaves the line out.
+func TestHistoryShowsDeletedLines(t *testing.T) {
+	c := newCluster(t)
+	alice, bob := c.add("alice"), c.add("bob")
+	c.trustAll(alice, bob)
+	c.start(alice)
+	c.start(bob)
+	c.waitLinked(alice, bob)
+	for _, b := range []string{"one", "two", "three"} {
+		alice.send(t, "lobby", b)
+	}
+	waitFor(t, "bob has three", func() bool { return len(bob.history(t, "lobby")) == 3 })
+	before := bob.history(t, "lobby")
+	if _, err := alice.node.DeleteForEveryone("lobby", 2); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "bob honours it", func() bool { return len(bob.history(t, "lobby")) == 2 })
+	waitFor(t, "bob's front ends are told", func() bool {
+		for {
+			select {
+			case ev := <-bob.events:
+				if ev.Kind == EventDeleted && ev.Message != nil && ev.Message.Deleted && ev.Message.Seq == 2 && ev.Message.ID == strings.Fields(before[1])[0] {
+					return true
+				}
+			default:
+				return false
+			}
+		}
+	})
+	for _, tn := range []*testNode{alice, bob} {
+		views, err := ReadHistory(tn.store, tn.id.Public(), tn.name, HistoryQuery{Rooms: []string{"lobby"}, Deleted: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(views) != 3 || views[0].Body != "one" || !views[1].Deleted || views[1].Body != "" || views[1].Seq != 2 ||
+			views[1].ID != strings.Fields(before[1])[0] || views[1].Author != alice.id.Fingerprint().String() || views[2].Body != "three" {
+			t.Fatalf("%s's history with deleted lines: %+v", tn.name, views)
+		}
+		if views, _ := tn.node.History(HistoryQuery{Rooms: []string{"lobby"}, Deleted: true, Limit: 1}); len(views) != 1 || views[0].Body != "three" {
+			t.Errorf("%s: limit 1: %+v", tn.name, views)
+		}
+		if views, _ := tn.node.History(HistoryQuery{Rooms: []string{"lobby"}, Deleted: true, Grep: "e"}); len(views) != 2 {
+			t.Errorf("%s: grep shows %d lines", tn.name, len(views))
+		}
+	}
+}

@@ -52,6 +52,10 @@ const (
 	// EventFile: a fetch of a file offer progressed, paused, finished or
 	// failed (File says how far it is).
 	EventFile EventKind = "file"
+	// EventDeleted: the author of a message this node held deleted it for
+	// everyone (here too); Message is its "deleted" view (id, author, seq,
+	// Deleted set, no body): show it as deleted where it was.
+	EventDeleted EventKind = "deleted"
 )
 
 // Event is one thing the UI may show.
@@ -93,6 +97,9 @@ type MessageView struct {
 	// was changed on disk): Body is not what the author wrote, and may be
 	// empty.
 	Damaged bool `json:"damaged,omitempty"`
+	// Deleted marks the place of a message its author deleted for everyone
+	// (PROTOCOL.md 5.13): Body is empty and Time zero (neither is kept).
+	Deleted bool `json:"deleted,omitempty"`
 	// Mention marks a message of someone else that mentions this node
 	// (@nick or @SHORT, see Mentions).
 	Mention bool `json:"mention,omitempty"`

@@ -64,7 +64,7 @@ func (n *Node) fileStoreLocked() (*files.Store, error) {
 	if n.cfg.FilesDir == "" {
 		return nil, ErrNoFiles
 	}
-	st, err := files.OpenStore(n.cfg.FilesDir)
+	st, err := files.OpenStore(n.cfg.FilesDir, n.store)
 	if err != nil {
 		return nil, err
 	}

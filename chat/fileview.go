@@ -3,7 +3,6 @@ package chat
 import (
 	"encoding/hex"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -109,7 +108,7 @@ func ReadFiles(store *storage.DB, filesDir string, self lcrypto.IdentityKey, sel
 	if err != nil {
 		return nil, err
 	}
-	return filesOf(views, filesDir, nil), nil
+	return filesOf(store, views, filesDir, nil), nil
 }
 
 // Files lists the file offers in the node's history, newest last, with
@@ -119,18 +118,17 @@ func (n *Node) Files() ([]*FileView, error) {
 	if err != nil {
 		return nil, err
 	}
-	return filesOf(views, n.cfg.FilesDir, n.liveTransfers()), nil
+	return filesOf(n.store, views, n.cfg.FilesDir, n.liveTransfers()), nil
 }
 
 // filesOf joins offers with the records and the live transfers.
-func filesOf(views []*MessageView, filesDir string, live map[string]*FileView) []*FileView {
+func filesOf(store *storage.DB, views []*MessageView, filesDir string, live map[string]*FileView) []*FileView {
 	var shares []files.Share
 	var fetches []files.Fetch
-	if _, err := os.Stat(filesDir); err == nil { // reading creates nothing
-		if st, err := files.OpenStore(filesDir); err == nil {
-			shares, _ = st.Shares()
-			fetches, _ = st.Fetches()
-		}
+	if filesDir != "" { // reading moves and creates nothing
+		st := files.ViewStore(filesDir, store)
+		shares, _ = st.Shares()
+		fetches, _ = st.Fetches()
 	}
 	out := []*FileView{}
 	for _, v := range views {

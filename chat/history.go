@@ -18,6 +18,10 @@ type HistoryQuery struct {
 	// Unread keeps only the messages of others after this node's read
 	// position in their room.
 	Unread bool
+	// Deleted adds a "deleted" view (MessageView.Deleted) where each
+	// message this node held was deleted for everyone (not with Grep, Since
+	// or Unread, which a deleted message never matches).
+	Deleted bool
 }
 
 // ReadHistory returns stored messages matching q, oldest first, in the total
@@ -33,6 +37,9 @@ func ReadHistory(store *storage.DB, self lcrypto.IdentityKey, selfNick string, q
 	if err != nil {
 		return nil, err
 	}
+	if q.showsDeleted() {
+		return withDeleted(store, q, stored, historyViews(stored, lb), lb)
+	}
 	return historyViews(stored, lb), nil
 }
 
@@ -43,7 +50,11 @@ func (n *Node) History(q HistoryQuery) ([]*MessageView, error) {
 	if err != nil {
 		return nil, err
 	}
-	return historyViews(stored, n.labels()), nil
+	lb := n.labels()
+	if q.showsDeleted() {
+		return withDeleted(n.store, q, stored, historyViews(stored, lb), lb)
+	}
+	return historyViews(stored, lb), nil
 }
 
 // queryHistory reads the stored messages matching q.

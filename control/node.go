@@ -119,6 +119,7 @@ const (
 	EventPresence      = chat.EventPresence
 	EventTyping        = chat.EventTyping
 	EventFile          = chat.EventFile
+	EventDeleted       = chat.EventDeleted
 )
 
 // FileView is a file offer and its fetch (the schema's file object).

@@ -211,6 +211,11 @@ type HistoryParams struct {
 	// With adds the direct conversation with this trusted peer (name or
 	// fingerprint) to Rooms. Rooms may name private rooms by name or id.
 	With string `json:"with,omitempty"`
+	// Deleted adds a line (a message with deleted: true, no body) where
+	// each message this node held was deleted for everyone by its author.
+	// Not with Grep, Since or Unread. A member that never held a deleted
+	// message has no line for it (it never knew its place).
+	Deleted bool `json:"deleted,omitempty"`
 }
 
 // FingerprintParams are the params of "trust" and "untrust".

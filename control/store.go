@@ -114,7 +114,7 @@ func historyQuery(p HistoryParams, rooms func(HistoryParams) ([]string, error)) 
 			return chat.HistoryQuery{}, err
 		}
 	}
-	q := chat.HistoryQuery{Rooms: p.Rooms, Limit: p.Limit, Since: p.Since, Grep: p.Grep, Unread: p.Unread}
+	q := chat.HistoryQuery{Rooms: p.Rooms, Limit: p.Limit, Since: p.Since, Grep: p.Grep, Unread: p.Unread, Deleted: p.Deleted}
 	if len(p.Rooms) > 0 || p.With != "" {
 		var err error
 		if q.Rooms, err = rooms(p); err != nil {

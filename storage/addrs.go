@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -20,12 +21,52 @@ var bucketAddrs = []byte("addrs")
 // MaxPeerAddrs is how many addresses are remembered per peer.
 const MaxPeerAddrs = 4
 
-// Peer-address record, version 1, keyed by the 32-byte fingerprint:
+// Peer-address record, version 1, keyed by the 32-byte fingerprint, sealed
+// with the data key (AD: the bucket and the fingerprint) since the addresses
+// tell where and when a trusted peer was:
 //
 //	version  byte  1
 //	count    byte  1..MaxPeerAddrs
 //	count ×  (len byte, then "IP:port" text as netip.AddrPort prints it), latest first
+//
+// Files written before the addresses were sealed hold the record in the
+// clear: it is still read, and the first RememberAddr re-seals every such
+// record of the bucket in its transaction.
 const addrsVersion = 1
+
+// openAddrs decodes the stored value v of fingerprint key fp: sealed, or
+// in the clear as an older lanchat wrote it (legacy true).
+func openAddrs(k *keyring, fp, v []byte) (list []netip.AddrPort, legacy bool, err error) {
+	if plain, err := k.open(v, recordAD(fp, bucketAddrs)); err == nil {
+		list, err := decodeAddrs(plain)
+		return list, false, err
+	}
+	list, err = decodeAddrs(v)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w (%w)", err, ErrDamaged)
+	}
+	return list, true, nil
+}
+
+// sealLegacyAddrs re-seals the records of b still in the clear.
+func sealLegacyAddrs(k *keyring, b *bbolt.Bucket) error {
+	resealed := map[string][]byte{}
+	err := b.ForEach(func(fp, v []byte) error {
+		if list, legacy, err := openAddrs(k, fp, v); err == nil && legacy {
+			resealed[string(fp)] = k.seal(encodeAddrs(list), recordAD(fp, bucketAddrs))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for fp, v := range resealed {
+		if err := b.Put([]byte(fp), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // RememberAddr records that the trusted peer fp was linked at addr: it
 // becomes the first of its addresses, at most MaxPeerAddrs are kept. A
@@ -34,7 +75,11 @@ func (db *DB) RememberAddr(fp lcrypto.Fingerprint, addr netip.AddrPort) error {
 	if !addr.IsValid() || addr.Port() == 0 {
 		return fmt.Errorf("remember %s: %w: address %v", fp.Short(), ErrRecord, addr)
 	}
-	err := db.update(func(tx *bbolt.Tx) error {
+	k, err := db.ring()
+	if err != nil {
+		return fmt.Errorf("remember %s: %w", fp.Short(), err)
+	}
+	err = db.update(func(tx *bbolt.Tx) error {
 		if tx.Bucket(bucketTrusted).Get(fp[:]) == nil {
 			return ErrNotTrusted
 		}
@@ -43,12 +88,20 @@ func (db *DB) RememberAddr(fp lcrypto.Fingerprint, addr netip.AddrPort) error {
 			return err
 		}
 		var list []netip.AddrPort
+		legacy := false
 		if v := b.Get(fp[:]); v != nil {
-			if list, err = decodeAddrs(v); err != nil {
+			list, legacy, err = openAddrs(k, fp[:], v)
+			if errors.Is(err, ErrDamaged) {
+				list, err = nil, nil // a damaged hint is replaced, never trusted
+			}
+			if err != nil {
 				return err
 			}
 		}
-		if len(list) > 0 && list[0] == addr {
+		if err := sealLegacyAddrs(k, b); err != nil {
+			return err
+		}
+		if len(list) > 0 && list[0] == addr && !legacy {
 			return nil // nothing new: no write
 		}
 		list = slices.DeleteFunc(list, func(a netip.AddrPort) bool { return a == addr })
@@ -56,7 +109,7 @@ func (db *DB) RememberAddr(fp lcrypto.Fingerprint, addr netip.AddrPort) error {
 		if len(list) > MaxPeerAddrs {
 			list = list[:MaxPeerAddrs]
 		}
-		return b.Put(fp[:], encodeAddrs(list))
+		return b.Put(fp[:], k.seal(encodeAddrs(list), recordAD(fp[:], bucketAddrs)))
 	})
 	if err != nil {
 		return fmt.Errorf("remember %s: %w", fp.Short(), err)
@@ -68,7 +121,11 @@ func (db *DB) RememberAddr(fp lcrypto.Fingerprint, addr netip.AddrPort) error {
 // first. Entries of peers no longer trusted are left out.
 func (db *DB) PeerAddrs() (map[lcrypto.Fingerprint][]netip.AddrPort, error) {
 	out := map[lcrypto.Fingerprint][]netip.AddrPort{}
-	err := db.view(func(tx *bbolt.Tx) error {
+	ring, err := db.ring()
+	if err != nil {
+		return nil, fmt.Errorf("read peer addresses: %w", err)
+	}
+	err = db.view(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketAddrs)
 		if b == nil {
 			return nil
@@ -81,9 +138,9 @@ func (db *DB) PeerAddrs() (map[lcrypto.Fingerprint][]netip.AddrPort, error) {
 			if trusted.Get(k) == nil {
 				return nil
 			}
-			list, err := decodeAddrs(v)
+			list, _, err := openAddrs(ring, k, v)
 			if err != nil {
-				return err
+				return nil // a damaged hint is left out (the next link replaces it)
 			}
 			out[lcrypto.Fingerprint(k)] = list
 			return nil

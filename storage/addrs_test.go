@@ -1,11 +1,16 @@
 package storage
 
 import (
+	"bytes"
 	"errors"
 	"net/netip"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"go.etcd.io/bbolt"
+
+	lcrypto "github.com/lanchat/lanchat/crypto"
 )
 
 // Addresses are remembered per trusted peer, latest first, at most
@@ -68,4 +73,58 @@ func TestDecodeAddrsRefuses(t *testing.T) {
 	if list, err := decodeAddrs(good); err != nil || len(list) != 1 || !slices.Equal(encodeAddrs(list), good) {
 		t.Fatalf("good record: %v, %v", list, err)
 	}
+}
+
+// TestPeerAddrsSealed: the addresses trusted peers were linked at are not
+// in the file in the clear; a record an older lanchat wrote in the clear is
+// still read, re-sealed by the next RememberAddr, and gone from the file
+// after a compaction; a record moved to another peer does not open.
+func TestPeerAddrsSealed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lanchat.db")
+	db, err := Open(path, DefaultOptions())
+	must(t, err)
+	bob, carol := testFingerprint(2), testFingerprint(1)
+	for _, fp := range []lcrypto.Fingerprint{bob, carol} {
+		_, err = db.Trust(fp, "")
+		must(t, err)
+	}
+	bobAddr, carolAddr := netip.MustParseAddrPort("10.77.201.33:47123"), netip.MustParseAddrPort("10.88.202.44:47124")
+	must(t, db.RememberAddr(bob, bobAddr))
+	// carol's record as the landed code wrote it: in the clear.
+	must(t, db.update(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketAddrs).Put(carol[:], encodeAddrs([]netip.AddrPort{carolAddr}))
+	}))
+	if !fileHas(t, path, []byte(carolAddr.String())) {
+		t.Fatal("the legacy record is not in the file: the scan proves nothing")
+	}
+	got, err := db.PeerAddrs()
+	must(t, err)
+	if !slices.Equal(got[bob], []netip.AddrPort{bobAddr}) || !slices.Equal(got[carol], []netip.AddrPort{carolAddr}) {
+		t.Fatalf("addresses %v", got)
+	}
+	must(t, db.RememberAddr(bob, bobAddr)) // nothing new for bob: re-seals carol's
+	must(t, db.Compact())
+	got, err = db.PeerAddrs()
+	must(t, err)
+	if !slices.Equal(got[carol], []netip.AddrPort{carolAddr}) {
+		t.Fatalf("after re-sealing, carol's addresses %v", got[carol])
+	}
+	// bob's sealed record moved under carol's key does not open: left out.
+	must(t, db.update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketAddrs)
+		return b.Put(carol[:], bytes.Clone(b.Get(bob[:])))
+	}))
+	got, err = db.PeerAddrs()
+	must(t, err)
+	if _, ok := got[carol]; ok || len(got[bob]) != 1 {
+		t.Fatalf("a moved record: %v", got)
+	}
+	must(t, db.RememberAddr(carol, carolAddr)) // replaces the damaged one
+	must(t, db.Close())
+	for _, a := range []netip.AddrPort{bobAddr, carolAddr} {
+		if fileHas(t, path, []byte(a.String())) {
+			t.Errorf("the file holds %v", a)
+		}
+	}
+	checkFile(t, path)
 }

@@ -2,6 +2,8 @@ package storage
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 
@@ -11,20 +13,38 @@ import (
 // Receipts layout. The top-level receipts bucket is created on the first
 // write (a file without it has no receipts yet; an older lanchat ignores
 // it). Each room has a bucket of its own, named by the room's id (its keyed
-// hash, as in the messages bucket: the name is not in the file), holding
+// hash, as in the messages bucket: the name is not in the file), holding,
+// every value sealed with the data key (AD: the bucket path and the key):
 //
-//	"read"              →  this node's read position: clock u64 | author [32] | seq u64
-//	"m" | member [32]   →  flags u8 (bit 0: left) | read position (48) |
-//	                       count u32 | count × (author [32] | head u64)
+//	"read"               →  this node's read position: clock u64 | author [32] | seq u64
+//	"s" | member id [16] →  member [32] | flags u8 (bit 0: left) | read position (48) |
+//	                        count u32 | count × (author [32] | head u64)
 //
-// A member's heads are what it holds of each author without gaps (its
-// version vector, PROTOCOL.md 5.5 and 5.11); its read position is the last
-// message it said it read. Both only grow.
+// where member id = HMAC-SHA256(room-id key, "member\x00" ‖ room id ‖
+// member)[:16], so the file says neither who the members are nor how far
+// each has read. A member's heads are what it holds of each author without
+// gaps (its version vector, PROTOCOL.md 5.5 and 5.11); its read position is
+// the last message it said it read. Both only grow.
+//
+// Files written before receipts were sealed hold "m" | member [32] → the
+// member record, and "read", in the clear: they are still read, and the
+// next write of the room's receipts re-seals them in its transaction.
 var (
 	bucketReceipts = []byte("receipts")
 	keyReadPos     = []byte("read")
-	memberPrefix   = []byte("m")
+	memberPrefix   = []byte("m") // in the clear (older files)
+	sealedPrefix   = []byte("s")
 )
+
+const memberIDSize = 16
+
+func memberKey(k *keyring, roomID []byte, member [AuthorKeySize]byte) []byte {
+	m := hmac.New(sha256.New, k.index)
+	m.Write([]byte("member\x00"))
+	m.Write(roomID)
+	m.Write(member[:])
+	return append(bytes.Clone(sealedPrefix), m.Sum(nil)[:memberIDSize]...)
+}
 
 // Position is a place in a room's total order (clock, author, seq). The
 // zero Position is before every message.
@@ -100,28 +120,107 @@ func decodeMember(v []byte) (MemberState, error) {
 	return m, nil
 }
 
-// receiptsRoom returns room's receipts bucket; nil (no error) if it does
-// not exist and create is false.
-func receiptsRoom(tx *bolt.Tx, k *keyring, room string, create bool) (*bolt.Bucket, error) {
+// receiptsRoomID returns room's receipts bucket and the room's id; a nil
+// bucket (no error) if it does not exist and create is false.
+func receiptsRoomID(tx *bolt.Tx, k *keyring, room string, create bool) (*bolt.Bucket, []byte, error) {
+	id := k.roomID(room) // the room's keyed hash, as in the messages bucket: no name in the clear
 	top := tx.Bucket(bucketReceipts)
 	if top == nil {
 		if !create {
-			return nil, nil
+			return nil, id, nil
 		}
 		var err error
 		if top, err = tx.CreateBucket(bucketReceipts); err != nil {
-			return nil, fmt.Errorf("creating the receipts bucket: %w", err)
+			return nil, id, fmt.Errorf("creating the receipts bucket: %w", err)
 		}
 	}
-	id := k.roomID(room) // the room's keyed hash, as in the messages bucket: no name in the clear
 	b := top.Bucket(id)
 	if b == nil && create {
 		var err error
 		if b, err = top.CreateBucket(id); err != nil {
-			return nil, fmt.Errorf("creating the receipts of room %q: %w", room, err)
+			return nil, id, fmt.Errorf("creating the receipts of room %q: %w", room, err)
 		}
 	}
-	return b, nil
+	return b, id, nil
+}
+
+func receiptsAD(roomID, key []byte) []byte { return recordAD(key, bucketReceipts, roomID) }
+
+// readMembers returns the member records of b: sealed, and those an older
+// lanchat left in the clear (legacy, by their key). A sealed record that
+// does not open is left out (the member's next receipt rewrites it).
+func readMembers(b *bolt.Bucket, k *keyring, roomID []byte) (out map[[AuthorKeySize]byte]MemberState, legacy [][]byte, err error) {
+	out = map[[AuthorKeySize]byte]MemberState{}
+	c := b.Cursor()
+	for key, v := c.Seek(memberPrefix); key != nil && bytes.HasPrefix(key, memberPrefix); key, v = c.Next() {
+		if len(key) != 1+AuthorKeySize {
+			return nil, nil, fmt.Errorf("%w: member key of %d bytes", ErrCorrupt, len(key))
+		}
+		m, err := decodeMember(v)
+		if err != nil {
+			return nil, nil, err
+		}
+		out[[AuthorKeySize]byte(key[1:])] = m
+		legacy = append(legacy, bytes.Clone(key))
+	}
+	for key, v := c.Seek(sealedPrefix); key != nil && bytes.HasPrefix(key, sealedPrefix); key, v = c.Next() {
+		plain, err := k.open(v, receiptsAD(roomID, key))
+		if err != nil || len(plain) < AuthorKeySize {
+			continue
+		}
+		member := [AuthorKeySize]byte(plain)
+		if !bytes.Equal(key, memberKey(k, roomID, member)) {
+			continue // sealed for another member
+		}
+		m, err := decodeMember(plain[AuthorKeySize:])
+		if err != nil {
+			return nil, nil, err
+		}
+		out[member] = m
+	}
+	return out, legacy, nil
+}
+
+func putMember(b *bolt.Bucket, k *keyring, roomID []byte, member [AuthorKeySize]byte, m MemberState) error {
+	key := memberKey(k, roomID, member)
+	return b.Put(key, k.seal(append(member[:], encodeMember(m)...), receiptsAD(roomID, key)))
+}
+
+// readPos returns the read position kept in b, sealed or (older files) in
+// the clear; a sealed one that does not open reads as zero.
+func readPos(b *bolt.Bucket, k *keyring, roomID []byte) (p Position, legacy bool) {
+	v := b.Get(keyReadPos)
+	if v == nil {
+		return Position{}, false
+	}
+	if plain, err := k.open(v, receiptsAD(roomID, keyReadPos)); err == nil {
+		return positionFrom(plain), false
+	}
+	if len(v) == orderKeyLen {
+		return positionFrom(v), true
+	}
+	return Position{}, false
+}
+
+// sealLegacyReceipts re-seals what an older lanchat left in the clear in b.
+func sealLegacyReceipts(b *bolt.Bucket, k *keyring, roomID []byte) error {
+	members, legacy, err := readMembers(b, k, roomID)
+	if err != nil {
+		return err
+	}
+	for _, key := range legacy {
+		member := [AuthorKeySize]byte(key[1:])
+		if err := putMember(b, k, roomID, member, members[member]); err != nil {
+			return err
+		}
+		if err := b.Delete(key); err != nil {
+			return err
+		}
+	}
+	if p, old := readPos(b, k, roomID); old {
+		return b.Put(keyReadPos, k.seal(orderKey(p.Clock, p.Author, p.Seq), receiptsAD(roomID, keyReadPos)))
+	}
+	return nil
 }
 
 // RoomMembers returns what is remembered of room's members, by key.
@@ -132,22 +231,12 @@ func (db *DB) RoomMembers(room string) (map[[AuthorKeySize]byte]MemberState, err
 		return nil, err
 	}
 	err = db.view(func(tx *bolt.Tx) error {
-		b, err := receiptsRoom(tx, k, room, false)
+		b, id, err := receiptsRoomID(tx, k, room, false)
 		if err != nil || b == nil {
 			return err
 		}
-		c := b.Cursor()
-		for k, v := c.Seek(memberPrefix); k != nil && bytes.HasPrefix(k, memberPrefix); k, v = c.Next() {
-			if len(k) != 1+AuthorKeySize {
-				return fmt.Errorf("%w: member key of %d bytes", ErrCorrupt, len(k))
-			}
-			m, err := decodeMember(v)
-			if err != nil {
-				return err
-			}
-			out[[AuthorKeySize]byte(k[1:])] = m
-		}
-		return nil
+		out, _, err = readMembers(b, k, id)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading the members of room %q: %w", room, err)
@@ -163,12 +252,15 @@ func (db *DB) PutRoomMembers(room string, members map[[AuthorKeySize]byte]Member
 		return err
 	}
 	err = db.update(func(tx *bolt.Tx) error {
-		b, err := receiptsRoom(tx, k, room, true)
+		b, id, err := receiptsRoomID(tx, k, room, true)
 		if err != nil {
 			return err
 		}
-		for k, m := range members {
-			if err := b.Put(append(bytes.Clone(memberPrefix), k[:]...), encodeMember(m)); err != nil {
+		if err := sealLegacyReceipts(b, k, id); err != nil {
+			return err
+		}
+		for member, m := range members {
+			if err := putMember(b, k, id, member, m); err != nil {
 				return err
 			}
 		}
@@ -189,11 +281,11 @@ func (db *DB) ReadPosition(room string) (Position, error) {
 		return p, err
 	}
 	err = db.view(func(tx *bolt.Tx) error {
-		b, err := receiptsRoom(tx, k, room, false)
+		b, id, err := receiptsRoomID(tx, k, room, false)
 		if err != nil || b == nil {
 			return err
 		}
-		p = positionFrom(b.Get(keyReadPos))
+		p, _ = readPos(b, k, id)
 		return nil
 	})
 	if err != nil {
@@ -210,15 +302,18 @@ func (db *DB) SetReadPosition(room string, p Position) (moved bool, err error) {
 		return false, err
 	}
 	err = db.update(func(tx *bolt.Tx) error {
-		b, err := receiptsRoom(tx, k, room, true)
+		b, id, err := receiptsRoomID(tx, k, room, true)
 		if err != nil {
 			return err
 		}
-		if positionFrom(b.Get(keyReadPos)).Compare(p) >= 0 {
+		if err := sealLegacyReceipts(b, k, id); err != nil {
+			return err
+		}
+		if cur, _ := readPos(b, k, id); cur.Compare(p) >= 0 {
 			return nil
 		}
 		moved = true
-		return b.Put(keyReadPos, orderKey(p.Clock, p.Author, p.Seq))
+		return b.Put(keyReadPos, k.seal(orderKey(p.Clock, p.Author, p.Seq), receiptsAD(id, keyReadPos)))
 	})
 	if err != nil {
 		return false, fmt.Errorf("storing the read position of room %q: %w", room, err)

@@ -1,9 +1,12 @@
 package storage
 
 import (
+	"bytes"
 	"errors"
 	"path/filepath"
 	"testing"
+
+	"go.etcd.io/bbolt"
 )
 
 // Members' states and the read position round-trip through the file,
@@ -82,5 +85,80 @@ func TestMemberRecordRefusesDamage(t *testing.T) {
 	}
 	if m, err := decodeMember(good); err != nil || m.Heads[[AuthorKeySize]byte{1}] != 1 {
 		t.Fatalf("the good record: %+v, %v", m, err)
+	}
+}
+
+// TestReceiptsSealed: neither the members of a room nor how far each read
+// is in the file in the clear (member keys and positions as markers); the
+// records an older lanchat wrote in the clear are read, re-sealed by the
+// next write of the room's receipts and gone after a compaction; a sealed
+// member record moved to another member's key does not open.
+func TestReceiptsSealed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.db")
+	db, err := Open(path, DefaultOptions())
+	must(t, err)
+	var bob, carol, dave [AuthorKeySize]byte
+	for i, k := range []*[AuthorKeySize]byte{&bob, &carol, &dave} {
+		copy(k[:], marker(t, "member"+string(rune('a'+i))))
+	}
+	pos := Position{Clock: 0x4d41524b45523031, Author: carol, Seq: 0x4d41524b45523032} // "MARKER01", "MARKER02"
+	must(t, db.PutRoomMembers("lobby", map[[AuthorKeySize]byte]MemberState{bob: {Read: pos, Heads: map[[AuthorKeySize]byte]uint64{bob: 4}}}))
+	// dave's record and the read position as the landed code wrote them.
+	must(t, db.update(func(tx *bbolt.Tx) error {
+		k, err := db.ring()
+		if err != nil {
+			return err
+		}
+		b := tx.Bucket(bucketReceipts).Bucket(k.roomID("lobby"))
+		if err := b.Put(append([]byte("m"), dave[:]...), encodeMember(MemberState{Left: true, Read: pos, Heads: map[[AuthorKeySize]byte]uint64{}})); err != nil {
+			return err
+		}
+		return b.Put(keyReadPos, orderKey(pos.Clock, pos.Author, pos.Seq))
+	}))
+	if !fileHas(t, path, dave[:]) {
+		t.Fatal("the legacy record is not in the file: the scan proves nothing")
+	}
+	got, err := db.RoomMembers("lobby")
+	must(t, err)
+	if len(got) != 2 || got[bob].Read != pos || !got[dave].Left || got[dave].Read != pos {
+		t.Fatalf("members with a legacy record: %+v", got)
+	}
+	if p, err := db.ReadPosition("lobby"); err != nil || p != pos {
+		t.Fatalf("legacy read position: %v, %v", p, err)
+	}
+	must(t, db.PutRoomMembers("lobby", map[[AuthorKeySize]byte]MemberState{carol: {Heads: map[[AuthorKeySize]byte]uint64{carol: 1}}}))
+	must(t, db.Compact())
+	got, err = db.RoomMembers("lobby")
+	must(t, err)
+	if len(got) != 3 || !got[dave].Left || got[dave].Read != pos || got[carol].Heads[carol] != 1 {
+		t.Fatalf("members after re-sealing: %+v", got)
+	}
+	if p, err := db.ReadPosition("lobby"); err != nil || p != pos {
+		t.Fatalf("read position after re-sealing: %v, %v", p, err)
+	}
+	must(t, db.Close())
+	for _, m := range [][]byte{bob[:], carol[:], dave[:], []byte("MARKER01"), []byte("MARKER02")} {
+		if fileHas(t, path, m) {
+			t.Errorf("the file holds %q", m)
+		}
+	}
+	checkFile(t, path)
+
+	db, err = Open(path, DefaultOptions())
+	must(t, err)
+	defer db.Close()
+	must(t, db.update(func(tx *bbolt.Tx) error { // bob's sealed value under carol's key
+		k, err := db.ring()
+		if err != nil {
+			return err
+		}
+		id := k.roomID("lobby")
+		b := tx.Bucket(bucketReceipts).Bucket(id)
+		return b.Put(memberKey(k, id, carol), bytes.Clone(b.Get(memberKey(k, id, bob))))
+	}))
+	got, err = db.RoomMembers("lobby")
+	must(t, err)
+	if _, ok := got[carol]; ok || len(got) != 2 {
+		t.Fatalf("a moved record was read: %+v", got)
 	}
 }

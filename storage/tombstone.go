@@ -3,7 +3,9 @@ package storage
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -105,5 +107,41 @@ func (db *DB) Tombstones(room string) ([][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading room %q: %w", room, err)
 	}
+	return out, nil
+}
+
+// DeletedMessage is the place of a message deleted for everyone and the
+// SHA-256 of its encoding (its id).
+type DeletedMessage struct {
+	Position
+	Sum [sha256.Size]byte
+}
+
+// DeletedMessages returns the messages of room deleted for everyone that
+// this node held, in the room's order (a deleted message it never held has
+// no known place and is left out), so history can show a "deleted" line
+// where each was.
+func (db *DB) DeletedMessages(room string) ([]DeletedMessage, error) {
+	var out []DeletedMessage
+	err := db.viewRoom(room, func(r *roomTx) error {
+		c := r.m.Cursor()
+		for k, _ := c.Seek(keyTombstonePrefix); k != nil && bytes.HasPrefix(k, keyTombstonePrefix); k, _ = c.Next() {
+			if len(k) != len(keyTombstonePrefix)+AuthorKeySize+8 {
+				continue
+			}
+			ak := k[len(keyTombstonePrefix):]
+			v := r.a.Get(ak)
+			if clock := clockOf(v); clock != 0 && isForgotten(v) && len(v) == 9+sha256.Size {
+				d := DeletedMessage{Position: Position{Clock: clock, Author: [AuthorKeySize]byte(ak[:AuthorKeySize]), Seq: binary.BigEndian.Uint64(ak[AuthorKeySize:])}}
+				copy(d.Sum[:], v[9:])
+				out = append(out, d)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading room %q: %w", room, err)
+	}
+	slices.SortFunc(out, func(a, b DeletedMessage) int { return a.Compare(b.Position) })
 	return out, nil
 }

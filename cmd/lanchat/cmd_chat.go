@@ -48,7 +48,8 @@ nothing).`,
 func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error {
 	nf := e.addNodeFlags(fs, "room to join (repeatable; the first is the current room; default: the node's rooms, else lobby)")
 	nf.auto = addAutoFetchFlags(fs)
-	asJSON := fs.Bool("json", false, "print one JSON event per line (ready, message, peer_up, peer_down, join, leave, nick, untrusted_peer, untrusted_peers, peer_refused, relink_backoff, equivocation, events_dropped, receipt, presence, typing)")
+	addKeepFlag(fs, nf)
+	asJSON := fs.Bool("json", false, "print one JSON event per line (ready, message, peer_up, peer_down, join, leave, nick, untrusted_peer, untrusted_peers, peer_refused, relink_backoff, equivocation, events_dropped, receipt, presence, typing, file, deleted)")
 	typing := fs.Bool("typing", false, "on a terminal: tell the peers in the room when you are typing (at most every 3 s)")
 	plain := fs.Bool("plain", false, "line mode even on a terminal: no line editor, no colours")
 	notifyFlag := fs.Bool("notify", false, notifyHelp)
@@ -70,6 +71,10 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	if err := wf.check("chat"); err != nil {
 		return err
 	}
+	keep, err := nf.keepParams()
+	if err != nil {
+		return err
+	}
 	in, tty, isTTY := e.ttyPair()
 	opts := chatui.Options{Mode: chatui.Plain, Rooms: nf.rooms, In: e.stdin, Out: e.stdout, Err: e.stderr,
 		TTYIn: in, TTYOut: tty, NoColor: e.getenv("NO_COLOR") != "", Typing: *typing, AwayAfter: *awayAfter}
@@ -87,6 +92,9 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	// it running when it quits.
 	if cl := control.Connect(ctx, dir); cl != nil {
 		defer cl.Close()
+		if err := e.applyKeep(ctx, cl, keep, nf.verbose); err != nil {
+			return err
+		}
 		if *notifyFlag {
 			defer e.startNotifier(ctx, cl)()
 		}

@@ -62,7 +62,7 @@ func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) e
 	if *markRead && !*unread {
 		return usageErrorf("use --mark-read with --unread", "history: --mark-read without --unread")
 	}
-	q := control.HistoryParams{Rooms: *rooms, Limit: *limit, Grep: *grep, Unread: *unread, With: *with}
+	q := control.HistoryParams{Rooms: *rooms, Limit: *limit, Grep: *grep, Unread: *unread, With: *with, Deleted: true}
 	if *since != "" {
 		if q.Since, err = parseSince(*since, time.Now()); err != nil {
 			return usageErrorf("e.g. --since 2h or --since 2026-11-25T14:00", "history: %v", err)

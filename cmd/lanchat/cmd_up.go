@@ -40,6 +40,7 @@ func runUp(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error 
 	notifyFlag := fs.Bool("notify", false, notifyHelp)
 	wf := addWebFlags(fs, e.getenv)
 	nf.auto = addAutoFetchFlags(fs)
+	addKeepFlag(fs, nf)
 	args, err := e.parse(fs, args)
 	if err != nil {
 		return err

@@ -25,6 +25,8 @@ type nodeFlags struct {
 	noReadReceipts bool // the node sends no read markers
 	// auto is the auto-fetch policy's flags (up and chat only), or nil.
 	auto *autoFetchFlags
+	// keep is --keep AGE (up and chat only): the global retention.
+	keep string
 	// dataPass, when set with identity, unlocks the history (sealed with
 	// the passphrase chosen on the first run).
 	dataPass []byte
@@ -54,6 +56,9 @@ func (e *env) startNode(ctx context.Context, cmd string, f *nodeFlags) (*running
 		return nil, err
 	}
 	if err := f.disc.usable(e.stderr); err != nil {
+		return nil, err
+	}
+	if _, err := f.keepParams(); err != nil {
 		return nil, err
 	}
 	rooms := f.rooms // none: the node's remembered rooms, else lobby
@@ -92,6 +97,13 @@ func (e *env) startNodeOn(ctx context.Context, db *storage.DB, rooms []string, f
 	// Open the history now, not at the node's first read of it (where a
 	// prompt would land in the middle of a chat).
 	if err := db.UnlockNow(); err != nil {
+		return nil, err
+	}
+	keep, err := f.keepParams()
+	if err != nil {
+		return nil, err
+	}
+	if err := e.applyKeep(ctx, control.NewLocal(db, ""), keep, f.verbose); err != nil {
 		return nil, err
 	}
 	rec, err := db.Identity()

@@ -288,10 +288,47 @@ func TestDeleteCLI(t *testing.T) {
 	r = c.must(0, "delete", "--room", "lobby", "1", "--json", "--data-dir", dir)
 	wantContains(t, "delete --json", r.stdout, `"seq": 1`, `"handed_to": 0`)
 	hist := c.must(0, "history", "--data-dir", dir).stdout
-	if strings.Contains(hist, "oops") || !strings.Contains(hist, "keep this") {
+	if strings.Contains(hist, "oops") || !strings.Contains(hist, "keep this") || !strings.Contains(hist, "alice(") || !strings.Contains(hist, "[deleted by its author]") {
 		t.Errorf("history after delete:\n%s", hist)
+	}
+	var views []struct {
+		Seq     uint64 `json:"seq"`
+		Body    string `json:"body"`
+		Deleted bool   `json:"deleted"`
+	}
+	if err := json.Unmarshal([]byte(c.must(0, "history", "--json", "--data-dir", dir).stdout), &views); err != nil ||
+		len(views) != 2 || !views[0].Deleted || views[0].Seq != 1 || views[0].Body != "" || views[1].Deleted || views[1].Body != "keep this" {
+		t.Errorf("history --json after delete: %+v (%v)", views, err)
 	}
 	r = c.must(1, "delete", "--room", "lobby", "1", "--data-dir", dir)
 	wantContains(t, "second delete", r.stderr, "only your own messages")
 	p.stop()
+}
+
+// TestKeepFlag: up --keep AGE sets the retention of every room without its
+// own (what room set '*' retain AGE sets, kept after the run) and applies it
+// at start; a bad age is a usage error before anything starts.
+func TestKeepFlag(t *testing.T) {
+	c := newCLI(t, envPassphrase+"=old secret")
+	dir := olderDataDir(t)
+	wantContains(t, "up --help", c.must(0, "up", "--help").stdout, "--keep AGE", "room set '*' retain AGE")
+	wantContains(t, "chat --help", c.must(0, "chat", "--help").stdout, "--keep AGE")
+	r := c.must(2, append([]string{"up", "--keep", "soon", "--data-dir", dir}, loopbackFlags(freePort(t, "udp"))...)...)
+	wantContains(t, "up --keep soon", r.stderr, "--keep soon")
+	if !strings.Contains(c.must(0, "history", "--data-dir", dir).stdout, "bodyMARKER") {
+		t.Fatal("the fixture has no messages: the test proves nothing")
+	}
+	p := c.startProc("alice", append([]string{"up", "--keep", "1m", "--data-dir", dir}, loopbackFlags(freePort(t, "udp"))...))
+	waitForSocket(t, p, dir)
+	if hist := c.must(0, "history", "--data-dir", dir).stdout; strings.Contains(hist, "bodyMARKER") {
+		t.Errorf("history with --keep 1m still holds the old messages:\n%s", hist)
+	}
+	p.stop()
+	r = c.must(0, "room", "show", "--json", "--data-dir", dir)
+	var res struct {
+		Default int64 `json:"default_seconds"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || res.Default != 60 {
+		t.Fatalf("room show after up --keep 1m: %s (%v)", r.stdout, err)
+	}
 }

@@ -27,6 +27,7 @@ var Help = []string{
 	"/busy [TEXT]       tell them you are busy",
 	"/back              tell them you are online again",
 	"/who-read          who stored and who read your last message in this room",
+	"/delete SEQ|ID     delete your message (its number, or its id or a prefix) in this room for everyone",
 	"@nick              mentions someone (Tab completes the nickname); they are notified",
 	"/file PATH         offer a file or folder in the current room",
 	"/files             the file offers in your rooms and your fetches",
@@ -148,6 +149,8 @@ func (s *interp) command(ctx context.Context, cmd, arg string) (quit bool) {
 		s.listFiles(ctx)
 	case "/fetch":
 		s.fetch(ctx, arg)
+	case "/delete":
+		s.deleteMessage(ctx, arg)
 	default:
 		s.notice("unknown command %s (/help lists them; // sends a line starting with /)", SanitizeLine(cmd))
 	}
@@ -344,9 +347,9 @@ func (s *interp) history(ctx context.Context, arg string) {
 		s.notice("you are in no room: /join ROOM")
 		return
 	}
-	q := control.HistoryParams{Rooms: []string{s.room}, Limit: n}
+	q := control.HistoryParams{Rooms: []string{s.room}, Limit: n, Deleted: true}
 	if peer := directTarget(s.room); peer != "" {
-		q = control.HistoryParams{With: peer, Limit: n}
+		q = control.HistoryParams{With: peer, Limit: n, Deleted: true}
 	}
 	views, err := s.api.History(ctx, q)
 	if err != nil {

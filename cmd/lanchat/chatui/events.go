@@ -73,6 +73,12 @@ func (s *interp) event(ctx context.Context, ev control.Event) {
 		s.show(s.peerNotice(ev.Peer).addf(": %s", SanitizeLine(ev.Reason)))
 	case control.EventFile:
 		s.fileEvent(ev.File)
+	case control.EventDeleted:
+		if ev.Message != nil {
+			m := *ev.Message
+			m.Time = ev.Time // shown when the deletion came: the message's own time is not kept
+			s.showMessage(&m, false)
+		}
 	case control.EventDropped:
 		s.notice("%d events were not shown (display too slow); /history shows every message", ev.Count)
 	}

@@ -17,13 +17,18 @@ const (
 	MarkUntrusted   = " [untrusted]"
 	MarkConflicting = " [signed conflicting messages]"
 	DamagedText     = "[damaged: this record was changed on disk and does not verify]"
+	DeletedText     = "[deleted by its author]"
 )
 
 // FormatMessage is the one-line text form of a stored message:
 // "2026-11-25 14:03:07 #lobby alice(K7QF3MX): hello".
 func FormatMessage(v *control.MessageView, withRoom bool) string {
 	var b strings.Builder
-	b.WriteString(v.Time.Local().Format("2006-01-02 15:04:05 "))
+	if v.Time.IsZero() { // a deleted message: its time is not kept
+		b.WriteString(strings.Repeat(" ", len("2006-01-02 15:04:05 ")))
+	} else {
+		b.WriteString(v.Time.Local().Format("2006-01-02 15:04:05 "))
+	}
 	if withRoom || v.Conversation == control.KindDirect {
 		b.WriteString(ConvoLabel(v) + " ")
 	}
@@ -66,6 +71,9 @@ func FormatLive(v *control.MessageView, withRoom bool) string {
 func MessageText(v *control.MessageView) string {
 	if v.Damaged {
 		return DamagedText
+	}
+	if v.Deleted {
+		return DeletedText
 	}
 	if f := v.File; f != nil {
 		kind := "file"

@@ -108,7 +108,11 @@ func messageLine(v *control.MessageView, withRoom, withDate, shared bool) line {
 	if withDate {
 		sp = append(sp, span{text: when.Format("2006-01-02 ")})
 	}
-	sp = append(sp, span{dim, when.Format("15:04:05")}, span{text: " "})
+	clock := when.Format("15:04:05")
+	if v.Time.IsZero() { // a deleted message: its time is not kept
+		clock = strings.Repeat(" ", len(clock))
+	}
+	sp = append(sp, span{dim, clock}, span{text: " "})
 	if withRoom || v.Conversation == control.KindDirect {
 		sp = append(sp, span{text: ConvoLabel(v) + " "})
 	}
