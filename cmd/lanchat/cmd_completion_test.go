@@ -269,11 +269,15 @@ func TestCompletionInZshAndFish(t *testing.T) {
 		}
 		scr := tmuxtest.New(t, []string{"PATH=" + path, "HOME=" + dir, "ZDOTDIR=" + dir}, 160, 30, "zsh")
 		scr.WaitShows("zsh>")
-		scr.Type("lanchat --data-dir " + dirA + " untrust ")
+		line := "lanchat --data-dir " + dirA + " untrust"
+		scr.Type(line + " ")
+		scr.WaitShows(line) // zsh has the line before Tab asks it to complete
 		scr.Keys("Tab")
 		scr.WaitShows(fpB.String(), "bob", fpC.String(), "carol")
 		scr.Keys("C-u")
+		scr.WaitFor("an empty prompt", func(text string) bool { return !strings.Contains(text, "zsh> lanchat") })
 		scr.Type("lanchat comp")
+		scr.WaitShows("zsh> lanchat comp")
 		scr.Keys("Tab")
 		scr.WaitShows("zsh> lanchat completion")
 		scr.Keys("Tab")
