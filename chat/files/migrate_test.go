@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/lanchat/lanchat/storage"
@@ -36,7 +35,9 @@ type killingRecords struct {
 
 func (k *killingRecords) point() {
 	if k.step == k.killAt {
-		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		if p, err := os.FindProcess(os.Getpid()); err == nil {
+			_ = p.Kill() // SIGKILL (TerminateProcess on Windows)
+		}
 		select {} // the kill arrives
 	}
 	k.step++
