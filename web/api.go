@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/lanchat/lanchat/chat"
 	"github.com/lanchat/lanchat/control"
 )
 
@@ -226,7 +225,7 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, err)
 		return
 	}
-	byRoom := map[string]chat.RoomStatus{}
+	byRoom := map[string]control.RoomStatus{}
 	for _, st := range status {
 		byRoom[st.Room] = st
 	}
