@@ -15,11 +15,7 @@ import (
 // current it is marked read (the author sees it), and the last own
 // message's receipt shows and is named by /who-read.
 func TestQueryConversationAttention(t *testing.T) {
-	port := freeUDPPort(t)
-	idA, idB := newIdentity(t), newIdentity(t)
-	a := startNode(t, "alice", idA, port, nil, idB)
-	b := startNode(t, "bob", idB, port, nil, idA)
-	waitFor(t, "alice and bob linked", func() bool { return len(a.node.LinkedPeers()) == 1 && len(b.node.LinkedPeers()) == 1 })
+	a, b, idA, idB := linkedPair(t, nil)
 	dm := chat.DirectID(idA.Fingerprint(), idB.Fingerprint())
 
 	var screen syncBuffer

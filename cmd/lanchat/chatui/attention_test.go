@@ -13,11 +13,7 @@ import (
 // what it shows as read, so alice's receipt says read by bob, and
 // /who-read names him.
 func TestChatMarksReadAndAuthorSeesIt(t *testing.T) {
-	port := freeUDPPort(t)
-	idA, idB := newIdentity(t), newIdentity(t)
-	a := startNode(t, "alice", idA, port, nil, idB)
-	b := startNode(t, "bob", idB, port, nil, idA)
-	waitFor(t, "alice and bob linked", func() bool { return len(a.node.LinkedPeers()) == 1 && len(b.node.LinkedPeers()) == 1 })
+	a, b, _, idB := linkedPair(t, nil)
 
 	var screen syncBuffer
 	term := newTerminal(&screen, 100, 24, true)
@@ -90,11 +86,7 @@ func TestMentionCompletion(t *testing.T) {
 // A terminal left without a key tells the peers "away (idle)"; the next
 // key makes it online again.
 func TestIdleTerminalGoesAwayAndBack(t *testing.T) {
-	port := freeUDPPort(t)
-	idA, idB := newIdentity(t), newIdentity(t)
-	a := startNode(t, "alice", idA, port, nil, idB)
-	b := startNode(t, "bob", idB, port, nil, idA)
-	waitFor(t, "alice and bob linked", func() bool { return len(a.node.LinkedPeers()) == 1 && len(b.node.LinkedPeers()) == 1 })
+	a, b, idA, _ := linkedPair(t, nil)
 	presenceAtBob := func() string {
 		for _, p := range b.node.PeerEntries() {
 			if p.Fingerprint == idA.Fingerprint().String() {

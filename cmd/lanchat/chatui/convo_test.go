@@ -12,11 +12,7 @@ import (
 // /msg, /query and /room in the line interpreter, between two real nodes:
 // direct messages and a private room are shown apart from open rooms.
 func TestDirectAndPrivateRoomCommands(t *testing.T) {
-	port := freeUDPPort(t)
-	aliceID, bobID := newIdentity(t), newIdentity(t)
-	alice := startNode(t, "alice", aliceID, port, []string{"lobby"}, bobID)
-	bob := startNode(t, "bob", bobID, port, []string{"lobby"}, aliceID)
-	waitFor(t, "the two to link", func() bool { return len(alice.node.LinkedPeers()) == 1 && len(bob.node.LinkedPeers()) == 1 })
+	alice, bob, aliceID, bobID := linkedPair(t, []string{"lobby"})
 	bobFP := bobID.Fingerprint().String()
 
 	b := runChat(t, bob.api, Options{Mode: Plain, Rooms: []string{"lobby"}})

@@ -12,11 +12,7 @@ import (
 // peer's history no longer holds it; another's message, a bad argument and
 // a message already deleted get a notice, and nothing is deleted.
 func TestDeleteCommand(t *testing.T) {
-	port := freeUDPPort(t)
-	aid, bid := newIdentity(t), newIdentity(t)
-	alice := startNode(t, "alice", aid, port, nil, bid)
-	bob := startNode(t, "bob", bid, port, nil, aid)
-	waitFor(t, "the link", func() bool { return len(bob.node.LinkedPeers()) == 1 })
+	alice, bob, aid, _ := linkedPair(t, nil)
 	a := runChat(t, alice.api, Options{Mode: Plain, Rooms: []string{"lobby"}})
 	b := runChat(t, bob.api, Options{Mode: Plain, Rooms: []string{"lobby"}})
 	bodies := []string{"first DELMARK1", "second DELMARK2", "third DELMARK3"}

@@ -12,11 +12,7 @@ import (
 // /file in a /query conversation offers the file to that person alone,
 // who fetches it.
 func TestFileInQueryConversation(t *testing.T) {
-	port := freeUDPPort(t)
-	aid, bid := newIdentity(t), newIdentity(t)
-	alice := startNode(t, "alice", aid, port, nil, bid)
-	bob := startNode(t, "bob", bid, port, nil, aid)
-	waitFor(t, "the link", func() bool { return len(bob.node.LinkedPeers()) == 1 })
+	alice, bob, _, bid := linkedPair(t, nil)
 	path := filepath.Join(t.TempDir(), "contract.txt")
 	content := bytes.Repeat([]byte("sign here "), 50000)
 	if err := os.WriteFile(path, content, 0o644); err != nil {

@@ -12,11 +12,7 @@ import (
 // /file offers, the other side's line names the offer with its /fetch id,
 // /fetch gets it and says when it is in place, /files lists it.
 func TestFileCommands(t *testing.T) {
-	port := freeUDPPort(t)
-	aid, bid := newIdentity(t), newIdentity(t)
-	alice := startNode(t, "alice", aid, port, nil, bid)
-	bob := startNode(t, "bob", bid, port, nil, aid)
-	waitFor(t, "the link", func() bool { return len(bob.node.LinkedPeers()) == 1 })
+	alice, bob, _, _ := linkedPair(t, nil)
 	path := filepath.Join(t.TempDir(), "notes.txt")
 	content := bytes.Repeat([]byte("lanchat "), 100000)
 	if err := os.WriteFile(path, content, 0o644); err != nil {

@@ -52,6 +52,18 @@ func newIdentity(t *testing.T) *lcrypto.Identity {
 }
 
 // startNode starts a node named name in rooms, trusting trusts.
+// linkedPair starts alice and bob, trusting each other, in rooms (nil: the
+// default), and waits until both see the link.
+func linkedPair(t *testing.T, rooms []string) (alice, bob *testNode, aliceID, bobID *lcrypto.Identity) {
+	t.Helper()
+	port := freeUDPPort(t)
+	aliceID, bobID = newIdentity(t), newIdentity(t)
+	alice = startNode(t, "alice", aliceID, port, rooms, bobID)
+	bob = startNode(t, "bob", bobID, port, rooms, aliceID)
+	waitFor(t, "alice and bob linked", func() bool { return len(alice.node.LinkedPeers()) == 1 && len(bob.node.LinkedPeers()) == 1 })
+	return alice, bob, aliceID, bobID
+}
+
 func startNode(t *testing.T, name string, id *lcrypto.Identity, port int, rooms []string, trusts ...*lcrypto.Identity) *testNode {
 	t.Helper()
 	dir := t.TempDir()
