@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +15,6 @@ import (
 	"github.com/lanchat/lanchat/chat"
 	lcrypto "github.com/lanchat/lanchat/crypto"
 	"github.com/lanchat/lanchat/storage"
-	"golang.org/x/crypto/chacha20poly1305"
 )
 
 // runFiles: one file offered by one node and fetched by another over one
@@ -381,49 +379,13 @@ func (fc *fileCluster) resumeAtHalf(ctx context.Context, i int, id, out string, 
 // ChaCha20-Poly1305 in Noise-sized messages, and times it until the
 // receiver has opened them all.
 func rawStream(ctx context.Context, size int) (time.Duration, error) {
-	key := make([]byte, chacha20poly1305.KeySize)
-	if _, err := rand.Read(key); err != nil {
-		return 0, err
-	}
 	const piece = 256 << 10
 	buf := make([]byte, piece)
 	payload := make([][]byte, 0, size/piece+1)
 	for left := size; left > 0; left -= piece {
 		payload = append(payload, buf[:min(piece, left)])
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	got := make(chan error, 1)
-	go func() {
-		conn, err := ln.Accept()
-		if err != nil {
-			got <- err
-			return
-		}
-		defer conn.Close()
-		got <- rawReceive(conn, key, size)
-	}()
-	conn, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
-	start := time.Now()
-	if err := rawSend(conn, key, payload); err != nil {
-		return 0, err
-	}
-	select {
-	case err := <-got:
-		if err != nil {
-			return 0, err
-		}
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
-	return time.Since(start), nil
+	return rawTransfer(ctx, payload)
 }
 
 // cpTime times cp of src to dst.
