@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -107,33 +106,15 @@ func runChat(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	if opts.Mode == chatui.Terminal {
 		e.stderr = opts.Logs // the node's diagnostics become notices on screen
 	}
-	ws, err := e.listenWeb("chat", wf, dir, nf.verbose)
+	rn, page, stop, err := e.serveNode(ctx, "chat", nf, wf, dir, *notifyFlag)
 	if err != nil {
 		return err
 	}
-	rn, err := e.startNode(ctx, "chat", nf)
-	if err != nil {
-		closeWeb(ws)
-		return err
-	}
-	stopControl, err := e.serveControl(ctx, rn, nf.verbose)
-	if err != nil {
-		closeWeb(ws)
-		return errors.Join(err, rn.shutdown())
-	}
-	stopNotify := func() {}
-	if *notifyFlag {
-		stopNotify = e.startNotifier(ctx, rn.service())
-	}
-	stopWeb, page := e.serveWeb(ctx, rn, ws)
 	if page != "" && nf.verbose {
 		fmt.Fprintf(e.stderr, "lanchat: web UI on %s (lanchat web --open logs your browser in)\n", page)
 	}
 	err = chatui.Run(ctx, rn.service(), opts)
-	stopWeb()
-	stopNotify()
-	stopControl()
-	if serr := rn.shutdown(); err == nil {
+	if serr := stop(); err == nil {
 		err = serr
 	}
 	return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -58,37 +57,19 @@ func runUp(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) error 
 	if err != nil {
 		return err
 	}
-	ws, err := e.listenWeb("up", wf, dir, nf.verbose)
+	rn, page, stop, err := e.serveNode(ctx, "up", nf, wf, dir, *notifyFlag)
 	if err != nil {
 		return err
 	}
-	rn, err := e.startNode(ctx, "up", nf)
-	if err != nil {
-		closeWeb(ws)
-		return err
-	}
-	stopControl, err := e.serveControl(ctx, rn, nf.verbose)
-	if err != nil {
-		closeWeb(ws)
-		return errors.Join(err, rn.shutdown())
-	}
-	stopWeb, page := e.serveWeb(ctx, rn, ws)
 	if id, err := rn.service().Identity(ctx); err == nil && id.Node != nil {
 		fmt.Fprintf(e.stderr, "lanchat: up as %s (%s), listening on %s, in %s; Ctrl-C or SIGTERM stops it\n",
 			id.Node.Nick, id.Short, id.Node.Addr, strings.Join(id.Node.Rooms, ", "))
-	}
-	stopNotify := func() {}
-	if *notifyFlag {
-		stopNotify = e.startNotifier(ctx, rn.service())
 	}
 	if page != "" {
 		fmt.Fprintf(e.stderr, "lanchat: web UI on %s (lanchat web --open logs your browser in)\n", page)
 	}
 	<-ctx.Done() // a signal
-	stopWeb()
-	stopNotify()
-	stopControl()
-	if err := rn.shutdown(); err != nil {
+	if err := stop(); err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stderr, "lanchat: stopped")

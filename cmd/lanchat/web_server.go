@@ -129,3 +129,35 @@ func closeWeb(srv *web.Server) {
 		srv.Close()
 	}
 }
+
+// serveNode runs the node of cmd ("up", or "chat" with no node running)
+// with what it serves beside itself: the web UI's listener (bound first, so
+// its errors come before the node runs), the control socket, desktop
+// notifications with notify, then the web UI. page is the UI's address
+// ("" for none); stop ends them in the reverse order, then the node.
+func (e *env) serveNode(ctx context.Context, cmd string, nf *nodeFlags, wf *webFlags, dir string, notify bool) (rn *runningNode, page string, stop func() error, err error) {
+	ws, err := e.listenWeb(cmd, wf, dir, nf.verbose)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if rn, err = e.startNode(ctx, cmd, nf); err != nil {
+		closeWeb(ws)
+		return nil, "", nil, err
+	}
+	stopControl, err := e.serveControl(ctx, rn, nf.verbose)
+	if err != nil {
+		closeWeb(ws)
+		return nil, "", nil, errors.Join(err, rn.shutdown())
+	}
+	stopNotify := func() {}
+	if notify {
+		stopNotify = e.startNotifier(ctx, rn.service())
+	}
+	stopWeb, page := e.serveWeb(ctx, rn, ws)
+	return rn, page, func() error {
+		stopWeb()
+		stopNotify()
+		stopControl()
+		return rn.shutdown()
+	}, nil
+}
