@@ -59,13 +59,9 @@ func (n *Node) History(q HistoryQuery) ([]*MessageView, error) {
 
 // queryHistory reads the stored messages matching q.
 func queryHistory(store *storage.DB, self lcrypto.IdentityKey, q HistoryQuery) ([]storage.StoredMessage, error) {
-	var rooms []string
-	for _, r := range q.Rooms {
-		name, err := NormalizeRoom(r)
-		if err != nil {
-			return nil, err
-		}
-		rooms = append(rooms, name)
+	rooms, err := normalizeRooms(q.Rooms)
+	if err != nil {
+		return nil, err
 	}
 	grep := strings.ToLower(q.Grep)
 	sq := storage.HistoryQuery{Rooms: rooms, Limit: q.Limit, MergeKey: messageTimeMs}

@@ -69,15 +69,20 @@ func historyRooms(store *storage.DB, q HistoryQuery) ([]string, error) {
 	if q.Rooms == nil {
 		return store.MessageRooms()
 	}
-	var rooms []string
-	for _, r := range q.Rooms {
+	return normalizeRooms(q.Rooms)
+}
+
+// normalizeRooms returns the normal names of rooms (nil for nil).
+func normalizeRooms(rooms []string) ([]string, error) {
+	var out []string
+	for _, r := range rooms {
 		name, err := NormalizeRoom(r)
 		if err != nil {
 			return nil, err
 		}
-		rooms = append(rooms, name)
+		out = append(out, name)
 	}
-	return rooms, nil
+	return out, nil
 }
 
 // deletedView is the view of a message deleted for everyone: its place,
