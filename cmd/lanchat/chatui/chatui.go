@@ -130,6 +130,7 @@ type interp struct {
 	names nameBook
 	away  away
 	att   attention
+	marks ownMarks
 	// typingOn: say when the user types (Options.Typing); typedAt: when
 	// it was last said.
 	typingOn bool
@@ -308,6 +309,8 @@ func (s *interp) loop(ctx context.Context, events <-chan control.Event, lines <-
 			s.flushAway(ctx)
 		case <-s.readTimer():
 			s.flushRead(ctx)
+		case <-s.markTimer():
+			s.refreshMarks(ctx)
 		case <-s.typingTimer():
 			s.updateStatus()
 		case <-s.idleTimer():

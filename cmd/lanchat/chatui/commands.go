@@ -358,7 +358,7 @@ func (s *interp) history(ctx context.Context, arg string) {
 	}
 	s.notice("the last %d message(s) of %s:", len(views), historyName(s.room, views))
 	for _, v := range views {
-		s.showMessage(v, false)
+		s.showMessage(ctx, v, false)
 	}
 }
 

@@ -38,13 +38,14 @@ func (s *interp) event(ctx context.Context, ev control.Event) {
 			return
 		}
 		s.flushRoom(ctx, ev.Message.Room) // what was missed comes before what is new
-		s.showMessage(ev.Message, false)
+		s.showMessage(ctx, ev.Message, false)
 		s.invitedNotice(ev.Message)
 		if ev.Message.Own {
 			s.receiptChanged(ctx, ev.Message.Room)
 		}
 	case control.EventReceipt:
 		s.receiptChanged(ctx, ev.Room)
+		s.marksMoved(ev.Room)
 	case control.EventPresence:
 		s.presenceNotice(ev.Peer)
 	case control.EventTyping:
@@ -77,7 +78,7 @@ func (s *interp) event(ctx context.Context, ev control.Event) {
 		if ev.Message != nil {
 			m := *ev.Message
 			m.Time = ev.Time // shown when the deletion came: the message's own time is not kept
-			s.showMessage(&m, false)
+			s.showMessage(ctx, &m, false)
 		}
 	case control.EventDropped:
 		s.notice("%d events were not shown (display too slow); /history shows every message", ev.Count)
@@ -99,8 +100,9 @@ func (s *interp) peerNotice(p *control.PeerView) line {
 }
 
 // showMessage shows a message line; the date is shown for another day
-// unless a date line above says it (inBatch).
-func (s *interp) showMessage(v *control.MessageView, inBatch bool) {
+// unless a date line above says it (inBatch); an own message's line ends
+// in its mark.
+func (s *interp) showMessage(ctx context.Context, v *control.MessageView, inBatch bool) {
 	shared := s.seeName(v.Nick, v.AuthorShort, v.Author)
 	withRoom := len(s.rooms) > 1 || v.Conversation == control.KindDirect || v.Conversation == control.KindPrivate // conversations are always shown apart
 	withDate := false
@@ -108,7 +110,9 @@ func (s *interp) showMessage(v *control.MessageView, inBatch bool) {
 		withRoom = v.Room != s.room
 		withDate = !inBatch && !sameDay(v.Time, s.now())
 	}
-	s.show(messageLine(v, withRoom, withDate, shared))
+	l := messageLine(v, withRoom, withDate, shared)
+	l.own = s.watchOwn(ctx, v)
+	s.show(l)
 	s.seen(v)
 }
 
@@ -252,7 +256,7 @@ func (s *interp) flushRoom(ctx context.Context, room string) {
 		if (i == 0 && !sameDay(v.Time, last)) || (i > 0 && !sameDay(v.Time, msgs[i-1].Time)) {
 			s.notice("%s", v.Time.Local().Format("Monday 2 January 2006"))
 		}
-		s.showMessage(v, true)
+		s.showMessage(ctx, v, true)
 		s.invitedNotice(v)
 	}
 }

@@ -2,6 +2,7 @@ package chatui
 
 import (
 	"bytes"
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -140,10 +141,10 @@ func TestSharedNicknameIsFlagged(t *testing.T) {
 		return &chat.MessageView{Room: "lobby", Author: fp, AuthorShort: fp[:7], Nick: nick, Body: "hi", Trusted: true, Time: time.Now()}
 	}
 	real, fake := "AAAAAAA-REAL", "BBBBBBB-FAKE"
-	s.showMessage(msg("Bob", real), false)
+	s.showMessage(context.Background(), msg("Bob", real), false)
 	first := screen.String()
-	s.showMessage(msg("bob ", fake), false)
-	s.showMessage(msg("Bob", real), false)
+	s.showMessage(context.Background(), msg("bob ", fake), false)
+	s.showMessage(context.Background(), msg("Bob", real), false)
 	rest := screen.String()[len(first):]
 	if strings.Contains(first, "⚠") || strings.Count(rest, "⚠") != 2 {
 		t.Errorf("first %q then %q: want the warning sign once two keys share the name", first, rest)

@@ -40,6 +40,9 @@ type line struct {
 	// mention: the line mentions this user; the terminal highlights it
 	// and rings the bell.
 	mention bool
+	// own is set on a line that shows an own message: the terminal ends
+	// it in the message's mark.
+	own *ownRef
 }
 
 func (l line) text() string {
@@ -67,6 +70,11 @@ type renderer interface {
 	// setStatus shows the attention line (unread rooms, the last own
 	// message's receipt) above the prompt; "" for none.
 	setStatus(status string)
+	// watching reports whether an own message's mark is still worth
+	// updating (the terminal: its line is on screen).
+	watching(k ownKey) bool
+	// marksChanged shows own messages whose receipts moved.
+	marksChanged(ch []markChange)
 }
 
 // plainRenderer is line mode: messages on Out, notices on Err.
@@ -87,6 +95,16 @@ func (p *plainRenderer) event(any)      {}
 func (p *plainRenderer) setRoom(string) {}
 
 func (p *plainRenderer) setStatus(string) {}
+
+func (p *plainRenderer) watching(ownKey) bool { return true }
+
+// marksChanged prints a notice per room and state: plain lines cannot be
+// changed once printed.
+func (p *plainRenderer) marksChanged(ch []markChange) {
+	for _, n := range markNotices(ch) {
+		p.show(noticeLine(lineNotice, "%s", n))
+	}
+}
 
 // jsonRenderer is --json: each event one JSON line on Out, notices on Err.
 type jsonRenderer struct {

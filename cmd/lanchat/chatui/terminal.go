@@ -22,10 +22,12 @@ type terminal struct {
 	ttyOut        *os.File // for its size; nil in tests
 	width, height int
 	color         bool
+	ascii         bool // marks in ASCII: the locale is not UTF-8
 	prompt        string
 	status        string // the attention line above the prompt; "" for none
 	ed            *editor
-	curRow        int // the cursor's row within the input area, as drawn
+	curRow        int       // the cursor's row within the input area, as drawn
+	log           screenLog // the lines printed that may be on screen
 
 	keys    chan []byte    // what the terminal sent
 	logs    chan string    // diagnostics to show
@@ -57,6 +59,7 @@ func openTerminal(o Options) (*terminal, error) {
 	}
 	t := newTerminal(o.TTYOut, 80, 24, !o.NoColor)
 	t.ttyOut = o.TTYOut
+	t.ascii = terminalASCII()
 	t.restore = sync.OnceFunc(func() { _ = term.Restore(fd, saved) })
 	t.resize()
 	ctx, stop := context.WithCancel(context.Background())
@@ -138,6 +141,9 @@ func (t *terminal) resize() {
 		return
 	}
 	if w, h, err := term.GetSize(int(t.ttyOut.Fd())); err == nil && w > 0 && h > 0 {
+		if w != t.width || h != t.height {
+			t.log.forget() // the terminal may rewrap what it shows: rows are unknown now
+		}
 		t.width, t.height = w, h
 	}
 	t.redraw()
@@ -158,6 +164,7 @@ func (t *terminal) feed(b []byte) []typed {
 		if k.kind == keyRedraw {
 			t.write("\x1b[H\x1b[2J")
 			t.curRow = 0
+			t.log.forget()
 		}
 		res := t.ed.key(k)
 		if res.quit {
@@ -203,12 +210,24 @@ func (t *terminal) setStatus(status string) {
 }
 
 // show prints l above the line being typed, which stays as it was; a
-// mention rings the bell.
+// mention rings the bell; an own message ends in its mark.
 func (t *terminal) show(l line) {
 	var b strings.Builder
 	t.clearInput(&b)
 	t.paintLine(&b, l)
+	text := plainText(l)
+	var p printed
+	if l.own != nil {
+		field := t.markField(l.own.key, l.own.state)
+		b.WriteString(" ")
+		t.paint(&b, dim, field)
+		rows, row, col := wrapAt(text+" "+field, t.width, len(text)+1)
+		p = printed{rows: rows, mark: &markSpot{key: l.own.key, row: row, col: col, state: l.own.state}}
+	} else {
+		p.rows, _, _ = wrapAt(text, t.width, -1)
+	}
 	b.WriteString("\r\n")
+	t.log.printedLine(p, t.height)
 	if l.mention {
 		b.WriteString("\a")
 	}
@@ -310,6 +329,7 @@ func (t *terminal) drawInput(b *strings.Builder) {
 	for ; row < l.curRow; row++ {
 		b.WriteString("\r\n")
 	}
+	t.log.inputDrawn(statusRows+min(l.rows, maxRows), t.height)
 	if row > l.curRow {
 		fmt.Fprintf(b, "\x1b[%dA", row-l.curRow)
 	}
