@@ -318,46 +318,6 @@ func receiptMark(r *control.ReceiptView) string {
 	return s
 }
 
-// whoRead names who stored and who read the last own message of the
-// current room.
-func (s *interp) whoRead(ctx context.Context) {
-	v := s.att.lastOwn[s.current()]
-	if v == nil {
-		q := control.HistoryParams{Rooms: []string{s.room}}
-		if peer := directTarget(s.room); peer != "" {
-			q = control.HistoryParams{With: peer}
-		}
-		views, err := s.api.History(ctx, q)
-		if err == nil {
-			for i := len(views) - 1; i >= 0; i-- {
-				if views[i].Own {
-					v = views[i]
-					break
-				}
-			}
-		}
-	}
-	if v == nil {
-		s.notice("you have written nothing in %s yet", convoName(s.room))
-		return
-	}
-	r, err := s.api.Receipt(ctx, control.ReceiptParams{Room: v.Room, Seq: v.Seq})
-	if err != nil {
-		s.notice("cannot tell: %s", errText(err))
-		return
-	}
-	names := map[string]string{}
-	if trusted, err := s.api.Trusted(ctx); err == nil {
-		for _, p := range trusted {
-			names[p.Fingerprint] = p.Name
-		}
-	}
-	s.notice("your message %q: %s", SanitizeLine(shorten(v.Body, 40)), receiptMark(r))
-	s.notice("stored by: %s", s.namesOf(r.StoredBy, names))
-	s.notice("not yet: %s", s.namesOf(r.Waiting, names))
-	s.notice("read by: %s", s.namesOf(r.ReadBy, names))
-}
-
 // namesOf labels fingerprints by the trust list's names, else the
 // nicknames this session saw.
 func (s *interp) namesOf(fps []string, trusted map[string]string) string {

@@ -26,7 +26,9 @@ var Help = []string{
 	"/away [TEXT]       tell your linked peers you are away (TEXT: a status line)",
 	"/busy [TEXT]       tell them you are busy",
 	"/back              tell them you are online again",
-	"/who-read          who stored and who read your last message in this room",
+	"/who-read [N|=SEQ] who stored and who read your last message in this room, the Nth last (1: the last), or number SEQ",
+	"                   each of your lines ends in a mark: [SEQ ✓✓R], SEQ its number, then · only here, ✓ stored by some,",
+	"                   ✓✓ stored by all of the room's other members, r read by some, R read by all (ASCII: . + ++ r R)",
 	"/delete SEQ|ID     delete your message (its number, or its id or a prefix) in this room for everyone",
 	"@nick              mentions someone (Tab completes the nickname); they are notified",
 	"/file PATH         offer a file or folder in the current room",
@@ -142,7 +144,7 @@ func (s *interp) command(ctx context.Context, cmd, arg string) (quit bool) {
 	case "/back":
 		s.setPresence(ctx, "online", "")
 	case "/who-read", "/whoread":
-		s.whoRead(ctx)
+		s.whoRead(ctx, arg)
 	case "/file":
 		s.offerFile(ctx, arg)
 	case "/files":

@@ -50,53 +50,43 @@ type markChange struct {
 }
 
 // Glyphs of a mark, and their ASCII forms for a terminal that is not
-// UTF-8.
+// UTF-8. Every mark of a message has the same width: "[3 ·  ]", "[3 ✓  ]",
+// "[3 ✓✓ ]", "[3 ✓✓r]", "[3 ✓✓R]"; so a mark rewritten in place takes the
+// cells of the one it replaces, and never rewraps its line.
 const (
-	glyphHere      = "·"
-	glyphSome      = "✓"
+	glyphHere      = "· "
+	glyphSome      = "✓ "
 	glyphAll       = "✓✓"
-	asciiGlyphHere = "."
-	asciiGlyphSome = "+"
+	asciiGlyphHere = ". "
+	asciiGlyphSome = "+ "
 	asciiGlyphAll  = "++"
+	glyphReadSome  = "r" // read by some of the other members
+	glyphReadAll   = "R" // read by all of them
 )
 
-// maxMarkCount is the largest read count a mark spells out; more shows as
-// this many followed by "+", so a mark never outgrows the room reserved
-// for it.
-const maxMarkCount = 999
-
-// markText is the mark of message seq in state st: "[3 ✓✓ read 1]". The
-// stored glyph takes two columns, so the read part does not move.
+// markText is the mark of message seq in state st: "[3 ✓✓r]".
 func markText(seq uint64, st markState, ascii bool) string {
 	here, some, all := glyphHere, glyphSome, glyphAll
 	if ascii {
 		here, some, all = asciiGlyphHere, asciiGlyphSome, asciiGlyphAll
 	}
-	g := here + " "
+	g := here
 	switch {
 	case st.members == 0 || st.stored == 0:
 	case st.stored < st.members:
-		g = some + " "
+		g = some
 	default:
 		g = all
 	}
-	read := ""
+	read := " "
 	switch {
 	case st.read <= 0:
 	case st.read >= st.members:
-		read = " read"
-	case st.read > maxMarkCount:
-		read = fmt.Sprintf(" read %d+", maxMarkCount)
+		read = glyphReadAll
 	default:
-		read = fmt.Sprintf(" read %d", st.read)
+		read = glyphReadSome
 	}
-	return strings.TrimRight(fmt.Sprintf("[%d %s%s", seq, g, read), " ") + "]"
-}
-
-// markWidth is the columns reserved for the marks of message seq: its
-// widest mark, so a later one fits where the first was printed.
-func markWidth(seq uint64) int {
-	return len(fmt.Sprintf("[%d ++ read %d+]", seq, maxMarkCount))
+	return fmt.Sprintf("[%d %s%s]", seq, g, read)
 }
 
 // UTF8Locale reports whether the locale in getenv's environment (LC_ALL,

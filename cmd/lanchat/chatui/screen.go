@@ -106,11 +106,9 @@ func wrapAt(s string, width, at int) (rows, atRow, atCol int) {
 	return row + 1, atRow, atCol
 }
 
-// markField is the mark of k in st, padded to the columns reserved for
-// it.
+// markField is the mark of k in st.
 func (t *terminal) markField(k ownKey, st markState) string {
-	m := markText(k.seq, st, t.ascii)
-	return m + strings.Repeat(" ", max(markWidth(k.seq)-uniseg.StringWidth(m), 0))
+	return markText(k.seq, st, t.ascii)
 }
 
 // plainText is l as it is printed, without attributes.

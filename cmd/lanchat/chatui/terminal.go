@@ -141,12 +141,19 @@ func (t *terminal) resize() {
 		return
 	}
 	if w, h, err := term.GetSize(int(t.ttyOut.Fd())); err == nil && w > 0 && h > 0 {
-		if w != t.width || h != t.height {
-			t.log.forget() // the terminal may rewrap what it shows: rows are unknown now
-		}
-		t.width, t.height = w, h
+		t.setSize(w, h)
 	}
 	t.redraw()
+}
+
+// setSize takes the terminal's size; after a change the lines printed are
+// forgotten: the terminal may have rewrapped them, so their rows are not
+// known any more, and their marks are left as they are.
+func (t *terminal) setSize(w, h int) {
+	if w != t.width || h != t.height {
+		t.log.forget()
+	}
+	t.width, t.height = w, h
 }
 
 // typed is what the keys of one read did: a line entered, or leave.

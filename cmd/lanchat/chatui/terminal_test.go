@@ -12,12 +12,14 @@ import (
 
 // vt is a small terminal emulator for what terminal writes: text by
 // display width (wide characters wrap whole, as xterm and tmux do),
-// CR, LF, cursor up/right, erase below, SGR ignored.
+// CR, LF, cursor up/right, erase below, save/restore cursor (ESC 7, ESC
+// 8), SGR ignored.
 type vt struct {
 	w, h     int
 	rows     [][]string // cells; "" after a wide character
 	row, col int
 	wrapNext bool
+	saved    [3]int // row, col, wrapNext of ESC 7
 }
 
 func newVT(w, h int) *vt {
@@ -33,6 +35,18 @@ var csi = regexp.MustCompile(`^\x1b\[([0-9;]*)([A-Za-z])`)
 func (v *vt) Write(p []byte) (int, error) {
 	s := string(p)
 	for s != "" {
+		if rest, ok := strings.CutPrefix(s, "\x1b7"); ok {
+			w := 0
+			if v.wrapNext {
+				w = 1
+			}
+			v.saved, s = [3]int{v.row, v.col, w}, rest
+			continue
+		}
+		if rest, ok := strings.CutPrefix(s, "\x1b8"); ok {
+			v.row, v.col, v.wrapNext, s = v.saved[0], v.saved[1], v.saved[2] == 1, rest
+			continue
+		}
 		if m := csi.FindStringSubmatch(s); m != nil {
 			n, _ := strconv.Atoi(m[1])
 			n = max(n, 1)
