@@ -66,7 +66,13 @@ func linkedPair(t *testing.T, rooms []string) (alice, bob *testNode, aliceID, bo
 
 func startNode(t *testing.T, name string, id *lcrypto.Identity, port int, rooms []string, trusts ...*lcrypto.Identity) *testNode {
 	t.Helper()
-	dir := t.TempDir()
+	return startNodeIn(t, t.TempDir(), name, id, port, rooms, trusts...)
+}
+
+// startNodeIn is startNode on the data dir dir: a node stopped comes back
+// with its store by starting again in its dir.
+func startNodeIn(t *testing.T, dir, name string, id *lcrypto.Identity, port int, rooms []string, trusts ...*lcrypto.Identity) *testNode {
+	t.Helper()
 	db, err := storage.Open(filepath.Join(dir, "lanchat.db"), storage.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
