@@ -56,9 +56,12 @@ func TestQueryConversationAttention(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "bob's line shows his DM read", func() bool { return strings.Contains(screen.String(), "stored by all 1, read by 1") })
+	waitFor(t, "bob's DM line marked read", func() bool {
+		return strings.Contains(screenOf(screen.String(), 160, 24), "): dm reply [1 ✓✓R]")
+	})
 	typeLine("/who-read")
 	waitFor(t, "/who-read names alice", func() bool {
 		s := screen.String()
-		return strings.Contains(s, `your message "dm reply"`) && strings.Contains(s, "read by: peer("+idA.Fingerprint().Short()+")")
+		return strings.Contains(s, `your message 1 "dm reply"`) && strings.Contains(s, "read by: peer("+idA.Fingerprint().Short()+")")
 	})
 }
