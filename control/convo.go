@@ -169,20 +169,16 @@ func findRoom(rooms []chat.RoomInfo, id string) (chat.RoomInfo, bool) {
 }
 
 // historyRooms turns the rooms of a history query into the rooms the store
-// knows them by: a private room's name into its id, "with" into the
-// direct conversation's id.
-func historyRooms(p HistoryParams, db *storage.DB, self lcrypto.IdentityKey, resolve func(string) (string, error)) ([]string, error) {
+// knows them by, by resolveRoom's rule: a private room's name into its id,
+// "with" into the direct conversation's id.
+func historyRooms(p HistoryParams, db *storage.DB, self lcrypto.IdentityKey, inOpen func(string) bool, resolve func(string) (string, error)) ([]string, error) {
 	var rooms []string
 	for _, r := range p.Rooms {
-		if id, err := resolve(r); err == nil {
-			rooms = append(rooms, id)
-			continue
-		}
-		name, err := chat.NormalizeRoom(r)
+		id, err := resolveRoom(r, p.Kind, inOpen, resolve)
 		if err != nil {
 			return nil, err
 		}
-		rooms = append(rooms, name)
+		rooms = append(rooms, id)
 	}
 	if p.With != "" {
 		fp, err := peerFingerprint(db, p.With)

@@ -44,8 +44,7 @@ func (l *Local) History(_ context.Context, p HistoryParams) ([]*chat.MessageView
 		return nil, err
 	}
 	q, err := historyQuery(p, func(p HistoryParams) ([]string, error) {
-		return historyRooms(p, l.db, rec.Key,
-			func(s string) (string, error) { return chat.ResolvePrivateIn(l.db, rec.Key, s) })
+		return historyRooms(p, l.db, rec.Key, l.joined, l.resolvePrivate(rec.Key))
 	})
 	if err != nil {
 		return nil, err

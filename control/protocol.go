@@ -211,6 +211,10 @@ type HistoryParams struct {
 	// With adds the direct conversation with this trusted peer (name or
 	// fingerprint) to Rooms. Rooms may name private rooms by name or id.
 	With string `json:"with,omitempty"`
+	// Kind, when set, says which kind of room Rooms name: "room" (open)
+	// or "private". Unset, a name that both an open room the node is in
+	// and a private room have is ambiguous (as for send).
+	Kind string `json:"kind,omitempty"`
 	// Deleted adds a line (a message with deleted: true, no body) where
 	// each message this node held was deleted for everyone by its author.
 	// Not with Grep, Since or Unread. A member that never held a deleted
@@ -279,6 +283,7 @@ type ReceiptParams struct {
 	Author string `json:"author,omitempty"`
 	Seq    uint64 `json:"seq"`
 	With   string `json:"with,omitempty"` // instead of room: the direct conversation with this trusted peer
+	Kind   string `json:"kind,omitempty"` // "room" or "private": which room a name shared by both means (as for send)
 }
 
 // MarkReadParams are the params of "mark_read": the room, and the id of
@@ -287,6 +292,7 @@ type MarkReadParams struct {
 	Room string `json:"room"` // a room, a private room's name or id, or a conversation id
 	ID   string `json:"id,omitempty"`
 	With string `json:"with,omitempty"` // instead of room: the direct conversation with this trusted peer
+	Kind string `json:"kind,omitempty"` // "room" or "private": which room a name shared by both means (as for send)
 }
 
 // PresenceParams are the params of "presence": state "online", "away" or

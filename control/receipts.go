@@ -13,9 +13,9 @@ import (
 // API.
 
 // convoRoom resolves the room of a receipt or mark_read: the direct
-// conversation with a trusted peer (with), a private room by its name
-// (unless an open room this node is in has that name), else room itself.
-func convoRoom(db *storage.DB, self lcrypto.IdentityKey, room, with string, inOpen func(string) bool, private func(string) (string, error)) (string, error) {
+// conversation with a trusted peer (with), else room by resolveRoom's
+// rule.
+func convoRoom(db *storage.DB, self lcrypto.IdentityKey, room, kind, with string, inOpen func(string) bool, private func(string) (string, error)) (string, error) {
 	if with != "" {
 		if room != "" {
 			return "", &Error{Code: CodeInvalidParams, Message: "room and with: give one"}
@@ -26,13 +26,7 @@ func convoRoom(db *storage.DB, self lcrypto.IdentityKey, room, with string, inOp
 		}
 		return chat.DirectID(self.Fingerprint(), fp), nil
 	}
-	if name, err := chat.NormalizeRoom(room); err == nil && inOpen(name) {
-		return name, nil
-	}
-	if id, err := private(room); err == nil {
-		return id, nil
-	}
-	return room, nil
+	return resolveRoom(room, kind, inOpen, private)
 }
 
 // receiptKey resolves ReceiptParams: the room's normal name and the
@@ -62,7 +56,7 @@ func receiptKey(p ReceiptParams, self lcrypto.IdentityKey) (string, lcrypto.Iden
 // Receipt implements API.
 func (s *Service) Receipt(_ context.Context, p ReceiptParams) (*chat.ReceiptView, error) {
 	var err error
-	if p.Room, err = convoRoom(s.db, s.node.Identity(), p.Room, p.With, s.node.InRoom, s.node.ResolvePrivate); err != nil {
+	if p.Room, err = convoRoom(s.db, s.node.Identity(), p.Room, p.Kind, p.With, s.node.InRoom, s.node.ResolvePrivate); err != nil {
 		return nil, err
 	}
 	room, author, err := receiptKey(p, s.node.Identity())
@@ -80,7 +74,7 @@ func (s *Service) RoomStatus(context.Context) ([]chat.RoomStatus, error) {
 
 // MarkRead implements API.
 func (s *Service) MarkRead(_ context.Context, p MarkReadParams) (*chat.RoomStatus, error) {
-	room, err := convoRoom(s.db, s.node.Identity(), p.Room, p.With, s.node.InRoom, s.node.ResolvePrivate)
+	room, err := convoRoom(s.db, s.node.Identity(), p.Room, p.Kind, p.With, s.node.InRoom, s.node.ResolvePrivate)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +129,7 @@ func (l *Local) Receipt(_ context.Context, p ReceiptParams) (*chat.ReceiptView, 
 	if err != nil {
 		return nil, err
 	}
-	if p.Room, err = convoRoom(l.db, rec.Key, p.Room, p.With, l.joined, l.resolvePrivate(rec.Key)); err != nil {
+	if p.Room, err = convoRoom(l.db, rec.Key, p.Room, p.Kind, p.With, l.joined, l.resolvePrivate(rec.Key)); err != nil {
 		return nil, err
 	}
 	room, author, err := receiptKey(p, rec.Key)
@@ -162,7 +156,7 @@ func (l *Local) MarkRead(ctx context.Context, p MarkReadParams) (*chat.RoomStatu
 	if err != nil {
 		return nil, err
 	}
-	if p.Room, err = convoRoom(l.db, rec.Key, p.Room, p.With, l.joined, l.resolvePrivate(rec.Key)); err != nil {
+	if p.Room, err = convoRoom(l.db, rec.Key, p.Room, p.Kind, p.With, l.joined, l.resolvePrivate(rec.Key)); err != nil {
 		return nil, err
 	}
 	if err := chat.StoreMarkRead(l.db, p.Room, p.ID); err != nil {

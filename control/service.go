@@ -57,7 +57,7 @@ func (s *Service) Identity(context.Context) (*Identity, error) {
 // History implements API.
 func (s *Service) History(_ context.Context, p HistoryParams) ([]*chat.MessageView, error) {
 	q, err := historyQuery(p, func(p HistoryParams) ([]string, error) {
-		return historyRooms(p, s.db, s.node.Identity(), s.node.ResolvePrivate)
+		return historyRooms(p, s.db, s.node.Identity(), s.node.InRoom, s.node.ResolvePrivate)
 	})
 	if err != nil {
 		return nil, err
@@ -96,17 +96,12 @@ func (s *Service) Send(ctx context.Context, p SendParams) (*SendResult, error) {
 		room = chat.DefaultRoom
 	}
 	if p.Kind != KindRoom {
-		id, err := s.node.ResolvePrivate(room)
-		if err == nil {
-			open, _ := chat.NormalizeRoom(room)
-			if p.Kind == "" && id != open && s.node.InRoom(open) {
-				return nil, withHint(&Error{Code: CodeAmbiguous, Message: "both an open room you are in and a private room are called " + open},
-					"name the private room by its id ("+id+"), or the open one with kind \"room\" (in chat: the current room)")
-			}
-			return s.sendPrivate(ctx, id, p.Body)
-		}
-		if p.Kind == KindPrivate {
+		target, err := resolveRoom(room, p.Kind, s.node.InRoom, s.node.ResolvePrivate)
+		if err != nil {
 			return nil, err
+		}
+		if chat.ConvoKind(target) == KindPrivate {
+			return s.sendPrivate(ctx, target, p.Body)
 		}
 	}
 	name, err := chat.NormalizeOpenRoom(room)

@@ -87,6 +87,7 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Since = since
 	p.With = q.Get("with")
+	p.Kind = q.Get("kind") // which room a name both an open and a private room have means
 	views, err := s.api.History(r.Context(), p)
 	answer(w, views, err)
 }
@@ -309,7 +310,7 @@ func (s *Server) handleMembers(w http.ResponseWriter, r *http.Request) {
 	answer(w, res, err)
 }
 
-// handleReceipt answers GET /api/receipt?room=R&seq=N: how far one of this
+// handleReceipt answers GET /api/receipt?room=R&seq=N[&kind=K]: how far one of this
 // node's messages got.
 func (s *Server) handleReceipt(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.session(w, r); !ok {
@@ -321,7 +322,7 @@ func (s *Server) handleReceipt(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_params", "seq: a message's sequence number", "")
 		return
 	}
-	res, err := s.api.Receipt(r.Context(), control.ReceiptParams{Room: q.Get("room"), Seq: seq})
+	res, err := s.api.Receipt(r.Context(), control.ReceiptParams{Room: q.Get("room"), Seq: seq, Kind: q.Get("kind")})
 	answer(w, res, err)
 }
 

@@ -368,7 +368,7 @@ async function loadHistory(room, limit) {
     state.complete.set(room, true);
     return;
   }
-  const msgs = await api("/api/history?room=" + encodeURIComponent(room) + "&limit=" + limit);
+  const msgs = await api("/api/history?room=" + encodeURIComponent(room) + kindQuery(kindOf(room)) + "&limit=" + limit);
   state.messages.set(room, msgs);
   state.limit.set(room, limit);
   state.complete.set(room, msgs.length < limit);
@@ -412,13 +412,25 @@ async function selectRoom(room) {
 
 // markRead moves the room's read position to its end when the user sees
 // it (peers get a read receipt unless the node runs without them).
+// kindOf is the kind the API is told a conversation is: "room" or
+// "private" (a name an open and a private room share is ambiguous without
+// it), "" for a direct conversation, whose id says it.
+function kindOf(room) {
+  const c = state.convs.get(room);
+  return c && (c.kind === "room" || c.kind === "private") ? c.kind : "";
+}
+
+function kindQuery(kind) {
+  return kind === "room" || kind === "private" ? "&kind=" + kind : "";
+}
+
 async function markRead(room) {
   if (room !== state.current || document.hidden || !state.convs.has(room)) return;
   const had = state.unread.get(room) || 0;
   state.unread.delete(room);
   state.mentions.delete(room);
   if (had) renderRooms();
-  try { await api("/api/mark_read", { room }); } catch (err) { if (err.code !== "no_message") showError("mark read", err); }
+  try { await api("/api/mark_read", { room, kind: kindOf(room) || undefined }); } catch (err) { if (err.code !== "no_message") showError("mark read", err); }
 }
 
 async function loadMembers(room) {
@@ -430,7 +442,7 @@ async function refreshReceipts(room) {
   const own = (state.messages.get(room) || []).filter((m) => m.own && !m.op).slice(-30);
   await Promise.all(own.map(async (m) => {
     try {
-      state.receipts.set(m.id, await api("/api/receipt?room=" + encodeURIComponent(m.room) + "&seq=" + m.seq));
+      state.receipts.set(m.id, await api("/api/receipt?room=" + encodeURIComponent(m.room) + kindQuery(m.conversation) + "&seq=" + m.seq));
     } catch { /* deleted meanwhile: the reload shows it */ }
   }));
   if (state.current !== room) return;

@@ -349,7 +349,7 @@ func (s *interp) history(ctx context.Context, arg string) {
 		s.notice("you are in no room: /join ROOM")
 		return
 	}
-	q := control.HistoryParams{Rooms: []string{s.room}, Limit: n, Deleted: true}
+	q := control.HistoryParams{Rooms: []string{s.room}, Limit: n, Deleted: true, Kind: kindOf(s.room)}
 	if peer := directTarget(s.room); peer != "" {
 		q = control.HistoryParams{With: peer, Limit: n, Deleted: true}
 	}

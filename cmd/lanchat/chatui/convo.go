@@ -31,6 +31,17 @@ func directTarget(room string) string {
 	return peer
 }
 
+// kindOf says which kind of room the interpreter means by room, for the
+// API's methods: "room" for an open room's name (which a private room
+// may share), "" for a conversation's id ("pr.", "dm."), which says it
+// itself, and for "@peer".
+func kindOf(room string) string {
+	if strings.HasPrefix(room, "pr.") || strings.HasPrefix(room, "dm.") || strings.HasPrefix(room, "@") {
+		return ""
+	}
+	return control.KindRoom
+}
+
 // convoCommand runs /msg, /query and /room; handled is false for others.
 func (s *interp) convoCommand(ctx context.Context, cmd, arg string) (handled bool) {
 	switch cmd {

@@ -132,7 +132,7 @@ func (s *interp) watchOwn(ctx context.Context, v *control.MessageView) *ownRef {
 	}
 	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
-	r, err := s.api.Receipt(ctx, control.ReceiptParams{Room: v.Room, Seq: v.Seq})
+	r, err := s.api.Receipt(ctx, control.ReceiptParams{Room: v.Room, Seq: v.Seq, Kind: kindOf(v.Room)})
 	if err != nil {
 		return nil
 	}
@@ -200,7 +200,7 @@ func (s *interp) refreshMarks(ctx context.Context) {
 				continue
 			}
 			kept = append(kept, seq)
-			r, err := s.api.Receipt(ctx, control.ReceiptParams{Room: room, Seq: seq})
+			r, err := s.api.Receipt(ctx, control.ReceiptParams{Room: room, Seq: seq, Kind: kindOf(room)})
 			if err != nil {
 				continue
 			}

@@ -142,3 +142,27 @@ func markNoticesOf(stderr string) map[string][]string {
 	}
 	return out
 }
+
+// In an open room whose name a private room shares, the chat's /history,
+// /who-read and marks are the open room's (the API would call the bare
+// name ambiguous; the chat says which it means).
+func TestOpenRoomSharingAPrivateRoomsName(t *testing.T) {
+	tn := startNode(t, "alice", newIdentity(t), freeUDPPort(t), []string{"design"})
+	ctx := context.Background()
+	pr, err := tn.api.CreateRoom(ctx, control.CreateRoomParams{Name: "design"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tn.api.Send(ctx, control.SendParams{Room: pr.ID, Body: "in the private one"}); err != nil {
+		t.Fatal(err)
+	}
+	c := runChat(t, tn.api, Options{Mode: Plain, Rooms: []string{"design"}})
+	c.say("in the open one")
+	c.waitOut("): in the open one")
+	c.say("/history", "/who-read")
+	c.waitErr(`your message 1 "in the open one": ✓ stored here (no other members yet)`)
+	c.waitErr("the last 1 message(s) of #design:")
+	if strings.Contains(c.out.String(), "in the private one") || strings.Contains(c.err.String(), "ambiguous") {
+		t.Errorf("the open room's chat reached the private room:\nstdout\n%s\nstderr\n%s", c.out.String(), c.err.String())
+	}
+}
