@@ -111,9 +111,13 @@ func TestMarkRewrittenInPlace(t *testing.T) {
 	if got := v.line(7); got != "#lobby> half typed 日本語" {
 		t.Errorf("the prompt row after typing on: %q", got)
 	}
+	term.show(ownLine("12:00:00 alice: short again", 2, markState{members: 1})) // shown twice (/history)
 	term.marksChanged([]markChange{{key: ownKey{"lobby", 2}, state: markState{members: 1, stored: 1}}})
 	if got := v.line(5); got != "12:00:02 alice: short [2 ✓✓ ]" {
-		t.Errorf("the second mark: %q", got)
+		t.Errorf("the second mark: %q\n%s", got, v.screen())
+	}
+	if got := v.line(6) + "\n" + v.line(7); got != "12:00:00 alice: short again [2\n ✓✓ ]" { // wrapped inside the mark
+		t.Errorf("the second mark shown again: %q\n%s", got, v.screen())
 	}
 	if got := v.line(1); got != "本語 [1 ✓✓R]" {
 		t.Errorf("the first mark after the second changed: %q", got)

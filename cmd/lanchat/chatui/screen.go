@@ -68,19 +68,18 @@ func (s *screenLog) prune() {
 	}
 }
 
-// find returns the mark of k and how many rows above the input area's
-// first row the mark starts; ok is false when it is not (surely) on
-// screen.
-func (s *screenLog) find(k ownKey) (spot *markSpot, up int, ok bool) {
+// find returns the marks of k that are surely on screen (a message shown
+// twice, by /history, has two), each with how many rows above the input
+// area's first row it starts.
+func (s *screenLog) find(k ownKey) (spots []*markSpot, ups []int) {
 	above := 0
 	for i := len(s.lines) - 1; i >= 0; i-- {
 		above += s.lines[i].rows
-		if m := s.lines[i].mark; m != nil && m.key == k {
-			up = above - m.row
-			return m, up, s.top-up >= 0
+		if m := s.lines[i].mark; m != nil && m.key == k && s.top-(above-m.row) >= 0 {
+			spots, ups = append(spots, m), append(ups, above-m.row)
 		}
 	}
-	return nil, 0, false
+	return spots, ups
 }
 
 // wrapAt lays s out from column 0 in rows of width columns, as a terminal
@@ -119,10 +118,10 @@ func plainText(l line) string {
 	return l.text()
 }
 
-// watching implements renderer: k's mark is on screen.
+// watching implements renderer: a mark of k is on screen.
 func (t *terminal) watching(k ownKey) bool {
-	_, _, ok := t.log.find(k)
-	return ok
+	spots, _ := t.log.find(k)
+	return len(spots) > 0
 }
 
 // marksChanged rewrites, in place, the marks still on screen: the cursor
@@ -131,21 +130,23 @@ func (t *terminal) watching(k ownKey) bool {
 func (t *terminal) marksChanged(ch []markChange) {
 	var b strings.Builder
 	for _, c := range ch {
-		spot, up, ok := t.log.find(c.key)
-		if !ok || spot.state == c.state {
-			continue
+		spots, ups := t.log.find(c.key)
+		for i, spot := range spots {
+			if spot.state == c.state {
+				continue
+			}
+			spot.state = c.state
+			b.WriteString("\x1b7")
+			if n := t.curRow + ups[i]; n > 0 {
+				fmt.Fprintf(&b, "\x1b[%dA", n)
+			}
+			b.WriteString("\r")
+			if spot.col > 0 {
+				fmt.Fprintf(&b, "\x1b[%dC", spot.col)
+			}
+			t.paint(&b, dim, t.markField(c.key, c.state))
+			b.WriteString("\x1b8")
 		}
-		spot.state = c.state
-		b.WriteString("\x1b7")
-		if n := t.curRow + up; n > 0 {
-			fmt.Fprintf(&b, "\x1b[%dA", n)
-		}
-		b.WriteString("\r")
-		if spot.col > 0 {
-			fmt.Fprintf(&b, "\x1b[%dC", spot.col)
-		}
-		t.paint(&b, dim, t.markField(c.key, c.state))
-		b.WriteString("\x1b8")
 	}
 	if b.Len() > 0 {
 		t.write(b.String())
