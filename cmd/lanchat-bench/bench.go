@@ -165,6 +165,7 @@ var figures = []figure{
 	{"chat receive", runReceive},
 	{"room fan-out", runFanout},
 	{"receipts", runReceipts},
+	{"terminal marks", runMarks},
 	{"history query", runHistory},
 	{"sealed history", runSealed},
 	{"catch-up", runCatchUp},

@@ -149,4 +149,10 @@ const methodNotes = `## What each figure measures
   framing, keepalive bookkeeping, ChaCha20-Poly1305); baseline: the same
   sizes over TCP, one seal and open per frame, the same 2-byte framing,
   nothing else.
+- **terminal marks**: the terminal chat's mark on each own line (#15), in
+  process against a real node (go test -bench in cmd/lanchat/chatui). One
+  refresh is what a receipt event in a room costs once markDelay (100 ms)
+  has gathered it: a receipt lookup for each of 64 own lines on screen;
+  baseline: markDelay itself. Bytes per mark: cursor save, move, the mark,
+  restore, to rewrite it in place; baseline: printing that own line again.
 `

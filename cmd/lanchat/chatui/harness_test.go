@@ -32,7 +32,7 @@ type testNode struct {
 	stop func()
 }
 
-func freeUDPPort(t *testing.T) int {
+func freeUDPPort(t testing.TB) int {
 	t.Helper()
 	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
@@ -42,7 +42,7 @@ func freeUDPPort(t *testing.T) int {
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
-func newIdentity(t *testing.T) *lcrypto.Identity {
+func newIdentity(t testing.TB) *lcrypto.Identity {
 	t.Helper()
 	id, err := lcrypto.NewIdentity(rand.Reader)
 	if err != nil {
@@ -64,14 +64,14 @@ func linkedPair(t *testing.T, rooms []string) (alice, bob *testNode, aliceID, bo
 	return alice, bob, aliceID, bobID
 }
 
-func startNode(t *testing.T, name string, id *lcrypto.Identity, port int, rooms []string, trusts ...*lcrypto.Identity) *testNode {
+func startNode(t testing.TB, name string, id *lcrypto.Identity, port int, rooms []string, trusts ...*lcrypto.Identity) *testNode {
 	t.Helper()
 	return startNodeIn(t, t.TempDir(), name, id, port, rooms, trusts...)
 }
 
 // startNodeIn is startNode on the data dir dir: a node stopped comes back
 // with its store by starting again in its dir.
-func startNodeIn(t *testing.T, dir, name string, id *lcrypto.Identity, port int, rooms []string, trusts ...*lcrypto.Identity) *testNode {
+func startNodeIn(t testing.TB, dir, name string, id *lcrypto.Identity, port int, rooms []string, trusts ...*lcrypto.Identity) *testNode {
 	t.Helper()
 	db, err := storage.Open(filepath.Join(dir, "lanchat.db"), storage.DefaultOptions())
 	if err != nil {
