@@ -81,6 +81,9 @@ func TestTUITypingWhileMessagesArrive(t *testing.T) {
 	if strings.Contains(got, "#lobby> hello world") {
 		t.Errorf("the sent line was left on screen as typed:\n%s", got)
 	}
+	// No UTF-8 locale here (no LANG): the line's mark is ASCII, and says
+	// bob stored it.
+	scr.WaitShows("alice(" + fA.Short() + "): hello world [1 ++ ]")
 
 	scr.Keys("Up") // input history
 	scr.WaitFor("the last line back from history", func(s string) bool { return lastLine(s) == "#lobby> hello world" })

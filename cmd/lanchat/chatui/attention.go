@@ -287,7 +287,7 @@ func (s *interp) updateStatus() {
 		if status != "" {
 			status += " | "
 		}
-		status += "your last message: " + receiptMark(r)
+		status += "your last message: " + receiptMark(r, s.r.ascii())
 	}
 	if t := s.typingText(); t != "" {
 		if status != "" {
@@ -298,24 +298,12 @@ func (s *interp) updateStatus() {
 	s.r.setStatus(status)
 }
 
-// receiptMark is a receipt in a few words: "✓ only here", "✓✓ stored by
-// 2 of 3", "✓✓ stored by all 3, read by 1".
-func receiptMark(r *control.ReceiptView) string {
-	var s string
-	switch {
-	case r.Members == 0:
-		return "✓ stored here (no other members yet)"
-	case r.Stored == 0:
-		s = "✓ only here"
-	case r.Stored == r.Members:
-		s = fmt.Sprintf("✓✓ stored by all %d", r.Members)
-	default:
-		s = fmt.Sprintf("✓✓ stored by %d of %d", r.Stored, r.Members)
-	}
-	if r.Read > 0 {
-		s += fmt.Sprintf(", read by %d", r.Read)
-	}
-	return s
+// receiptMark is a receipt in a few words, with the glyph of the marks on
+// own lines: "· only here", "✓ stored by 2 of 3", "✓✓ stored by all 3,
+// read by 1" (ASCII: ".", "+", "++").
+func receiptMark(r *control.ReceiptView, ascii bool) string {
+	st := stateOf(r)
+	return strings.TrimSpace(storedGlyph(st, ascii)) + " " + receiptWords(st)
 }
 
 // namesOf labels fingerprints by the trust list's names, else the

@@ -66,18 +66,6 @@ const (
 
 // markText is the mark of message seq in state st: "[3 ✓✓r]".
 func markText(seq uint64, st markState, ascii bool) string {
-	here, some, all := glyphHere, glyphSome, glyphAll
-	if ascii {
-		here, some, all = asciiGlyphHere, asciiGlyphSome, asciiGlyphAll
-	}
-	g := here
-	switch {
-	case st.members == 0 || st.stored == 0:
-	case st.stored < st.members:
-		g = some
-	default:
-		g = all
-	}
 	read := " "
 	switch {
 	case st.read <= 0:
@@ -86,7 +74,23 @@ func markText(seq uint64, st markState, ascii bool) string {
 	default:
 		read = glyphReadSome
 	}
-	return fmt.Sprintf("[%d %s%s]", seq, g, read)
+	return fmt.Sprintf("[%d %s%s]", seq, storedGlyph(st, ascii), read)
+}
+
+// storedGlyph is how far a message is stored, in two columns: "· " only
+// here, "✓ " stored by some of the other members, "✓✓" by all.
+func storedGlyph(st markState, ascii bool) string {
+	here, some, all := glyphHere, glyphSome, glyphAll
+	if ascii {
+		here, some, all = asciiGlyphHere, asciiGlyphSome, asciiGlyphAll
+	}
+	switch {
+	case st.members == 0 || st.stored == 0:
+		return here
+	case st.stored < st.members:
+		return some
+	}
+	return all
 }
 
 // UTF8Locale reports whether the locale in getenv's environment (LC_ALL,

@@ -160,7 +160,7 @@ func TestOpenRoomSharingAPrivateRoomsName(t *testing.T) {
 	c.say("in the open one")
 	c.waitOut("): in the open one")
 	c.say("/history", "/who-read")
-	c.waitErr(`your message 1 "in the open one": ✓ stored here (no other members yet)`)
+	c.waitErr(`your message 1 "in the open one": · stored here (no other members yet)`)
 	c.waitErr("the last 1 message(s) of #design:")
 	if strings.Contains(c.out.String(), "in the private one") || strings.Contains(c.err.String(), "ambiguous") {
 		t.Errorf("the open room's chat reached the private room:\nstdout\n%s\nstderr\n%s", c.out.String(), c.err.String())

@@ -129,7 +129,7 @@ func TestMarkRewrittenInPlace(t *testing.T) {
 func TestMarkOffScreenIsLeft(t *testing.T) {
 	c := &countingVT{vt: newVT(30, 5)}
 	term := newTerminal(c, 30, 5, false)
-	term.ascii = true
+	term.asciiMarks = true
 	term.setRoom("lobby")
 	term.show(ownLine("12:00:00 alice: one", 1, markState{members: 1}))
 	for _, n := range []string{"n1", "n2", "n3"} {

@@ -75,6 +75,9 @@ type renderer interface {
 	watching(k ownKey) bool
 	// marksChanged shows own messages whose receipts moved.
 	marksChanged(ch []markChange)
+	// ascii reports whether marks are written in ASCII (a terminal whose
+	// locale is not UTF-8).
+	ascii() bool
 }
 
 // plainRenderer is line mode: messages on Out, notices on Err.
@@ -97,6 +100,8 @@ func (p *plainRenderer) setRoom(string) {}
 func (p *plainRenderer) setStatus(string) {}
 
 func (p *plainRenderer) watching(ownKey) bool { return true }
+
+func (p *plainRenderer) ascii() bool { return false }
 
 // marksChanged prints a notice per room and state: plain lines cannot be
 // changed once printed.

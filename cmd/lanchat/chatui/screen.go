@@ -107,7 +107,7 @@ func wrapAt(s string, width, at int) (rows, atRow, atCol int) {
 
 // markField is the mark of k in st.
 func (t *terminal) markField(k ownKey, st markState) string {
-	return markText(k.seq, st, t.ascii)
+	return markText(k.seq, st, t.asciiMarks)
 }
 
 // plainText is l as it is printed, without attributes.

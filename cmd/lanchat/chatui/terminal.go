@@ -22,7 +22,7 @@ type terminal struct {
 	ttyOut        *os.File // for its size; nil in tests
 	width, height int
 	color         bool
-	ascii         bool // marks in ASCII: the locale is not UTF-8
+	asciiMarks    bool // marks in ASCII: the locale is not UTF-8
 	prompt        string
 	status        string // the attention line above the prompt; "" for none
 	ed            *editor
@@ -59,7 +59,7 @@ func openTerminal(o Options) (*terminal, error) {
 	}
 	t := newTerminal(o.TTYOut, 80, 24, !o.NoColor)
 	t.ttyOut = o.TTYOut
-	t.ascii = terminalASCII()
+	t.asciiMarks = terminalASCII()
 	t.restore = sync.OnceFunc(func() { _ = term.Restore(fd, saved) })
 	t.resize()
 	ctx, stop := context.WithCancel(context.Background())
@@ -190,7 +190,9 @@ func (t *terminal) feed(b []byte) []typed {
 }
 
 func (t *terminal) raw() bool { return false }
-func (t *terminal) event(any) {}
+
+func (t *terminal) ascii() bool { return t.asciiMarks }
+func (t *terminal) event(any)   {}
 
 // setRoom shows room in the prompt.
 func (t *terminal) setRoom(room string) {

@@ -44,7 +44,7 @@ func (s *interp) whoRead(ctx context.Context, arg string) {
 			names[p.Fingerprint] = p.Name
 		}
 	}
-	s.notice("your message %d %q: %s", v.Seq, SanitizeLine(shorten(v.Body, 40)), receiptMark(r))
+	s.notice("your message %d %q: %s", v.Seq, SanitizeLine(shorten(v.Body, 40)), receiptMark(r, s.r.ascii()))
 	s.notice("stored by: %s", s.namesOf(r.StoredBy, names))
 	s.notice("not yet: %s", s.namesOf(r.Waiting, names))
 	s.notice("read by: %s", s.namesOf(r.ReadBy, names))
