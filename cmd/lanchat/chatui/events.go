@@ -26,6 +26,7 @@ func (s *interp) event(ctx context.Context, ev control.Event) {
 	}
 	if s.r.raw() {
 		s.r.event(ev)
+		s.watchRaw(ctx, ev)
 		return
 	}
 	switch ev.Kind {
@@ -82,6 +83,17 @@ func (s *interp) event(ctx context.Context, ev control.Event) {
 		}
 	case control.EventDropped:
 		s.notice("%d events were not shown (display too slow); /history shows every message", ev.Count)
+	}
+}
+
+// watchRaw is --json's part of the marks: own messages are watched, and a
+// receipt of their room asks for their marks again (mark events).
+func (s *interp) watchRaw(ctx context.Context, ev control.Event) {
+	switch {
+	case ev.Kind == control.EventMessage && ev.Message != nil && ev.Message.Own:
+		s.watchOwn(ctx, ev.Message)
+	case ev.Kind == control.EventReceipt:
+		s.marksMoved(ev.Room)
 	}
 }
 

@@ -44,6 +44,7 @@ type ownRef struct {
 // markChange is a watched message whose receipt moved.
 type markChange struct {
 	key   ownKey
+	id    string
 	label string // the conversation, as ConvoLabel names it
 	body  string
 	state markState
@@ -112,11 +113,28 @@ func terminalASCII() bool { return !UTF8Locale(os.Getenv) }
 const markDelay = 100 * time.Millisecond
 
 // Own messages watched per room: a terminal's screen holds fewer lines
-// than this; plain mode tells the changes of its latest few.
+// than this; plain and --json mode tell the changes of the latest few.
 const (
 	watchTerminal = 64
-	watchPlain    = 16
+	watchLines    = 16
 )
+
+// EventMark is the type of the --json event of chatui's own that says how
+// far one of this node's messages got, when that changed.
+const EventMark = "mark"
+
+// Mark is that event: the message (room, seq, id) and its counts, as the
+// API's receipt has them.
+type Mark struct {
+	Kind    string    `json:"type"` // EventMark
+	Time    time.Time `json:"time"`
+	Room    string    `json:"room"`
+	Seq     uint64    `json:"seq"`
+	ID      string    `json:"id"`
+	Members int       `json:"members"`
+	Stored  int       `json:"stored"`
+	Read    int       `json:"read"`
+}
 
 // ownMarks is the interpreter's record of the own messages it showed
 // (Run's goroutine only).
@@ -128,10 +146,10 @@ type ownMarks struct {
 }
 
 // watchOwn looks up how far own message v got, starts watching it, and
-// returns what its line is to show; nil where there is no mark (--json,
-// no API, a deleted message, or the receipt cannot be told).
+// returns what its line is to show; nil where there is no mark (no API, a
+// deleted message, or the receipt cannot be told).
 func (s *interp) watchOwn(ctx context.Context, v *control.MessageView) *ownRef {
-	if !v.Own || v.Deleted || v.Op != nil || s.api == nil || s.mode == JSON || v.Seq == 0 {
+	if !v.Own || v.Deleted || v.Op != nil || s.api == nil || v.Seq == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
@@ -147,7 +165,7 @@ func (s *interp) watchOwn(ctx context.Context, v *control.MessageView) *ownRef {
 	k := ownKey{v.Room, v.Seq}
 	if _, ok := m.shown[k]; !ok {
 		m.rooms[v.Room] = append(m.rooms[v.Room], v.Seq)
-		limit := watchPlain
+		limit := watchLines
 		if s.mode == Terminal {
 			limit = watchTerminal
 		}
@@ -159,7 +177,7 @@ func (s *interp) watchOwn(ctx context.Context, v *control.MessageView) *ownRef {
 		}
 	}
 	st := stateOf(r)
-	m.shown[k] = markChange{key: k, label: ConvoLabel(v), body: v.Body, state: st}
+	m.shown[k] = markChange{key: k, id: v.ID, label: ConvoLabel(v), body: v.Body, state: st}
 	return &ownRef{key: k, state: st}
 }
 

@@ -46,6 +46,8 @@ func TestMarksFollowReceiptsOnEarlierLines(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	plain := runChat(t, alice.api, Options{Mode: Plain})
 	plain.waitErr("you are alice")
+	bot := runChat(t, alice.api, Options{Mode: JSON})
+	waitFor(t, "the --json window ready", func() bool { return len(bot.jsonEvents()) > 0 })
 
 	bob.stop()
 	waitFor(t, "alice to see bob gone", func() bool { return len(alice.node.LinkedPeers()) == 0 })
@@ -110,6 +112,22 @@ func TestMarksFollowReceiptsOnEarlierLines(t *testing.T) {
 	for _, l := range []string{"first", "second", "third"} {
 		if !strings.Contains(plain.out.String(), "): "+l+"\n") {
 			t.Errorf("plain mode's line of %q is not as it was:\n%s", l, plain.out.String())
+		}
+	}
+
+	// --json: a mark event per message as its counts change.
+	waitFor(t, "--json mark events of stored and read", func() bool {
+		read := map[float64]bool{}
+		for _, ev := range bot.jsonEvents() {
+			if ev["type"] == EventMark && ev["room"] == "lobby" && ev["members"] == 1.0 && ev["stored"] == 1.0 && ev["read"] == 1.0 && ev["id"] != "" {
+				read[ev["seq"].(float64)] = true
+			}
+		}
+		return read[1] && read[2] && read[3]
+	})
+	for _, ev := range bot.jsonEvents() {
+		if ev["type"] == EventMark && ev["stored"] == 0.0 {
+			t.Errorf("a mark event for no change: %v", ev)
 		}
 	}
 

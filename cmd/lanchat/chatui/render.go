@@ -6,6 +6,7 @@ import (
 	"github.com/lanchat/lanchat/control"
 	"io"
 	"strings"
+	"time"
 )
 
 // SGR attributes (ECMA-48).
@@ -117,6 +118,16 @@ type jsonRenderer struct {
 }
 
 func (j *jsonRenderer) raw() bool { return true }
+
+// marksChanged prints a mark event per message: what plain mode says in a
+// notice.
+func (j *jsonRenderer) marksChanged(ch []markChange) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	for _, c := range ch {
+		j.event(Mark{Kind: EventMark, Time: now, Room: c.key.room, Seq: c.key.seq, ID: c.id,
+			Members: c.state.members, Stored: c.state.stored, Read: c.state.read})
+	}
+}
 
 func (j *jsonRenderer) event(v any) {
 	if b, err := json.Marshal(v); err == nil {
