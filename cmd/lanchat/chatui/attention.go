@@ -226,7 +226,7 @@ func (s *interp) flushRead(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
 	for room, id := range pend {
-		if _, err := s.api.MarkRead(ctx, control.MarkReadParams{Room: room, ID: id, Kind: kindOf(room)}); err != nil {
+		if _, err := s.markRead(ctx, control.MarkReadParams{Room: room, ID: id}); err != nil {
 			s.notice("cannot mark #%s read: %s", room, errText(err))
 		}
 	}
@@ -239,7 +239,7 @@ func (s *interp) roomRead(ctx context.Context, room string) {
 	}
 	delete(s.att.unread, room)
 	delete(s.att.readPend, room)
-	if _, err := s.api.MarkRead(ctx, control.MarkReadParams{Room: room, Kind: kindOf(room)}); err != nil {
+	if _, err := s.markRead(ctx, control.MarkReadParams{Room: room}); err != nil {
 		s.notice("cannot mark #%s read: %s", room, errText(err))
 	}
 	s.updateStatus()
@@ -253,7 +253,7 @@ func (s *interp) receiptChanged(ctx context.Context, room string) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
-	r, err := s.api.Receipt(ctx, control.ReceiptParams{Room: room, Seq: v.Seq, Kind: kindOf(room)})
+	r, err := s.receipt(ctx, control.ReceiptParams{Room: room, Seq: v.Seq})
 	if err != nil {
 		return
 	}

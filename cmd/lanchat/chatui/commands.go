@@ -349,11 +349,11 @@ func (s *interp) history(ctx context.Context, arg string) {
 		s.notice("you are in no room: /join ROOM")
 		return
 	}
-	q := control.HistoryParams{Rooms: []string{s.room}, Limit: n, Deleted: true, Kind: kindOf(s.room)}
+	q := control.HistoryParams{Rooms: []string{s.room}, Limit: n, Deleted: true}
 	if peer := directTarget(s.room); peer != "" {
 		q = control.HistoryParams{With: peer, Limit: n, Deleted: true}
 	}
-	views, err := s.api.History(ctx, q)
+	views, err := s.historyOf(ctx, q)
 	if err != nil {
 		s.notice("cannot read the history: %s", errText(err))
 		return

@@ -2,6 +2,7 @@ package chatui
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/lanchat/lanchat/control"
@@ -31,15 +32,53 @@ func directTarget(room string) string {
 	return peer
 }
 
-// kindOf says which kind of room the interpreter means by room, for the
-// API's methods: "room" for an open room's name (which a private room
-// may share), "" for a conversation's id ("pr.", "dm."), which says it
-// itself, and for "@peer".
+// kindOf says which kind of room the interpreter means by room: "room"
+// for an open room's name (which a private room may share), "" for a
+// conversation's id ("pr.", "dm."), which says it itself, and for "@peer".
 func kindOf(room string) string {
 	if strings.HasPrefix(room, "pr.") || strings.HasPrefix(room, "dm.") || strings.HasPrefix(room, "@") {
 		return ""
 	}
 	return control.KindRoom
+}
+
+// The API's history, receipt and mark_read of the interpreter's rooms. An
+// open room's name goes bare, as every node reads it; only when the node
+// says a private room has that name too (ambiguous) is it asked again with
+// kind "room". So a window attached to an older node, which knows no kind
+// and would refuse the field, works as before.
+
+func (s *interp) historyOf(ctx context.Context, q control.HistoryParams) ([]*control.MessageView, error) {
+	views, err := s.api.History(ctx, q)
+	if len(q.Rooms) == 1 && retryAsOpen(err, q.Rooms[0]) {
+		q.Kind = control.KindRoom
+		return s.api.History(ctx, q)
+	}
+	return views, err
+}
+
+func (s *interp) receipt(ctx context.Context, p control.ReceiptParams) (*control.ReceiptView, error) {
+	r, err := s.api.Receipt(ctx, p)
+	if retryAsOpen(err, p.Room) {
+		p.Kind = control.KindRoom
+		return s.api.Receipt(ctx, p)
+	}
+	return r, err
+}
+
+func (s *interp) markRead(ctx context.Context, p control.MarkReadParams) (*control.RoomStatus, error) {
+	st, err := s.api.MarkRead(ctx, p)
+	if retryAsOpen(err, p.Room) {
+		p.Kind = control.KindRoom
+		return s.api.MarkRead(ctx, p)
+	}
+	return st, err
+}
+
+// retryAsOpen: err says room is ambiguous, and room is an open room's name.
+func retryAsOpen(err error, room string) bool {
+	var ce *control.Error
+	return errors.As(err, &ce) && ce.Code == control.CodeAmbiguous && kindOf(room) == control.KindRoom
 }
 
 // convoCommand runs /msg, /query and /room; handled is false for others.

@@ -43,7 +43,7 @@ func (s *interp) deleteMessage(ctx context.Context, arg string) {
 // ownSeqByID returns the sequence number of this node's message in the
 // current room whose id starts with prefix; 0 if none.
 func (s *interp) ownSeqByID(ctx context.Context, prefix string) (uint64, error) {
-	views, err := s.api.History(ctx, control.HistoryParams{Rooms: []string{s.room}, Kind: kindOf(s.room)})
+	views, err := s.historyOf(ctx, control.HistoryParams{Rooms: []string{s.room}})
 	if err != nil {
 		return 0, err
 	}

@@ -294,7 +294,7 @@ func (s *interp) roomOrder(ctx context.Context, room string, msgs []*control.Mes
 	}
 	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
-	stored, err := s.api.History(ctx, control.HistoryParams{Rooms: []string{room}, Since: since.Add(-time.Millisecond), Kind: kindOf(room)})
+	stored, err := s.historyOf(ctx, control.HistoryParams{Rooms: []string{room}, Since: since.Add(-time.Millisecond)})
 	if err != nil {
 		return msgs
 	}

@@ -154,7 +154,7 @@ func (s *interp) watchOwn(ctx context.Context, v *control.MessageView) *ownRef {
 	}
 	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
-	r, err := s.api.Receipt(ctx, control.ReceiptParams{Room: v.Room, Seq: v.Seq, Kind: kindOf(v.Room)})
+	r, err := s.receipt(ctx, control.ReceiptParams{Room: v.Room, Seq: v.Seq})
 	if err != nil {
 		return nil
 	}
@@ -222,7 +222,7 @@ func (s *interp) refreshMarks(ctx context.Context) {
 				continue
 			}
 			kept = append(kept, seq)
-			r, err := s.api.Receipt(ctx, control.ReceiptParams{Room: room, Seq: seq, Kind: kindOf(room)})
+			r, err := s.receipt(ctx, control.ReceiptParams{Room: room, Seq: seq})
 			if err != nil {
 				continue
 			}

@@ -33,7 +33,7 @@ func (s *interp) whoRead(ctx context.Context, arg string) {
 		}
 		return
 	}
-	r, err := s.api.Receipt(ctx, control.ReceiptParams{Room: v.Room, Seq: v.Seq, Kind: kindOf(v.Room)})
+	r, err := s.receipt(ctx, control.ReceiptParams{Room: v.Room, Seq: v.Seq})
 	if err != nil {
 		s.notice("cannot tell: %s", errText(err))
 		return
@@ -68,11 +68,11 @@ func parseWhoRead(arg string) (nth int, seq uint64, ok bool) {
 // ownMessage finds an own message of the current conversation in its
 // history: the one numbered seq, else the nth last; nil if there is none.
 func (s *interp) ownMessage(ctx context.Context, nth int, seq uint64) *control.MessageView {
-	q := control.HistoryParams{Rooms: []string{s.room}, Kind: kindOf(s.room)}
+	q := control.HistoryParams{Rooms: []string{s.room}}
 	if peer := directTarget(s.room); peer != "" {
 		q = control.HistoryParams{With: peer}
 	}
-	views, err := s.api.History(ctx, q)
+	views, err := s.historyOf(ctx, q)
 	if err != nil {
 		return nil
 	}
