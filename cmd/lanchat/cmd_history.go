@@ -48,6 +48,7 @@ func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) e
 	markRead := fs.Bool("mark-read", false, "with --unread: mark what is shown as read")
 	with := fs.String("with", "", "only the direct conversation with this trusted `PEER` (name or fingerprint)")
 	asJSON := fs.Bool("json", false, "print JSON: an array of messages")
+	kind := addKindFlag(fs)
 	e.pf = addPassphraseFlags(fs) // the history is sealed: without a node, it asks
 	args, err := e.parse(fs, args)
 	if err != nil {
@@ -62,7 +63,10 @@ func runHistory(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) e
 	if *markRead && !*unread {
 		return usageErrorf("use --mark-read with --unread", "history: --mark-read without --unread")
 	}
-	q := control.HistoryParams{Rooms: *rooms, Limit: *limit, Grep: *grep, Unread: *unread, With: *with, Deleted: true}
+	if err := checkKind("history", *kind); err != nil {
+		return err
+	}
+	q := control.HistoryParams{Rooms: *rooms, Limit: *limit, Grep: *grep, Unread: *unread, With: *with, Deleted: true, Kind: *kind}
 	if *since != "" {
 		if q.Since, err = parseSince(*since, time.Now()); err != nil {
 			return usageErrorf("e.g. --since 2h or --since 2026-11-25T14:00", "history: %v", err)

@@ -48,12 +48,16 @@ func runSend(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	join := fs.Bool("join", false, "through a running node: join --room first if it is not in it (it stays)")
 	to := fs.String("to", "", "send a direct message to this trusted `PEER` (name or fingerprint) instead of a room")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	kind := addKindFlag(fs)
 	args, err := e.parse(fs, args)
 	if err != nil {
 		return err
 	}
 	want, err := parseWait(*waitFor)
 	if err != nil {
+		return err
+	}
+	if err := checkKind("send", *kind); err != nil {
 		return err
 	}
 	if len(nf.rooms) > 1 {
@@ -84,7 +88,7 @@ func runSend(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) erro
 	if _, err := control.NormalizeRoom(room); err != nil {
 		return usageErrorf("room names use a-z, 0-9, '-', '_' and '.'", "send: %v", err)
 	}
-	res, r, err := e.send(ctx, nf, control.SendParams{Room: room, Body: text, Join: *join}, *timeout, want)
+	res, r, err := e.send(ctx, nf, control.SendParams{Room: room, Body: text, Join: *join, Kind: *kind}, *timeout, want)
 	if err != nil {
 		return err
 	}
