@@ -3,6 +3,7 @@ package chatui
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -212,7 +213,7 @@ func (s *interp) refreshMarks(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
 	var changed []markChange
-	for _, room := range slices.Sorted(mapKeys(m.dirty)) {
+	for _, room := range slices.Sorted(maps.Keys(m.dirty)) {
 		delete(m.dirty, room)
 		kept := m.rooms[room][:0]
 		for _, seq := range m.rooms[room] {
@@ -237,16 +238,6 @@ func (s *interp) refreshMarks(ctx context.Context) {
 	}
 	if len(changed) > 0 {
 		s.r.marksChanged(changed)
-	}
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
 	}
 }
 
