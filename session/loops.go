@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -168,34 +169,62 @@ func (l *Link) writeError(err error) error {
 	return fmt.Errorf("%w: writing: %w", ErrUncleanClose, err)
 }
 
-// writeBatch bounds the bytes writeQueued sends before it returns to the
-// writer's loop, so pongs and timers are served during a bulk transfer.
-const writeBatch = 4 * writeBufferSize
+// Write batching (tuning, not protocol). The writer takes what is queued,
+// up to batchFrames frames and about writeBufferSize body bytes at a time,
+// seals it into one buffer and writes it with one syscall (one per
+// writeBufferSize bytes). It never waits for more frames to come, so a lone
+// chat line goes out at once. writeBatch bounds the bytes writeQueued sends
+// before it returns to the writer's loop, so pongs and timers are served
+// during a bulk transfer.
+const (
+	batchFrames = 256
+	writeBatch  = 4 * writeBufferSize
+)
 
-// writeQueued writes queued frames, up to about writeBatch bytes, and
-// flushes.
+// batches holds the writer's frame batches between uses, shared by every
+// link, so an idle link keeps none.
+var batches = sync.Pool{New: func() any {
+	b := make([]Frame, 0, batchFrames)
+	return &b
+}}
+
+// writeQueued writes queued frames, up to about writeBatch bytes. Each
+// batch takes the frames of Send and SendWait first, and a bulk frame only
+// when none of them waits, so chat frames keep their order and pass any
+// bulk frame not yet taken.
 func (l *Link) writeQueued() error {
+	bp := batches.Get().(*[]Frame)
+	defer func() {
+		clear(*bp)
+		*bp = (*bp)[:0]
+		batches.Put(bp)
+	}()
 	for written := 0; written < writeBatch; {
 		select {
 		case <-l.closing:
 			return nil // writeClose decides what is still sent
 		default:
 		}
-		f, ok := l.sendQ.tryPop()
-		if !ok {
+		batch := l.sendQ.popBatch((*bp)[:0], batchFrames, writeBufferSize)
+		if len(batch) == 0 {
 			// Bulk frames only when no other frame waits; the loop
 			// looks at the send queue again before each one.
-			if f, ok = l.bulkQ.tryPop(); !ok {
-				break
+			if batch = l.bulkQ.popBatch(batch, 1, 0); len(batch) == 0 {
+				return nil
 			}
 		}
-		if err := l.tx.writeFrame(f.Type, f.Body); err != nil {
+		*bp = batch
+		n, err := l.tx.writeFrames(batch)
+		l.stats.sent.Add(uint64(n))
+		if err != nil {
 			return err
 		}
-		l.stats.sent.Add(1)
-		written += len(f.Body) + frameHeaderSize + TagSize
+		for _, f := range batch {
+			written += len(f.Body) + frameHeaderSize + TagSize
+		}
+		clear(batch)
 	}
-	return l.tx.flush()
+	return nil
 }
 
 func (l *Link) writeNow(typ FrameType, body []byte) error {
