@@ -129,6 +129,24 @@ func (q *frameQueue) pushWith(ctx context.Context, stop <-chan struct{}, pushLoc
 	}
 }
 
+// pushAll adds the frames of fs in order, waiting for room as push does.
+func (q *frameQueue) pushAll(ctx context.Context, stop <-chan struct{}, fs []Frame) error {
+	for len(fs) > 0 {
+		err := q.pushWith(ctx, stop, func() bool {
+			n := 0
+			for n < len(fs) && q.pushLocked(fs[n]) {
+				n++
+			}
+			fs = fs[n:]
+			return n > 0
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // tryPop removes and returns the oldest frame, if any.
 func (q *frameQueue) tryPop() (Frame, bool) {
 	q.mu.Lock()

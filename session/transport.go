@@ -245,6 +245,14 @@ func (d *recvDir) readFrame(maxFrame int) (Frame, error) {
 	return f, err
 }
 
+// buffered reports whether the reader holds the start of another message:
+// reading it will not wait for the peer.
+func (d *recvDir) buffered() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.r.Buffered() >= LengthPrefixSize
+}
+
 // nextLocked reads one Noise message and decrypts it in place: into dst if
 // its capacity holds the ciphertext, else into memory of its own that is
 // never used again (carved from a block when it is small). It allocates at
