@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -210,6 +211,8 @@ func benchLink(b *testing.B, size int) {
 	body := make([]byte, size)
 	got := make(chan error, 1)
 	b.SetBytes(int64(size))
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
 	start, _ := cpuTime()
 	b.ResetTimer()
 	go func() {
@@ -231,6 +234,18 @@ func benchLink(b *testing.B, size int) {
 	}
 	b.StopTimer()
 	reportCPU(b, start, "frame", 1)
+	reportAllocs(b, &before)
+}
+
+// reportAllocs adds the heap allocations per operation since before, by
+// every goroutine of the process: for a link, both ends and all four
+// goroutines (sender, writer, reader, receiver).
+func reportAllocs(b *testing.B, before *runtime.MemStats) {
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if b.N > 0 {
+		b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N), "allocs/frame")
+	}
 }
 
 // BenchmarkRawChaChaSmall is the floor for BenchmarkLinkSmall: TCP and one
@@ -249,6 +264,8 @@ func benchRaw(b *testing.B, size int) {
 	body := make([]byte, size)
 	got := make(chan error, 1)
 	b.SetBytes(int64(size))
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
 	start, _ := cpuTime()
 	b.ResetTimer()
 	go func() {
@@ -293,4 +310,5 @@ func benchRaw(b *testing.B, size int) {
 	}
 	b.StopTimer()
 	reportCPU(b, start, "frame", 1)
+	reportAllocs(b, &before)
 }
