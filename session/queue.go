@@ -39,13 +39,6 @@ func newFrameQueue(limit int) *frameQueue { return &frameQueue{limit: limit} }
 
 func frameCost(f Frame) int { return len(f.Body) + QueueOverhead }
 
-// tryPush adds f if it fits.
-func (q *frameQueue) tryPush(f Frame) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.pushLocked(f)
-}
-
 func (q *frameQueue) pushLocked(f Frame) bool {
 	if q.cost+frameCost(f) > q.limit {
 		return false
