@@ -89,7 +89,8 @@ func TestBatchBoundaries(t *testing.T) {
 	msgBody := func(message int) int { return message - TagSize - frameHeaderSize } // a body filling a message of this size
 	edges := []int{
 		8, 9,
-		queueCarveMax - 1, queueCarveMax, queueCarveMax + 1,
+		sendCarveMax - 1, sendCarveMax, sendCarveMax + 1,
+		sendBlockSize/4 - 1, sendBlockSize/3,
 		msgBody(recvCarveMax) - 1, msgBody(recvCarveMax), msgBody(recvCarveMax) + 1,
 		msgBody(recvBlockMax) - 1, msgBody(recvBlockMax), msgBody(recvBlockMax) + 1,
 		readBufferSize - 1, readBufferSize, readBufferSize + 1,

@@ -207,7 +207,12 @@ func BenchmarkLinkSmall(b *testing.B) { benchLink(b, 100) }
 func BenchmarkLinkBulk(b *testing.B) { benchLink(b, 16<<10) }
 
 func benchLink(b *testing.B, size int) {
-	d, a := trustedPair(b)
+	dcfg, acfg := pairConfigs(b)
+	benchLinkWith(b, size, dcfg, acfg)
+}
+
+func benchLinkWith(b *testing.B, size int, dcfg, acfg Config) {
+	d, a := linkPair(b, dcfg, acfg)
 	body := make([]byte, size)
 	got := make(chan error, 1)
 	b.SetBytes(int64(size))

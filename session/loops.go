@@ -213,23 +213,29 @@ const (
 	writeBatch  = 4 * writeBufferSize
 )
 
-// batches holds the writer's frame batches between uses, shared by every
-// link, so an idle link keeps none.
-var batches = sync.Pool{New: func() any {
-	b := make([]Frame, 0, batchFrames)
-	return &b
-}}
+// batches and sendBatches hold the reader's and the writer's frame batches
+// between uses, shared by every link, so an idle link keeps none.
+var (
+	batches = sync.Pool{New: func() any {
+		b := make([]Frame, 0, batchFrames)
+		return &b
+	}}
+	sendBatches = sync.Pool{New: func() any {
+		b := make([]queued, 0, batchFrames)
+		return &b
+	}}
+)
 
 // writeQueued writes queued frames, up to about writeBatch bytes. Each
 // batch takes the frames of Send and SendWait first, and a bulk frame only
 // when none of them waits, so chat frames keep their order and pass any
 // bulk frame not yet taken.
 func (l *Link) writeQueued() error {
-	bp := batches.Get().(*[]Frame)
+	bp := sendBatches.Get().(*[]queued)
 	defer func() {
 		clear(*bp)
 		*bp = (*bp)[:0]
-		batches.Put(bp)
+		sendBatches.Put(bp)
 	}()
 	for written := 0; written < writeBatch; {
 		select {
@@ -248,13 +254,14 @@ func (l *Link) writeQueued() error {
 		*bp = batch
 		n, err := l.tx.writeFrames(batch)
 		l.stats.sent.Add(uint64(n))
+		for _, f := range batch {
+			written += len(f.Body) + frameHeaderSize + TagSize
+			f.done()
+		}
+		clear(batch)
 		if err != nil {
 			return err
 		}
-		for _, f := range batch {
-			written += len(f.Body) + frameHeaderSize + TagSize
-		}
-		clear(batch)
 	}
 	return nil
 }

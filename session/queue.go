@@ -17,30 +17,35 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 // all of them) when the queue changes, and only exists while someone waits.
 type frameQueue struct {
 	mu     sync.Mutex
-	items  []Frame
+	items  []queued
 	head   int
 	cost   int
 	limit  int
-	block  []byte        // what is left of the block copied bodies are carved from
+	block  *sendBlock    // the block copies are carved from now; nil if none
 	pushed chan struct{} // closed on the next push; nil when nobody waits
 	popped chan struct{} // closed on the next pop; nil when nobody waits
 }
 
-// Copies of small bodies pushed while other frames wait (a burst) are
-// carved from one block, so a burst costs one allocation per block rather
-// than one per frame. A frame pushed to an empty queue gets its own copy,
-// and the queue drops its block when it empties: an idle link keeps none.
-const (
-	queueBlockSize = 16 << 10
-	queueCarveMax  = 2 << 10
-)
+// queued is a frame in a queue, with the block its body was carved from
+// (nil if it was not).
+type queued struct {
+	Frame
+	blk *sendBlock
+}
+
+// done lets go of the frame's body once it is sealed.
+func (f queued) done() {
+	if f.blk != nil {
+		f.blk.release()
+	}
+}
 
 func newFrameQueue(limit int) *frameQueue { return &frameQueue{limit: limit} }
 
 func frameCost(f Frame) int { return len(f.Body) + QueueOverhead }
 
-func (q *frameQueue) pushLocked(f Frame) bool {
-	if q.cost+frameCost(f) > q.limit {
+func (q *frameQueue) pushLocked(f queued) bool {
+	if q.cost+frameCost(f.Frame) > q.limit {
 		return false
 	}
 	if q.head > 32 && q.head > len(q.items)/2 {
@@ -50,7 +55,7 @@ func (q *frameQueue) pushLocked(f Frame) bool {
 		q.items, q.head = q.items[:n], 0
 	}
 	q.items = append(q.items, f)
-	q.cost += frameCost(f)
+	q.cost += frameCost(f.Frame)
 	if q.pushed != nil {
 		close(q.pushed)
 		q.pushed = nil
@@ -66,33 +71,36 @@ func (q *frameQueue) tryPushCopy(typ FrameType, body []byte) bool {
 }
 
 func (q *frameQueue) pushCopyLocked(typ FrameType, body []byte) bool {
-	f := Frame{Type: typ, Body: body}
-	if q.cost+frameCost(f) > q.limit {
+	if q.cost+len(body)+QueueOverhead > q.limit {
 		return false
 	}
-	f.Body = q.copyLocked(body)
+	f := queued{Frame: Frame{Type: typ}}
+	f.Body, f.blk = q.copyLocked(body)
 	return q.pushLocked(f)
 }
 
-// copyLocked copies body, carving the copy from the queue's block during a
-// burst. The copy's cap is its length, so no append reaches a neighbour.
-func (q *frameQueue) copyLocked(body []byte) []byte {
-	n := len(body)
-	if n > queueCarveMax || q.head == len(q.items) {
-		return append([]byte(nil), body...)
+// copyLocked copies body, into the queue's current block if it is small.
+func (q *frameQueue) copyLocked(body []byte) ([]byte, *sendBlock) {
+	if len(body) > sendCarveMax {
+		return append([]byte(nil), body...), nil
 	}
-	if len(q.block) < n {
-		q.block = make([]byte, queueBlockSize)
+	if len(body) == 0 {
+		return nil, nil
 	}
-	b := q.block[:n:n]
-	q.block = q.block[n:]
-	copy(b, body)
-	return b
+	if q.block != nil {
+		if c, ok := q.block.carve(body); ok {
+			return c, q.block
+		}
+		q.block.release()
+	}
+	q.block = newSendBlock()
+	c, _ := q.block.carve(body)
+	return c, q.block
 }
 
 // push adds f, waiting for room until ctx is done or stop closes.
 func (q *frameQueue) push(ctx context.Context, stop <-chan struct{}, f Frame) error {
-	return q.pushWith(ctx, stop, func() bool { return q.pushLocked(f) })
+	return q.pushWith(ctx, stop, func() bool { return q.pushLocked(queued{Frame: f}) })
 }
 
 // pushCopy adds a frame with a copy of body, waiting as push does.
@@ -127,7 +135,7 @@ func (q *frameQueue) pushAll(ctx context.Context, stop <-chan struct{}, fs []Fra
 	for len(fs) > 0 {
 		err := q.pushWith(ctx, stop, func() bool {
 			n := 0
-			for n < len(fs) && q.pushLocked(fs[n]) {
+			for n < len(fs) && q.pushLocked(queued{Frame: fs[n]}) {
 				n++
 			}
 			fs = fs[n:]
@@ -140,7 +148,8 @@ func (q *frameQueue) pushAll(ctx context.Context, stop <-chan struct{}, fs []Fra
 	return nil
 }
 
-// tryPop removes and returns the oldest frame, if any.
+// tryPop removes and returns the oldest frame, if any. A carved body's
+// block is left to the garbage collector.
 func (q *frameQueue) tryPop() (Frame, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -149,13 +158,13 @@ func (q *frameQueue) tryPop() (Frame, bool) {
 	}
 	f := q.popLocked()
 	q.poppedLocked()
-	return f, true
+	return f.Frame, true
 }
 
 // popBatch moves the oldest frames to dst and returns it: at least one if
 // the queue has any, then more while they number at most maxFrames and
-// their bodies at most maxBytes in all.
-func (q *frameQueue) popBatch(dst []Frame, maxFrames, maxBytes int) []Frame {
+// their bodies at most maxBytes in all. Call done on each once it is sealed.
+func (q *frameQueue) popBatch(dst []queued, maxFrames, maxBytes int) []queued {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	start, bytes := len(dst), 0
@@ -173,15 +182,18 @@ func (q *frameQueue) popBatch(dst []Frame, maxFrames, maxBytes int) []Frame {
 	return dst
 }
 
-func (q *frameQueue) popLocked() Frame {
+func (q *frameQueue) popLocked() queued {
 	f := q.items[q.head]
-	q.items[q.head] = Frame{}
+	q.items[q.head] = queued{}
 	q.head++
 	if q.head == len(q.items) {
 		q.items, q.head = q.items[:0], 0
-		q.block = nil
+		if q.block != nil { // an idle queue holds no block
+			q.block.release()
+			q.block = nil
+		}
 	}
-	q.cost -= frameCost(f)
+	q.cost -= frameCost(f.Frame)
 	return f
 }
 

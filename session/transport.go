@@ -72,7 +72,7 @@ func (s *sendDir) writeFrame(typ FrameType, body []byte) error {
 // under one lock: the writer's way to send everything it took from the
 // queues with one write (or one per writeBufferSize bytes). It returns how
 // many frames were sealed.
-func (s *sendDir) writeFrames(batch []Frame) (int, error) {
+func (s *sendDir) writeFrames(batch []queued) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, f := range batch {
