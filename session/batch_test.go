@@ -90,7 +90,7 @@ func TestBatchBoundaries(t *testing.T) {
 	edges := []int{
 		8, 9,
 		sendCarveMax - 1, sendCarveMax, sendCarveMax + 1,
-		sendBlockSize/4 - 1, sendBlockSize/3,
+		sendBlockSize/4 - 1, sendBlockSize / 3,
 		msgBody(recvCarveMax) - 1, msgBody(recvCarveMax), msgBody(recvCarveMax) + 1,
 		msgBody(recvBlockMax) - 1, msgBody(recvBlockMax), msgBody(recvBlockMax) + 1,
 		readBufferSize - 1, readBufferSize, readBufferSize + 1,
