@@ -47,9 +47,30 @@ func (b *sendBlock) carve(body []byte) ([]byte, bool) {
 	return c, true
 }
 
-// release drops one reference; the last one returns the block to the pool.
-func (b *sendBlock) release() {
-	if b.refs.Add(-1) == 0 {
+// release drops n references; the last one returns the block to the pool.
+func (b *sendBlock) release(n int32) {
+	if b.refs.Add(-n) == 0 {
 		sendBlocks.Put(b)
+	}
+}
+
+// releaseAll lets go of the bodies of frames once they are sealed, with one
+// atomic operation per run of frames from the same block: the sender adds
+// to the same counter, and each operation moves its cache line between
+// cores.
+func releaseAll(fs []queued) {
+	var blk *sendBlock
+	var n int32
+	for _, f := range fs {
+		if f.blk != blk {
+			if blk != nil {
+				blk.release(n)
+			}
+			blk, n = f.blk, 0
+		}
+		n++
+	}
+	if blk != nil {
+		blk.release(n)
 	}
 }

@@ -69,7 +69,7 @@ func (l *Link) readLoop() {
 	defer func() { l.deliver(&in) }()
 	inBytes := 0
 	for {
-		f, err := l.rx.readFrame(l.cfg.MaxFrameSize)
+		f, more, err := l.rx.readFrameMore(l.cfg.MaxFrameSize)
 		if err != nil {
 			if l.deliver(&in) {
 				l.fail(l.readError(err))
@@ -81,7 +81,7 @@ func (l *Link) readLoop() {
 				in = batches.Get().(*[]Frame)
 			}
 			*in = append(*in, f)
-			if inBytes += len(f.Body); len(*in) < batchFrames && inBytes < writeBufferSize && l.rx.buffered() {
+			if inBytes += len(f.Body); len(*in) < batchFrames && inBytes < writeBufferSize && more {
 				continue
 			}
 		}
@@ -256,8 +256,8 @@ func (l *Link) writeQueued() error {
 		l.stats.sent.Add(uint64(n))
 		for _, f := range batch {
 			written += len(f.Body) + frameHeaderSize + TagSize
-			f.done()
 		}
+		releaseAll(batch)
 		clear(batch)
 		if err != nil {
 			return err

@@ -33,13 +33,6 @@ type queued struct {
 	blk *sendBlock
 }
 
-// done lets go of the frame's body once it is sealed.
-func (f queued) done() {
-	if f.blk != nil {
-		f.blk.release()
-	}
-}
-
 func newFrameQueue(limit int) *frameQueue { return &frameQueue{limit: limit} }
 
 func frameCost(f Frame) int { return len(f.Body) + QueueOverhead }
@@ -91,7 +84,7 @@ func (q *frameQueue) copyLocked(body []byte) ([]byte, *sendBlock) {
 		if c, ok := q.block.carve(body); ok {
 			return c, q.block
 		}
-		q.block.release()
+		q.block.release(1)
 	}
 	q.block = newSendBlock()
 	c, _ := q.block.carve(body)
@@ -163,7 +156,7 @@ func (q *frameQueue) tryPop() (Frame, bool) {
 
 // popBatch moves the oldest frames to dst and returns it: at least one if
 // the queue has any, then more while they number at most maxFrames and
-// their bodies at most maxBytes in all. Call done on each once it is sealed.
+// their bodies at most maxBytes in all. Pass them to releaseAll once sealed.
 func (q *frameQueue) popBatch(dst []queued, maxFrames, maxBytes int) []queued {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -189,7 +182,7 @@ func (q *frameQueue) popLocked() queued {
 	if q.head == len(q.items) {
 		q.items, q.head = q.items[:0], 0
 		if q.block != nil { // an idle queue holds no block
-			q.block.release()
+			q.block.release(1)
 			q.block = nil
 		}
 	}

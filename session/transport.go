@@ -236,21 +236,20 @@ func newRecvDir(cs *noise.CipherState, conn net.Conn, r *bufio.Reader) *recvDir 
 // may not use nonce nonceLimit, which is kept for the close frame. The body
 // is the frame's own: nothing here writes to it again.
 func (d *recvDir) readFrame(maxFrame int) (Frame, error) {
+	f, _, err := d.readFrameMore(maxFrame)
+	return f, err
+}
+
+// readFrameMore is readFrame, also reporting whether the reader holds the
+// start of another message already (reading it will not wait for the peer).
+func (d *recvDir) readFrameMore(maxFrame int) (Frame, bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	f, err := readFrameInto(d.nextLocked, maxFrame)
 	if err == nil && d.cs.Nonce() > nonceLimit && f.Type != frameClose {
 		err = fmt.Errorf("%w: %w: %s frame at nonce %d", ErrProtocol, ErrNonceExhausted, f.Type, d.lastNonce)
 	}
-	return f, err
-}
-
-// buffered reports whether the reader holds the start of another message:
-// reading it will not wait for the peer.
-func (d *recvDir) buffered() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.r.Buffered() >= LengthPrefixSize
+	return f, d.r.Buffered() >= LengthPrefixSize, err
 }
 
 // nextLocked reads one Noise message and decrypts it in place: into dst if
