@@ -244,10 +244,15 @@ func TestLinkAllocationsPerFrame(t *testing.T) {
 	for _, tt := range []struct {
 		size, burst int
 		most        float64
+		raceMost    float64 // the race detector makes sync.Pool drop a quarter of what it is given
 	}{
-		{100, 256, 0.1},
-		{16 << 10, 64, 1.25}, // the received body, which Recv hands over; and wake-up channels
+		{100, 256, 0.1, 0.1},
+		{16 << 10, 64, 1.25, 2.5}, // the received body, which Recv hands over; and wake-up channels
 	} {
+		most := tt.most
+		if raceEnabled {
+			most = tt.raceMost
+		}
 		body := make([]byte, tt.size)
 		run := func() {
 			for range tt.burst {
@@ -264,8 +269,8 @@ func TestLinkAllocationsPerFrame(t *testing.T) {
 		run() // warm the pools
 		perFrame := testing.AllocsPerRun(20, run) / float64(tt.burst)
 		t.Logf("%d-byte frames: %.3f allocations per frame", tt.size, perFrame)
-		if perFrame > tt.most {
-			t.Errorf("%d-byte frames: %.3f allocations per frame, want at most %g", tt.size, perFrame, tt.most)
+		if perFrame > most {
+			t.Errorf("%d-byte frames: %.3f allocations per frame, want at most %g", tt.size, perFrame, most)
 		}
 	}
 }

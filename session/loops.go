@@ -59,58 +59,57 @@ func (l *Link) recoverTo(who string) {
 }
 
 // readLoop reads frames until the link ends. Application frames that one
-// read brought are handed to Recv's queue together, as one batch of at
-// most batchFrames frames and writeBufferSize bytes (past the first frame),
-// so the receive queue's bound holds within one batch.
+// read brought are read under one lock and handed to Recv's queue together,
+// as one batch of at most batchFrames frames and about writeBufferSize
+// bytes, so the receive queue's bound holds within one batch.
 func (l *Link) readLoop() {
 	defer close(l.readerDone)
 	defer l.recoverTo("reader")
-	var in *[]Frame // application frames read and not yet queued; from batches
-	defer func() { l.deliver(&in) }()
-	inBytes := 0
 	for {
 		f, more, err := l.rx.readFrameMore(l.cfg.MaxFrameSize)
 		if err != nil {
-			if l.deliver(&in) {
-				l.fail(l.readError(err))
-			}
+			l.fail(l.readError(err))
 			return
 		}
-		if f.Type.isApp() {
-			if in == nil {
-				in = batches.Get().(*[]Frame)
+		if !f.Type.isApp() {
+			if !l.handle(f) {
+				return
 			}
-			*in = append(*in, f)
-			if inBytes += len(f.Body); len(*in) < batchFrames && inBytes < writeBufferSize && more {
-				continue
-			}
+			continue
 		}
-		inBytes = 0
-		if !l.deliver(&in) {
+		if !more {
+			if !l.deliver([]Frame{f}) {
+				return
+			}
+			continue
+		}
+		// More is here already: read it as one batch (from the pool, so
+		// an idle link holds none).
+		bp := batches.Get().(*[]Frame)
+		batch, last, stopped, err := l.rx.readBuffered(append(*bp, f), l.cfg.MaxFrameSize, batchFrames, writeBufferSize)
+		ok := l.deliver(batch)
+		clear(batch)
+		*bp = batch[:0]
+		batches.Put(bp)
+		switch {
+		case !ok:
 			return
-		}
-		if !f.Type.isApp() && !l.handle(f) {
+		case err != nil:
+			l.fail(l.readError(err))
+			return
+		case stopped && !l.handle(last):
 			return
 		}
 	}
 }
 
-// deliver queues the frames in *in for Recv, in order, and gives the batch
-// back to the pool; false means the link is over.
-func (l *Link) deliver(in **[]Frame) bool {
-	b := *in
-	if b == nil {
-		return true
+// deliver queues frames for Recv, in order; false means the link is over.
+func (l *Link) deliver(fs []Frame) bool {
+	if err := l.recvQ.pushAll(context.Background(), l.closing, fs); err != nil {
+		return false
 	}
-	*in = nil
-	err := l.recvQ.pushAll(context.Background(), l.closing, *b)
-	if err == nil {
-		l.stats.received.Add(uint64(len(*b)))
-	}
-	clear(*b)
-	*b = (*b)[:0]
-	batches.Put(b)
-	return err == nil
+	l.stats.received.Add(uint64(len(fs)))
+	return true
 }
 
 // readError says what a failed read means for the link.

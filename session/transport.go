@@ -245,11 +245,42 @@ func (d *recvDir) readFrame(maxFrame int) (Frame, error) {
 func (d *recvDir) readFrameMore(maxFrame int) (Frame, bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	f, err := d.readFrameLocked(maxFrame)
+	return f, d.r.Buffered() >= LengthPrefixSize, err
+}
+
+func (d *recvDir) readFrameLocked(maxFrame int) (Frame, error) {
 	f, err := readFrameInto(d.nextLocked, maxFrame)
 	if err == nil && d.cs.Nonce() > nonceLimit && f.Type != frameClose {
 		err = fmt.Errorf("%w: %w: %s frame at nonce %d", ErrProtocol, ErrNonceExhausted, f.Type, d.lastNonce)
 	}
-	return f, d.r.Buffered() >= LengthPrefixSize, err
+	return f, err
+}
+
+// readBuffered appends to dst the application frames that follow while the
+// reader holds the start of another message, under one lock, until dst has
+// maxFrames frames or maxBytes of bodies. A session frame ends the batch: it
+// is returned as last (stopped true) for the caller to act on before reading
+// on, since a rekey changes the key of what follows.
+func (d *recvDir) readBuffered(dst []Frame, maxFrame, maxFrames, maxBytes int) (_ []Frame, last Frame, stopped bool, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	bytes := 0
+	for _, f := range dst {
+		bytes += len(f.Body)
+	}
+	for len(dst) < maxFrames && bytes < maxBytes && d.r.Buffered() >= LengthPrefixSize {
+		f, err := d.readFrameLocked(maxFrame)
+		if err != nil {
+			return dst, Frame{}, false, err
+		}
+		if !f.Type.isApp() {
+			return dst, f, true, nil
+		}
+		dst = append(dst, f)
+		bytes += len(f.Body)
+	}
+	return dst, Frame{}, false, nil
 }
 
 // nextLocked reads one Noise message and decrypts it in place: into dst if
