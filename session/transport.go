@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -216,7 +215,7 @@ func (s *sendDir) writeOutLocked() error {
 type recvDir struct {
 	mu    sync.Mutex
 	cs    *noise.CipherState
-	r     *bufio.Reader
+	r     bufferedReader
 	hdr   [LengthPrefixSize]byte
 	block []byte // what is left of the block small messages are carved from
 	conn  net.Conn
@@ -228,7 +227,15 @@ type recvDir struct {
 	rekeys atomic.Uint64 // read without mu
 }
 
-func newRecvDir(cs *noise.CipherState, conn net.Conn, r *bufio.Reader) *recvDir {
+// bufferedReader is the buffered reader a recvDir reads the conn through
+// (a *bufio.Reader): Buffered says whether the next read can be served
+// without waiting for the peer.
+type bufferedReader interface {
+	io.Reader
+	Buffered() int
+}
+
+func newRecvDir(cs *noise.CipherState, conn net.Conn, r bufferedReader) *recvDir {
 	return &recvDir{cs: cs, r: r, conn: conn}
 }
 
