@@ -75,7 +75,7 @@ func runLink(ctx context.Context, b *bench) ([]row, error) {
 				target, ok = fmt.Sprintf("≤ %g (no allocation per frame)", limit), func(l, _ float64) bool { return l <= limit }
 			}
 			rows = append(rows, alone(c.name+": heap allocations per frame (both ends, all four goroutines)",
-				measure{a, "allocs", ""}, target, ok))
+				measure{a, "allocs/frame", ""}, target, ok))
 		}
 	}
 	return rows, nil
