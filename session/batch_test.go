@@ -274,3 +274,44 @@ func TestLinkAllocationsPerFrame(t *testing.T) {
 		}
 	}
 }
+
+// TestFrameQueueRing pushes and pops in uneven steps so the ring wraps
+// around and grows while wrapped: frames come out in order, each body as
+// pushed, and a queue that empties keeps no block.
+func TestFrameQueueRing(t *testing.T) {
+	q := newFrameQueue(1 << 30)
+	pushed, popped := 0, 0
+	for round := range 40 {
+		for range round*3%17 + 1 {
+			if !q.tryPushCopy(appFrame, numbered(0, pushed, 8+pushed%50)) {
+				t.Fatal("push refused")
+			}
+			pushed++
+		}
+		for range round * 5 % 13 {
+			f, ok := q.tryPop()
+			if !ok {
+				break
+			}
+			if !bytes.Equal(f.Body, numbered(0, popped, 8+popped%50)) {
+				t.Fatalf("frame %d out of order or corrupt", popped)
+			}
+			popped++
+		}
+	}
+	for batch := q.popBatch(nil, 7, 1<<20); len(batch) > 0; batch = q.popBatch(nil, 7, 1<<20) {
+		for _, f := range batch {
+			if !bytes.Equal(f.Body, numbered(0, popped, 8+popped%50)) {
+				t.Fatalf("frame %d out of order or corrupt", popped)
+			}
+			popped++
+		}
+		releaseAll(batch)
+	}
+	if popped != pushed {
+		t.Fatalf("popped %d of %d", popped, pushed)
+	}
+	if q.n != 0 || q.block != nil || q.cost != 0 {
+		t.Fatalf("empty queue holds %d frames, block %v, cost %d", q.n, q.block != nil, q.cost)
+	}
+}

@@ -17,8 +17,9 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 // all of them) when the queue changes, and only exists while someone waits.
 type frameQueue struct {
 	mu     sync.Mutex
-	items  []queued
-	head   int
+	ring   []queued // a ring of len(ring) slots, a power of two
+	head   int      // the oldest frame's slot
+	n      int      // frames in the ring
 	cost   int
 	limit  int
 	block  *sendBlock    // the block copies are carved from now; nil if none
@@ -37,23 +38,32 @@ func newFrameQueue(limit int) *frameQueue { return &frameQueue{limit: limit} }
 
 func frameCost(f Frame) int { return len(f.Body) + QueueOverhead }
 
+// minRing is the ring a queue starts with; it doubles when full.
+const minRing = 16
+
 func (q *frameQueue) pushLocked(f queued) bool {
 	if q.cost+frameCost(f.Frame) > q.limit {
 		return false
 	}
-	if q.head > 32 && q.head > len(q.items)/2 {
-		// Reclaim the consumed front instead of growing forever.
-		n := copy(q.items, q.items[q.head:])
-		clear(q.items[n:])
-		q.items, q.head = q.items[:n], 0
+	if q.n == len(q.ring) {
+		q.growLocked()
 	}
-	q.items = append(q.items, f)
+	q.ring[(q.head+q.n)&(len(q.ring)-1)] = f
+	q.n++
 	q.cost += frameCost(f.Frame)
 	if q.pushed != nil {
 		close(q.pushed)
 		q.pushed = nil
 	}
 	return true
+}
+
+// growLocked doubles the ring (it is full), oldest frame first.
+func (q *frameQueue) growLocked() {
+	r := make([]queued, max(minRing, 2*len(q.ring)))
+	k := copy(r, q.ring[q.head:])
+	copy(r[k:], q.ring[:q.head])
+	q.ring, q.head = r, 0
 }
 
 // tryPushCopy adds a frame with a copy of body if it fits.
@@ -146,7 +156,7 @@ func (q *frameQueue) pushAll(ctx context.Context, stop <-chan struct{}, fs []Fra
 func (q *frameQueue) tryPop() (Frame, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.head == len(q.items) {
+	if q.n == 0 {
 		return Frame{}, false
 	}
 	f := q.popLocked()
@@ -161,8 +171,8 @@ func (q *frameQueue) popBatch(dst []queued, maxFrames, maxBytes int) []queued {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	start, bytes := len(dst), 0
-	for q.head < len(q.items) && len(dst)-start < maxFrames {
-		if n := len(q.items[q.head].Body); len(dst) > start && bytes+n > maxBytes {
+	for q.n > 0 && len(dst)-start < maxFrames {
+		if n := len(q.ring[q.head].Body); len(dst) > start && bytes+n > maxBytes {
 			break
 		} else {
 			bytes += n
@@ -176,11 +186,12 @@ func (q *frameQueue) popBatch(dst []queued, maxFrames, maxBytes int) []queued {
 }
 
 func (q *frameQueue) popLocked() queued {
-	f := q.items[q.head]
-	q.items[q.head] = queued{}
-	q.head++
-	if q.head == len(q.items) {
-		q.items, q.head = q.items[:0], 0
+	f := q.ring[q.head]
+	q.ring[q.head] = queued{}
+	q.head = (q.head + 1) & (len(q.ring) - 1)
+	q.n--
+	if q.n == 0 {
+		q.head = 0
 		if q.block != nil { // an idle queue holds no block
 			q.block.release(1)
 			q.block = nil
@@ -203,7 +214,7 @@ func (q *frameQueue) poppedLocked() {
 func (q *frameQueue) nonEmpty() <-chan struct{} {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.head < len(q.items) {
+	if q.n > 0 {
 		return closedChan
 	}
 	if q.pushed == nil {
