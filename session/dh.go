@@ -103,7 +103,7 @@ func (d *ecdhFunc) DHName() string { return "25519" }
 // newSuite returns the one cipher suite lanchat uses, with a fresh DH
 // function that knows static.
 func newSuite(static *ecdh.PrivateKey) noise.CipherSuite {
-	return noise.NewCipherSuite(newECDHFunc(static), noise.CipherChaChaPoly, noise.HashSHA256)
+	return noise.NewCipherSuite(newECDHFunc(static), chachaPoly{}, noise.HashSHA256)
 }
 
 // localKeys is what a node reuses across handshakes: its Noise static key

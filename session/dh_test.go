@@ -82,7 +82,7 @@ func runNoiseVector(t *testing.T, kv map[string]string) {
 			t.Fatal(err)
 		}
 		hs, err := noise.NewHandshakeState(noise.Config{
-			CipherSuite:   noise.NewCipherSuite(dh, noise.CipherChaChaPoly, noise.HashSHA256),
+			CipherSuite:   noise.NewCipherSuite(dh, chachaPoly{}, noise.HashSHA256),
 			Random:        bytes.NewReader(mustHex(t, eph)),
 			Pattern:       noise.HandshakeXX,
 			Initiator:     initiator,

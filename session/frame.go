@@ -37,11 +37,23 @@ func splitFrame(scratch []byte, typ FrameType, body []byte, emit func([]byte) er
 }
 
 // readFrame reassembles one frame from the plaintexts returned by next (each
-// valid until the following call). maxFrame bounds application and unknown
-// frame bodies; session frames have their own, smaller bounds. The length is
-// checked against the bound before the body is allocated.
+// valid until the following call); see readFrameInto.
 func readFrame(next func() ([]byte, error), maxFrame int) (Frame, error) {
-	p, err := next()
+	return readFrameInto(func([]byte) ([]byte, error) { return next() }, maxFrame)
+}
+
+// readFrameInto reassembles one frame from the plaintexts returned by next.
+// maxFrame bounds application and unknown frame bodies; session frames have
+// their own, smaller bounds. The length is checked against the bound before
+// the body is allocated.
+//
+// next(nil) returns the first plaintext, which must not be used again by
+// next: a frame that fits in one message keeps it as its body, without a
+// copy. For a longer frame, next(dst) is asked for each further chunk with
+// dst of length 0 and room for the chunk and its tag: next may decrypt it
+// there, and otherwise returns it elsewhere to be copied.
+func readFrameInto(next func(dst []byte) ([]byte, error), maxFrame int) (Frame, error) {
+	p, err := next(nil)
 	if err != nil {
 		return Frame{}, err
 	}
@@ -59,21 +71,25 @@ func readFrame(next func() ([]byte, error), maxFrame int) (Frame, error) {
 		return Frame{}, fmt.Errorf("%w: first chunk of a %d-byte frame has %d bytes, want %d",
 			ErrProtocol, n, len(first), want)
 	}
-	body := make([]byte, n)
-	got := copy(body, first)
-	for got < len(body) {
-		p, err := next()
+	if int(n) == len(first) {
+		// The cap stops an append to the body from reaching what follows.
+		return Frame{Type: typ, Body: first[:n:n]}, nil
+	}
+	buf := make([]byte, n, int(n)+TagSize) // the last chunk's tag fits
+	got := copy(buf, first)
+	for got < len(buf) {
+		p, err := next(buf[got:got])
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
 		if err != nil {
 			return Frame{}, err
 		}
-		if want := min(len(body)-got, MaxPlaintext); len(p) != want {
+		if want := min(len(buf)-got, MaxPlaintext); len(p) != want {
 			return Frame{}, fmt.Errorf("%w: chunk at offset %d of a %d-byte frame has %d bytes, want %d",
 				ErrProtocol, got, n, len(p), want)
 		}
-		got += copy(body[got:], p)
+		got += copy(buf[got:], p) // nothing to move if next decrypted it in place
 	}
-	return Frame{Type: typ, Body: body}, nil
+	return Frame{Type: typ, Body: buf[:n:n]}, nil
 }

@@ -134,11 +134,10 @@ func (l *Link) Stats() Stats {
 // frame does not fit in Config.SendQueueBytes (the peer is not keeping up)
 // and with ErrClosed once the link is ending. body is copied.
 func (l *Link) Send(typ FrameType, body []byte) error {
-	f, err := l.newFrame(typ, body)
-	if err != nil {
+	if err := l.checkFrame(typ, body); err != nil {
 		return err
 	}
-	if !l.sendQ.tryPush(f) {
+	if !l.sendQ.tryPushCopy(typ, body) {
 		return ErrQueueFull
 	}
 	return nil
@@ -147,11 +146,10 @@ func (l *Link) Send(typ FrameType, body []byte) error {
 // SendWait queues a frame, waiting for room in the send queue: flow control
 // for bulk transfers. It fails with ctx's error or ErrClosed.
 func (l *Link) SendWait(ctx context.Context, typ FrameType, body []byte) error {
-	f, err := l.newFrame(typ, body)
-	if err != nil {
+	if err := l.checkFrame(typ, body); err != nil {
 		return err
 	}
-	if err := l.sendQ.push(ctx, l.closing, f); err != nil {
+	if err := l.sendQ.pushCopy(ctx, l.closing, typ, body); err != nil {
 		if errors.Is(err, errStopped) {
 			return ErrClosed
 		}
@@ -168,15 +166,10 @@ func (l *Link) SendWait(ctx context.Context, typ FrameType, body []byte) error {
 // queued when the link closes are dropped, not flushed. Unlike Send, body is
 // not copied (it is large): the caller must not change it afterwards.
 func (l *Link) SendBulk(ctx context.Context, typ FrameType, body []byte) error {
-	f, err := l.newFrame(typ, nil)
-	if err != nil {
+	if err := l.checkFrame(typ, body); err != nil {
 		return err
 	}
-	if len(body) > l.cfg.MaxFrameSize {
-		return fmt.Errorf("%w: %d bytes, at most %d", ErrFrameTooLarge, len(body), l.cfg.MaxFrameSize)
-	}
-	f.Body = body
-	if err := l.bulkQ.push(ctx, l.closing, f); err != nil {
+	if err := l.bulkQ.push(ctx, l.closing, Frame{Type: typ, Body: body}); err != nil {
 		if errors.Is(err, errStopped) {
 			return ErrClosed
 		}
@@ -185,19 +178,21 @@ func (l *Link) SendBulk(ctx context.Context, typ FrameType, body []byte) error {
 	return nil
 }
 
-func (l *Link) newFrame(typ FrameType, body []byte) (Frame, error) {
+// checkFrame says whether a frame may be queued: an application type, a
+// body within MaxFrameSize, a link that is not ending.
+func (l *Link) checkFrame(typ FrameType, body []byte) error {
 	if !typ.isApp() {
-		return Frame{}, fmt.Errorf("%w: %s", ErrFrameType, typ)
+		return fmt.Errorf("%w: %s", ErrFrameType, typ)
 	}
 	if len(body) > l.cfg.MaxFrameSize {
-		return Frame{}, fmt.Errorf("%w: %d bytes, at most %d", ErrFrameTooLarge, len(body), l.cfg.MaxFrameSize)
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrFrameTooLarge, len(body), l.cfg.MaxFrameSize)
 	}
 	select {
 	case <-l.closing:
-		return Frame{}, ErrClosed
+		return ErrClosed
 	default:
 	}
-	return Frame{Type: typ, Body: append([]byte(nil), body...)}, nil
+	return nil
 }
 
 // Recv returns the next application frame from the peer, in order: every

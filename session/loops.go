@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -57,20 +58,58 @@ func (l *Link) recoverTo(who string) {
 	}
 }
 
-// readLoop reads frames until the link ends.
+// readLoop reads frames until the link ends. Application frames that one
+// read brought are read under one lock and handed to Recv's queue together,
+// as one batch of at most batchFrames frames and about writeBufferSize
+// bytes, so the receive queue's bound holds within one batch.
 func (l *Link) readLoop() {
 	defer close(l.readerDone)
 	defer l.recoverTo("reader")
 	for {
-		f, err := l.rx.readFrame(l.cfg.MaxFrameSize)
+		f, more, err := l.rx.readFrameMore(l.cfg.MaxFrameSize)
 		if err != nil {
 			l.fail(l.readError(err))
 			return
 		}
-		if !l.handle(f) {
+		if !f.Type.isApp() {
+			if !l.handle(f) {
+				return
+			}
+			continue
+		}
+		if !more {
+			if !l.deliver([]Frame{f}) {
+				return
+			}
+			continue
+		}
+		// More is here already: read it as one batch (from the pool, so
+		// an idle link holds none).
+		bp := batches.Get().(*[]Frame)
+		batch, last, stopped, err := l.rx.readBuffered(append(*bp, f), l.cfg.MaxFrameSize, batchFrames, writeBufferSize)
+		ok := l.deliver(batch)
+		clear(batch)
+		*bp = batch[:0]
+		batches.Put(bp)
+		switch {
+		case !ok:
+			return
+		case err != nil:
+			l.fail(l.readError(err))
+			return
+		case stopped && !l.handle(last):
 			return
 		}
 	}
+}
+
+// deliver queues frames for Recv, in order; false means the link is over.
+func (l *Link) deliver(fs []Frame) bool {
+	if err := l.recvQ.pushAll(context.Background(), l.closing, fs); err != nil {
+		return false
+	}
+	l.stats.received.Add(uint64(len(fs)))
+	return true
 }
 
 // readError says what a failed read means for the link.
@@ -105,15 +144,8 @@ func (l *Link) handle(f Frame) bool {
 	case frameHello:
 		l.fail(fmt.Errorf("%w: a second hello", ErrProtocol))
 		return false
-	default:
-		if !f.Type.known() {
-			l.stats.skipped.Add(1)
-			return true
-		}
-		if err := l.recvQ.push(context.Background(), l.closing, f); err != nil {
-			return false
-		}
-		l.stats.received.Add(1)
+	default: // application frames go to deliver, never here
+		l.stats.skipped.Add(1) // a reserved session type
 	}
 	return true
 }
@@ -168,34 +200,69 @@ func (l *Link) writeError(err error) error {
 	return fmt.Errorf("%w: writing: %w", ErrUncleanClose, err)
 }
 
-// writeBatch bounds the bytes writeQueued sends before it returns to the
-// writer's loop, so pongs and timers are served during a bulk transfer.
-const writeBatch = 4 * writeBufferSize
+// Write batching (tuning, not protocol). The writer takes what is queued,
+// up to batchFrames frames and about writeBufferSize body bytes at a time,
+// seals it into one buffer and writes it with one syscall (one per
+// writeBufferSize bytes). It never waits for more frames to come, so a lone
+// chat line goes out at once. writeBatch bounds the bytes writeQueued sends
+// before it returns to the writer's loop, so pongs and timers are served
+// during a bulk transfer.
+const (
+	batchFrames = 256
+	writeBatch  = 4 * writeBufferSize
+)
 
-// writeQueued writes queued frames, up to about writeBatch bytes, and
-// flushes.
+// batches and sendBatches hold the reader's and the writer's frame batches
+// between uses, shared by every link, so an idle link keeps none.
+var (
+	batches = sync.Pool{New: func() any {
+		b := make([]Frame, 0, batchFrames)
+		return &b
+	}}
+	sendBatches = sync.Pool{New: func() any {
+		b := make([]queued, 0, batchFrames)
+		return &b
+	}}
+)
+
+// writeQueued writes queued frames, up to about writeBatch bytes. Each
+// batch takes the frames of Send and SendWait first, and a bulk frame only
+// when none of them waits, so chat frames keep their order and pass any
+// bulk frame not yet taken.
 func (l *Link) writeQueued() error {
+	bp := sendBatches.Get().(*[]queued)
+	defer func() {
+		clear(*bp)
+		*bp = (*bp)[:0]
+		sendBatches.Put(bp)
+	}()
 	for written := 0; written < writeBatch; {
 		select {
 		case <-l.closing:
 			return nil // writeClose decides what is still sent
 		default:
 		}
-		f, ok := l.sendQ.tryPop()
-		if !ok {
+		batch := l.sendQ.popBatch((*bp)[:0], batchFrames, writeBufferSize)
+		if len(batch) == 0 {
 			// Bulk frames only when no other frame waits; the loop
 			// looks at the send queue again before each one.
-			if f, ok = l.bulkQ.tryPop(); !ok {
-				break
+			if batch = l.bulkQ.popBatch(batch, 1, 0); len(batch) == 0 {
+				return nil
 			}
 		}
-		if err := l.tx.writeFrame(f.Type, f.Body); err != nil {
+		*bp = batch
+		n, err := l.tx.writeFrames(batch)
+		l.stats.sent.Add(uint64(n))
+		for _, f := range batch {
+			written += len(f.Body) + frameHeaderSize + TagSize
+		}
+		releaseAll(batch)
+		clear(batch)
+		if err != nil {
 			return err
 		}
-		l.stats.sent.Add(1)
-		written += len(f.Body) + frameHeaderSize + TagSize
 	}
-	return l.tx.flush()
+	return nil
 }
 
 func (l *Link) writeNow(typ FrameType, body []byte) error {

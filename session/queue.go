@@ -17,37 +17,40 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 // all of them) when the queue changes, and only exists while someone waits.
 type frameQueue struct {
 	mu     sync.Mutex
-	items  []Frame
-	head   int
+	ring   []queued // a ring of len(ring) slots, a power of two
+	head   int      // the oldest frame's slot
+	n      int      // frames in the ring
 	cost   int
 	limit  int
+	block  *sendBlock    // the block copies are carved from now; nil if none
 	pushed chan struct{} // closed on the next push; nil when nobody waits
 	popped chan struct{} // closed on the next pop; nil when nobody waits
+}
+
+// queued is a frame in a queue, with the block its body was carved from
+// (nil if it was not).
+type queued struct {
+	Frame
+	blk *sendBlock
 }
 
 func newFrameQueue(limit int) *frameQueue { return &frameQueue{limit: limit} }
 
 func frameCost(f Frame) int { return len(f.Body) + QueueOverhead }
 
-// tryPush adds f if it fits.
-func (q *frameQueue) tryPush(f Frame) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.pushLocked(f)
-}
+// minRing is the ring a queue starts with; it doubles when full.
+const minRing = 16
 
-func (q *frameQueue) pushLocked(f Frame) bool {
-	if q.cost+frameCost(f) > q.limit {
+func (q *frameQueue) pushLocked(f queued) bool {
+	if q.cost+frameCost(f.Frame) > q.limit {
 		return false
 	}
-	if q.head > 32 && q.head > len(q.items)/2 {
-		// Reclaim the consumed front instead of growing forever.
-		n := copy(q.items, q.items[q.head:])
-		clear(q.items[n:])
-		q.items, q.head = q.items[:n], 0
+	if q.n == len(q.ring) {
+		q.growLocked()
 	}
-	q.items = append(q.items, f)
-	q.cost += frameCost(f)
+	q.ring[(q.head+q.n)&(len(q.ring)-1)] = f
+	q.n++
+	q.cost += frameCost(f.Frame)
 	if q.pushed != nil {
 		close(q.pushed)
 		q.pushed = nil
@@ -55,11 +58,63 @@ func (q *frameQueue) pushLocked(f Frame) bool {
 	return true
 }
 
+// growLocked doubles the ring (it is full), oldest frame first.
+func (q *frameQueue) growLocked() {
+	r := make([]queued, max(minRing, 2*len(q.ring)))
+	k := copy(r, q.ring[q.head:])
+	copy(r[k:], q.ring[:q.head])
+	q.ring, q.head = r, 0
+}
+
+// tryPushCopy adds a frame with a copy of body if it fits.
+func (q *frameQueue) tryPushCopy(typ FrameType, body []byte) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.pushCopyLocked(typ, body)
+}
+
+func (q *frameQueue) pushCopyLocked(typ FrameType, body []byte) bool {
+	if q.cost+len(body)+QueueOverhead > q.limit {
+		return false
+	}
+	f := queued{Frame: Frame{Type: typ}}
+	f.Body, f.blk = q.copyLocked(body)
+	return q.pushLocked(f)
+}
+
+// copyLocked copies body, into the queue's current block if it is small.
+func (q *frameQueue) copyLocked(body []byte) ([]byte, *sendBlock) {
+	if len(body) > sendCarveMax {
+		return append([]byte(nil), body...), nil
+	}
+	if len(body) == 0 {
+		return nil, nil
+	}
+	if q.block != nil {
+		if c, ok := q.block.carve(body); ok {
+			return c, q.block
+		}
+		q.block.release(1)
+	}
+	q.block = newSendBlock()
+	c, _ := q.block.carve(body)
+	return c, q.block
+}
+
 // push adds f, waiting for room until ctx is done or stop closes.
 func (q *frameQueue) push(ctx context.Context, stop <-chan struct{}, f Frame) error {
+	return q.pushWith(ctx, stop, func() bool { return q.pushLocked(queued{Frame: f}) })
+}
+
+// pushCopy adds a frame with a copy of body, waiting as push does.
+func (q *frameQueue) pushCopy(ctx context.Context, stop <-chan struct{}, typ FrameType, body []byte) error {
+	return q.pushWith(ctx, stop, func() bool { return q.pushCopyLocked(typ, body) })
+}
+
+func (q *frameQueue) pushWith(ctx context.Context, stop <-chan struct{}, pushLocked func() bool) error {
 	for {
 		q.mu.Lock()
-		if q.pushLocked(f) {
+		if pushLocked() {
 			q.mu.Unlock()
 			return nil
 		}
@@ -78,25 +133,80 @@ func (q *frameQueue) push(ctx context.Context, stop <-chan struct{}, f Frame) er
 	}
 }
 
-// tryPop removes and returns the oldest frame, if any.
+// pushAll adds the frames of fs in order, waiting for room as push does.
+func (q *frameQueue) pushAll(ctx context.Context, stop <-chan struct{}, fs []Frame) error {
+	for len(fs) > 0 {
+		err := q.pushWith(ctx, stop, func() bool {
+			n := 0
+			for n < len(fs) && q.pushLocked(queued{Frame: fs[n]}) {
+				n++
+			}
+			fs = fs[n:]
+			return n > 0
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tryPop removes and returns the oldest frame, if any. A carved body's
+// block is left to the garbage collector.
 func (q *frameQueue) tryPop() (Frame, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.head == len(q.items) {
+	if q.n == 0 {
 		return Frame{}, false
 	}
-	f := q.items[q.head]
-	q.items[q.head] = Frame{}
-	q.head++
-	if q.head == len(q.items) {
-		q.items, q.head = q.items[:0], 0
+	f := q.popLocked()
+	q.poppedLocked()
+	return f.Frame, true
+}
+
+// popBatch moves the oldest frames to dst and returns it: at least one if
+// the queue has any, then more while they number at most maxFrames and
+// their bodies at most maxBytes in all. Pass them to releaseAll once sealed.
+func (q *frameQueue) popBatch(dst []queued, maxFrames, maxBytes int) []queued {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	start, bytes := len(dst), 0
+	for q.n > 0 && len(dst)-start < maxFrames {
+		if n := len(q.ring[q.head].Body); len(dst) > start && bytes+n > maxBytes {
+			break
+		} else {
+			bytes += n
+		}
+		dst = append(dst, q.popLocked())
 	}
-	q.cost -= frameCost(f)
+	if len(dst) > start {
+		q.poppedLocked()
+	}
+	return dst
+}
+
+func (q *frameQueue) popLocked() queued {
+	f := q.ring[q.head]
+	q.ring[q.head] = queued{}
+	q.head = (q.head + 1) & (len(q.ring) - 1)
+	q.n--
+	if q.n == 0 {
+		q.head = 0
+		if q.block != nil { // an idle queue holds no block
+			q.block.release(1)
+			q.block = nil
+		}
+	}
+	q.cost -= frameCost(f.Frame)
+	return f
+}
+
+// poppedLocked wakes the pushers waiting for room.
+func (q *frameQueue) poppedLocked() {
 	if q.popped != nil {
 		close(q.popped)
 		q.popped = nil
 	}
-	return f, true
 }
 
 // nonEmpty returns a channel that is ready once the queue has a frame. Take
@@ -104,7 +214,7 @@ func (q *frameQueue) tryPop() (Frame, bool) {
 func (q *frameQueue) nonEmpty() <-chan struct{} {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.head < len(q.items) {
+	if q.n > 0 {
 		return closedChan
 	}
 	if q.pushed == nil {

@@ -36,6 +36,14 @@ func runHandshake(ctx context.Context, b *bench) ([]row, error) {
 		rows = append(rows, compared(name, measure{ends, "hs/s", ""},
 			measure{2 * ecdh, "hs/s", "bare flynn/noise XX in memory, session's crypto/ecdh DH, per end"}, "—", nil))
 	}
+	// Issue 19: against exactly the primitives one end must compute.
+	bound, err := metric(res, "BenchmarkHandshakeCryptoBound", "handshakes/s/core")
+	if err != nil {
+		return rows, err
+	}
+	rows = append(rows, compared(name, measure{ends, "hs/s", ""},
+		measure{2 * bound, "hs/s", "crypto bound in memory: XX with the session's suite and payloads, one Ed25519 sign, one verify, per end"},
+		"≥ 0.8× the crypto bound", func(l, base float64) bool { return l >= 0.8*base }))
 	return rows, nil
 }
 
@@ -47,20 +55,33 @@ func runLink(ctx context.Context, b *bench) ([]row, error) {
 		return nil, err
 	}
 	var rows []row
-	for _, c := range []struct{ name, link, raw string }{
-		{"link, small (100-byte frames)", "BenchmarkLinkSmall", "BenchmarkRawChaChaSmall"},
-		{"link, bulk (16 KiB frames)", "BenchmarkLinkBulk", "BenchmarkRawChaChaBulk"},
+	for _, c := range []struct {
+		name, link, raw string
+		target          float64 // issue 19: per core, against raw
+		allocs          float64 // at most this many allocations per frame; 0: no target
+	}{
+		{"link, small (100-byte frames)", "BenchmarkLinkSmall", "BenchmarkRawChaChaSmall", 0.8, 0.1},
+		{"link, bulk (16 KiB frames)", "BenchmarkLinkBulk", "BenchmarkRawChaChaBulk", 0.9, 0},
 	} {
-		r, err := linkRows(res, c.name, c.link, c.raw)
+		r, err := linkRows(res, c.name, c.link, c.raw, c.target)
 		if err != nil {
 			return rows, err
 		}
 		rows = append(rows, r...)
+		if a, err := metric(res, c.link, "allocs/frame"); err == nil {
+			target, ok := "—", check(nil)
+			if c.allocs > 0 {
+				limit := c.allocs
+				target, ok = fmt.Sprintf("≤ %g (no allocation per frame)", limit), func(l, _ float64) bool { return l <= limit }
+			}
+			rows = append(rows, alone(c.name+": heap allocations per frame (both ends, all four goroutines)",
+				measure{a, "allocs/frame", ""}, target, ok))
+		}
 	}
 	return rows, nil
 }
 
-func linkRows(res map[string]goBench, name, link, raw string) ([]row, error) {
+func linkRows(res map[string]goBench, name, link, raw string, target float64) ([]row, error) {
 	const what = "raw TCP + ChaCha20-Poly1305 per frame"
 	var vals [6]float64
 	for i, q := range []struct{ bench, unit string }{
@@ -77,7 +98,8 @@ func linkRows(res map[string]goBench, name, link, raw string) ([]row, error) {
 	}
 	return []row{
 		compared(name+": msgs/s", measure{1e9 / vals[0], "msgs/s", ""}, measure{1e9 / vals[1], "msgs/s", what}, "—", nil),
-		compared(name+": msgs/s per core (CPU time, both ends)", measure{vals[2], "msgs/s", ""}, measure{vals[3], "msgs/s", what}, "—", nil),
+		compared(name+": msgs/s per core (CPU time, both ends)", measure{vals[2], "msgs/s", ""}, measure{vals[3], "msgs/s", what},
+			fmt.Sprintf("≥ %g× raw per core", target), func(l, base float64) bool { return l >= target*base }),
 		compared(name+": MB/s", measure{vals[4], "MB/s", ""}, measure{vals[5], "MB/s", what}, "—", nil),
 	}, nil
 }

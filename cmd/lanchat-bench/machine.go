@@ -143,12 +143,22 @@ const methodNotes = `## What each figure measures
   divided by the number of links.
 - **handshake**: session.Dial/Accept over loopback TCP (connect, Noise XX,
   identity signatures checked, trust checks, hello frames, clean close),
-  counted per end: one node's share of the work. Baseline: flynn/noise XX
-  between two HandshakeStates in memory, empty payloads, also per end.
+  counted per end: one node's share of the work. Baselines: flynn/noise XX
+  between two HandshakeStates in memory, empty payloads, also per end (with
+  flynn/noise's default DH, and with the session's); and the crypto bound
+  (issue 19): in memory, exactly what one end must compute — XX with the
+  session's cipher suite carrying the real 96-byte payloads (so the hashing
+  and sealing are the link's), one Ed25519 sign of the Noise static key and
+  one verify of the peer's. The session signs once per identity and reuses
+  the payload, so a link computes one sign fewer than the bound counts.
 - **link**: 100-byte and 16 KiB frames one way through a link (queues,
   framing, keepalive bookkeeping, ChaCha20-Poly1305); baseline: the same
   sizes over TCP, one seal and open per frame, the same 2-byte framing,
-  nothing else.
+  nothing else. The writer seals what is queued (up to 256 frames and
+  64 KiB) into one buffer and writes it with one syscall; the reader hands
+  what one read brought to Recv as one batch. Allocations per frame count
+  every heap allocation in the process during the run (both ends, all four
+  goroutines) divided by the frames.
 - **terminal marks**: the terminal chat's mark on each own line (#15), in
   process against a real node (go test -bench in cmd/lanchat/chatui). One
   refresh is what a receipt event in a room costs once markDelay (100 ms)

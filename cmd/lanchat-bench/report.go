@@ -139,7 +139,7 @@ func formatValue(v float64, unit string) string {
 	switch unit {
 	case "ms", "s", "µs":
 		return fmt.Sprintf("%s %s", sig3(v), unit)
-	case "MB/s", "MB", "KiB", "MiB", "frames", "B", "×":
+	case "MB/s", "MB", "KiB", "MiB", "frames", "B", "×", "allocs/frame":
 		return fmt.Sprintf("%s %s", sig3(v), unit)
 	}
 	return fmt.Sprintf("%s %s", thousands(v), unit)
