@@ -31,7 +31,8 @@ type recentSet struct {
 
 func newRecentSet() *recentSet { return &recentSet{seed: maphash.MakeSeed()} }
 
-func (r *recentSet) sum(raw []byte) uint64 { return maphash.Bytes(r.seed, raw) }
+// sum is raw's hash; never 0, which marks a free slot.
+func (r *recentSet) sum(raw []byte) uint64 { return max(maphash.Bytes(r.seed, raw), 1) }
 
 // has reports whether raw is a message this node stored or is storing.
 func (r *recentSet) has(raw []byte) bool {
@@ -61,15 +62,23 @@ func (r *recentSet) add(raw []byte) {
 }
 
 // forget removes raw (a write that failed: its next copy must be taken).
-// Its ring slot stays until it is reused; the set no longer matches it.
+// It is rare, so it may look through every slot.
 func (r *recentSet) forget(raw []byte) {
 	h := r.sum(raw)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for i, s := range r.ring {
+		if s == h {
+			r.ring[i] = 0
+		}
+	}
 	delete(r.set, h)
 }
 
 func (r *recentSet) dropLocked(h uint64) {
+	if h == 0 { // a forgotten slot
+		return
+	}
 	if c := r.set[h]; c > 1 {
 		r.set[h] = c - 1
 	} else {
