@@ -180,4 +180,3 @@ func TestRecentSet(t *testing.T) {
 		t.Fatal("eviction took the wrong entry")
 	}
 }
-
