@@ -180,3 +180,27 @@ func TestRecentSet(t *testing.T) {
 		t.Fatal("eviction took the wrong entry")
 	}
 }
+
+// TestConflictingCopyPassesRecentFilter: a second, different encoding of
+// a message just stored (same room, author, seq) is not taken for a copy:
+// it reaches the conflict rule, which marks its author, live.
+func TestConflictingCopyPassesRecentFilter(t *testing.T) {
+	c := newCluster(t)
+	alice := c.add("alice")
+	mallory := newID(t)
+	link := c.hostileMember(alice, mallory)
+	first, second := lobbyMsg(mallory, 1, 1, "first version"), lobbyMsg(mallory, 1, 1, "second version")
+	sendRaw(t, link, first)
+	waitFor(t, "alice to store the first version", func() bool { return alice.storeHas(t, "lobby", "first version") })
+	sendRaw(t, link, first) // a copy: dropped unread
+	waitFor(t, "the copy to be dropped", func() bool { return alice.node.Stats().DuplicatesDropped >= 1 })
+	sendRaw(t, link, second)
+	waitFor(t, "alice to mark mallory", func() bool {
+		for _, v := range alice.views(t) {
+			if v.Author == mallory.Fingerprint().String() {
+				return v.Equivocator
+			}
+		}
+		return false
+	})
+}
