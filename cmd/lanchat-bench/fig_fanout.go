@@ -19,6 +19,9 @@ type fanResult struct {
 	rate     float64         // messages/s, each stored by every receiver
 	p50, p99 time.Duration   // send → stored at the last receiver
 	latency  []time.Duration // of the paced messages
+	// dropped is how many relayed copies all nodes together dropped
+	// unread (chat.Stats.DuplicatesDropped), per message sent.
+	dropped float64
 }
 
 // runFanout: one sender, rooms of 2, 8 and 32 nodes, against a plain TCP
@@ -139,6 +142,9 @@ func memRows(fs fanoutSize, l, t fanResult) []row {
 		compared(fmt.Sprintf("%s: send → stored at last receiver, p50 (%d msgs, 1 per %v)", name, len(l.latency), fs.pace),
 			measure{ms(l.p50), "ms", ""}, measure{ms(t.p50), "ms", what}, "—", nil),
 		compared(name+": send → stored at last receiver, p99", measure{ms(l.p99), "ms", ""}, measure{ms(t.p99), "ms", what}, target, ok),
+		compared(name+": relayed copies dropped unread, per message (all nodes)",
+			measure{l.dropped, "copies", ""},
+			measure{float64((fs.nodes - 1) * (fs.nodes - 2)), "copies", "what a full mesh relays: (N−1)(N−2)"}, "—", nil),
 	}
 }
 
@@ -206,6 +212,11 @@ func lanchatFanout(ctx context.Context, b *bench, fs fanoutSize, dir string) (fa
 		res.latency = append(res.latency, rec.lastArrival(fs.burst+i, fs.burst+i+1).Sub(sentAt[i]))
 	}
 	res.p50, res.p99 = percentile(res.latency, 0.50), percentile(res.latency, 0.99)
+	var dropped uint64
+	for _, n := range nodes {
+		dropped += n.node.Stats().DuplicatesDropped
+	}
+	res.dropped = float64(dropped) / float64(total)
 	return res, wire, nil
 }
 

@@ -134,7 +134,10 @@ const methodNotes = `## What each figure measures
   each other in a full mesh). The real-disk p99 is also set against plain
   TCP's p99 plus the p99 of one group commit: a storage.Committer.Add of one
   message by one writer, timed many times on the same disk right after the
-  run (shown beside a bare write + fdatasync of one 4 KiB page).
+  run (shown beside a bare write + fdatasync of one 4 KiB page). "Relayed
+  copies dropped unread" counts, over all nodes of the memfs run, the copies
+  recognised by their bytes and dropped before decoding (chat.Stats), per
+  message sent, beside the (N-1)(N-2) copies a full mesh relays.
 - **history query**: the real binary, ` + "`lanchat history --limit 100`" + `, whole
   process (exec to exit), median of the runs after one warm-up, on stores of
   signed messages from 4 authors. Baseline: a process that opens the same file
