@@ -16,17 +16,27 @@ import (
 const deliveryQueue = 64
 
 // delivery is a batch of verified messages from one link, submitted to the
-// store and waiting for its commit before being shown and relayed.
+// store and waiting for its commit before being shown (and relayed, unless
+// relayEarly).
 type delivery struct {
 	msgs    []Message
 	raws    [][]byte
 	pending storage.Pending
 	catchUp bool
+	// relayEarly is set for a live message of an open room, received over
+	// this link: submit relays it to the room's other links as soon as its
+	// commit is queued, so that relaying overlaps the fsync. Showing it
+	// still waits for the commit (deliver).
+	relayEarly *link
 	// checkRoom, when set, is the room whose catch-up this delivery ends:
 	// once it is durable the node sends its sync check (converge.go).
 	checkRoom string
 }
 
+// submit queues d's messages for their commit and hands d to the link's
+// deliver loop (which waits for the commit, then shows them). A delivery
+// marked relayEarly is relayed in between: once verified and queued, while
+// its commit is in flight.
 func (n *Node) submit(ctx context.Context, out chan<- delivery, d delivery) error {
 	stored := make([]storage.StoredMessage, len(d.msgs))
 	for i := range d.msgs {
@@ -34,17 +44,37 @@ func (n *Node) submit(ctx context.Context, out chan<- delivery, d delivery) erro
 	}
 	pend, err := n.committer().Submit(ctx, stored...)
 	if err != nil {
-		n.inflight.release(d.msgs)
+		n.dropFailed(d)
 		return err
 	}
 	d.pending = pend
+	if d.relayEarly != nil {
+		for i := range d.msgs {
+			if m := &d.msgs[i]; !isConvo(m.Room) { // conversations: deliveredConvo
+				n.relay(d.relayEarly, m.Room, m.Author, d.raws[i])
+			}
+		}
+	}
 	select {
 	case out <- d:
 		return nil
 	case <-ctx.Done():
-		_, _ = pend.Wait()
-		n.inflight.release(d.msgs)
+		if _, err := pend.Wait(); err != nil {
+			n.dropFailed(d)
+		} else {
+			n.inflight.release(d.msgs)
+		}
 		return ctx.Err()
+	}
+}
+
+// dropFailed forgets a delivery whose write failed (or was never queued):
+// no longer in flight, no longer recent, so the next copy — from another
+// link, or from sync — is taken.
+func (n *Node) dropFailed(d delivery) {
+	n.inflight.release(d.msgs)
+	for _, raw := range d.raws {
+		n.recent.forget(raw)
 	}
 }
 
@@ -52,8 +82,9 @@ func toStored(m *Message, raw []byte) storage.StoredMessage {
 	return storage.StoredMessage{Room: m.Room, Author: m.Author, Seq: m.Seq, Clock: m.Clock, Raw: raw}
 }
 
-// deliver waits for each delivery's commit, then shows and relays the
-// messages that were new.
+// deliver waits for each delivery's commit, then shows the messages that
+// were new and relays those submit did not relay already. Nothing is shown
+// before it is durable.
 func (l *link) deliver(in <-chan delivery) {
 	n := l.node
 	for d := range in {
@@ -64,13 +95,14 @@ func (l *link) deliver(in <-chan delivery) {
 			continue
 		}
 		added, err := d.pending.Wait()
-		n.inflight.release(d.msgs)
 		if err != nil {
+			n.dropFailed(d)
 			n.logf("storing messages from %s: %v", l.key, err)
 			l.failStore(err)
 			l.closeAsync("local storage error")
 			continue
 		}
+		n.inflight.release(d.msgs)
 		for i, isNew := range added {
 			if !isNew {
 				continue
@@ -91,7 +123,9 @@ func (l *link) deliver(in <-chan delivery) {
 			}
 			v := n.view(m, d.catchUp)
 			n.events.publish(Event{Kind: EventMessage, Room: m.Room, Message: v})
-			n.relay(l, m.Room, m.Author, d.raws[i])
+			if d.relayEarly == nil { // else relayed by submit
+				n.relay(l, m.Room, m.Author, d.raws[i])
+			}
 			n.autoFetch(v)
 		}
 		n.storedNew(d.msgs, added)

@@ -97,6 +97,9 @@ type Stats struct {
 	// FileChunksRejected counts received chunks that did not match their
 	// hash (each is fetched again, from another member if there is one).
 	FileChunksRejected uint64
+	// DuplicatesDropped counts received copies of messages this node
+	// had stored or was storing, dropped before decoding (recent.go).
+	DuplicatesDropped uint64
 }
 
 // nodeStats is what Stats reads.
@@ -107,6 +110,7 @@ type nodeStats struct {
 	readFrames                            atomic.Uint64
 	readBytes                             atomic.Uint64
 	fileServed, fileFetched, fileRejected atomic.Uint64
+	duplicates                            atomic.Uint64
 }
 
 // Stats returns the node's counters.
@@ -115,5 +119,6 @@ func (n *Node) Stats() Stats {
 		StoredFramesSent: n.stats.storedFrames.Load(), StoredBytesSent: n.stats.storedBytes.Load(),
 		ReadFramesSent: n.stats.readFrames.Load(), ReadBytesSent: n.stats.readBytes.Load(),
 		FileBytesServed: n.stats.fileServed.Load(), FileBytesFetched: n.stats.fileFetched.Load(),
-		FileChunksRejected: n.stats.fileRejected.Load()}
+		FileChunksRejected: n.stats.fileRejected.Load(),
+		DuplicatesDropped:  n.stats.duplicates.Load()}
 }

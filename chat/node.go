@@ -31,6 +31,8 @@ type Node struct {
 	events     hub
 	stats      nodeStats
 	inflight   inFlight
+	recent     *recentSet // messages stored or in flight, by encoding (recent.go)
+	fps        fpTexts    // fingerprints' text, for views (fptext.go)
 	logf       func(string, ...any)
 
 	dialLimit *discovery.DialLimiter
@@ -108,6 +110,7 @@ func New(cfg Config) (*Node, error) {
 		logf:      cfg.Logf,
 		dialLimit: discovery.NewDialLimiter(),
 		listening: make(chan struct{}),
+		recent:    newRecentSet(),
 	}
 	n.links.byKey = map[lcrypto.IdentityKey]*link{}
 	n.rooms.byName = map[string]*room{}

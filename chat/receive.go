@@ -61,12 +61,13 @@ const parallelVerifyMin = 16
 
 // screen turns received encodings into the messages worth storing. A
 // malformed encoding is an error (the link is closed). Dropped without
-// error: messages for rooms this node is not in, clocks above their bound,
-// messages already stored or in flight (not verified again: the stored copy
-// was), and bad signatures (logged). A verified message whose (room,
-// author, seq) is stored with other bytes goes to resolveConflict. The
-// survivors are claimed in flight; the caller releases them after the
-// commit.
+// error: copies of messages stored or in flight (by their bytes, before
+// decoding: recent.go; else by (room, author, seq) — not verified again:
+// the stored copy was), messages for rooms this node is not in, clocks
+// above their bound, and bad signatures (logged). A verified message whose
+// (room, author, seq) is stored with other bytes goes to resolveConflict.
+// The survivors are claimed in flight and remembered as recent; the caller
+// releases them after the commit.
 func (n *Node) screen(ctx context.Context, from *link, raws [][]byte) ([]Message, [][]byte, error) {
 	return n.screenWith(ctx, from, raws, n.wanted)
 }
@@ -77,6 +78,10 @@ func (n *Node) screenWith(ctx context.Context, from *link, raws [][]byte, want f
 	msgs := make([]Message, 0, len(raws))
 	keep := make([][]byte, 0, len(raws))
 	for _, raw := range raws {
+		if n.recent.has(raw) { // stored or in flight: a copy
+			n.stats.duplicates.Add(1)
+			continue
+		}
 		m, err := DecodeMessage(raw)
 		if err != nil {
 			return nil, nil, err
@@ -104,6 +109,7 @@ func (n *Node) screenWith(ctx context.Context, from *link, raws [][]byte, want f
 			continue
 		}
 		if n.inflight.claim(keyOf(m)) {
+			n.recent.add(keep[i])
 			outM, outR = append(outM, *m), append(outR, keep[i])
 		}
 	}

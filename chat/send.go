@@ -66,6 +66,7 @@ func (n *Node) storeOwn(ctx context.Context, rs *room, name, body string) (Messa
 			return Message{}, nil, fmt.Errorf("storing message: %w", err)
 		}
 		if added[0] {
+			n.recent.add(raw) // a copy offered back (by sync) is dropped unread
 			storeMax(&rs.nextSeq, m.Seq+1)
 			storeMax(&rs.maxClock, m.Clock)
 			return m, raw, nil

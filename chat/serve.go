@@ -101,11 +101,16 @@ func (l *link) handleFrame(ctx context.Context, f session.Frame, out chan<- deli
 	n := l.node
 	switch f.Type {
 	case frameChat:
+		if n.recent.has(f.Body) { // another member's relayed copy
+			n.stats.duplicates.Add(1)
+			return nil
+		}
 		msgs, raws, err := n.screen(ctx, l, [][]byte{f.Body})
 		if err != nil || len(msgs) == 0 {
 			return err
 		}
-		return n.submit(ctx, out, delivery{msgs: msgs, raws: raws})
+		// Relayed as soon as its commit is queued; shown once durable.
+		return n.submit(ctx, out, delivery{msgs: msgs, raws: raws, relayEarly: l})
 	case frameSyncResponse:
 		return l.handleSyncResponse(ctx, f.Body, out, false)
 	case frameSyncRequest:

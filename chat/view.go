@@ -27,6 +27,8 @@ type labels struct {
 	direct func(room string) (lcrypto.Fingerprint, bool)
 	// private returns a private room's membership, nil if unknown.
 	private func(room string) *Membership
+	// fps caches fingerprints' text (the node's; nil: computed each time).
+	fps *fpTexts
 }
 
 // author returns how to call key and whether it is trusted (or us): our
@@ -44,6 +46,21 @@ func (lb *labels) author(key lcrypto.IdentityKey) (string, bool) {
 		return "", ok
 	}
 	return lb.hello(key), ok
+}
+
+// fingerprint returns key's fingerprint in full and short, from the
+// node's cache when there is one.
+func (lb *labels) fingerprint(key lcrypto.IdentityKey) (full, short string) {
+	if lb.fps != nil {
+		return lb.fps.of(key)
+	}
+	fp := key.Fingerprint()
+	return fp.String(), fp.Short()
+}
+
+func (lb *labels) selfShort() string {
+	_, short := lb.fingerprint(lb.self)
+	return short
 }
 
 // view is the one MessageView builder. m is the message; damaged, when
@@ -67,12 +84,11 @@ func (lb *labels) view(m *Message, damaged *storage.StoredMessage, catchUp bool)
 			v.File = offerView(o)
 		}
 	}
-	fp := author.Fingerprint()
-	v.Author, v.AuthorShort = fp.String(), fp.Short()
+	v.Author, v.AuthorShort = lb.fingerprint(author)
 	v.Own = author == lb.self
 	v.Nick, v.Trusted = lb.author(author)
 	v.Equivocator = lb.marked(v.Room, author)
-	v.Mention = !v.Own && !v.Damaged && Mentions(v.Body, lb.selfNick, lb.self.Fingerprint().Short())
+	v.Mention = !v.Own && !v.Damaged && Mentions(v.Body, lb.selfNick, lb.selfShort())
 	lb.convoView(v, m, damaged == nil)
 	return v
 }
@@ -137,6 +153,7 @@ func (n *Node) labels() *labels {
 	return &labels{
 		self:     n.id.Public(),
 		selfNick: n.Nickname(),
+		fps:      &n.fps,
 		trusted: func(fp lcrypto.Fingerprint) (string, bool) {
 			tp, ok, err := n.store.IsTrusted(fp)
 			return tp.Name, err == nil && ok

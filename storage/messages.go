@@ -194,14 +194,23 @@ func (db *DB) MessageSums(room string, author [AuthorKeySize]byte, after uint64,
 	return out, nil
 }
 
+// roomBatch is one room's part of an AddMessages transaction: its
+// buckets, looked up once, and what the batch changed, written once at the
+// end (heads, highest clock, count) rather than once per message.
+type roomBatch struct {
+	r        *roomTx
+	added    uint64
+	maxClock uint64
+	authors  map[[AuthorKeySize]byte]struct{}
+}
+
 // addMessageTx stores one message unless (room, author, seq) is already
-// there (or was, and was forgotten). It reports whether the message was new.
-func addMessageTx(tx *bolt.Tx, k *keyring, msg *StoredMessage) (bool, error) {
-	r, err := roomBuckets(tx, k, msg.Room, true)
-	if err != nil {
-		return false, err
-	}
-	ak := authorKey(msg.Author, msg.Seq)
+// stored (also earlier in this batch), and notes it in b; finish writes
+// what b gathered.
+func (b *roomBatch) add(msg *StoredMessage) (bool, error) {
+	r := b.r
+	var akBuf [AuthorKeySize + 8]byte
+	ak := append(append(akBuf[:0], msg.Author[:]...), binary.BigEndian.AppendUint64(nil, msg.Seq)...)
 	if r.a.Get(ak) != nil {
 		return false, nil
 	}
@@ -212,15 +221,33 @@ func addMessageTx(tx *bolt.Tx, k *keyring, msg *StoredMessage) (bool, error) {
 	if err := putU64(r.a, ak, msg.Clock); err != nil {
 		return false, fmt.Errorf("indexing message: %w", err)
 	}
-	if err := advanceHead(r.a, r.h, msg.Author); err != nil {
-		return false, err
+	if b.authors == nil {
+		b.authors = map[[AuthorKeySize]byte]struct{}{}
 	}
-	if msg.Clock > u64(r.m.Get(keyClock)) {
-		if err := putU64(r.m, keyClock, msg.Clock); err != nil {
-			return false, err
+	b.authors[msg.Author] = struct{}{}
+	b.added++
+	b.maxClock = max(b.maxClock, msg.Clock)
+	return true, nil
+}
+
+// finish advances the heads of the authors the batch added to, and the
+// room's highest clock and count.
+func (b *roomBatch) finish() error {
+	if b.added == 0 {
+		return nil
+	}
+	r := b.r
+	for a := range b.authors {
+		if err := advanceHead(r.a, r.h, a); err != nil {
+			return err
 		}
 	}
-	return true, putU64(r.m, keyCount, u64(r.m.Get(keyCount))+1)
+	if b.maxClock > u64(r.m.Get(keyClock)) {
+		if err := putU64(r.m, keyClock, b.maxClock); err != nil {
+			return err
+		}
+	}
+	return putU64(r.m, keyCount, u64(r.m.Get(keyCount))+b.added)
 }
 
 // advanceHead moves the author's contiguous head past every sequence number
@@ -257,12 +284,29 @@ func (db *DB) AddMessages(msgs []StoredMessage) ([]bool, error) {
 	added := make([]bool, len(msgs))
 	err = db.update(func(tx *bolt.Tx) error {
 		anyNew := false
+		rooms := map[string]*roomBatch{}
+		var order []*roomBatch
 		for i := range msgs {
-			ok, err := addMessageTx(tx, k, &msgs[i])
+			b := rooms[msgs[i].Room]
+			if b == nil {
+				r, err := roomBuckets(tx, k, msgs[i].Room, true)
+				if err != nil {
+					return err
+				}
+				b = &roomBatch{r: r}
+				rooms[msgs[i].Room] = b
+				order = append(order, b)
+			}
+			ok, err := b.add(&msgs[i])
 			if err != nil {
 				return err
 			}
 			added[i], anyNew = ok, anyNew || ok
+		}
+		for _, b := range order {
+			if err := b.finish(); err != nil {
+				return err
+			}
 		}
 		if !anyNew {
 			return errNothingNew

@@ -19,29 +19,74 @@ type fanResult struct {
 	rate     float64         // messages/s, each stored by every receiver
 	p50, p99 time.Duration   // send → stored at the last receiver
 	latency  []time.Duration // of the paced messages
+	// dropped is how many relayed copies all nodes together dropped
+	// unread (chat.Stats.DuplicatesDropped), per message sent.
+	dropped float64
 }
 
 // runFanout: one sender, rooms of 2, 8 and 32 nodes, against a plain TCP
-// fan-out of the same bytes.
+// fan-out of the same bytes; each size twice, the nodes' stores on the
+// real disk (as the bench machine has one disk, every node's fsyncs queue
+// on it) and on a memory file system (what the rest of the path costs, as
+// on a LAN where each node has its own disk), and beside it one group
+// commit's latency on the real disk.
 func runFanout(ctx context.Context, b *bench) ([]row, error) {
-	b.note("# room fan-out: in-process nodes on 127.0.0.1 (see cmd/lanchat-bench/fig_fanout.go)")
+	b.note("# room fan-out: in-process nodes on 127.0.0.1, stores on the disk and on a tmpfs (see cmd/lanchat-bench/fig_fanout.go)")
 	var rows []row
 	for _, fs := range b.size.fanout {
-		l, wire, err := lanchatFanout(ctx, b, fs)
+		dir, err := b.dir(fmt.Sprintf("fanout%d", fs.nodes))
+		if err != nil {
+			return rows, err
+		}
+		disk, wire, err := lanchatFanout(ctx, b, fs, dir)
 		if err != nil {
 			return rows, fmt.Errorf("%d nodes: %w", fs.nodes, err)
+		}
+		commits, err := commitLatency(ctx, dir, commitSamplesFor(b))
+		if err != nil {
+			return rows, fmt.Errorf("%d nodes, group-commit baseline: %w", fs.nodes, err)
 		}
 		t, err := tcpFanout(ctx, fs, wire)
 		if err != nil {
 			return rows, fmt.Errorf("%d nodes, TCP baseline: %w", fs.nodes, err)
 		}
-		rows = append(rows, fanoutRows(fs, l, t)...)
+		rows = append(rows, fanoutRows(fs, disk, t)...)
+		rows = append(rows, diskRows(fs, disk, t, commits)...)
+		mem, err := memFanout(ctx, b, fs)
+		if err != nil {
+			b.logf("   %d nodes on a memory file system: skipped: %v", fs.nodes, err)
+			rows = append(rows, failedRow(fmt.Sprintf("room fan-out, %d nodes, stores on a memory file system", fs.nodes), fmt.Errorf("skipped: %w", err)))
+			continue
+		}
+		rows = append(rows, memRows(fs, mem, t)...)
 	}
 	return rows, nil
 }
 
+// commitSamplesFor is how many group commits of one message the real-disk
+// baseline times.
+func commitSamplesFor(b *bench) int {
+	if b.opts.quick {
+		return 200
+	}
+	return 500
+}
+
+// memFanout is the figure with every node's store on a memory file system.
+func memFanout(ctx context.Context, b *bench, fs fanoutSize) (fanResult, error) {
+	dir, cleanup, err := memStoreDir(b, fmt.Sprintf("fanout%d", fs.nodes))
+	if err != nil {
+		return fanResult{}, err
+	}
+	defer cleanup()
+	res, _, err := lanchatFanout(ctx, b, fs, dir)
+	return res, err
+}
+
+// fanoutRows are the real-disk rows against plain TCP (the figure's rows
+// from before the memfs split, with their targets).
 func fanoutRows(fs fanoutSize, l, t fanResult) []row {
-	name := fmt.Sprintf("room fan-out, %d nodes", fs.nodes)
+	name := fmt.Sprintf("room fan-out, %d nodes, real disk", fs.nodes)
 	what := fmt.Sprintf("plain TCP, 1 sender → %d", fs.nodes-1)
 	target, ok := "—", check(nil)
 	switch fs.nodes {
@@ -60,16 +105,60 @@ func fanoutRows(fs fanoutSize, l, t fanResult) []row {
 	}
 }
 
+// diskRows: the real-disk p99 against plain TCP's p99 plus one group
+// commit's p99 (target 2× at 8 and 32 nodes), and that group commit
+// against a bare fdatasync.
+func diskRows(fs fanoutSize, l, t fanResult, c commitSamples) []row {
+	name := fmt.Sprintf("room fan-out, %d nodes, real disk", fs.nodes)
+	cp99 := percentile(c.commit, 0.99)
+	target, ok := "—", check(nil)
+	if fs.nodes >= 8 {
+		target, ok = "≤ 2×", func(l, b float64) bool { return l <= 2*b }
+	}
+	return []row{
+		compared(name+": send → stored at last receiver, p99, against TCP + one group commit",
+			measure{ms(l.p99), "ms", ""},
+			measure{ms(t.p99 + cp99), "ms", fmt.Sprintf("plain TCP p99 %s ms + group commit p99 %s ms", sig3(ms(t.p99)), sig3(ms(cp99)))},
+			target, ok),
+		compared(fmt.Sprintf("group commit of one message (Committer.Add, one writer, real disk), p99 of %d, beside the %d-node run", len(c.commit), fs.nodes),
+			measure{ms(cp99), "ms", ""},
+			measure{ms(percentile(c.fsync, 0.99)), "ms", "bare write + fdatasync of one 4 KiB page, p99"}, "—", nil),
+	}
+}
+
+// memRows: the stores on a memory file system, against plain TCP (target
+// p99 ≤ 3× at 8 and 32 nodes).
+func memRows(fs fanoutSize, l, t fanResult) []row {
+	name := fmt.Sprintf("room fan-out, %d nodes, memory file system", fs.nodes)
+	what := fmt.Sprintf("plain TCP, 1 sender → %d", fs.nodes-1)
+	target, ok := "—", check(nil)
+	if fs.nodes >= 8 {
+		target, ok = "p99 ≤ 3× TCP", func(l, b float64) bool { return l <= 3*b }
+	}
+	return []row{
+		compared(name+": msgs/s stored by every receiver, sent back to back",
+			measure{l.rate, "msgs/s", fmt.Sprintf("%s deliveries/s", thousands(l.rate*float64(fs.nodes-1)))},
+			measure{t.rate, "msgs/s", what}, "—", nil),
+		compared(fmt.Sprintf("%s: send → stored at last receiver, p50 (%d msgs, 1 per %v)", name, len(l.latency), fs.pace),
+			measure{ms(l.p50), "ms", ""}, measure{ms(t.p50), "ms", what}, "—", nil),
+		compared(name+": send → stored at last receiver, p99", measure{ms(l.p99), "ms", ""}, measure{ms(t.p99), "ms", what}, target, ok),
+		compared(name+": relayed copies dropped unread, per message (all nodes)",
+			measure{l.dropped, "copies", ""},
+			measure{float64((fs.nodes - 1) * (fs.nodes - 2)), "copies", "what a full mesh relays: (N−1)(N−2)"}, "—", nil),
+	}
+}
+
 // fanBody is the 100-byte body of message i.
 func fanBody(i int) string {
 	s := fmt.Sprintf("fan-out message %06d ", i)
 	return s + strings.Repeat("x", 100-len(s))
 }
 
-// lanchatFanout runs the figure on a cluster of fs.nodes nodes and returns
-// it with the encoded size of each message sent (for the baseline).
-func lanchatFanout(ctx context.Context, b *bench, fs fanoutSize) (fanResult, [][]byte, error) {
-	nodes, err := startCluster(ctx, b, fs)
+// lanchatFanout runs the figure on a cluster of fs.nodes nodes, their
+// stores under dir, and returns it with the encoded size of each message
+// sent (for the baseline).
+func lanchatFanout(ctx context.Context, b *bench, fs fanoutSize, dir string) (fanResult, [][]byte, error) {
+	nodes, err := startClusterIn(ctx, b, fs, dir)
 	defer func() {
 		if err := stopAll(nodes); err != nil {
 			b.logf("stopping the cluster: %v", err)
@@ -123,6 +212,11 @@ func lanchatFanout(ctx context.Context, b *bench, fs fanoutSize) (fanResult, [][
 		res.latency = append(res.latency, rec.lastArrival(fs.burst+i, fs.burst+i+1).Sub(sentAt[i]))
 	}
 	res.p50, res.p99 = percentile(res.latency, 0.50), percentile(res.latency, 0.99)
+	var dropped uint64
+	for _, n := range nodes {
+		dropped += n.node.Stats().DuplicatesDropped
+	}
+	res.dropped = float64(dropped) / float64(total)
 	return res, wire, nil
 }
 
@@ -147,6 +241,11 @@ func startCluster(ctx context.Context, b *bench, fs fanoutSize) ([]*benchNode, e
 	if err != nil {
 		return nil, err
 	}
+	return startClusterIn(ctx, b, fs, dir)
+}
+
+// startClusterIn is startCluster with the nodes' stores under dir.
+func startClusterIn(ctx context.Context, b *bench, fs fanoutSize, dir string) ([]*benchNode, error) {
 	ids, err := newIdentities(fs.nodes)
 	if err != nil {
 		return nil, err

@@ -123,7 +123,21 @@ const methodNotes = `## What each figure measures
   fixed pace, from before Send to the moment the *last* receiver has stored
   it (its message event, published after the commit). Baseline: one sender
   writing the same bytes to N-1 plain TCP connections, same pacing, to
-  receivers that only read them.
+  receivers that only read them. Each size runs twice: "real disk" with every
+  node's store on this machine's one disk (all N nodes' fsyncs queue on it,
+  which a LAN of N machines does not do), and "memory file system" with
+  every store on a tmpfs (/dev/shm, or one the bench mounts as root; the
+  row says "skipped" when neither is possible), which leaves what the rest
+  of the path costs. Both runs share the machine's 2 cores among all N
+  nodes, so the latency includes every node's work for the message (N-1
+  verifications and commits, and the (N-1)(N-2) copies the members relay to
+  each other in a full mesh). The real-disk p99 is also set against plain
+  TCP's p99 plus the p99 of one group commit: a storage.Committer.Add of one
+  message by one writer, timed many times on the same disk right after the
+  run (shown beside a bare write + fdatasync of one 4 KiB page). "Relayed
+  copies dropped unread" counts, over all nodes of the memfs run, the copies
+  recognised by their bytes and dropped before decoding (chat.Stats), per
+  message sent, beside the (N-1)(N-2) copies a full mesh relays.
 - **history query**: the real binary, ` + "`lanchat history --limit 100`" + `, whole
   process (exec to exit), median of the runs after one warm-up, on stores of
   signed messages from 4 authors. Baseline: a process that opens the same file
