@@ -40,7 +40,15 @@ type delivery struct {
 func (n *Node) submit(ctx context.Context, out chan<- delivery, d delivery) error {
 	stored := make([]storage.StoredMessage, len(d.msgs))
 	for i := range d.msgs {
-		stored[i] = toStored(&d.msgs[i], d.raws[i])
+		m := &d.msgs[i]
+		stored[i] = toStored(m, d.raws[i])
+		// Raise the room's clock before the message can be in the store,
+		// so that nothing in history is ever above the clock this node's
+		// next message takes (a send racing the commit would otherwise
+		// get a lower clock than a message already stored).
+		if rs := n.roomState(m.Room); rs != nil {
+			storeMax(&rs.maxClock, m.Clock)
+		}
 	}
 	pend, err := n.committer().Submit(ctx, stored...)
 	if err != nil {
@@ -111,11 +119,8 @@ func (l *link) deliver(in <-chan delivery) {
 			if !d.catchUp {
 				l.noteSkew(m, time.Now())
 			}
-			if rs := n.roomState(m.Room); rs != nil {
-				storeMax(&rs.maxClock, m.Clock)
-				if m.Author == n.id.Public() { // our own, back from a peer
-					storeMax(&rs.nextSeq, m.Seq+1)
-				}
+			if rs := n.roomState(m.Room); rs != nil && m.Author == n.id.Public() {
+				storeMax(&rs.nextSeq, m.Seq+1) // our own, back from a peer
 			}
 			if isConvo(m.Room) {
 				n.deliveredConvo(l, m, d.raws[i], d.catchUp)
