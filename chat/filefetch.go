@@ -52,6 +52,10 @@ type reply struct {
 	ref  files.Ref
 	data []byte
 	why  files.Reason
+	// sum is SHA-256 of data, once hashed (a chunk's data, by the fetch's
+	// hasher goroutine).
+	sum    [files.HashSize]byte
+	hashed bool
 }
 
 // transfer is one fetch of an offer: a goroutine of the node that asks the

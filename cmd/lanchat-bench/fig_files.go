@@ -341,19 +341,66 @@ func fileOf(bn *benchNode, id string) *chat.FileView {
 
 // fetch fetches offer id on node i and times it until it is in place.
 func (fc *fileCluster) fetch(ctx context.Context, i int, id, out string) (time.Duration, error) {
+	events, stop := fc.nodes[i].node.Subscribe() // before the fetch: no event is missed
+	defer stop()
 	start := time.Now()
 	if _, err := fc.nodes[i].node.Fetch(ctx, id, out); err != nil {
 		return 0, err
 	}
-	err := fc.waitDone(ctx, i, id)
+	err := fc.waitEnd(ctx, i, id, events)
 	return time.Since(start), err
 }
 
+// waitDone waits until node i's fetch of id has ended.
 func (fc *fileCluster) waitDone(ctx context.Context, i int, id string) error {
-	return waitUntil(ctx, 10*time.Minute, 2*time.Millisecond, "the fetch", func() bool {
-		f := fileOf(fc.nodes[i], id)
-		return f != nil && (f.State == chat.FileDone || f.State == chat.FileFailed)
-	})
+	events, stop := fc.nodes[i].node.Subscribe()
+	defer stop()
+	return fc.waitEnd(ctx, i, id, events)
+}
+
+// waitEnd waits for the end of node i's fetch of id by its events (a node
+// publishes the end at once), looking at Files only now and then in case
+// the end came before events or one was dropped: polling Files, which
+// reads the history, costs CPU that the transfer would not have. A failed
+// fetch is an error.
+func (fc *fileCluster) waitEnd(ctx context.Context, i int, id string, events <-chan chat.Event) error {
+	ended := func(f *chat.FileView) (bool, error) {
+		switch {
+		case f == nil || f.ID != id:
+			return false, nil
+		case f.State == chat.FileFailed:
+			return true, fmt.Errorf("the fetch failed: %s", f.Error)
+		default:
+			return f.State == chat.FileDone, nil
+		}
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	timeout := time.After(10 * time.Minute)
+	for {
+		if done, err := ended(fileOf(fc.nodes[i], id)); done {
+			return err
+		}
+		for waiting := true; waiting; {
+			select {
+			case ev, ok := <-events:
+				if !ok {
+					return errors.New("the node stopped during the fetch")
+				}
+				if ev.Kind == chat.EventFile {
+					if done, err := ended(ev.File); done {
+						return err
+					}
+				}
+			case <-tick.C:
+				waiting = false
+			case <-timeout:
+				return errors.New("the fetch took more than 10 minutes")
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
 }
 
 // chatLatency sends n messages from node 0 and returns the median time
