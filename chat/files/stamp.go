@@ -14,9 +14,11 @@ import (
 // chunks are hashed as they are read. The zero Stamp is no stamp (on
 // systems where none is taken, every chunk served is hashed).
 //
-// The change time cannot be set by a user, and Linux gives it a
-// fine-grained value once it has been read, so a write after the stamp was
-// taken changes it.
+// A user cannot set the change time (only by changing the clock), so an
+// edit that puts the modification time back still shows. A write within
+// the same clock tick as the stamp could leave it as it was on a file
+// system with coarse timestamps; the receiver's check of every chunk
+// still refuses what does not match.
 type Stamp struct {
 	Dev   uint64 `json:"dev,omitempty"`
 	Ino   uint64 `json:"ino,omitempty"`
