@@ -80,7 +80,13 @@ func runFiles(ctx context.Context, b *bench) ([]row, error) {
 			measure{perGB(one.cpu), "s", ""}, measure{perGB(one.rawCPU), "s", "the raw stream, both ends"}, "—", nil),
 	)
 
-	// Chat latency while node 2 fetches from node 0, against idle.
+	// Node 1 holds the offer too, as before these rounds: node 2 fetches it
+	// below from nodes 0 and 1, and node 3 from 0, 1 and 2.
+	if _, err := fc.fetch(ctx, 1, offer.ID, filepath.Join(dir, "out1")); err != nil {
+		return nil, err
+	}
+
+	// Chat latency while node 2 fetches from nodes 0 and 1, against idle.
 	idle, err := fc.chatLatency(ctx, 20)
 	if err != nil {
 		return nil, err
