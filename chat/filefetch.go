@@ -52,6 +52,10 @@ type reply struct {
 	ref  files.Ref
 	data []byte
 	why  files.Reason
+	// sum is SHA-256 of data, once hashed (a chunk's data, by the fetch's
+	// hasher goroutine).
+	sum    [files.HashSize]byte
+	hashed bool
 }
 
 // transfer is one fetch of an offer: a goroutine of the node that asks the
@@ -268,7 +272,10 @@ func (t *transfer) fetch(ctx context.Context) error {
 	if err := t.retryDisk(ctx, func() (err error) { final, err = part.Finish(); return err }); err != nil {
 		return err
 	}
-	if src, err := files.NewSource(final, t.offer.Folder, m); err == nil {
+	// Every chunk was verified as it was written, and the copy is synced:
+	// its stamps as it is now let it be served without hashing it again.
+	stamps := files.Stamps(final, t.offer.Folder, m)
+	if src, err := files.NewSource(final, t.offer.Folder, m, stamps); err == nil {
 		n.files.Lock()
 		s := &servable{rooms: []string{t.room}, manifest: enc, src: src, m: m}
 		if old := n.files.served[t.offer.Root]; old != nil {
@@ -278,7 +285,7 @@ func (t *transfer) fetch(ctx context.Context) error {
 		n.files.Unlock()
 	}
 	part.Close()
-	rec := files.Fetch{OfferID: t.offerID, Room: t.room, Root: t.view.Root, OutDir: t.outDir, Folder: t.offer.Folder, State: files.FetchDone, Final: final}
+	rec := files.Fetch{OfferID: t.offerID, Room: t.room, Root: t.view.Root, OutDir: t.outDir, Folder: t.offer.Folder, State: files.FetchDone, Final: final, Stamps: stamps}
 	if err := st.PutFetch(rec); err != nil {
 		n.logf("recording the fetch of %s: %v", t.offer.Name, err)
 	}

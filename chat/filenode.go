@@ -30,6 +30,7 @@ type fileTable struct {
 	store     *files.Store
 	served    map[[files.HashSize]byte]*servable // by manifest root
 	transfers map[string]*transfer               // by offer id
+	changed   map[[files.HashSize]byte]bool      // served files found changed this run (noteChanged)
 }
 
 // servable is a file or folder this node can serve chunks of: whole (src)
@@ -42,12 +43,20 @@ type servable struct {
 	m        *files.Manifest
 }
 
-// read returns chunk i if this node holds it verified.
-func (s *servable) read(i int, buf []byte) ([]byte, bool) {
+// errNotHeld: the chunk asked for is not verified here (yet).
+var errNotHeld = errors.New("chunk not held")
+
+// read returns chunk i if this node holds it verified. The error wraps
+// files.ErrChanged when the whole file on disk no longer holds what was
+// offered.
+func (s *servable) read(i int, buf []byte) ([]byte, error) {
 	if s.src != nil {
 		return s.src.ReadChunk(i, buf)
 	}
-	return s.part.ReadChunk(i, buf)
+	if data, ok := s.part.ReadChunk(i, buf); ok {
+		return data, nil
+	}
+	return nil, errNotHeld
 }
 
 // fileStore opens the record folder on first use.
@@ -114,6 +123,60 @@ func (n *Node) servableFor(root [files.HashSize]byte) *servable {
 	return n.files.served[root]
 }
 
+// noteChanged says, once per offer and run, that a file this node
+// serves no longer holds what was offered (cause wraps files.ErrChanged):
+// in the log, in this node's offer records, and as an EventFile with the
+// offer's view, whose Error (also in Files) says what happened. The chunks
+// that still match are served on; the others are not.
+func (n *Node) noteChanged(root [files.HashSize]byte, cause error) {
+	n.files.Lock()
+	if n.files.changed[root] {
+		n.files.Unlock()
+		return
+	}
+	if n.files.changed == nil {
+		n.files.changed = map[[files.HashSize]byte]bool{}
+	}
+	n.files.changed[root] = true
+	st := n.files.store
+	n.files.Unlock()
+	why := fmt.Sprintf("%v: what no longer matches is not served; offer it again to share what it holds now", cause)
+	n.logf("file %x…: %s", root[:4], why)
+	if st == nil {
+		return
+	}
+	shares, err := st.Shares()
+	if err != nil {
+		n.logf("file records: %v", err)
+		return
+	}
+	rootHex := hex.EncodeToString(root[:])
+	var ids []string
+	for _, sh := range shares {
+		if sh.Root != rootHex {
+			continue
+		}
+		sh.Changed = why
+		if err := st.PutShare(sh); err != nil {
+			n.logf("recording that offer %s changed: %v", sh.OfferID, err)
+		}
+		ids = append(ids, sh.OfferID)
+	}
+	if len(ids) == 0 {
+		return // a fetched copy changed: nothing of ours was offered
+	}
+	views, err := n.Files()
+	if err != nil {
+		n.logf("file offers: %v", err)
+		return
+	}
+	for _, v := range views {
+		if slices.Contains(ids, v.ID) {
+			n.events.publish(Event{Kind: EventFile, Room: v.Room, File: v})
+		}
+	}
+}
+
 // OfferFile hashes the file or folder at path and offers it in room: a
 // signed message carrying the offer (it is stored, synced and shown like
 // any message), after which the node serves its chunks to the room's
@@ -154,11 +217,11 @@ func (n *Node) OfferFile(ctx context.Context, roomName, path string) (*FileView,
 	if err := st.PutManifest(enc); err != nil {
 		return nil, fmt.Errorf("keeping the chunk list: %w", err)
 	}
-	src, err := files.NewSource(abs, b.Folder, b.Manifest)
+	src, err := files.NewSource(abs, b.Folder, b.Manifest, b.Stamps)
 	if err != nil {
 		return nil, err
 	}
-	share := files.Share{Room: name, Root: hex.EncodeToString(o.Root[:]), Path: abs, Folder: b.Folder}
+	share := files.Share{Room: name, Root: hex.EncodeToString(o.Root[:]), Path: abs, Folder: b.Folder, Stamps: b.Stamps}
 	if err := st.PutShare(share); err != nil {
 		src.Close()
 		return nil, fmt.Errorf("recording the offer: %w", err)
@@ -210,7 +273,7 @@ func (n *Node) startFiles(ctx context.Context) {
 			n.logf("offer %s: %v", sh.OfferID, err)
 			continue
 		}
-		src, err := files.NewSource(sh.Path, sh.Folder, m)
+		src, err := files.NewSource(sh.Path, sh.Folder, m, sh.Stamps)
 		if err != nil {
 			n.logf("offer %s: %v (it is no longer served)", sh.OfferID, err)
 			continue
@@ -228,7 +291,7 @@ func (n *Node) startFiles(ctx context.Context) {
 			if err != nil {
 				continue
 			}
-			src, err := files.NewSource(f.Final, f.Folder, m)
+			src, err := files.NewSource(f.Final, f.Folder, m, f.Stamps)
 			if err == nil {
 				n.serveFile(root, &servable{rooms: []string{f.Room}, manifest: enc, src: src, m: m})
 			}

@@ -2,8 +2,10 @@ package chat
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/lanchat/lanchat/chat/files"
@@ -17,9 +19,12 @@ type job struct {
 	count  int
 	window int
 	have   func(i int) bool
-	// accept checks and keeps piece i: files.ErrBadChunk if it does not
-	// match, files.ErrDiskFull to pause, another error to give up.
-	accept func(i int, data []byte) error
+	// accept checks and keeps piece i (r.data): files.ErrBadChunk if it
+	// does not match, files.ErrDiskFull to pause, another error to give up.
+	accept func(i int, r *reply) error
+	// replies is where the pieces come from: the fetch's inbox, or what
+	// its hasher goroutine passes on.
+	replies <-chan reply
 }
 
 // asked is a request in flight.
@@ -69,7 +74,7 @@ func (s *scheduler) run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case r := <-s.t.inbox:
+		case r := <-s.j.replies:
 			if err := s.handle(r); err != nil {
 				return err
 			}
@@ -232,7 +237,7 @@ func (s *scheduler) handle(r reply) error {
 // accept hands a piece to the job.
 func (s *scheduler) accept(r reply) error {
 	i := int(r.ref.Index)
-	err := s.j.accept(i, r.data)
+	err := s.j.accept(i, &r)
 	switch {
 	case err == nil:
 		s.held = nil
@@ -324,9 +329,10 @@ func (t *transfer) fetchManifest(ctx context.Context) (*files.Manifest, error) {
 	count := files.ManifestPieces(t.offer.ManifestSize)
 	for try := 0; ; try++ {
 		pieces := make([][]byte, count)
-		s := t.newScheduler(job{kind: files.KindManifest, count: count, window: 4,
+		s := t.newScheduler(job{kind: files.KindManifest, count: count, window: 4, replies: t.inbox,
 			have: func(i int) bool { return pieces[i] != nil },
-			accept: func(i int, data []byte) error {
+			accept: func(i int, r *reply) error {
+				data := r.data
 				if want := min(files.ManifestPiece, size-i*files.ManifestPiece); len(data) != want {
 					return fmt.Errorf("manifest piece %d: %d bytes, want %d: %w", i, len(data), want, files.ErrBadChunk)
 				}
@@ -360,11 +366,51 @@ func (t *transfer) fetchManifest(ctx context.Context) (*files.Manifest, error) {
 	}
 }
 
-// fetchChunks gets every chunk the partial lacks.
+// fetchChunks gets every chunk the partial lacks. A hasher goroutine
+// hashes each chunk as it comes, so that hashing one chunk overlaps with
+// writing the one before it; the partial checks each sum against the
+// manifest before it writes a byte.
 func (t *transfer) fetchChunks(ctx context.Context, m *files.Manifest, part *files.Partial) error {
-	s := t.newScheduler(job{kind: files.KindChunk, count: m.Chunks(), window: fetchWindow,
-		have: part.Have, accept: part.Write}, map[lcrypto.IdentityKey]int{})
+	ctx, cancel := context.WithCancel(ctx)
+	hashed := make(chan reply, cap(t.inbox))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		hashReplies(ctx, t.inbox, hashed)
+	}()
+	defer wg.Wait()
+	defer cancel()
+	s := t.newScheduler(job{kind: files.KindChunk, count: m.Chunks(), window: fetchWindow, replies: hashed,
+		have: part.Have,
+		accept: func(i int, r *reply) error {
+			if !r.hashed {
+				r.sum, r.hashed = sha256.Sum256(r.data), true
+			}
+			return part.WriteHashed(i, r.data, r.sum)
+		}}, map[lcrypto.IdentityKey]int{})
 	return s.run(ctx)
+}
+
+// hashReplies passes replies from in to out until ctx ends, with the sum
+// of each chunk's data.
+func hashReplies(ctx context.Context, in <-chan reply, out chan<- reply) {
+	for {
+		var r reply
+		select {
+		case <-ctx.Done():
+			return
+		case r = <-in:
+		}
+		if r.kind == replyData && r.ref.Kind == files.KindChunk {
+			r.sum, r.hashed = sha256.Sum256(r.data), true
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case out <- r:
+		}
+	}
 }
 
 // rateMeter is a recent byte rate: bytes over the last few seconds.

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -81,10 +82,16 @@ func (l *link) fileAnswer(ref files.Ref) ([]byte, files.Reason) {
 		}
 		// The chunk is read into the frame's body: no copy.
 		frame := make([]byte, files.DataHeaderSize+int(s.m.ChunkSize))
-		if data, ok := s.read(i, frame[files.DataHeaderSize:]); ok {
+		data, err := s.read(i, frame[files.DataHeaderSize:])
+		switch {
+		case err == nil:
 			return files.PutData(frame, ref, data), 0
+		case errors.Is(err, files.ErrChanged):
+			l.node.noteChanged(ref.Root, err)
+			return nil, files.ReasonMissing
+		default:
+			return nil, files.ReasonMissing
 		}
-		return nil, files.ReasonMissing
 	}
 }
 

@@ -138,7 +138,7 @@ func filesOf(store *storage.DB, views []*MessageView, filesDir string, live map[
 		}
 		fv := fileViewOf(v, o)
 		if i := slices.IndexFunc(shares, func(s files.Share) bool { return s.OfferID == v.ID }); i >= 0 {
-			fv.Path, fv.Have = shares[i].Path, o.Size
+			fv.Path, fv.Have, fv.Error = shares[i].Path, o.Size, shares[i].Changed
 		}
 		if i := slices.IndexFunc(fetches, func(f files.Fetch) bool { return f.OfferID == v.ID }); i >= 0 {
 			switch fetches[i].State {

@@ -22,6 +22,9 @@ type Built struct {
 	Name     string   // the offer's name: the file's or folder's base name
 	Folder   bool     // a folder offer
 	Skipped  []string // symlinks, devices and other special files not offered (relative paths)
+	// Stamps has one Stamp per manifest entry: the file's state when it
+	// was hashed (zero for folders), for NewSource.
+	Stamps []Stamp
 }
 
 // Build hashes the file or folder at path into a manifest. Inside a folder
@@ -48,7 +51,7 @@ func Build(ctx context.Context, path string, chunkSize uint32) (*Built, error) {
 	b := &Built{Manifest: m, Name: name, Folder: fi.IsDir()}
 	switch {
 	case fi.Mode().IsRegular():
-		if err := m.addFile(ctx, abs, name, fi); err != nil {
+		if err := b.addFile(ctx, abs, name); err != nil {
 			return nil, err
 		}
 	case fi.IsDir():
@@ -99,19 +102,30 @@ func (b *Built) walk(ctx context.Context, root string) error {
 		}
 		if d.IsDir() {
 			b.Manifest.Entries = append(b.Manifest.Entries, Entry{Path: rel, Dir: true, Mode: uint16(fi.Mode().Perm())})
+			b.Stamps = append(b.Stamps, Stamp{})
 			return nil
 		}
-		return b.Manifest.addFile(ctx, p, rel, fi)
+		return b.addFile(ctx, p, rel)
 	})
 }
 
-// addFile hashes one file into the manifest.
-func (m *Manifest) addFile(ctx context.Context, p, rel string, fi fs.FileInfo) error {
+// addFile hashes one file into the manifest, with its stamp: the file's
+// state before and after it was read must be the same (no write while it
+// was hashed), or the offer would not match the file.
+func (b *Built) addFile(ctx context.Context, p, rel string) error {
+	m := b.Manifest
 	f, err := os.Open(p)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s: %w", p, ErrNotRegular)
+	}
 	size := uint64(fi.Size())
 	buf := make([]byte, m.ChunkSize)
 	for off := uint64(0); off < size; off += uint64(m.ChunkSize) {
@@ -124,6 +138,15 @@ func (m *Manifest) addFile(ctx context.Context, p, rel string, fi fs.FileInfo) e
 		}
 		m.Hashes = append(m.Hashes, sha256.Sum256(buf[:n]))
 	}
+	after, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	st := stampOf(after)
+	if st != stampOf(fi) {
+		return fmt.Errorf("%s changed while it was being hashed: offer it again once it is written", p)
+	}
 	m.Entries = append(m.Entries, Entry{Path: rel, Mode: uint16(fi.Mode().Perm()), Size: size})
+	b.Stamps = append(b.Stamps, st)
 	return nil
 }

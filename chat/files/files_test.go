@@ -89,9 +89,9 @@ func receive(t *testing.T, out string, o *Offer, m *Manifest, src *Source) (stri
 		if p.Have(i) {
 			continue
 		}
-		data, ok := src.ReadChunk(i, buf)
-		if !ok {
-			t.Fatalf("source cannot read chunk %d", i)
+		data, err := src.ReadChunk(i, buf)
+		if err != nil {
+			t.Fatalf("source cannot read chunk %d: %v", i, err)
 		}
 		if err := p.Write(i, data); err != nil {
 			t.Fatal(err)
@@ -120,7 +120,7 @@ func TestFolderArrivesWhole(t *testing.T) {
 		t.Fatalf("skipped %v, want the symlink", b.Skipped)
 	}
 	o, m := offerOf(t, src)
-	s, err := NewSource(src, true, m)
+	s, err := NewSource(src, true, m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestPartialRejectsBadChunkAndResumes(t *testing.T) {
 	content := random(t, 10*MinChunkSize+123)
 	writeTree(t, dir, map[string][]byte{"big.pdf": content})
 	o, m := offerOf(t, src)
-	s, err := NewSource(src, false, m)
+	s, err := NewSource(src, false, m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,10 @@ func TestPartialRejectsBadChunkAndResumes(t *testing.T) {
 	}
 	buf := make([]byte, m.ChunkSize)
 	for i := 0; i < 5; i++ {
-		data, _ := s.ReadChunk(i, buf)
+		data, err := s.ReadChunk(i, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := p.Write(i, data); err != nil {
 			t.Fatal(err)
 		}
@@ -198,8 +201,8 @@ func TestPartialRejectsBadChunkAndResumes(t *testing.T) {
 	}
 	// The sender's file changes: it serves nothing that no longer verifies.
 	writeTree(t, dir, map[string][]byte{"big.pdf": random(t, len(content))})
-	if _, ok := s.ReadChunk(2, buf); ok {
-		t.Fatal("served a chunk that no longer matches the offer")
+	if _, err := s.ReadChunk(2, buf); !errors.Is(err, ErrChanged) {
+		t.Fatalf("served a chunk that no longer matches the offer: %v", err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -146,7 +147,7 @@ func checkStore(t *testing.T, what string, st *Store, want legacyWant) {
 	ws, wf := slices.Clone(want.shares), slices.Clone(want.fetches)
 	slices.SortFunc(ws, byRoot)
 	slices.SortFunc(wf, byOffer)
-	if !slices.Equal(shares, ws) || !slices.Equal(fetches, wf) {
+	if !reflect.DeepEqual(shares, ws) || !reflect.DeepEqual(fetches, wf) {
 		t.Fatalf("%s: shares %+v fetches %+v, want %+v %+v", what, shares, fetches, ws, wf)
 	}
 	for _, r := range want.roots {

@@ -180,8 +180,17 @@ func (p *Partial) VerifiedBytes() uint64 {
 // that does not match is ErrBadChunk and nothing is written; a full disk is
 // ErrDiskFull (the chunk stays missing).
 func (p *Partial) Write(i int, data []byte) error {
+	return p.WriteHashed(i, data, sha256.Sum256(data))
+}
+
+// WriteHashed is Write for a caller that hashed data itself, on another
+// goroutine so that hashing and writing overlap: sum must be
+// sha256.Sum256(data), computed over exactly these bytes, which nothing
+// changes meanwhile. It is checked against chunk i's hash in the manifest
+// before anything is written.
+func (p *Partial) WriteHashed(i int, data []byte, sum [HashSize]byte) error {
 	c := p.m.Locate(i)
-	if len(data) != c.Len || sha256.Sum256(data) != p.m.Hashes[i] {
+	if len(data) != c.Len || sum != p.m.Hashes[i] {
 		return fmt.Errorf("chunk %d: %w", i, ErrBadChunk)
 	}
 	p.mu.Lock()

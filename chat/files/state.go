@@ -48,6 +48,12 @@ type Share struct {
 	Root    string `json:"root"` // hex
 	Path    string `json:"path"` // absolute
 	Folder  bool   `json:"folder"`
+	// Stamps are the files' states when they were hashed, one per
+	// manifest entry (see Stamp); none in records of older versions.
+	Stamps []Stamp `json:"stamps,omitempty"`
+	// Changed says how the files changed since they were offered (what
+	// no longer matches is not served), empty while they have not.
+	Changed string `json:"changed,omitempty"`
 }
 
 // Fetch states.
@@ -67,6 +73,8 @@ type Fetch struct {
 	State   string `json:"state"`
 	Final   string `json:"final,omitempty"` // the final path once done
 	Error   string `json:"error,omitempty"` // why it failed
+	// Stamps are the states of the finished copy's files (see Stamp).
+	Stamps []Stamp `json:"stamps,omitempty"`
 }
 
 // OpenStore opens the records in recs, first moving into it the record

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,33 +54,39 @@ func runFiles(ctx context.Context, b *bench) ([]row, error) {
 	mb := float64(size) / 1e6
 	var rows []row
 
-	// One file, one link.
-	cpu0 := cpuTime()
-	took, err := fc.fetch(ctx, 1, offer.ID, filepath.Join(dir, "out1"))
+	// One file, one link: the best of a few rounds, each a new offer of
+	// the same bytes (a first byte of its own) fetched by node 1,
+	// interleaved with the raw stream and cp of the same bytes. CPU is the
+	// whole process's (both nodes, or both ends of the raw stream).
+	one, err := fc.oneLink(ctx, src, max(b.size.rounds, 2))
 	if err != nil {
 		return nil, err
 	}
-	cpu := cpuTime() - cpu0
-	raw, err := rawStream(ctx, size)
-	if err != nil {
-		return nil, fmt.Errorf("raw stream baseline: %w", err)
-	}
-	cp, err := cpTime(ctx, src, filepath.Join(dir, "copy.bin"))
-	if err != nil {
-		return nil, fmt.Errorf("cp baseline: %w", err)
-	}
 	atLeast := func(f float64) check { return func(l, b float64) bool { return l >= f*b } }
+	perGB := func(d time.Duration) float64 { return d.Seconds() / (mb / 1000) }
+	rate := func(d time.Duration) float64 { return mb / d.Seconds() }
+	cpTarget, cpCheck := "≥ 0.8× cp when disk-bound; not here (cp is faster than the raw stream)", check(nil)
+	if one.cp > one.raw {
+		cpTarget, cpCheck = "≥ 0.8× cp (disk-bound here: cp is slower than the raw stream)", atLeast(0.8)
+	}
 	rows = append(rows,
 		compared(fmt.Sprintf("file: %d MiB over one link, offer → verified in place", size>>20),
-			measure{mb / took.Seconds(), "MB/s", ""}, measure{mb / raw.Seconds(), "MB/s", "same bytes over one raw TCP + ChaCha20-Poly1305 stream"},
+			measure{rate(one.took), "MB/s", ""}, measure{rate(one.raw), "MB/s", "same bytes over one raw TCP + ChaCha20-Poly1305 stream"},
 			"≥ 0.8× raw", atLeast(0.8)),
 		compared(fmt.Sprintf("file: %d MiB fetched, against cp on the same disk", size>>20),
-			measure{mb / took.Seconds(), "MB/s", ""}, measure{mb / cp.Seconds(), "MB/s", "cp of the file (page cache, no fsync)"},
-			"≥ 0.8× cp when disk-bound", nil),
-		alone("file: CPU per GB fetched (both nodes, one process)", measure{cpu.Seconds() / (mb / 1000), "s", ""}, "—", nil),
+			measure{rate(one.took), "MB/s", ""}, measure{rate(one.cp), "MB/s", "cp of the file (page cache, no fsync)"},
+			cpTarget, cpCheck),
+		compared("file: CPU per GB fetched (both nodes, one process)",
+			measure{perGB(one.cpu), "s", ""}, measure{perGB(one.rawCPU), "s", "the raw stream, both ends"}, "—", nil),
 	)
 
-	// Chat latency while node 2 fetches from node 0, against idle.
+	// Node 1 holds the offer too, as before these rounds: node 2 fetches it
+	// below from nodes 0 and 1, and node 3 from 0, 1 and 2.
+	if _, err := fc.fetch(ctx, 1, offer.ID, filepath.Join(dir, "out1")); err != nil {
+		return nil, err
+	}
+
+	// Chat latency while node 2 fetches from nodes 0 and 1, against idle.
 	idle, err := fc.chatLatency(ctx, 20)
 	if err != nil {
 		return nil, err
@@ -131,32 +138,11 @@ func (fc *fileCluster) offerAll(ctx context.Context, src, name string, nodes ...
 	}
 	id := fc.offers[name]
 	if id == "" {
-		dir := filepath.Join(filepath.Dir(src), name)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return 0, err
-		}
-		p := filepath.Join(dir, name+".bin")
-		if err := os.Link(src, p); err != nil {
-			return 0, err
-		}
-		// A different first byte: another root, another offer.
-		f, err := os.OpenFile(p, os.O_RDWR, 0)
+		o, err := fc.offerVariant(ctx, src, name)
 		if err != nil {
 			return 0, err
 		}
-		_, err = f.WriteAt([]byte(name[:1]), 0)
-		f.Close()
-		if err != nil {
-			return 0, err
-		}
-		o, err := fc.nodes[0].node.OfferFile(ctx, chat.DefaultRoom, p)
-		if err != nil {
-			return 0, err
-		}
-		if err := fc.waitOffer(ctx, o.ID); err != nil {
-			return 0, err
-		}
-		id, fc.offers[name] = o.ID, o.ID
+		id, fc.offers[name] = o, o
 	}
 	start := time.Now()
 	for _, i := range nodes {
@@ -170,6 +156,115 @@ func (fc *fileCluster) offerAll(ctx context.Context, src, name string, nodes ...
 		}
 	}
 	return time.Since(start), nil
+}
+
+// offerVariant offers, from node 0, a copy of src whose first byte is
+// name's (another root, another offer), once every node holds the offer.
+func (fc *fileCluster) offerVariant(ctx context.Context, src, name string) (string, error) {
+	dir := filepath.Join(filepath.Dir(src), name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, name+".bin")
+	if err := copyFile(src, p); err != nil {
+		return "", err
+	}
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		return "", err
+	}
+	_, err = f.WriteAt([]byte(name[:1]), 0)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", err
+	}
+	o, err := fc.nodes[0].node.OfferFile(ctx, chat.DefaultRoom, p)
+	if err != nil {
+		return "", err
+	}
+	return o.ID, fc.waitOffer(ctx, o.ID)
+}
+
+// copyFile copies src to a new file dst (a copy, not a link: changing one
+// leaves the other as it was).
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// oneLinkRun is the best of the one-file, one-link rounds: the fetch, the
+// raw stream and cp of the same bytes (least time of each), and the CPU
+// time of the process during the fetch and during the raw stream (least
+// of each).
+type oneLinkRun struct {
+	took, raw, cp, cpu, rawCPU time.Duration
+}
+
+// oneLink runs rounds rounds: node 1 fetches a new offer of src's bytes
+// from node 0, then the raw stream sends as many bytes, then cp copies the
+// file.
+func (fc *fileCluster) oneLink(ctx context.Context, src string, rounds int) (oneLinkRun, error) {
+	var best oneLinkRun
+	keep := func(v *time.Duration, d time.Duration) {
+		if *v == 0 || d < *v {
+			*v = d
+		}
+	}
+	fi, err := os.Stat(src)
+	if err != nil {
+		return best, err
+	}
+	dir := filepath.Dir(src)
+	for r := range rounds {
+		name := fmt.Sprintf("%cround%d", 'a'+r, r)
+		id, err := fc.offerVariant(ctx, src, name)
+		if err != nil {
+			return best, err
+		}
+		quiesce(ctx, 2*time.Second)
+		cpu0 := cpuTime()
+		out := filepath.Join(dir, name+"-out")
+		took, err := fc.fetch(ctx, 1, id, out)
+		if err != nil {
+			return best, err
+		}
+		keep(&best.cpu, cpuTime()-cpu0)
+		keep(&best.took, took)
+		// The fetched copy goes, as cp's copy does after it: each write
+		// finds the page cache in the same state (on a VM, memory the
+		// page cache has not used lately can cost several times more to
+		// fill).
+		if err := os.RemoveAll(out); err != nil {
+			return best, err
+		}
+		cpu0 = cpuTime()
+		raw, err := rawStream(ctx, int(fi.Size()))
+		if err != nil {
+			return best, fmt.Errorf("raw stream baseline: %w", err)
+		}
+		keep(&best.rawCPU, cpuTime()-cpu0)
+		keep(&best.raw, raw)
+		cp, err := cpTime(ctx, src, filepath.Join(dir, "copy.bin"))
+		if err != nil {
+			return best, fmt.Errorf("cp baseline: %w", err)
+		}
+		keep(&best.cp, cp)
+	}
+	return best, nil
 }
 
 // fileCluster is n in-process nodes in the default room, each linked to
@@ -260,19 +355,66 @@ func fileOf(bn *benchNode, id string) *chat.FileView {
 
 // fetch fetches offer id on node i and times it until it is in place.
 func (fc *fileCluster) fetch(ctx context.Context, i int, id, out string) (time.Duration, error) {
+	events, stop := fc.nodes[i].node.Subscribe() // before the fetch: no event is missed
+	defer stop()
 	start := time.Now()
 	if _, err := fc.nodes[i].node.Fetch(ctx, id, out); err != nil {
 		return 0, err
 	}
-	err := fc.waitDone(ctx, i, id)
+	err := fc.waitEnd(ctx, i, id, events)
 	return time.Since(start), err
 }
 
+// waitDone waits until node i's fetch of id has ended.
 func (fc *fileCluster) waitDone(ctx context.Context, i int, id string) error {
-	return waitUntil(ctx, 10*time.Minute, 2*time.Millisecond, "the fetch", func() bool {
-		f := fileOf(fc.nodes[i], id)
-		return f != nil && (f.State == chat.FileDone || f.State == chat.FileFailed)
-	})
+	events, stop := fc.nodes[i].node.Subscribe()
+	defer stop()
+	return fc.waitEnd(ctx, i, id, events)
+}
+
+// waitEnd waits for the end of node i's fetch of id by its events (a node
+// publishes the end at once), looking at Files only now and then in case
+// the end came before events or one was dropped: polling Files, which
+// reads the history, costs CPU that the transfer would not have. A failed
+// fetch is an error.
+func (fc *fileCluster) waitEnd(ctx context.Context, i int, id string, events <-chan chat.Event) error {
+	ended := func(f *chat.FileView) (bool, error) {
+		switch {
+		case f == nil || f.ID != id:
+			return false, nil
+		case f.State == chat.FileFailed:
+			return true, fmt.Errorf("the fetch failed: %s", f.Error)
+		default:
+			return f.State == chat.FileDone, nil
+		}
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	timeout := time.After(10 * time.Minute)
+	for {
+		if done, err := ended(fileOf(fc.nodes[i], id)); done {
+			return err
+		}
+		for waiting := true; waiting; {
+			select {
+			case ev, ok := <-events:
+				if !ok {
+					return errors.New("the node stopped during the fetch")
+				}
+				if ev.Kind == chat.EventFile {
+					if done, err := ended(ev.File); done {
+						return err
+					}
+				}
+			case <-tick.C:
+				waiting = false
+			case <-timeout:
+				return errors.New("the fetch took more than 10 minutes")
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
 }
 
 // chatLatency sends n messages from node 0 and returns the median time

@@ -165,6 +165,19 @@ const methodNotes = `## What each figure measures
   and sealing are the link's), one Ed25519 sign of the Noise static key and
   one verify of the peer's. The session signs once per identity and reuses
   the payload, so a link computes one sign fewer than the bound counts.
+- **file transfer**: 5 in-process nodes, fully linked on 127.0.0.1; node 0
+  offers a file of random bytes. One link: node 1 fetches a new offer of it
+  (offer → every chunk verified against the manifest → renamed into place),
+  best of 2 (quick) or 3 rounds, each followed by the baselines: the same
+  bytes over one loopback TCP connection sealed with ChaCha20-Poly1305 in
+  Noise-sized messages (no disk, no hashing), and ` + "`cp`" + ` of the file (page
+  cache, no fsync). The cp target counts only when the run is disk-bound (cp
+  slower than the raw stream). CPU per GB is the benchmark process's CPU
+  time (both nodes, or both ends of the raw stream) over the bytes, least
+  of the rounds. Chat latency: node 0's messages to node 2, median, idle
+  and while node 2 fetches. Resume: node 3 is stopped at half and started
+  again. Swarm: nodes 1–4 fetch a new offer at once, against the four
+  fetching another one in turn.
 - **link**: 100-byte and 16 KiB frames one way through a link (queues,
   framing, keepalive bookkeeping, ChaCha20-Poly1305); baseline: the same
   sizes over TCP, one seal and open per frame, the same 2-byte framing,

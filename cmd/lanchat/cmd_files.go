@@ -148,9 +148,19 @@ func runFiles(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) err
 		return err
 	}
 	var list []*control.FileView
+	labels := map[string]string{} // "@bob" for a direct conversation, "#design[private]"
 	if err := e.withAPI(ctx, readOnly, func(ctx context.Context, api control.API) error {
-		list, err = api.Files(ctx)
-		return err
+		if list, err = api.Files(ctx); err != nil {
+			return err
+		}
+		if !*asJSON {
+			// Only names: without them a conversation shows as "#<its id>".
+			rooms, _ := api.RoomStatus(ctx)
+			for _, r := range rooms {
+				labels[r.Room] = chatui.RoomLabel(r)
+			}
+		}
+		return nil
 	}); err != nil {
 		return err
 	}
@@ -172,7 +182,11 @@ func runFiles(ctx context.Context, e *env, fs *pflag.FlagSet, args []string) err
 		if f.Nick != "" {
 			from = f.Nick + "(" + f.FromShort + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t#%s\n", shortID(f.ID), f.State, control.HumanSize(f.Size), percent(f.Have, f.Size), name, from, f.Room)
+		where := labels[f.Room]
+		if where == "" {
+			where = "#" + f.Room
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shortID(f.ID), f.State, control.HumanSize(f.Size), percent(f.Have, f.Size), name, from, chatui.SanitizeLine(where))
 	}
 	return tw.Flush()
 }

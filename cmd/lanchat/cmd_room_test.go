@@ -156,6 +156,20 @@ func TestDirectAndPrivateRoomCommands(t *testing.T) {
 		if got, err := os.ReadFile(filepath.Join(out, filepath.Base(path))); err != nil || string(got) != content {
 			t.Fatalf("bob fetched %d bytes (%v)", len(got), err)
 		}
+		// `lanchat files` names the conversation as the chat does, never
+		// by its raw id.
+		where := map[string][2]string{"--to": {"@alice", "@bob"}, "--room": {"#design[private]", "#design[private]"}}[args[0]]
+		for i, who := range []string{"bob", "alice"} {
+			var line string
+			for _, l := range strings.Split(c.must(0, at(who, "files")...).stdout, "\n") {
+				if strings.HasPrefix(l, offer.ID[:12]) {
+					line = l
+				}
+			}
+			if !strings.HasSuffix(strings.TrimSpace(line), where[i]) || strings.Contains(line, "dm.") {
+				t.Errorf("%s's files shows the offer %v as %q, want it in %s", who, args, line, where[i])
+			}
+		}
 		if r := c.run("", at("carol", "fetch", offer.ID[:10], "--out", out)...); r.code != 1 || !strings.Contains(r.stderr, "no file offer") {
 			t.Errorf("carol's fetch of %v: exit %d\n%s", args, r.code, r.stderr)
 		}

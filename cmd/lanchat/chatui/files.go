@@ -57,18 +57,50 @@ func (s *interp) listFiles(ctx context.Context) {
 	if len(list) == 0 {
 		s.notice("no file offers in your rooms; /file PATH offers one")
 	}
+	labels := map[string]string{}
+	if rooms, err := s.api.RoomStatus(ctx); err == nil { // only names: without them, the fallback below
+		for _, r := range rooms {
+			labels[r.Room] = RoomLabel(r)
+		}
+	}
 	for _, f := range list {
-		s.notice("%s", fileLine(f))
+		s.notice("%s", fileLine(f, s.fileWhere(f, labels)))
 	}
 }
 
-// fileLine is one offer as /files and the file events show it.
-func fileLine(f *control.FileView) string {
+// fileWhere names the conversation of an offer as the chat does (#lobby,
+// @bob, #design[private]): from labels (RoomStatus, may be nil), else from
+// what this window knows, never by a conversation's raw id if it can help.
+func (s *interp) fileWhere(f *control.FileView, labels map[string]string) string {
+	if l := labels[f.Room]; l != "" {
+		return l
+	}
+	if name, ok := s.privateNames[f.Room]; ok {
+		return "#" + name + MarkPrivate
+	}
+	if control.ConvoKind(f.Room) == control.KindDirect {
+		for peer, id := range s.directIDs {
+			if id == f.Room {
+				return peer
+			}
+		}
+		if !f.Own { // the author is the other person
+			if f.Nick != "" {
+				return "@" + f.Nick
+			}
+			return "@" + f.FromShort
+		}
+	}
+	return "#" + f.Room
+}
+
+// fileLine is one offer as /files and the file events show it, in where.
+func fileLine(f *control.FileView, where string) string {
 	have := "100%"
 	if f.Size > 0 {
 		have = fmt.Sprintf("%d%%", f.Have*100/f.Size)
 	}
-	l := fmt.Sprintf("%s %s %s (%s, %s held) from %s in #%s", f.ID[:min(12, len(f.ID))], f.State, f.Name, control.HumanSize(f.Size), have, nameLabel(f.Nick, f.FromShort), f.Room)
+	l := fmt.Sprintf("%s %s %s (%s, %s held) from %s in %s", f.ID[:min(12, len(f.ID))], f.State, f.Name, control.HumanSize(f.Size), have, nameLabel(f.Nick, f.FromShort), where)
 	if f.Path != "" {
 		l += " at " + f.Path
 	}
@@ -99,7 +131,7 @@ func (s *interp) fetch(ctx context.Context, arg string) {
 		return
 	}
 	if fv.State == control.FileDone {
-		s.notice("%s", fileLine(fv))
+		s.notice("%s", fileLine(fv, s.fileWhere(fv, nil)))
 		return
 	}
 	s.notice("fetching %s (%s) into %s; you are told when it is done", SanitizeLine(fv.Name), control.HumanSize(fv.Size), SanitizeLine(out))
@@ -119,5 +151,5 @@ func (s *interp) fileEvent(f *control.FileView) {
 		return
 	}
 	s.fileStates[f.ID] = key
-	s.notice("%s", fileLine(f))
+	s.notice("%s", fileLine(f, s.fileWhere(f, nil)))
 }
