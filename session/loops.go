@@ -60,6 +60,7 @@ func (l *Link) recoverTo(who string) {
 // readLoop reads frames until the link ends.
 func (l *Link) readLoop() {
 	defer close(l.readerDone)
+	defer l.rx.release()
 	defer l.recoverTo("reader")
 	for {
 		f, err := l.rx.readFrame(l.cfg.MaxFrameSize)

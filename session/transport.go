@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -17,7 +16,7 @@ import (
 // Buffer sizes of a link (tuning, not protocol). Message buffers start
 // small and grow with the traffic, so an idle link costs little memory.
 const (
-	readBufferSize  = 16 << 10 // bufio.Reader on the conn
+	readBufferSize  = 16 << 10 // bufio.Reader of the tests' raw peers
 	writeBufferSize = 64 << 10 // encrypted bytes gathered before a write
 	initialMsgSize  = 512
 )
@@ -30,20 +29,24 @@ type sendDir struct {
 	mu         sync.Mutex
 	cs         *noise.CipherState
 	w          io.Writer
-	out        []byte // encrypted messages, with length prefixes, not yet written
-	scratch    []byte // plaintext of a frame's first message
-	rekeyAfter uint64 // messages per key (Config.RekeyAfterMessages)
-	sinceRekey uint64 // messages sent under the current key
-	broken     error  // after a failed write the stream is cut mid-message
+	out        []byte  // encrypted messages, with length prefixes, not yet written
+	outBig     *[]byte // pooled, while out needs more than its small buffer; nil when none
+	small      []byte  // out's buffer while little is written
+	scratch    []byte  // plaintext of a small frame's first message
+	rekeyAfter uint64  // messages per key (Config.RekeyAfterMessages)
+	sinceRekey uint64  // messages sent under the current key
+	broken     error   // after a failed write the stream is cut mid-message
 
 	rekeys atomic.Uint64 // read without mu: a writer may hold it while blocked
 }
 
 func newSendDir(cs *noise.CipherState, w io.Writer, rekeyAfter uint64) *sendDir {
+	small := make([]byte, 0, initialMsgSize)
 	return &sendDir{
 		cs:         cs,
 		w:          w,
-		out:        make([]byte, 0, initialMsgSize),
+		out:        small,
+		small:      small,
 		scratch:    make([]byte, 0, initialMsgSize),
 		rekeyAfter: rekeyAfter,
 	}
@@ -78,7 +81,11 @@ func (s *sendDir) writeFrameLocked(typ FrameType, body []byte) error {
 		return fmt.Errorf("%w: sending nonce %d", ErrNonceExhausted, n)
 	}
 	if need := frameHeaderSize + min(len(body), firstChunkMax); cap(s.scratch) < need {
-		s.scratch = make([]byte, 0, min(max(need, 2*cap(s.scratch)), MaxPlaintext))
+		// A large frame: its first message is gathered in a pooled
+		// buffer, given back as soon as the frame is encrypted.
+		big := getBig()
+		defer putBig(big)
+		return splitFrame((*big)[:0], typ, body, s.writeMessageLocked)
 	}
 	return splitFrame(s.scratch, typ, body, s.writeMessageLocked)
 }
@@ -86,6 +93,10 @@ func (s *sendDir) writeFrameLocked(typ FrameType, body []byte) error {
 // writeMessageLocked encrypts one Noise message onto out, and writes out to
 // the conn once it holds writeBufferSize bytes.
 func (s *sendDir) writeMessageLocked(plain []byte) error {
+	if s.outBig == nil && cap(s.out)-len(s.out) < LengthPrefixSize+len(plain)+TagSize {
+		s.outBig = getBig() // given back by the next flush
+		s.out = append((*s.outBig)[:0], s.out...)
+	}
 	start := len(s.out)
 	out, err := s.cs.Encrypt(append(s.out, 0, 0), nil, plain)
 	if err != nil {
@@ -140,6 +151,12 @@ func (s *sendDir) flushLocked() error {
 	}
 	_, err := s.w.Write(s.out)
 	s.out = s.out[:0]
+	if s.outBig != nil {
+		// Written: an idle link keeps only its small buffer.
+		*s.outBig = s.out
+		putBig(s.outBig)
+		s.outBig, s.out = nil, s.small
+	}
 	if err != nil {
 		return s.breakLocked(err)
 	}
@@ -151,8 +168,10 @@ func (s *sendDir) flushLocked() error {
 type recvDir struct {
 	mu    sync.Mutex
 	cs    *noise.CipherState
-	r     *bufio.Reader
-	msg   []byte // one Noise message, decrypted in place
+	r     io.Reader // a *lazyReader on the conn (a bufio.Reader in some tests)
+	msg   []byte    // one Noise message, decrypted in place: small, or *big
+	small []byte    // the message buffer of an idle link
+	big   *[]byte   // pooled, for a message larger than small; nil when none
 	conn  net.Conn
 	dead  time.Duration // 0: no read deadline (during the handshake)
 	armed time.Time     // when the read deadline was last pushed back
@@ -162,8 +181,9 @@ type recvDir struct {
 	rekeys atomic.Uint64 // read without mu
 }
 
-func newRecvDir(cs *noise.CipherState, conn net.Conn, r *bufio.Reader) *recvDir {
-	return &recvDir{cs: cs, r: r, conn: conn, msg: make([]byte, initialMsgSize)}
+func newRecvDir(cs *noise.CipherState, conn net.Conn, r io.Reader) *recvDir {
+	small := make([]byte, initialMsgSize)
+	return &recvDir{cs: cs, r: r, conn: conn, msg: small, small: small}
 }
 
 // readFrame reads and decrypts one frame. Session frames other than close
@@ -172,15 +192,44 @@ func (d *recvDir) readFrame(maxFrame int) (Frame, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	f, err := readFrame(d.nextLocked, maxFrame)
+	d.idleLocked()
 	if err == nil && d.cs.Nonce() > nonceLimit && f.Type != frameClose {
 		err = fmt.Errorf("%w: %w: %s frame at nonce %d", ErrProtocol, ErrNonceExhausted, f.Type, d.lastNonce)
 	}
 	return f, err
 }
 
+// idleLocked gives a large message buffer back to the pool once nothing is
+// buffered: the next read may wait for the peer, and a waiting link holds
+// only its small buffers.
+func (d *recvDir) idleLocked() {
+	if d.big == nil {
+		return
+	}
+	if b, ok := d.r.(interface{ Buffered() int }); ok && b.Buffered() > 0 {
+		return // more frames are here already
+	}
+	putBig(d.big)
+	d.big, d.msg = nil, d.small
+}
+
+// release gives every pooled buffer back: the link's reader has returned.
+func (d *recvDir) release() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.big != nil {
+		putBig(d.big)
+		d.big, d.msg = nil, d.small
+	}
+	if lr, ok := d.r.(*lazyReader); ok {
+		lr.close()
+	}
+}
+
 // nextLocked reads one Noise message and returns its plaintext, valid until
-// the next call. The message buffer grows with the largest message seen, up
-// to MaxNoiseMessage: never more than that, whatever the peer sends.
+// the next call. A message larger than the small buffer goes into a pooled
+// one of MaxNoiseMessage bytes: never more than that, whatever the peer
+// sends.
 func (d *recvDir) nextLocked() ([]byte, error) {
 	d.armLocked()
 	var hdr [LengthPrefixSize]byte
@@ -192,7 +241,8 @@ func (d *recvDir) nextLocked() ([]byte, error) {
 		return nil, fmt.Errorf("%w: %d-byte noise message, the tag alone is %d", ErrProtocol, n, TagSize)
 	}
 	if len(d.msg) < n {
-		d.msg = make([]byte, min(max(n, 2*len(d.msg)), MaxNoiseMessage))
+		d.big = getBig()
+		d.msg = *d.big
 	}
 	ct := d.msg[:n]
 	if _, err := io.ReadFull(d.r, ct); err != nil {
