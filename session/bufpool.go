@@ -3,6 +3,7 @@ package session
 import (
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
 // Memory of an idle link. A link spends most of its life waiting for the
@@ -23,15 +24,17 @@ const idleReadSize = 512
 var bigBufs = sync.Pool{New: func() any { b := make([]byte, bigBufSize); return &b }}
 
 // getBig returns a pooled buffer of at least bigBufSize bytes, at its full
-// length.
-func getBig() *[]byte {
+// length, and counts it in held (the holder's count, for tests and Stats).
+func getBig(held *atomic.Int32) *[]byte {
+	held.Add(1)
 	b := bigBufs.Get().(*[]byte)
 	*b = (*b)[:cap(*b)]
 	return b
 }
 
 // putBig gives b back to the pool; the caller must not use it afterwards.
-func putBig(b *[]byte) {
+func putBig(held *atomic.Int32, b *[]byte) {
+	held.Add(-1)
 	if cap(*b) >= bigBufSize {
 		bigBufs.Put(b)
 	}
@@ -47,14 +50,15 @@ func putBig(b *[]byte) {
 // covers it).
 type lazyReader struct {
 	rd        io.Reader
-	big       *[]byte // pooled; nil when the link holds none
-	data      []byte  // bytes read but not yet returned: a window of small or *big
-	saturated bool    // the last fill filled its whole buffer
-	err       error   // from the last fill, returned once data is drained
+	held      *atomic.Int32 // pooled buffers of the receiving direction
+	big       *[]byte       // pooled; nil when the link holds none
+	data      []byte        // bytes read but not yet returned: a window of small or *big
+	saturated bool          // the last fill filled its whole buffer
+	err       error         // from the last fill, returned once data is drained
 	small     [idleReadSize]byte
 }
 
-func newLazyReader(rd io.Reader) *lazyReader { return &lazyReader{rd: rd} }
+func newLazyReader(rd io.Reader) *lazyReader { return &lazyReader{rd: rd, held: new(atomic.Int32)} }
 
 // Read implements io.Reader.
 func (r *lazyReader) Read(p []byte) (int, error) {
@@ -96,7 +100,7 @@ func (r *lazyReader) fill() {
 	case !r.saturated:
 		r.release() // the stream had caught up: this read may wait
 	case r.big == nil:
-		r.big = getBig() // more is likely waiting
+		r.big = getBig(r.held) // more is likely waiting
 	}
 	dst := r.small[:]
 	if r.big != nil {
@@ -117,7 +121,7 @@ func (r *lazyReader) fill() {
 // fill and Read call it with nothing buffered, close discards the rest.
 func (r *lazyReader) release() {
 	if r.big != nil {
-		putBig(r.big)
+		putBig(r.held, r.big)
 		r.big = nil
 	}
 }

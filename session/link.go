@@ -62,6 +62,10 @@ type Stats struct {
 	RekeysSent     uint64        // times the sending direction changed key
 	RekeysReceived uint64        // times the receiving direction changed key
 	RTT            time.Duration // last ping round trip; 0 before the first pong
+	// PooledBuffers is the large buffers (64 KiB each) the link holds
+	// from the pool shared by all links: while it moves data, up to 4;
+	// 0 once it waits for the peer with nothing left to send.
+	PooledBuffers int
 }
 
 // flushTimeout bounds how long ending a link may wait for the peer to take
@@ -127,6 +131,7 @@ func (l *Link) Stats() Stats {
 		RekeysSent:     l.tx.rekeys.Load(),
 		RekeysReceived: l.rx.rekeys.Load(),
 		RTT:            time.Duration(l.stats.rtt.Load()),
+		PooledBuffers:  int(l.tx.pooled.Load() + l.rx.pooled.Load()),
 	}
 }
 

@@ -38,6 +38,7 @@ type sendDir struct {
 	broken     error   // after a failed write the stream is cut mid-message
 
 	rekeys atomic.Uint64 // read without mu: a writer may hold it while blocked
+	pooled atomic.Int32  // pooled buffers held (read without mu)
 }
 
 func newSendDir(cs *noise.CipherState, w io.Writer, rekeyAfter uint64) *sendDir {
@@ -83,8 +84,8 @@ func (s *sendDir) writeFrameLocked(typ FrameType, body []byte) error {
 	if need := frameHeaderSize + min(len(body), firstChunkMax); cap(s.scratch) < need {
 		// A large frame: its first message is gathered in a pooled
 		// buffer, given back as soon as the frame is encrypted.
-		big := getBig()
-		defer putBig(big)
+		big := getBig(&s.pooled)
+		defer putBig(&s.pooled, big)
 		return splitFrame((*big)[:0], typ, body, s.writeMessageLocked)
 	}
 	return splitFrame(s.scratch, typ, body, s.writeMessageLocked)
@@ -94,7 +95,7 @@ func (s *sendDir) writeFrameLocked(typ FrameType, body []byte) error {
 // the conn once it holds writeBufferSize bytes.
 func (s *sendDir) writeMessageLocked(plain []byte) error {
 	if s.outBig == nil && cap(s.out)-len(s.out) < LengthPrefixSize+len(plain)+TagSize {
-		s.outBig = getBig() // given back by the next flush
+		s.outBig = getBig(&s.pooled) // given back by the next flush
 		s.out = append((*s.outBig)[:0], s.out...)
 	}
 	start := len(s.out)
@@ -154,7 +155,7 @@ func (s *sendDir) flushLocked() error {
 	if s.outBig != nil {
 		// Written: an idle link keeps only its small buffer.
 		*s.outBig = s.out
-		putBig(s.outBig)
+		putBig(&s.pooled, s.outBig)
 		s.outBig, s.out = nil, s.small
 	}
 	if err != nil {
@@ -179,11 +180,16 @@ type recvDir struct {
 	lastNonce uint64 // nonce of the message readFrame last read
 
 	rekeys atomic.Uint64 // read without mu
+	pooled *atomic.Int32 // pooled buffers held, the lazyReader's included (read without mu)
 }
 
 func newRecvDir(cs *noise.CipherState, conn net.Conn, r io.Reader) *recvDir {
 	small := make([]byte, initialMsgSize)
-	return &recvDir{cs: cs, r: r, conn: conn, msg: small, small: small}
+	pooled := new(atomic.Int32)
+	if lr, ok := r.(*lazyReader); ok {
+		pooled = lr.held
+	}
+	return &recvDir{cs: cs, r: r, conn: conn, msg: small, small: small, pooled: pooled}
 }
 
 // readFrame reads and decrypts one frame. Session frames other than close
@@ -209,7 +215,7 @@ func (d *recvDir) idleLocked() {
 	if b, ok := d.r.(interface{ Buffered() int }); ok && b.Buffered() > 0 {
 		return // more frames are here already
 	}
-	putBig(d.big)
+	putBig(d.pooled, d.big)
 	d.big, d.msg = nil, d.small
 }
 
@@ -218,7 +224,7 @@ func (d *recvDir) release() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.big != nil {
-		putBig(d.big)
+		putBig(d.pooled, d.big)
 		d.big, d.msg = nil, d.small
 	}
 	if lr, ok := d.r.(*lazyReader); ok {
@@ -241,7 +247,7 @@ func (d *recvDir) nextLocked() ([]byte, error) {
 		return nil, fmt.Errorf("%w: %d-byte noise message, the tag alone is %d", ErrProtocol, n, TagSize)
 	}
 	if len(d.msg) < n {
-		d.big = getBig()
+		d.big = getBig(d.pooled)
 		d.msg = *d.big
 	}
 	ct := d.msg[:n]

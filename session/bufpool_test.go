@@ -1,0 +1,151 @@
+package session
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+	"testing/iotest"
+	"time"
+)
+
+// TestLazyReaderReadsWhatBufioReads: whatever the pace of the underlying
+// reader and the sizes asked for, the lazy reader returns the bytes that
+// bufio.Reader returns, ends with the same error, and holds no pooled
+// buffer once the stream has caught up.
+func TestLazyReaderReadsWhatBufioReads(t *testing.T) {
+	stream := make([]byte, 600<<10)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range stream {
+		stream[i] = byte(rng.Uint32())
+	}
+	paces := []struct {
+		name string
+		wrap func(io.Reader) io.Reader
+	}{
+		{"all at once", func(r io.Reader) io.Reader { return r }},
+		{"one byte", iotest.OneByteReader},
+		{"half", iotest.HalfReader},
+		{"data with EOF", iotest.DataErrReader},
+		{"bursts", func(r io.Reader) io.Reader { return &burstReader{r: r, rng: rand.New(rand.NewPCG(3, 4))} }},
+	}
+	sizes := []int{1, 2, 7, 511, 512, 513, 4096, 65534, 65535, 70000}
+	for _, pace := range paces {
+		t.Run(pace.name, func(t *testing.T) {
+			lr := newLazyReader(pace.wrap(bytes.NewReader(stream)))
+			var got bytes.Buffer
+			buf := make([]byte, 70000)
+			for i := 0; ; i++ {
+				n, err := io.ReadFull(lr, buf[:sizes[i%len(sizes)]])
+				got.Write(buf[:n])
+				if err == io.EOF || err == io.ErrUnexpectedEOF {
+					break
+				}
+				if err != nil {
+					t.Fatalf("read %d: %v", i, err)
+				}
+			}
+			want, err := io.ReadAll(bufio.NewReader(pace.wrap(bytes.NewReader(stream))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Bytes(), want) {
+				t.Fatalf("read %d bytes differing from bufio's %d", got.Len(), len(want))
+			}
+			if n, err := lr.Read(buf[:10]); n != 0 || err != io.EOF {
+				t.Fatalf("after the end: %d, %v; want 0, EOF", n, err)
+			}
+			lr.close()
+			if h := lr.held.Load(); h != 0 {
+				t.Fatalf("%d pooled buffers held after close", h)
+			}
+		})
+	}
+}
+
+// burstReader returns random amounts: sometimes a large burst, mostly a
+// little, as a socket does.
+type burstReader struct {
+	r   io.Reader
+	rng *rand.Rand
+}
+
+func (b *burstReader) Read(p []byte) (int, error) {
+	n := 1 + b.rng.IntN(300)
+	if b.rng.IntN(4) == 0 {
+		n = 1 + b.rng.IntN(100<<10)
+	}
+	return b.r.Read(p[:min(n, len(p))])
+}
+
+// TestIdleLinkReleasesLargeBuffers: frames of every size move both ways,
+// intact and in order, and once the link waits for the peer neither end
+// holds a large buffer (PooledBuffers), however large the frames were.
+func TestIdleLinkReleasesLargeBuffers(t *testing.T) {
+	a, b := trustedPair(t)
+	sizes := []int{0, 100, 600, 65000, 65519, 65520, 200_000, 10}
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	for round := range 2 {
+		for _, from := range []*Link{a, b} {
+			to := b
+			if from == b {
+				to = a
+			}
+			for i, n := range sizes {
+				body := bytes.Repeat([]byte{byte(round*16 + i)}, n)
+				if err := from.SendWait(ctx, appFrame, body); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i, n := range sizes {
+				f := recvWithin(t, to)
+				if want := bytes.Repeat([]byte{byte(round*16 + i)}, n); f.Type != appFrame || !bytes.Equal(f.Body, want) {
+					t.Fatalf("round %d frame %d: %s of %d bytes, want %d bytes of %d", round, i, f.Type, len(f.Body), n, round*16+i)
+				}
+			}
+		}
+		for _, l := range []*Link{a, b} {
+			if !pollUntil(func() bool { return l.Stats().PooledBuffers == 0 }) {
+				t.Fatalf("round %d: an idle link still holds %d large buffers", round, l.Stats().PooledBuffers)
+			}
+		}
+	}
+}
+
+// TestGoroutinesPerIdleLink pins what an idle link runs: a reader and a
+// writer at each end, nothing per frame or per timer.
+func TestGoroutinesPerIdleLink(t *testing.T) {
+	const links = 8
+	before := runtime.NumGoroutine()
+	var ends []*Link
+	for range links {
+		a, b := trustedPair(t)
+		ends = append(ends, a, b)
+	}
+	want := before + 2*len(ends)
+	if !pollUntil(func() bool { return runtime.NumGoroutine() == want }) {
+		t.Fatalf("%d goroutines for %d idle link ends, want 2 each (%d in all)",
+			runtime.NumGoroutine()-before, len(ends), want)
+	}
+	for _, l := range ends {
+		if l.Stats().PooledBuffers != 0 {
+			t.Fatalf("an idle link holds %d large buffers", l.Stats().PooledBuffers)
+		}
+	}
+}
+
+// pollUntil reports whether cond holds within waitLimit.
+func pollUntil(cond func() bool) bool {
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
