@@ -1,83 +1,131 @@
 package chat
 
 import (
-	"os"
-	"runtime/pprof"
 	"context"
+	"crypto/rand"
+	"fmt"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
+	"strings"
 	"testing"
-	"time"
+
+	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/storage"
 )
 
-// idleLinks is a hub node and peers that each trust it, all running, with
-// discovery off: nothing links until linkAll.
+// idleLinks is a hub node and peers that each trust it, all running with
+// discovery off and the default session settings: nothing links until
+// linkAll. No node holds a subscription (its queue would count as memory).
 type idleLinks struct {
-	c     *cluster
-	hub   *testNode
-	peers []*testNode
+	tb    testing.TB
+	hub   *Node
+	peers []*Node
 }
 
-// newIdleLinks starts a hub and n peers sharing the hub's rooms. No node
-// holds a subscription (its queue would count as the node's memory).
-func newIdleLinks(t *testing.T, n int, rooms ...string) *idleLinks {
-	t.Helper()
-	c := newCluster(t)
-	il := &idleLinks{c: c, hub: c.add("hub", rooms...)}
-	hubStore := c.openStore(il.hub)
+// newIdleLinks starts a hub and n peers, all in rooms.
+func newIdleLinks(tb testing.TB, n int, rooms ...string) *idleLinks {
+	tb.Helper()
+	dir := tb.TempDir()
+	il := &idleLinks{tb: tb}
+	hubID := newTestIdentity(tb)
+	hubStore := openTestStore(tb, filepath.Join(dir, "hub.db"))
+	var peerIDs []*lcrypto.Identity
 	for i := range n {
-		p := c.add("peer"+string(rune('a'+i%26))+string(rune('a'+i/26)), rooms...)
-		if _, err := hubStore.Trust(p.id.Fingerprint(), p.name); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.openStore(p).Trust(il.hub.id.Fingerprint(), "hub"); err != nil {
-			t.Fatal(err)
-		}
-		il.peers = append(il.peers, p)
-	}
-	for _, tn := range append([]*testNode{il.hub}, il.peers...) {
-		cfg := c.config(tn)
-		cfg.NoDiscovery = true
-		cfg.Session = defaultSessionConfig() // the real keepalive and dead timeout
-		cfg.Logf = nil                       // a log line per link would count as link memory
-		il.start(t, tn, cfg)
-		if _, err := tn.node.Addr(context.Background()); err != nil {
-			t.Fatal(err)
+		id := newTestIdentity(tb)
+		peerIDs = append(peerIDs, id)
+		if _, err := hubStore.Trust(id.Fingerprint(), fmt.Sprintf("peer%d", i)); err != nil {
+			tb.Fatal(err)
 		}
 	}
+	il.hub = il.start(hubID, hubStore, dir, "hub", rooms)
+	for i, id := range peerIDs {
+		store := openTestStore(tb, filepath.Join(dir, fmt.Sprintf("peer%d.db", i)))
+		if _, err := store.Trust(hubID.Fingerprint(), "hub"); err != nil {
+			tb.Fatal(err)
+		}
+		il.peers = append(il.peers, il.start(id, store, dir, fmt.Sprintf("peer%d", i), rooms))
+	}
+	// Run starts its loops after it listens: wait for the last one of
+	// every node, so that the count before linking is the nodes' own.
+	tbWaitFor(tb, "every node's loops", func() bool {
+		loops := 0
+		for _, stack := range lanchatGoroutines() {
+			if strings.Contains(stack, "chat.(*Node).dialLoop(") {
+				loops++
+			}
+		}
+		return loops == n+1
+	})
 	return il
 }
 
-// start is cluster.startWith without the subscription.
-func (il *idleLinks) start(t *testing.T, tn *testNode, cfg Config) {
-	t.Helper()
+func newTestIdentity(tb testing.TB) *lcrypto.Identity {
+	id, err := lcrypto.NewIdentity(rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return id
+}
+
+func openTestStore(tb testing.TB, path string) *storage.DB {
+	store, err := storage.Open(path, storage.DefaultOptions())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return store
+}
+
+// start runs a node until the end of the test, then stops it cleanly and
+// closes its store.
+func (il *idleLinks) start(id *lcrypto.Identity, store *storage.DB, dir, name string, rooms []string) *Node {
+	tb := il.tb
+	tb.Helper()
+	cfg := DefaultConfig()
+	cfg.Identity, cfg.Store, cfg.Nickname, cfg.Rooms = id, store, name, rooms
+	cfg.ListenAddr = "127.0.0.1:0"
+	cfg.NoDiscovery = true
+	cfg.FilesDir = filepath.Join(dir, name+"-files")
+	cfg.Guard.MaxLinksPerIP = max(cfg.Guard.MaxLinksPerIP, 4*len(il.peers)+8)
 	n, err := New(cfg)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	tn.node = n
 	ctx, cancel := context.WithCancel(context.Background())
-	tn.cancel = cancel
-	tn.done = make(chan error, 1)
-	go func() { tn.done <- n.Run(ctx) }()
-	t.Cleanup(func() { il.c.stop(tn) })
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Errorf("%s: Run: %v", name, err)
+		}
+		if err := store.Check(); err != nil {
+			tb.Errorf("%s: store consistency: %v", name, err)
+		}
+		store.Close()
+	})
+	if _, err := n.Addr(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return n
 }
 
 // linkAll makes the hub dial every peer and waits until every link is up
-// on both ends and the link-up syncs are over.
-func (il *idleLinks) linkAll(t *testing.T) {
-	t.Helper()
-	hub := il.hub.node
+// at both ends.
+func (il *idleLinks) linkAll() {
+	il.tb.Helper()
+	hub := il.hub
 	hub.dials.Lock()
 	for _, p := range il.peers {
-		hub.startDialLocked(hub.runCtx, p.node.addr.String(), "")
+		hub.startDialLocked(hub.runCtx, p.addr.String(), "")
 	}
 	hub.dials.Unlock()
-	waitFor(t, "every peer linked to the hub", func() bool {
+	tbWaitFor(il.tb, "every peer linked to the hub", func() bool {
 		if len(hub.LinkedPeers()) != len(il.peers) {
 			return false
 		}
 		for _, p := range il.peers {
-			if !p.linkedTo(il.hub) {
+			if len(p.LinkedPeers()) != 1 {
 				return false
 			}
 		}
@@ -85,54 +133,103 @@ func (il *idleLinks) linkAll(t *testing.T) {
 	})
 }
 
-// heapAndStacks is the memory a link costs while it lives: heap in use
-// plus goroutine stacks, after a full collection.
-func heapAndStacks() uint64 {
+// idle waits until the link-up work (syncs, read marks, presence) is over
+// at every node: exactly the goroutines idle links keep run (before, and
+// idleGoroutinesPerEnd per link end), and no link holds a large buffer.
+func (il *idleLinks) idle(before int) {
+	il.tb.Helper()
+	want := before + idleGoroutinesPerEnd*2*len(il.peers)
+	if !poll(func() bool { return runtime.NumGoroutine() == want && il.pooledBuffers() == 0 }) {
+		var stacks strings.Builder
+		_ = pprof.Lookup("goroutine").WriteTo(&stacks, 1)
+		il.tb.Fatalf("%d idle links: %d goroutines more than without them, want %d per end (%d); %d large buffers held, want 0\n%s",
+			len(il.peers), runtime.NumGoroutine()-before, idleGoroutinesPerEnd, want-before, il.pooledBuffers(), stacks.String())
+	}
+}
+
+// pooledBuffers is the large session buffers every link end holds.
+func (il *idleLinks) pooledBuffers() int {
+	held := 0
+	for _, n := range append([]*Node{il.hub}, il.peers...) {
+		for _, l := range n.allLinks() {
+			held += l.sess.Stats().PooledBuffers
+		}
+	}
+	return held
+}
+
+// idleGoroutinesPerEnd is what one end of an idle link runs: the
+// session's reader and writer, the chat link's serve loop and its
+// delivery loop.
+const idleGoroutinesPerEnd = 4
+
+// tbWaitFor is waitFor for tests and benchmarks.
+func tbWaitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	if !poll(cond) {
+		tb.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// heapAndStacks is the memory in use: heap spans in use plus goroutine
+// stacks, after full collections.
+func heapAndStacks() (heap, stacks uint64) {
 	runtime.GC()
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse + ms.StackInuse
+	return ms.HeapInuse, ms.StackInuse
 }
 
-// idleLinkCost opens n idle links between in-process nodes and returns
-// the memory (heap in use + stacks) and the goroutines one link end costs:
-// the difference made by linking, over 2n (both ends of every link run in
-// this process, and an idle link costs each end alike).
-func idleLinkCost(t *testing.T, n int) (bytesPerEnd float64, goroutinesPerEnd float64) {
-	t.Helper()
-	il := newIdleLinks(t, n, "lobby")
-	settle()
-	g0, m0 := runtime.NumGoroutine(), heapAndStacks()
-	s0 := stackInuse()
-	writeHeap(t, "/tmp/mem19-before.pprof")
-	il.linkAll(t)
-	settle()
-	g1, m1 := runtime.NumGoroutine(), heapAndStacks()
-	t.Logf("stacks per end: %.0f", float64(stackInuse()-s0)/float64(2*n))
-	writeHeap(t, "/tmp/mem19-after.pprof")
-	return (float64(m1) - float64(m0)) / float64(2*n), float64(g1-g0) / float64(2*n)
+// linkEndCost is what linking changed, per link end (both ends of every
+// link run in this process, and an idle link costs each end alike).
+type linkEndCost struct {
+	heap, stacks, goroutines float64
 }
 
-// settle lets the link-up work (syncs, read marks, presence) end. It is
-// not a wait for a condition: the measurement is of whatever is left.
-func settle() { time.Sleep(300 * time.Millisecond) }
-
-func TestIdleLinkCostProbe(t *testing.T) {
-	runtime.MemProfileRate = 1
-	b, g := idleLinkCost(t, 32)
-	t.Logf("per link end: %.0f bytes, %.2f goroutines", b, g)
+// idleLinkCost opens n idle links between in-process nodes in one room
+// and returns what one link end costs.
+func idleLinkCost(tb testing.TB, n int) linkEndCost {
+	tb.Helper()
+	il := newIdleLinks(tb, n, "lobby")
+	g0 := runtime.NumGoroutine() // the nodes' own, with no link
+	h0, s0 := heapAndStacks()
+	il.linkAll()
+	il.idle(g0)
+	g1 := runtime.NumGoroutine()
+	h1, s1 := heapAndStacks()
+	ends := float64(2 * n)
+	return linkEndCost{
+		heap:       (float64(h1) - float64(h0)) / ends,
+		stacks:     (float64(s1) - float64(s0)) / ends,
+		goroutines: float64(g1-g0) / ends,
+	}
 }
 
-func stackInuse() uint64 {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.StackInuse
+// TestGoroutinesPerIdleLink pins what an idle link costs in goroutines:
+// once the link-up syncs are over, each end runs exactly
+// idleGoroutinesPerEnd, and no link holds a large buffer.
+func TestGoroutinesPerIdleLink(t *testing.T) {
+	before := lanchatGoroutines()
+	t.Cleanup(func() { checkNoLeaks(t, before) })
+	const links = 8
+	il := newIdleLinks(t, links, "lobby", "second")
+	g0 := runtime.NumGoroutine()
+	il.linkAll()
+	il.idle(g0)
 }
 
-func writeHeap(t *testing.T, path string) {
-	f, _ := os.Create(path)
-	runtime.GC()
-	pprof.Lookup("heap").WriteTo(f, 0)
-	f.Close()
+// BenchmarkIdleLinkMemory reports what one end of an idle link costs in
+// memory (heap in use + goroutine stacks, from runtime.MemStats) and in
+// goroutines: 64 links between in-process nodes, after the link-up work.
+// It measures once, whatever b.N (run it with -benchtime 1x).
+func BenchmarkIdleLinkMemory(b *testing.B) {
+	const links = 64
+	c := idleLinkCost(b, links)
+	for b.Loop() {
+	}
+	b.ReportMetric(c.heap+c.stacks, "B/link-end")
+	b.ReportMetric(c.heap, "heap-B/link-end")
+	b.ReportMetric(c.stacks, "stack-B/link-end")
+	b.ReportMetric(c.goroutines, "goroutines/link-end")
 }
