@@ -10,33 +10,49 @@ import (
 // peer, and while it waits it holds only small buffers: the buffers a
 // message stream needs (the read buffer, a Noise message of up to 64 KiB,
 // the encrypted bytes gathered for a write, the plaintext of a large
-// frame's first message) come from one pool while the link moves data,
-// and go back to it as soon as the link has nothing more to do. Many idle
-// links then cost what one busy link does.
+// frame's first message) come from pools shared by all links while the
+// link moves data, and go back as soon as the link has nothing more to do.
+// Many idle links then cost what one busy link does. Two sizes, so that a
+// burst of small frames (a link coming up) takes 16 KiB, not 64.
 
-// bigBufSize is the size of a pooled buffer: a whole Noise message fits.
-const bigBufSize = MaxNoiseMessage
+// Sizes of the pooled buffers.
+const (
+	mediumBufSize = 16 << 10        // a burst of small frames
+	bigBufSize    = MaxNoiseMessage // a whole Noise message
+)
 
 // idleReadSize is the read buffer of a link that has nothing buffered: it
 // holds the next few small frames, or the start of a burst.
 const idleReadSize = 512
 
-var bigBufs = sync.Pool{New: func() any { b := make([]byte, bigBufSize); return &b }}
+var (
+	mediumBufs = sync.Pool{New: func() any { b := make([]byte, mediumBufSize); return &b }}
+	bigBufs    = sync.Pool{New: func() any { b := make([]byte, bigBufSize); return &b }}
+)
 
-// getBig returns a pooled buffer of at least bigBufSize bytes, at its full
-// length, and counts it in held (the holder's count, for tests and Stats).
-func getBig(held *atomic.Int32) *[]byte {
+// getBuf returns a pooled buffer of at least n bytes (n ≤ bigBufSize), at
+// its full length, and counts it in held (the holder's count, for tests
+// and Stats).
+func getBuf(held *atomic.Int32, n int) *[]byte {
 	held.Add(1)
-	b := bigBufs.Get().(*[]byte)
+	pool := &bigBufs
+	if n <= mediumBufSize {
+		pool = &mediumBufs
+	}
+	b := pool.Get().(*[]byte)
 	*b = (*b)[:cap(*b)]
 	return b
 }
 
-// putBig gives b back to the pool; the caller must not use it afterwards.
-func putBig(held *atomic.Int32, b *[]byte) {
+// putBuf gives b back to the pool of its size; the caller must not use it
+// afterwards.
+func putBuf(held *atomic.Int32, b *[]byte) {
 	held.Add(-1)
-	if cap(*b) >= bigBufSize {
+	switch c := cap(*b); {
+	case c >= bigBufSize:
 		bigBufs.Put(b)
+	case c >= mediumBufSize:
+		mediumBufs.Put(b)
 	}
 }
 
@@ -45,8 +61,8 @@ func putBig(held *atomic.Int32, b *[]byte) {
 // and the last fill did not fill its buffer: the stream had caught up)
 // gives the large buffer back first and waits with a small one of its own;
 // after a fill that filled its buffer (more is likely waiting) the next
-// takes a large one. Reads of at least a large buffer's size bypass the buffer,
-// as bufio.Reader's do. Not safe for concurrent use (the recvDir's mutex
+// takes a pooled one of mediumBufSize. Reads of at least that size bypass
+// the buffer, as bufio.Reader's do. Not safe for concurrent use (the recvDir's mutex
 // covers it).
 type lazyReader struct {
 	rd        io.Reader
@@ -71,7 +87,7 @@ func (r *lazyReader) Read(p []byte) (int, error) {
 			r.err = nil
 			return 0, err
 		}
-		if len(p) >= bigBufSize {
+		if len(p) >= mediumBufSize {
 			r.release() // a large read needs no buffer of ours
 			return r.rd.Read(p)
 		}
@@ -100,7 +116,7 @@ func (r *lazyReader) fill() {
 	case !r.saturated:
 		r.release() // the stream had caught up: this read may wait
 	case r.big == nil:
-		r.big = getBig(r.held) // more is likely waiting
+		r.big = getBuf(r.held, mediumBufSize) // more is likely waiting
 	}
 	dst := r.small[:]
 	if r.big != nil {
@@ -121,7 +137,7 @@ func (r *lazyReader) fill() {
 // fill and Read call it with nothing buffered, close discards the rest.
 func (r *lazyReader) release() {
 	if r.big != nil {
-		putBig(r.held, r.big)
+		putBuf(r.held, r.big)
 		r.big = nil
 	}
 }

@@ -84,8 +84,8 @@ func (s *sendDir) writeFrameLocked(typ FrameType, body []byte) error {
 	if need := frameHeaderSize + min(len(body), firstChunkMax); cap(s.scratch) < need {
 		// A large frame: its first message is gathered in a pooled
 		// buffer, given back as soon as the frame is encrypted.
-		big := getBig(&s.pooled)
-		defer putBig(&s.pooled, big)
+		big := getBuf(&s.pooled, need)
+		defer putBuf(&s.pooled, big)
 		return splitFrame((*big)[:0], typ, body, s.writeMessageLocked)
 	}
 	return splitFrame(s.scratch, typ, body, s.writeMessageLocked)
@@ -94,9 +94,15 @@ func (s *sendDir) writeFrameLocked(typ FrameType, body []byte) error {
 // writeMessageLocked encrypts one Noise message onto out, and writes out to
 // the conn once it holds writeBufferSize bytes.
 func (s *sendDir) writeMessageLocked(plain []byte) error {
-	if s.outBig == nil && cap(s.out)-len(s.out) < LengthPrefixSize+len(plain)+TagSize {
-		s.outBig = getBig(&s.pooled) // given back by the next flush
-		s.out = append((*s.outBig)[:0], s.out...)
+	if need := len(s.out) + LengthPrefixSize + len(plain) + TagSize; need > cap(s.out) && (s.outBig == nil || cap(*s.outBig) < bigBufSize) {
+		// A pooled buffer (a larger one if the medium is full), given
+		// back by the next flush; past the large one, append grows it.
+		b := getBuf(&s.pooled, min(need, bigBufSize))
+		s.out = append((*b)[:0], s.out...)
+		if s.outBig != nil {
+			putBuf(&s.pooled, s.outBig)
+		}
+		s.outBig = b
 	}
 	start := len(s.out)
 	out, err := s.cs.Encrypt(append(s.out, 0, 0), nil, plain)
@@ -155,7 +161,7 @@ func (s *sendDir) flushLocked() error {
 	if s.outBig != nil {
 		// Written: an idle link keeps only its small buffer.
 		*s.outBig = s.out
-		putBig(&s.pooled, s.outBig)
+		putBuf(&s.pooled, s.outBig)
 		s.outBig, s.out = nil, s.small
 	}
 	if err != nil {
@@ -215,7 +221,7 @@ func (d *recvDir) idleLocked() {
 	if b, ok := d.r.(interface{ Buffered() int }); ok && b.Buffered() > 0 {
 		return // more frames are here already
 	}
-	putBig(d.pooled, d.big)
+	putBuf(d.pooled, d.big)
 	d.big, d.msg = nil, d.small
 }
 
@@ -224,7 +230,7 @@ func (d *recvDir) release() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.big != nil {
-		putBig(d.pooled, d.big)
+		putBuf(d.pooled, d.big)
 		d.big, d.msg = nil, d.small
 	}
 	if lr, ok := d.r.(*lazyReader); ok {
@@ -247,7 +253,10 @@ func (d *recvDir) nextLocked() ([]byte, error) {
 		return nil, fmt.Errorf("%w: %d-byte noise message, the tag alone is %d", ErrProtocol, n, TagSize)
 	}
 	if len(d.msg) < n {
-		d.big = getBig(d.pooled)
+		if d.big != nil {
+			putBuf(d.pooled, d.big) // a medium one, too small for this message
+		}
+		d.big = getBuf(d.pooled, n)
 		d.msg = *d.big
 	}
 	ct := d.msg[:n]
