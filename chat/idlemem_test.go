@@ -172,19 +172,22 @@ func tbWaitFor(tb testing.TB, what string, cond func() bool) {
 }
 
 // heapAndStacks is the memory in use: heap spans in use plus goroutine
-// stacks, after full collections.
-func heapAndStacks() (heap, stacks uint64) {
+// stacks, after full collections; and the bytes allocated so far.
+func heapAndStacks() (heap, stacks, allocated uint64) {
 	runtime.GC()
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse, ms.StackInuse
+	return ms.HeapInuse, ms.StackInuse, ms.TotalAlloc
 }
 
 // linkEndCost is what linking changed, per link end (both ends of every
 // link run in this process, and an idle link costs each end alike).
 type linkEndCost struct {
 	heap, stacks, goroutines float64
+	// allocated is the bytes allocated while the link came up: garbage
+	// that a process holds as RSS until its next collection.
+	allocated float64
 }
 
 // idleLinkCost opens n idle links between in-process nodes in one room
@@ -193,16 +196,17 @@ func idleLinkCost(tb testing.TB, n int) linkEndCost {
 	tb.Helper()
 	il := newIdleLinks(tb, n, "lobby")
 	g0 := runtime.NumGoroutine() // the nodes' own, with no link
-	h0, s0 := heapAndStacks()
+	h0, s0, a0 := heapAndStacks()
 	il.linkAll()
 	il.idle(g0)
 	g1 := runtime.NumGoroutine()
-	h1, s1 := heapAndStacks()
+	h1, s1, a1 := heapAndStacks()
 	ends := float64(2 * n)
 	return linkEndCost{
 		heap:       (float64(h1) - float64(h0)) / ends,
 		stacks:     (float64(s1) - float64(s0)) / ends,
 		goroutines: float64(g1-g0) / ends,
+		allocated:  float64(a1-a0) / ends,
 	}
 }
 
@@ -232,4 +236,5 @@ func BenchmarkIdleLinkMemory(b *testing.B) {
 	b.ReportMetric(c.heap, "heap-B/link-end")
 	b.ReportMetric(c.stacks, "stack-B/link-end")
 	b.ReportMetric(c.goroutines, "goroutines/link-end")
+	b.ReportMetric(c.allocated, "alloc-B/link-end")
 }
