@@ -26,6 +26,26 @@ type idleLinks struct {
 // newIdleLinks starts a hub and n peers, all in rooms.
 func newIdleLinks(tb testing.TB, n int, rooms ...string) *idleLinks {
 	tb.Helper()
+	peerRooms := make([][]string, n)
+	for i := range peerRooms {
+		peerRooms[i] = rooms
+	}
+	return newIdleLinksIn(tb, rooms, peerRooms)
+}
+
+// newIdleLinksIn starts a hub in hubRooms and a peer in each of peerRooms.
+func newIdleLinksIn(tb testing.TB, hubRooms []string, peerRooms [][]string) *idleLinks {
+	tb.Helper()
+	n := len(peerRooms)
+	// Links of earlier tests may still be ending: count from none.
+	tbWaitFor(tb, "the links of earlier tests to end", func() bool {
+		for _, stack := range lanchatGoroutines() {
+			if strings.Contains(stack, "chat.(*link).") || strings.Contains(stack, "session.(*Link).") {
+				return false
+			}
+		}
+		return true
+	})
 	dir := tb.TempDir()
 	il := &idleLinks{tb: tb}
 	hubID := newTestIdentity(tb)
@@ -38,8 +58,9 @@ func newIdleLinks(tb testing.TB, n int, rooms ...string) *idleLinks {
 			tb.Fatal(err)
 		}
 	}
-	il.hub = il.start(hubID, hubStore, dir, "hub", rooms)
+	il.hub = il.start(hubID, hubStore, dir, "hub", hubRooms)
 	for i, id := range peerIDs {
+		rooms := peerRooms[i]
 		store := openTestStore(tb, filepath.Join(dir, fmt.Sprintf("peer%d.db", i)))
 		if _, err := store.Trust(hubID.Fingerprint(), "hub"); err != nil {
 			tb.Fatal(err)
@@ -194,10 +215,66 @@ type linkEndCost struct {
 // and returns what one link end costs.
 func idleLinkCost(tb testing.TB, n int) linkEndCost {
 	tb.Helper()
-	il := newIdleLinks(tb, n, "lobby")
+	return linkCost(tb, newIdleLinks(tb, n, "lobby"), func() {})
+}
+
+// catchUpLinkCost is idleLinkCost for links that first carried a
+// catch-up: each peer is alone in a room of its own with msgs messages
+// the hub lacks (so nothing is relayed between peers), and the hub is in
+// all of them. Sync batches are large frames: what a link keeps after
+// one is what this measures.
+func catchUpLinkCost(tb testing.TB, n, msgs int) linkEndCost {
+	tb.Helper()
+	var hubRooms []string
+	peerRooms := make([][]string, n)
+	for i := range peerRooms {
+		r := fmt.Sprintf("room-%d", i)
+		hubRooms = append(hubRooms, r)
+		peerRooms[i] = []string{r}
+	}
+	il := newIdleLinksIn(tb, hubRooms, peerRooms)
+	ctx := context.Background()
+	body := strings.Repeat("a catch-up message of some length ", 6)
+	errs := make(chan error, n)
+	for i, p := range il.peers {
+		go func() {
+			for range msgs {
+				if _, _, err := p.Send(ctx, peerRooms[i][0], body); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return linkCost(tb, il, func() {
+		tbWaitFor(tb, "the hub to hold every peer's messages", func() bool {
+			for _, r := range hubRooms {
+				st, err := il.hub.store.RoomState(r)
+				if err != nil || st.Count < uint64(msgs) {
+					return false
+				}
+			}
+			return true
+		})
+	})
+}
+
+// linkCost links il's nodes, waits for linked (what the links must have
+// done first) and for them to be idle, and returns what linking cost per
+// link end.
+func linkCost(tb testing.TB, il *idleLinks, linked func()) linkEndCost {
+	tb.Helper()
+	n := len(il.peers)
 	g0 := runtime.NumGoroutine() // the nodes' own, with no link
 	h0, s0, a0 := heapAndStacks()
 	il.linkAll()
+	linked()
 	il.idle(g0)
 	g1 := runtime.NumGoroutine()
 	h1, s1, a1 := heapAndStacks()
@@ -237,4 +314,18 @@ func BenchmarkIdleLinkMemory(b *testing.B) {
 	b.ReportMetric(c.stacks, "stack-B/link-end")
 	b.ReportMetric(c.goroutines, "goroutines/link-end")
 	b.ReportMetric(c.allocated, "alloc-B/link-end")
+}
+
+// BenchmarkIdleLinkMemoryAfterCatchUp is BenchmarkIdleLinkMemory for 64
+// links that each first carried a catch-up of 100 messages (a sync batch:
+// a frame of tens of kilobytes), then went idle.
+func BenchmarkIdleLinkMemoryAfterCatchUp(b *testing.B) {
+	const links, msgs = 64, 100
+	c := catchUpLinkCost(b, links, msgs)
+	for b.Loop() {
+	}
+	b.ReportMetric(c.heap+c.stacks, "B/link-end")
+	b.ReportMetric(c.heap, "heap-B/link-end")
+	b.ReportMetric(c.stacks, "stack-B/link-end")
+	b.ReportMetric(c.goroutines, "goroutines/link-end")
 }

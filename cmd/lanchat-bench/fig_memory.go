@@ -56,15 +56,22 @@ func runMemory(ctx context.Context, b *bench) ([]row, error) {
 		return nil, fmt.Errorf("node with %d links: %w", links, err)
 	}
 	perLink := float64(busy-idle) / float64(links)
-	res, err := b.runGoBench(ctx, "./chat/", "^BenchmarkIdleLinkMemory$", "1x", "")
+	res, err := b.runGoBench(ctx, "./chat/", "^BenchmarkIdleLinkMemory(AfterCatchUp)?$", "1x", "")
 	if err != nil {
 		return nil, err
 	}
-	var inproc [4]float64
+	var inproc, caught [4]float64
 	for i, unit := range []string{"B/link-end", "heap-B/link-end", "stack-B/link-end", "goroutines/link-end"} {
 		if inproc[i], err = metric(res, "BenchmarkIdleLinkMemory", unit); err != nil {
 			return nil, err
 		}
+		if caught[i], err = metric(res, "BenchmarkIdleLinkMemoryAfterCatchUp", unit); err != nil {
+			return nil, err
+		}
+	}
+	garbage, err := metric(res, "BenchmarkIdleLinkMemory", "alloc-B/link-end")
+	if err != nil {
+		return nil, err
 	}
 	const perLinkTarget = "≤ 32 KiB"
 	return []row{
@@ -75,6 +82,11 @@ func runMemory(ctx context.Context, b *bench) ([]row, error) {
 		alone(fmt.Sprintf("memory: one end of an idle link in process, heap in use + stacks (%s KiB heap, %s KiB stacks, %s goroutines)",
 			sig3(inproc[1]/1024), sig3(inproc[2]/1024), sig3(inproc[3])),
 			measure{inproc[0] / 1024, "KiB", ""}, perLinkTarget, func(l, _ float64) bool { return l <= 32 }),
+		alone(fmt.Sprintf("memory: the same after a catch-up of 100 messages on each link (%s KiB heap, %s KiB stacks)",
+			sig3(caught[1]/1024), sig3(caught[2]/1024)),
+			measure{caught[0] / 1024, "KiB", ""}, perLinkTarget, func(l, _ float64) bool { return l <= 32 }),
+		alone("memory: bytes a link end allocates while it comes up (garbage held as RSS until a collection)",
+			measure{garbage / 1024, "KiB", ""}, "—", nil),
 	}, nil
 }
 

@@ -147,7 +147,9 @@ const methodNotes = `## What each figure measures
   what an idle link keeps: 64 links between in-process nodes
   (chat.BenchmarkIdleLinkMemory), heap in use plus goroutine stacks after
   two collections, divided by the 128 link ends, with the goroutines each
-  end runs.
+  end runs; the same for 64 links that each first carried a catch-up of 100
+  messages (each peer alone in a room of its own; sync batches are large
+  frames); and the bytes a link end allocates while it comes up.
 - **rooms**: one node in many rooms. A node joins at most 64 rooms
   (chat.MaxRooms; a peer announcing more is refused, PROTOCOL.md 5.2), so
   the figure runs at 64, not the 1,000 of issue 19. In process: Join of each
