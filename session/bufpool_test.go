@@ -172,3 +172,68 @@ func pollUntil(cond func() bool) bool {
 	}
 	return true
 }
+
+// TestDrainedQueueKeepsNoLargeArray: after a burst of many small frames,
+// taken in order, a drained queue that shrinks (its link idle) holds a
+// small array again, and still takes and gives frames in order; a queue
+// with frames in it keeps them.
+func TestDrainedQueueKeepsNoLargeArray(t *testing.T) {
+	q := newFrameQueue(4 << 20)
+	for round := range 2 {
+		const burst = 20_000
+		for i := range burst {
+			if !q.tryPush(Frame{Type: appFrame, Body: []byte{byte(i), byte(i >> 8)}}) {
+				t.Fatalf("round %d: frame %d refused", round, i)
+			}
+		}
+		q.shrink() // not drained: nothing may be lost
+		for i := range burst {
+			f, ok := q.tryPop()
+			if !ok || f.Body[0] != byte(i) || f.Body[1] != byte(i>>8) {
+				t.Fatalf("round %d: frame %d out of order or missing", round, i)
+			}
+		}
+		if _, ok := q.tryPop(); ok {
+			t.Fatalf("round %d: a frame after the burst", round)
+		}
+		q.shrink()
+		if c := cap(q.items); c > idleQueueCap {
+			t.Fatalf("round %d: a drained, shrunk queue keeps %d slots, at most %d", round, c, idleQueueCap)
+		}
+	}
+}
+
+// TestIdleLinkShrinksItsQueues: a burst of small frames through a link
+// with a short keepalive interval; once the link has been idle for an
+// interval, its queues hold small arrays again.
+func TestIdleLinkShrinksItsQueues(t *testing.T) {
+	dcfg, acfg := pairConfigs(t)
+	dcfg.KeepaliveInterval, acfg.KeepaliveInterval = 50*time.Millisecond, 50*time.Millisecond
+	a, b := linkPair(t, dcfg, acfg)
+	const burst = 5000
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	for i := range burst {
+		if err := a.SendWait(ctx, appFrame, []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range burst {
+		if f := recvWithin(t, b); f.Body[0] != byte(i) {
+			t.Fatalf("frame %d out of order", i)
+		}
+	}
+	queueCap := func(q *frameQueue) int {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return cap(q.items)
+	}
+	for _, l := range []*Link{a, b} {
+		if !pollUntil(func() bool {
+			return queueCap(l.sendQ) <= idleQueueCap && queueCap(l.recvQ) <= idleQueueCap && queueCap(l.bulkQ) <= idleQueueCap
+		}) {
+			t.Fatalf("an idle link's queues keep %d, %d and %d slots, at most %d each",
+				queueCap(l.sendQ), queueCap(l.recvQ), queueCap(l.bulkQ), idleQueueCap)
+		}
+	}
+}

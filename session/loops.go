@@ -148,6 +148,7 @@ func (l *Link) writeLoop() {
 		case body := <-l.pong:
 			err = l.writeNow(framePong, body[:])
 		case <-keepalive.C:
+			l.shrinkQueues() // idle for an interval: give back what a burst grew
 			err = l.sendPing()
 		case <-rekey.C:
 			if err = l.tx.rekey(); err == nil {
@@ -204,6 +205,13 @@ func (l *Link) writeNow(typ FrameType, body []byte) error {
 		return err
 	}
 	return l.tx.flush()
+}
+
+// shrinkQueues gives back the arrays that bursts grew in drained queues.
+func (l *Link) shrinkQueues() {
+	l.sendQ.shrink()
+	l.bulkQ.shrink()
+	l.recvQ.shrink()
 }
 
 // sendPing sends the link's age in nanoseconds; the pong echoes it.

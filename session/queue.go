@@ -27,6 +27,23 @@ type frameQueue struct {
 
 func newFrameQueue(limit int) *frameQueue { return &frameQueue{limit: limit} }
 
+// idleQueueCap is the most frame slots a drained queue keeps once its link
+// is idle: a burst of small frames (up to the byte limit / QueueOverhead,
+// 65,536 for the default send queue, 32 bytes each) grows the array, and
+// shrink gives it back. A busy link keeps its array (no allocation per
+// frame).
+const idleQueueCap = 64
+
+// shrink drops the array of a drained queue that grew past idleQueueCap.
+// The writer calls it when the link has been idle for a keepalive interval.
+func (q *frameQueue) shrink() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.head == len(q.items) && cap(q.items) > idleQueueCap {
+		q.items, q.head = nil, 0
+	}
+}
+
 func frameCost(f Frame) int { return len(f.Body) + QueueOverhead }
 
 // tryPush adds f if it fits.
