@@ -62,9 +62,10 @@ type Stats struct {
 	RekeysSent     uint64        // times the sending direction changed key
 	RekeysReceived uint64        // times the receiving direction changed key
 	RTT            time.Duration // last ping round trip; 0 before the first pong
-	// PooledBuffers is the large buffers (64 KiB each) the link holds
-	// from the pool shared by all links: while it moves data, up to 4;
-	// 0 once it waits for the peer with nothing left to send.
+	// PooledBuffers is the buffers (16 or 64 KiB) the link holds from
+	// the pools all links share: while it moves data, up to 4 (read
+	// buffer, message, write buffer, a large frame's first message); 0
+	// once it waits for the peer with nothing left to send (bufpool.go).
 	PooledBuffers int
 }
 

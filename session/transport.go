@@ -14,7 +14,8 @@ import (
 )
 
 // Buffer sizes of a link (tuning, not protocol). Message buffers start
-// small and grow with the traffic, so an idle link costs little memory.
+// small; larger ones are borrowed from pools while the traffic needs them
+// (bufpool.go), so an idle link costs little memory.
 const (
 	readBufferSize  = 16 << 10 // bufio.Reader of the tests' raw peers
 	writeBufferSize = 64 << 10 // encrypted bytes gathered before a write
@@ -240,8 +241,8 @@ func (d *recvDir) release() {
 
 // nextLocked reads one Noise message and returns its plaintext, valid until
 // the next call. A message larger than the small buffer goes into a pooled
-// one of MaxNoiseMessage bytes: never more than that, whatever the peer
-// sends.
+// one (16 KiB, or MaxNoiseMessage beyond): never more than that, whatever
+// the peer sends.
 func (d *recvDir) nextLocked() ([]byte, error) {
 	d.armLocked()
 	var hdr [LengthPrefixSize]byte
