@@ -59,11 +59,11 @@ func putBuf(held *atomic.Int32, b *[]byte) {
 // lazyReader is a buffered reader that holds a pooled buffer only while
 // data streams in. A read that would wait for the peer (nothing buffered,
 // and the last fill did not fill its buffer: the stream had caught up)
-// gives the large buffer back first and waits with a small one of its own;
-// after a fill that filled its buffer (more is likely waiting) the next
-// takes a pooled one of mediumBufSize. Reads of at least that size bypass
-// the buffer, as bufio.Reader's do. Not safe for concurrent use (the recvDir's mutex
-// covers it).
+// gives the pooled buffer back first and waits with a small one of its
+// own; after a fill that filled its buffer (more is likely waiting) the
+// next takes a pooled one of mediumBufSize. Reads of at least that size
+// bypass the buffer, as bufio.Reader's do. Not safe for concurrent use
+// (the recvDir's mutex covers it).
 type lazyReader struct {
 	rd        io.Reader
 	held      *atomic.Int32 // pooled buffers of the receiving direction
@@ -133,7 +133,7 @@ func (r *lazyReader) fill() {
 	r.err = io.ErrNoProgress
 }
 
-// release gives the large buffer back. Only when nothing unread is in it:
+// release gives the pooled buffer back. Only when nothing unread is in it:
 // fill and Read call it with nothing buffered, close discards the rest.
 func (r *lazyReader) release() {
 	if r.big != nil {
@@ -142,7 +142,7 @@ func (r *lazyReader) release() {
 	}
 }
 
-// close gives the large buffer back for good: the link's reader is done.
+// close gives the pooled buffer back for good: the link's reader is done.
 func (r *lazyReader) close() {
 	r.data, r.saturated = nil, false
 	r.release()
