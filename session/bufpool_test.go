@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"io"
 	"math/rand/v2"
 	"runtime"
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/lanchat/lanchat/internal/fuzzseed"
 )
 
 // TestLazyReaderReadsWhatBufioReads: whatever the pace of the underlying
@@ -236,4 +239,49 @@ func TestIdleLinkShrinksItsQueues(t *testing.T) {
 				queueCap(l.sendQ), queueCap(l.recvQ), queueCap(l.bulkQ), idleQueueCap)
 		}
 	}
+}
+
+// FuzzLazyReader: the input's first 16 bytes drive the pace of the
+// underlying reader and the sizes asked for, the rest is the stream. The
+// lazy reader must return exactly the stream, then EOF, and hold no pooled
+// buffer after close.
+func FuzzLazyReader(f *testing.F) {
+	for _, s := range fuzzseed.Files(f, "FuzzLazyReader") {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if len(in) < 16 {
+			return
+		}
+		seed1, seed2 := binary.BigEndian.Uint64(in), binary.BigEndian.Uint64(in[8:])
+		stream := in[16:]
+		rng := rand.New(rand.NewPCG(seed1, seed2))
+		lr := newLazyReader(&burstReader{r: bytes.NewReader(stream), rng: rand.New(rand.NewPCG(seed2, seed1))})
+		var got []byte
+		buf := make([]byte, 2*mediumBufSize)
+		for range 10 * (len(stream) + 1) {
+			size := 1 + rng.IntN(600)
+			if rng.IntN(8) == 0 {
+				size = 1 + rng.IntN(len(buf))
+			}
+			n, err := lr.Read(buf[:size])
+			got = append(got, buf[:n]...)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("read: %v", err)
+			}
+		}
+		if !bytes.Equal(got, stream) {
+			t.Fatalf("read %d bytes differing from the %d-byte stream", len(got), len(stream))
+		}
+		if n, err := lr.Read(buf[:1]); n != 0 || err != io.EOF {
+			t.Fatalf("after the end: %d, %v; want 0, EOF", n, err)
+		}
+		lr.close()
+		if h := lr.held.Load(); h != 0 {
+			t.Fatalf("%d pooled buffers held after close", h)
+		}
+	})
 }
