@@ -192,10 +192,7 @@ func (n *Node) addLink(sess *session.Link, weDialled bool, static string, announ
 	if !n.isTrusted(l.key) {
 		l.closeAsync("no longer trusted")
 	}
-	if err := n.store.TouchPeer(l.key.Fingerprint(), l.up); err != nil {
-		n.logf("recording last seen: %v", err)
-	}
-	n.rememberLink(l)
+	n.linkedPeer(l)
 	n.linkedClearsRefused(l.key)
 	for _, r := range joined {
 		_ = sess.Send(frameRoomJoin, encodeRoomFrame(r))

@@ -40,36 +40,43 @@ func (n *Node) loadRemembered() {
 	}
 }
 
-// rememberLink stores where l's peer can be dialled: the dialled address
-// of an outgoing link; for an incoming one, the address discovery heard it
-// at, if that is the link's source IP (an incoming link's port is not the
-// peer's listening port).
-func (n *Node) rememberLink(l *link) {
-	remote, ok := addrPortOf(l.sess.RemoteAddr())
-	if !ok {
+// linkedPeer records that l came up: the peer's last-seen time and where
+// it can be dialled (linkAddr), in one store transaction.
+func (n *Node) linkedPeer(l *link) {
+	remote := n.linkAddr(l)
+	fp := l.key.Fingerprint()
+	if err := n.store.PeerLinked(fp, l.up, remote); err != nil {
+		n.logf("recording the link with %s: %v", l.key, err)
 		return
 	}
-	if !l.weDialled {
-		remote = netip.AddrPort{}
-		if disc := n.disc.Load(); disc != nil {
-			for _, p := range disc.Peers() {
-				if p.Key == l.key && p.Addr.Addr() == addrOnly(l.sess.RemoteAddr()) && p.Addr.Port() != 0 {
-					remote = p.Addr
-				}
+	if remote.IsValid() {
+		n.dials.Lock()
+		n.dials.rememberedFP[remote.String()] = fp
+		n.dials.Unlock()
+	}
+}
+
+// linkAddr is where l's peer can be dialled (the zero AddrPort if
+// unknown): the dialled address of an outgoing link; for an incoming one,
+// the address discovery heard it at, if that is the link's source IP (an
+// incoming link's port is not the peer's listening port).
+func (n *Node) linkAddr(l *link) netip.AddrPort {
+	remote, ok := addrPortOf(l.sess.RemoteAddr())
+	if !ok {
+		return netip.AddrPort{}
+	}
+	if l.weDialled {
+		return remote
+	}
+	var heard netip.AddrPort
+	if disc := n.disc.Load(); disc != nil {
+		for _, p := range disc.Peers() {
+			if p.Key == l.key && p.Addr.Addr() == addrOnly(l.sess.RemoteAddr()) && p.Addr.Port() != 0 {
+				heard = p.Addr
 			}
 		}
 	}
-	if !remote.IsValid() || !n.isTrusted(l.key) {
-		return
-	}
-	fp := l.key.Fingerprint()
-	if err := n.store.RememberAddr(fp, remote); err != nil {
-		n.logf("remembering %s's address: %v", l.key, err)
-		return
-	}
-	n.dials.Lock()
-	n.dials.rememberedFP[remote.String()] = fp
-	n.dials.Unlock()
+	return heard
 }
 
 func addrPortOf(a net.Addr) (netip.AddrPort, bool) {

@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -37,7 +36,7 @@ const (
 type handshake struct {
 	cfg       *Config
 	conn      net.Conn
-	r         *bufio.Reader
+	r         *lazyReader // the link's receiving direction keeps it
 	initiator bool
 	local     *localKeys
 	state     *noise.HandshakeState
@@ -69,7 +68,7 @@ func newHandshake(conn net.Conn, cfg *Config, initiator bool) (*handshake, error
 		return nil, fmt.Errorf("%w: %w", ErrHandshake, err)
 	}
 	return &handshake{
-		cfg: cfg, conn: conn, r: bufio.NewReaderSize(conn, readBufferSize),
+		cfg: cfg, conn: conn, r: newLazyReader(conn),
 		initiator: initiator, local: local, state: state,
 	}, nil
 }

@@ -62,6 +62,11 @@ type Stats struct {
 	RekeysSent     uint64        // times the sending direction changed key
 	RekeysReceived uint64        // times the receiving direction changed key
 	RTT            time.Duration // last ping round trip; 0 before the first pong
+	// PooledBuffers is the buffers (16 or 64 KiB) the link holds from
+	// the pools all links share: while it moves data, up to 4 (read
+	// buffer, message, write buffer, a large frame's first message); 0
+	// once it waits for the peer with nothing left to send (bufpool.go).
+	PooledBuffers int
 }
 
 // flushTimeout bounds how long ending a link may wait for the peer to take
@@ -127,6 +132,7 @@ func (l *Link) Stats() Stats {
 		RekeysSent:     l.tx.rekeys.Load(),
 		RekeysReceived: l.rx.rekeys.Load(),
 		RTT:            time.Duration(l.stats.rtt.Load()),
+		PooledBuffers:  int(l.tx.pooled.Load() + l.rx.pooled.Load()),
 	}
 }
 

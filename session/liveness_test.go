@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -154,7 +153,7 @@ func keyedPair(t *testing.T, dcfg, acfg Config, nonce uint64) (dialer, acceptor 
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := &handshake{cfg: &c, conn: conn, peer: peer, r: bufio.NewReaderSize(conn, readBufferSize)}
+		h := &handshake{cfg: &c, conn: conn, peer: peer, r: newLazyReader(conn)}
 		h.tx = newSendDir(noise.UnsafeNewCipherState(suite, [32]byte{tx}, nonce), conn, c.RekeyAfterMessages)
 		h.rx = newRecvDir(noise.UnsafeNewCipherState(suite, [32]byte{rx}, nonce), conn, h.r)
 		l := newLink(h)

@@ -64,6 +64,7 @@ func (l *Link) recoverTo(who string) {
 // bytes, so the receive queue's bound holds within one batch.
 func (l *Link) readLoop() {
 	defer close(l.readerDone)
+	defer l.rx.release()
 	defer l.recoverTo("reader")
 	for {
 		f, more, err := l.rx.readFrameMore(l.cfg.MaxFrameSize)
@@ -179,6 +180,7 @@ func (l *Link) writeLoop() {
 		case body := <-l.pong:
 			err = l.writeNow(framePong, body[:])
 		case <-keepalive.C:
+			l.shrinkQueues() // idle for an interval: give back what a burst grew
 			err = l.sendPing()
 		case <-rekey.C:
 			if err = l.tx.rekey(); err == nil {
@@ -270,6 +272,13 @@ func (l *Link) writeNow(typ FrameType, body []byte) error {
 		return err
 	}
 	return l.tx.flush()
+}
+
+// shrinkQueues gives back the arrays that bursts grew in drained queues.
+func (l *Link) shrinkQueues() {
+	l.sendQ.shrink()
+	l.bulkQ.shrink()
+	l.recvQ.shrink()
 }
 
 // sendPing sends the link's age in nanoseconds; the pong echoes it.

@@ -36,6 +36,27 @@ type queued struct {
 
 func newFrameQueue(limit int) *frameQueue { return &frameQueue{limit: limit} }
 
+// idleQueueCap is the most frame slots a drained queue keeps once its link
+// is idle: a burst of small frames (up to the byte limit / QueueOverhead,
+// 65,536 for the default send queue, 32 bytes each) grows the array, and
+// shrink gives it back. A busy link keeps its array (no allocation per
+// frame).
+const idleQueueCap = 64
+
+// shrink drops the array of a drained queue that grew past idleQueueCap.
+// The writer calls it when the link has been idle for a keepalive interval.
+func (q *frameQueue) shrink() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.n == 0 && len(q.ring) > idleQueueCap {
+		q.ring, q.head = nil, 0
+	}
+	if q.block != nil { // an idle queue keeps no send block either
+		q.block.release(1)
+		q.block = nil
+	}
+}
+
 func frameCost(f Frame) int { return len(f.Body) + QueueOverhead }
 
 // minRing is the ring a queue starts with; it doubles when full.

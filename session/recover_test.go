@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"net"
@@ -51,7 +50,7 @@ func TestLinkRecoversFromPanic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := &handshake{cfg: &c, conn: conn, r: bufio.NewReaderSize(conn, readBufferSize)}
+		h := &handshake{cfg: &c, conn: conn, r: newLazyReader(conn)}
 		h.tx = newSendDir(noise.UnsafeNewCipherState(newSuite(nil), [32]byte{tx}, 0), conn, c.RekeyAfterMessages)
 		h.rx = newRecvDir(noise.UnsafeNewCipherState(rxSuite, [32]byte{rx}, 0), conn, h.r)
 		l := newLink(h)

@@ -18,7 +18,7 @@ import (
 // from a pool for each batch of frames and goes back once they are written,
 // and received frames are decrypted into memory that Recv hands out.
 const (
-	readBufferSize  = 16 << 10 // bufio.Reader on the conn
+	readBufferSize  = 16 << 10 // bufio.Reader of the tests' raw peers
 	writeBufferSize = 64 << 10 // encrypted bytes gathered before a write
 
 	// recvBlockMax bounds the block that small received messages are
@@ -51,6 +51,7 @@ type sendDir struct {
 	broken     error   // after a failed write the stream is cut mid-message
 
 	rekeys atomic.Uint64 // read without mu: a writer may hold it while blocked
+	pooled atomic.Int32  // pooled buffers held (read without mu)
 }
 
 func newSendDir(cs *noise.CipherState, w io.Writer, rekeyAfter uint64) *sendDir {
@@ -131,6 +132,7 @@ func (s *sendDir) writeFrameLocked(typ FrameType, body []byte) error {
 func (s *sendDir) bufferLocked() []byte {
 	if s.out == nil {
 		s.out = writeBufs.Get().(*[]byte)
+		s.pooled.Add(1)
 	}
 	return *s.out
 }
@@ -189,6 +191,7 @@ func (s *sendDir) flushLocked() error {
 	if s.out != nil {
 		writeBufs.Put(s.out)
 		s.out = nil
+		s.pooled.Add(-1)
 	}
 	return err
 }
@@ -225,6 +228,7 @@ type recvDir struct {
 	lastNonce uint64 // nonce of the message readFrame last read
 
 	rekeys atomic.Uint64 // read without mu
+	pooled *atomic.Int32 // pooled buffers held, the lazyReader's included (read without mu)
 }
 
 // bufferedReader is the buffered reader a recvDir reads the conn through
@@ -236,7 +240,22 @@ type bufferedReader interface {
 }
 
 func newRecvDir(cs *noise.CipherState, conn net.Conn, r bufferedReader) *recvDir {
-	return &recvDir{cs: cs, r: r, conn: conn}
+	pooled := new(atomic.Int32)
+	if lr, ok := r.(*lazyReader); ok {
+		pooled = lr.held
+	}
+	return &recvDir{cs: cs, r: r, conn: conn, pooled: pooled}
+}
+
+// release gives the reader's pooled buffer back: the link's reader has
+// returned.
+func (d *recvDir) release() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.block = nil
+	if lr, ok := d.r.(*lazyReader); ok {
+		lr.close()
+	}
 }
 
 // readFrame reads and decrypts one frame. Session frames other than close

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -79,40 +80,77 @@ func (db *DB) RememberAddr(fp lcrypto.Fingerprint, addr netip.AddrPort) error {
 	if err != nil {
 		return fmt.Errorf("remember %s: %w", fp.Short(), err)
 	}
-	err = db.update(func(tx *bbolt.Tx) error {
-		if tx.Bucket(bucketTrusted).Get(fp[:]) == nil {
-			return ErrNotTrusted
+	if err := db.update(func(tx *bbolt.Tx) error { return rememberAddrTx(tx, k, fp, addr) }); err != nil {
+		return fmt.Errorf("remember %s: %w", fp.Short(), err)
+	}
+	return nil
+}
+
+// rememberAddrTx is RememberAddr inside tx.
+func rememberAddrTx(tx *bbolt.Tx, k *keyring, fp lcrypto.Fingerprint, addr netip.AddrPort) error {
+	if tx.Bucket(bucketTrusted).Get(fp[:]) == nil {
+		return ErrNotTrusted
+	}
+	b, err := tx.CreateBucketIfNotExists(bucketAddrs)
+	if err != nil {
+		return err
+	}
+	var list []netip.AddrPort
+	legacy := false
+	if v := b.Get(fp[:]); v != nil {
+		list, legacy, err = openAddrs(k, fp[:], v)
+		if errors.Is(err, ErrDamaged) {
+			list, err = nil, nil // a damaged hint is replaced, never trusted
 		}
-		b, err := tx.CreateBucketIfNotExists(bucketAddrs)
 		if err != nil {
 			return err
 		}
-		var list []netip.AddrPort
-		legacy := false
-		if v := b.Get(fp[:]); v != nil {
-			list, legacy, err = openAddrs(k, fp[:], v)
-			if errors.Is(err, ErrDamaged) {
-				list, err = nil, nil // a damaged hint is replaced, never trusted
-			}
-			if err != nil {
-				return err
-			}
+	}
+	if err := sealLegacyAddrs(k, b); err != nil {
+		return err
+	}
+	if len(list) > 0 && list[0] == addr && !legacy {
+		return nil // nothing new: no write
+	}
+	list = slices.DeleteFunc(list, func(a netip.AddrPort) bool { return a == addr })
+	list = append([]netip.AddrPort{addr}, list...)
+	if len(list) > MaxPeerAddrs {
+		list = list[:MaxPeerAddrs]
+	}
+	return b.Put(fp[:], k.seal(encodeAddrs(list), recordAD(fp[:], bucketAddrs)))
+}
+
+// PeerLinked records that a link with the trusted peer fp came up at seen,
+// in one transaction (one commit and one fsync where two were): TouchPeer's
+// last-seen time and, unless addr is the zero AddrPort, RememberAddr's
+// address. A peer not on the trust list gives ErrNotTrusted and changes
+// nothing.
+func (db *DB) PeerLinked(fp lcrypto.Fingerprint, seen time.Time, addr netip.AddrPort) error {
+	if addr.IsValid() && addr.Port() == 0 {
+		return fmt.Errorf("link with %s: %w: address %v", fp.Short(), ErrRecord, addr)
+	}
+	wk, err := db.writeKey()
+	if err != nil {
+		return fmt.Errorf("link with %s: %w", fp.Short(), err)
+	}
+	open := db.readRing()
+	var k *keyring
+	if addr.IsValid() {
+		if k, err = db.ring(); err != nil {
+			return fmt.Errorf("link with %s: %w", fp.Short(), err)
 		}
-		if err := sealLegacyAddrs(k, b); err != nil {
+	}
+	err = db.update(func(tx *bbolt.Tx) error {
+		if err := updatePeerTx(tx, wk, open, fp, touch(seen)); err != nil {
 			return err
 		}
-		if len(list) > 0 && list[0] == addr && !legacy {
-			return nil // nothing new: no write
+		if !addr.IsValid() {
+			return nil
 		}
-		list = slices.DeleteFunc(list, func(a netip.AddrPort) bool { return a == addr })
-		list = append([]netip.AddrPort{addr}, list...)
-		if len(list) > MaxPeerAddrs {
-			list = list[:MaxPeerAddrs]
-		}
-		return b.Put(fp[:], k.seal(encodeAddrs(list), recordAD(fp[:], bucketAddrs)))
+		return rememberAddrTx(tx, k, fp, addr)
 	})
 	if err != nil {
-		return fmt.Errorf("remember %s: %w", fp.Short(), err)
+		return fmt.Errorf("link with %s: %w", fp.Short(), err)
 	}
 	return nil
 }

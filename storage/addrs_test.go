@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -127,4 +128,53 @@ func TestPeerAddrsSealed(t *testing.T) {
 		}
 	}
 	checkFile(t, path)
+}
+
+// PeerLinked is TouchPeer and RememberAddr in one transaction: both
+// effects or, for a peer not trusted, neither.
+func TestPeerLinked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lanchat.db")
+	db, err := Open(path, DefaultOptions())
+	must(t, err)
+	bob, carol := testFingerprint(2), testFingerprint(1)
+	a := func(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+	t0 := time.Unix(1_700_000_000, 0)
+	if err := db.PeerLinked(bob, t0, a("10.0.0.2:47101")); !errors.Is(err, ErrNotTrusted) {
+		t.Fatalf("untrusted: %v, want ErrNotTrusted", err)
+	}
+	if got, err := db.PeerAddrs(); err != nil || len(got) != 0 {
+		t.Fatalf("untrusted: remembered %v, %v; want nothing", got, err)
+	}
+	_, err = db.Trust(bob, "bob")
+	must(t, err)
+	_, err = db.Trust(carol, "carol")
+	must(t, err)
+	must(t, db.PeerLinked(bob, t0, a("10.0.0.2:47101")))
+	must(t, db.PeerLinked(bob, t0.Add(time.Second), a("10.0.0.3:47101")))
+	must(t, db.PeerLinked(bob, t0.Add(-time.Hour), a("10.0.0.2:47101"))) // an older time: the address still counts
+	must(t, db.PeerLinked(carol, t0, netip.AddrPort{}))                  // accepted link: no address to remember
+	if err := db.PeerLinked(carol, t0, a("10.0.0.9:0")); !errors.Is(err, ErrRecord) {
+		t.Fatalf("port 0: %v, want ErrRecord", err)
+	}
+	must(t, db.Close())
+	db, err = Open(path, DefaultOptions())
+	must(t, err)
+	t.Cleanup(func() {
+		must(t, db.Close())
+		checkFile(t, path)
+	})
+	got, err := db.PeerAddrs()
+	must(t, err)
+	if want := []netip.AddrPort{a("10.0.0.2:47101"), a("10.0.0.3:47101")}; !slices.Equal(got[bob], want) || len(got[carol]) != 0 {
+		t.Fatalf("addresses: bob %v (want %v), carol %v (want none)", got[bob], want, got[carol])
+	}
+	peers, err := db.TrustedPeers()
+	must(t, err)
+	seen := map[lcrypto.Fingerprint]time.Time{}
+	for _, p := range peers {
+		seen[p.Fingerprint] = p.LastSeen
+	}
+	if !seen[bob].Equal(t0.Add(time.Second)) || !seen[carol].Equal(t0) {
+		t.Fatalf("last seen: bob %v (want %v), carol %v (want %v)", seen[bob], t0.Add(time.Second), seen[carol], t0)
+	}
 }

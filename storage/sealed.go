@@ -10,6 +10,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"go.etcd.io/bbolt"
 	"golang.org/x/crypto/chacha20poly1305"
@@ -76,7 +78,18 @@ type keyring struct {
 	index []byte
 	box   *ecdh.PrivateKey // opens what was sealed to the data key's public key
 	raw   []byte           // the data key itself, for re-sealing
+
+	// roomIDs remembers roomID's answers, up to maxCachedRoomIDs rooms:
+	// every read or write of a room names it, and an HMAC costs a
+	// kilobyte of garbage each time (a link coming up reads each shared
+	// room several times).
+	roomIDs     sync.Map // room → [roomIDSize]byte
+	roomIDCount atomic.Int32
 }
+
+// maxCachedRoomIDs bounds the room ids a keyring remembers (a node's rooms
+// and conversations are far fewer; names a peer sends are not all kept).
+const maxCachedRoomIDs = 4096
 
 func newKeyring(dataKey []byte) (*keyring, error) {
 	if len(dataKey) != dataKeySize {
@@ -270,9 +283,25 @@ func (k *keyring) open(sealed, ad []byte) ([]byte, error) {
 	return plain, nil
 }
 
-// roomID names room in the file.
+// roomID names room in the file. The caller may keep or change the slice.
 func (k *keyring) roomID(room string) []byte {
-	m := hmac.New(sha256.New, k.index)
+	if id, ok := k.roomIDs.Load(room); ok {
+		a := id.([roomIDSize]byte)
+		return a[:]
+	}
+	id := computeRoomID(k.index, room)
+	if k.roomIDCount.Load() < maxCachedRoomIDs {
+		if _, loaded := k.roomIDs.LoadOrStore(room, [roomIDSize]byte(id)); !loaded {
+			k.roomIDCount.Add(1)
+		}
+	}
+	return id
+}
+
+// computeRoomID is roomID without the cache: HMAC-SHA256(index key, room),
+// cut to roomIDSize bytes.
+func computeRoomID(index []byte, room string) []byte {
+	m := hmac.New(sha256.New, index)
 	m.Write([]byte(room))
 	return m.Sum(nil)[:roomIDSize]
 }

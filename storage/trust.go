@@ -121,17 +121,21 @@ func (db *DB) TrustedPeers() ([]TrustedPeer, error) {
 // TouchPeer records that fp was seen at seen (a link came up). An earlier
 // time than the stored one is ignored. ErrNotTrusted if fp is not trusted.
 func (db *DB) TouchPeer(fp lcrypto.Fingerprint, seen time.Time) error {
-	err := db.updatePeer(fp, func(p *TrustedPeer, found bool) bool {
+	if err := db.updatePeer(fp, touch(seen)); err != nil {
+		return fmt.Errorf("touch %s: %w", fp.Short(), err)
+	}
+	return nil
+}
+
+// touch is TouchPeer's change: a later last-seen time.
+func touch(seen time.Time) func(p *TrustedPeer, found bool) bool {
+	return func(p *TrustedPeer, found bool) bool {
 		if !found || !seen.After(p.LastSeen) {
 			return false
 		}
 		p.LastSeen = seen
 		return true
-	})
-	if err != nil {
-		return fmt.Errorf("touch %s: %w", fp.Short(), err)
 	}
-	return nil
 }
 
 // updatePeer reads fp's entry, lets change edit it, and writes it back if
@@ -143,32 +147,36 @@ func (db *DB) updatePeer(fp lcrypto.Fingerprint, change func(p *TrustedPeer, fou
 		return err
 	}
 	k := db.readRing()
-	return db.update(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketTrusted)
-		var p TrustedPeer
-		var sealedName []byte
-		v := b.Get(fp[:])
-		if v != nil {
-			var err error
-			if p, sealedName, err = decodeSealedPeer(fp, v, k); err != nil {
-				return err
-			}
-		}
-		name := p.Name
-		if !change(&p, v != nil) {
-			if v == nil {
-				return ErrNotTrusted
-			}
-			return nil
-		}
-		if err := CheckName(p.Name); err != nil {
+	return db.update(func(tx *bbolt.Tx) error { return updatePeerTx(tx, wk, k, fp, change) })
+}
+
+// updatePeerTx is updatePeer inside tx, with the keys it needs: wk to seal
+// a changed name, k to open the stored one.
+func updatePeerTx(tx *bbolt.Tx, wk writeKey, k *keyring, fp lcrypto.Fingerprint, change func(p *TrustedPeer, found bool) bool) error {
+	b := tx.Bucket(bucketTrusted)
+	var p TrustedPeer
+	var sealedName []byte
+	v := b.Get(fp[:])
+	if v != nil {
+		var err error
+		if p, sealedName, err = decodeSealedPeer(fp, v, k); err != nil {
 			return err
 		}
-		if v == nil || p.Name != name {
-			sealedName = wk.seal([]byte(p.Name), recordAD(fp[:], bucketTrusted))
+	}
+	name := p.Name
+	if !change(&p, v != nil) {
+		if v == nil {
+			return ErrNotTrusted
 		}
-		return b.Put(fp[:], encodeSealedPeer(p, sealedName))
-	})
+		return nil
+	}
+	if err := CheckName(p.Name); err != nil {
+		return err
+	}
+	if v == nil || p.Name != name {
+		sealedName = wk.seal([]byte(p.Name), recordAD(fp[:], bucketTrusted))
+	}
+	return b.Put(fp[:], encodeSealedPeer(p, sealedName))
 }
 
 // Trusted-peer record as stored from schema 2 on (integers big-endian):

@@ -26,7 +26,9 @@ type sizes struct {
 	discTrials   int   // node starts timed by the discovery figure
 	memoryLinks  int   // links of the node whose RSS is read
 	memorySettle time.Duration
-	fileBytes    int // size of the file of the file-transfer figures
+	roomLinks    int           // idle links of the node in many rooms
+	roomsIdle    time.Duration // window of its idle CPU time
+	fileBytes    int           // size of the file of the file-transfer figures
 }
 
 // fanoutSize is one room size of the fan-out figure.
@@ -55,6 +57,8 @@ func sizesFor(quick bool) sizes {
 			discTrials:   2,
 			memoryLinks:  32,
 			memorySettle: 2 * time.Second,
+			roomLinks:    64,
+			roomsIdle:    3 * time.Second,
 			fileBytes:    64 << 20,
 		}
 	}
@@ -73,6 +77,8 @@ func sizesFor(quick bool) sizes {
 		discTrials:   5,
 		memoryLinks:  32,
 		memorySettle: 3 * time.Second,
+		roomLinks:    64,
+		roomsIdle:    10 * time.Second,
 		fileBytes:    256 << 20,
 	}
 }
@@ -172,6 +178,7 @@ var figures = []figure{
 	{"discovery", runDiscovery},
 	{"discovery by mDNS", runMDNS},
 	{"memory", runMemory},
+	{"rooms", runRooms},
 	{"handshake", runHandshake},
 	{"link", runLink},
 	{"web UI", runWeb},

@@ -154,7 +154,27 @@ const methodNotes = `## What each figure measures
   cleanly: time until the other side reports it gone.
 - **memory**: VmRSS of the real binary (` + "`lanchat chat`" + `) idle, and with links to
   32 peers (idle links, after a settle time); per-link cost is the difference
-  divided by the number of links.
+  divided by the number of links. The process's heap stays under the Go
+  collector's 4 MB floor, so no collection runs after the links come up:
+  this RSS holds the garbage of the link-up (handshakes, syncs, stores;
+  about 80 KB per link end) as well as what the links keep. "In process" is
+  what an idle link keeps: 64 links between in-process nodes
+  (chat.BenchmarkIdleLinkMemory), heap in use plus goroutine stacks after
+  two collections, divided by the 128 link ends, with the goroutines each
+  end runs; the same for 64 links that each first carried a catch-up of 100
+  messages (each peer alone in a room of its own; sync batches are large
+  frames); and the bytes a link end allocates while it comes up.
+- **rooms**: one node in many rooms. A node joins at most 64 rooms
+  (chat.MaxRooms; a peer announcing more is refused, PROTOCOL.md 5.2), so
+  the figure runs at 64, not the 1,000 of issue 19. In process: Join of each
+  room after the first (each stored); two nodes in those rooms, one holding
+  a message in each that the other lacks, link through a counting proxy:
+  time from link up until the last of them is stored, and the bytes and
+  Noise messages (≈ frames) both ways from connect (handshake included).
+  The real binary in those rooms with 64 idle links (in-process peers in the
+  same rooms): its CPU time over an idle window (/proc/PID/stat), then its
+  VmRSS, against issue 19's target for 1,000 rooms (not met while 1,000
+  rooms cannot be joined).
 - **handshake**: session.Dial/Accept over loopback TCP (connect, Noise XX,
   identity signatures checked, trust checks, hello frames, clean close),
   counted per end: one node's share of the work. Baselines: flynn/noise XX
