@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -164,19 +165,40 @@ func (l *link) handleSyncResponse(ctx context.Context, body []byte, out chan<- d
 	if err != nil {
 		return err
 	}
+	// Each message is decoded once: a message of another room refuses the
+	// batch, else the first malformed one does; the rest are screened as
+	// one batch.
+	decoded := make([]Message, 0, len(resp.Msgs))
+	var malformed error
 	for _, raw := range resp.Msgs {
-		if m, err := DecodeMessage(raw); err == nil && m.Room != resp.Room {
+		m, err := DecodeMessage(raw)
+		if err != nil {
+			malformed = cmp.Or(malformed, err)
+			decoded = append(decoded, Message{})
+			continue
+		}
+		if m.Room != resp.Room {
 			return fmt.Errorf("%w: a message of room %s in a sync batch of %s", ErrFrame, m.Room, resp.Room)
 		}
+		decoded = append(decoded, m)
 	}
 	if isConvo(resp.Room) != convo {
 		return fmt.Errorf("%w: a sync response for %s in the wrong frame type", ErrFrame, resp.Room)
+	}
+	if malformed != nil {
+		return malformed
 	}
 	want := n.wanted
 	if convo {
 		want = func(m *Message) bool { return n.wantedConvo(l, m) }
 	}
-	msgs, raws, err := n.screenWith(ctx, l, resp.Msgs, want)
+	msgs, raws := decoded[:0], make([][]byte, 0, len(resp.Msgs))
+	for i := range decoded {
+		if want(&decoded[i]) {
+			msgs, raws = append(msgs, decoded[i]), append(raws, resp.Msgs[i])
+		}
+	}
+	msgs, raws, err = n.screenDecoded(ctx, l, msgs, raws)
 	if err != nil {
 		return err
 	}
