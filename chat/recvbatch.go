@@ -9,8 +9,11 @@ import (
 // maxChatRun bounds the chat frames a link's reader takes from its receive
 // queue at once (the frames that arrived while it was busy): their
 // signatures are checked as one batch, and they go to the store as one
-// delivery.
-const maxChatRun = 256
+// delivery. A batch has a fixed cost (crypto.VerifyBatch's torsion checks,
+// about 64 single verifications), so on a busy link larger runs cost less
+// per message: 1024 measured about 4% cheaper per core than 256 in the
+// chat-receive benchmark, and keeps a run's check to about 15 ms.
+const maxChatRun = 1024
 
 // handleChatRun handles first, a chat message frame, together with the chat
 // frames queued right behind it. It returns the first queued frame of

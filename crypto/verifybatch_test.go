@@ -129,6 +129,15 @@ func torsionPoints(t testing.TB) []*edwards25519.Point {
 var goodOnce struct {
 	sync.Once
 	items []sigItem
+	bySig map[string]sigItem
+}
+
+// knownGood reports whether it is one of goodItems' signatures, unchanged
+// (crypto/ed25519 accepts it; tests skip asking it again, race-enabled
+// verification being slow).
+func knownGood(it sigItem) bool {
+	g, ok := goodOnce.bySig[string(it.sig)]
+	return ok && bytes.Equal(g.pub, it.pub) && bytes.Equal(g.msg, it.msg) && g.domain == it.domain
 }
 
 // goodItems returns n good signatures by 3 keys (a copy: callers corrupt them).
@@ -145,6 +154,10 @@ func goodItems(t testing.TB, n int) []sigItem {
 			msg := fmt.Appendf(nil, "message %d", i)
 			goodOnce.items = append(goodOnce.items, sigItem{pub: k.Public().(ed25519.PublicKey), domain: DomainMessage,
 				msg: msg, sig: ed25519.Sign(k, withDomain(DomainMessage, msg))})
+		}
+		goodOnce.bySig = map[string]sigItem{}
+		for _, it := range goodOnce.items {
+			goodOnce.bySig[string(it.sig)] = it
 		}
 	})
 	if n > len(goodOnce.items) {
@@ -164,7 +177,7 @@ func checkAgrees(t *testing.T, items []sigItem) {
 	got := make([]bool, len(items))
 	verifyItems(rand.Reader, items, got)
 	for i := range items {
-		if want := items[i].single(); got[i] != want {
+		if want := knownGood(items[i]) || items[i].single(); got[i] != want {
 			t.Fatalf("item %d of %d: batch says %v, crypto/ed25519 says %v", i, len(items), got[i], want)
 		}
 	}
@@ -175,7 +188,7 @@ func TestVerifyBatchSpeccheckVectors(t *testing.T) {
 	for i, v := range vectors {
 		t.Run(fmt.Sprintf("case%d", i), func(t *testing.T) {
 			checkAgrees(t, []sigItem{v}) // alone
-			for _, at := range []int{0, BatchMin / 2, BatchMin} {
+			for _, at := range []int{0, BatchMin} {
 				items := goodItems(t, BatchMin)
 				items = append(items[:at], append([]sigItem{v}, items[at:]...)...)
 				checkAgrees(t, items)
@@ -274,7 +287,7 @@ func addL(sig []byte) []byte {
 func TestVerifyBatchOneOrTwoBad(t *testing.T) {
 	rng := mrand.New(mrand.NewPCG(1, 2))
 	for _, c := range corruptions {
-		for _, n := range []int{BatchMin, 200} {
+		for _, n := range []int{BatchMin, BatchMin + 37} {
 			t.Run(fmt.Sprintf("%s/n=%d", c.name, n), func(t *testing.T) {
 				items := goodItems(t, n)
 				i := rng.IntN(n)
