@@ -188,11 +188,10 @@ func TestVerifyBatchSpeccheckVectors(t *testing.T) {
 	for i, v := range vectors {
 		t.Run(fmt.Sprintf("case%d", i), func(t *testing.T) {
 			checkAgrees(t, []sigItem{v}) // alone
-			for _, at := range []int{0, BatchMin} {
-				items := goodItems(t, BatchMin)
-				items = append(items[:at], append([]sigItem{v}, items[at:]...)...)
-				checkAgrees(t, items)
-			}
+			at := i * BatchMin / len(vectors) // spread over the batch, the first at 0
+			items := goodItems(t, BatchMin)
+			items = append(items[:at], append([]sigItem{v}, items[at:]...)...)
+			checkAgrees(t, items)
 		})
 	}
 	// All of them in one batch with good ones.
@@ -287,7 +286,7 @@ func addL(sig []byte) []byte {
 func TestVerifyBatchOneOrTwoBad(t *testing.T) {
 	rng := mrand.New(mrand.NewPCG(1, 2))
 	for _, c := range corruptions {
-		for _, n := range []int{BatchMin, BatchMin + 37} {
+		for _, n := range []int{BatchMin} {
 			t.Run(fmt.Sprintf("%s/n=%d", c.name, n), func(t *testing.T) {
 				items := goodItems(t, n)
 				i := rng.IntN(n)
@@ -335,7 +334,7 @@ func TestVerifyBatchCancellingTorsion(t *testing.T) {
 	s := newSigner(t)
 	tors := torsionPoints(t)
 	order2 := tors[4]
-	for run := range 16 {
+	for run := range 8 {
 		items := goodItems(t, BatchMin)
 		for k := range 2 {
 			msg := fmt.Appendf(nil, "order two %d %d", run, k)
@@ -501,7 +500,7 @@ func BenchmarkVerifySingle(b *testing.B) {
 }
 
 func BenchmarkVerifyBatch(b *testing.B) {
-	for _, n := range []int{1, 8, 64, 256, 1024} {
+	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 			items := goodItems(b, n)
 			// One author, as in a sync batch or a busy room.
@@ -521,3 +520,6 @@ func BenchmarkVerifyBatch(b *testing.B) {
 		})
 	}
 }
+
+// benchSizes are BenchmarkVerifyBatch's batch sizes.
+var benchSizes = []int{1, 8, 64, 128, 256, 1024}

@@ -163,6 +163,7 @@ type figure struct {
 var figures = []figure{
 	{"durable writes", runDurable},
 	{"chat receive", runReceive},
+	{"batch verify", runVerifyBatch},
 	{"room fan-out", runFanout},
 	{"receipts", runReceipts},
 	{"history query", runHistory},

@@ -5,6 +5,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/lanchat/lanchat/chat"
@@ -37,13 +39,20 @@ func runCatchUp(ctx context.Context, b *bench) ([]row, error) {
 	if err != nil {
 		return nil, fmt.Errorf("raw link baseline: %w", err)
 	}
+	verify, err := verifyAllCores(raws)
+	if err != nil {
+		return nil, fmt.Errorf("verify baseline: %w", err)
+	}
 	target, ok := "—", check(nil)
 	if n >= 100_000 {
 		target, ok = "≤ 5 s", func(l, _ float64) bool { return l <= 5 }
 	}
+	catchUp := fmt.Sprintf("catch-up: %s missed messages, link up → all stored", thousands(float64(n)))
 	return []row{
-		compared(fmt.Sprintf("catch-up: %s missed messages, link up → all stored", thousands(float64(n))),
-			measure{took.Seconds(), "s", ""}, measure{base.Seconds(), "s", "same bytes over one raw TCP + ChaCha20-Poly1305 link"}, target, ok),
+		compared(catchUp, measure{took.Seconds(), "s", ""}, measure{base.Seconds(), "s", "same bytes over one raw TCP + ChaCha20-Poly1305 link"}, target, ok),
+		compared(catchUp, measure{took.Seconds(), "s", ""},
+			measure{verify.Seconds(), "s", fmt.Sprintf("decode + single Ed25519 verify of the same messages in memory, %d goroutines", runtime.GOMAXPROCS(0))},
+			"≤ 1.2×", func(l, b float64) bool { return l <= 1.2*b }),
 		alone(fmt.Sprintf("catch-up: %s missed messages, node start → all stored", thousands(float64(n))),
 			measure{sinceStart.Seconds(), "s", ""}, "—", nil),
 	}, nil
@@ -120,4 +129,38 @@ func lanchatCatchUp(ctx context.Context, b *bench, owner *lcrypto.Identity, msgs
 		return 0, 0, fmt.Errorf("%w (%d of %d stored)", err, have, want)
 	}
 	return done.Sub(up.Time), done.Sub(start), nil
+}
+
+// verifyAllCores times decoding and verifying each of raws singly (as a
+// node without batch verification would), spread over GOMAXPROCS
+// goroutines: the catch-up's verify bound on this machine.
+func verifyAllCores(raws [][]byte) (time.Duration, error) {
+	workers := runtime.GOMAXPROCS(0)
+	errs := make([]error, workers)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(raws); i += workers {
+				m, err := chat.DecodeMessage(raws[i])
+				if err == nil {
+					err = m.Verify()
+				}
+				if err != nil {
+					errs[w] = fmt.Errorf("message %d: %w", i, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	for _, err := range errs {
+		if err != nil {
+			return 0, err
+		}
+	}
+	return took, nil
 }
