@@ -187,7 +187,7 @@ func TestVerifyBatchSpeccheckVectors(t *testing.T) {
 	vectors := speccheckItems(t)
 	for i, v := range vectors {
 		t.Run(fmt.Sprintf("case%d", i), func(t *testing.T) {
-			checkAgrees(t, []sigItem{v}) // alone
+			checkAgrees(t, []sigItem{v})      // alone
 			at := i * BatchMin / len(vectors) // spread over the batch, the first at 0
 			items := goodItems(t, BatchMin)
 			items = append(items[:at], append([]sigItem{v}, items[at:]...)...)
