@@ -81,6 +81,9 @@ func (n *Node) screenWith(ctx context.Context, from *link, raws [][]byte, want f
 // msgs[i] was decoded from keep[i]. Their signatures are checked together
 // (verifyRaw: one batch where there are enough).
 func (n *Node) screenDecoded(ctx context.Context, from *link, msgs []Message, keep [][]byte) ([]Message, [][]byte, error) {
+	if len(msgs) == 0 {
+		return nil, nil, nil
+	}
 	msgs, keep, conflicts, err := n.dropStored(msgs, keep)
 	if err != nil || len(msgs) == 0 {
 		return nil, nil, err

@@ -66,9 +66,12 @@ func (l *link) serve() {
 		if err != nil {
 			return
 		}
-		if f.Type == frameChat {
+		switch f.Type {
+		case frameChat:
 			next, err = l.handleChatRun(ctx, f, deliveries)
-		} else {
+		case frameSyncResponse:
+			next, err = l.handleSyncRun(ctx, f, deliveries)
+		default:
 			err = l.handleFrame(ctx, f, deliveries)
 		}
 		if err != nil {
@@ -115,9 +118,7 @@ func closeFor(sess *session.Link, err error) {
 func (l *link) handleFrame(ctx context.Context, f session.Frame, out chan<- delivery) error {
 	n := l.node
 	switch f.Type {
-	case frameSyncResponse: // frameChat: handleChatRun
-		return l.handleSyncResponse(ctx, f.Body, out, false)
-	case frameSyncRequest:
+	case frameSyncRequest: // frameChat and frameSyncResponse: recvbatch.go
 		req, err := decodeSyncRequest(f.Body)
 		if err != nil {
 			return err

@@ -160,14 +160,27 @@ func (l *link) serveSync(ctx context.Context, req syncRequest) {
 // convo tells which frame type brought it: a conversation's (0x19) or an
 // open room's (0x12).
 func (l *link) handleSyncResponse(ctx context.Context, body []byte, out chan<- delivery, convo bool) error {
-	n := l.node
-	resp, err := decodeSyncResponse(body)
+	resp, msgs, raws, err := l.decodeSyncBatch(body, convo)
 	if err != nil {
 		return err
 	}
-	// Each message is decoded once: a message of another room refuses the
-	// batch, else the first malformed one does; the rest are screened as
-	// one batch.
+	var done []string
+	if resp.Done {
+		done = []string{resp.Room}
+	}
+	return l.submitSync(ctx, out, msgs, raws, done)
+}
+
+// decodeSyncBatch decodes a sync response and returns its messages that
+// pass the cheap checks (wanted, or wantedConvo for a conversation's), with
+// their encodings. Each message is decoded once: a message of another room
+// refuses the batch, else the first malformed one does.
+func (l *link) decodeSyncBatch(body []byte, convo bool) (syncResponse, []Message, [][]byte, error) {
+	n := l.node
+	resp, err := decodeSyncResponse(body)
+	if err != nil {
+		return resp, nil, nil, err
+	}
 	decoded := make([]Message, 0, len(resp.Msgs))
 	var malformed error
 	for _, raw := range resp.Msgs {
@@ -178,15 +191,15 @@ func (l *link) handleSyncResponse(ctx context.Context, body []byte, out chan<- d
 			continue
 		}
 		if m.Room != resp.Room {
-			return fmt.Errorf("%w: a message of room %s in a sync batch of %s", ErrFrame, m.Room, resp.Room)
+			return resp, nil, nil, fmt.Errorf("%w: a message of room %s in a sync batch of %s", ErrFrame, m.Room, resp.Room)
 		}
 		decoded = append(decoded, m)
 	}
 	if isConvo(resp.Room) != convo {
-		return fmt.Errorf("%w: a sync response for %s in the wrong frame type", ErrFrame, resp.Room)
+		return resp, nil, nil, fmt.Errorf("%w: a sync response for %s in the wrong frame type", ErrFrame, resp.Room)
 	}
 	if malformed != nil {
-		return malformed
+		return resp, nil, nil, malformed
 	}
 	want := n.wanted
 	if convo {
@@ -198,24 +211,30 @@ func (l *link) handleSyncResponse(ctx context.Context, body []byte, out chan<- d
 			msgs, raws = append(msgs, decoded[i]), append(raws, resp.Msgs[i])
 		}
 	}
-	msgs, raws, err = n.screenDecoded(ctx, l, msgs, raws)
+	return resp, msgs, raws, nil
+}
+
+// submitSync screens the messages of one or more sync responses (one
+// signature batch) and submits them as one write; then, for each room in
+// done (whose last response was among them), an empty delivery that
+// compares chains once the write is durable (converge.go).
+func (l *link) submitSync(ctx context.Context, out chan<- delivery, msgs []Message, raws [][]byte, done []string) error {
+	n := l.node
+	msgs, raws, err := n.screenDecoded(ctx, l, msgs, raws)
 	if err != nil {
 		return err
 	}
-	d := delivery{msgs: msgs, raws: raws, catchUp: true}
-	if resp.Done {
-		d.checkRoom = resp.Room // once durable, compare chains (converge.go)
-	}
-	if len(msgs) == 0 {
-		if !resp.Done {
-			return nil
+	if len(msgs) > 0 {
+		if err := n.submit(ctx, out, delivery{msgs: msgs, raws: raws, catchUp: true}); err != nil {
+			return err
 		}
+	}
+	for _, room := range done {
 		select {
-		case out <- d:
-			return nil
+		case out <- delivery{catchUp: true, checkRoom: room}:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-	return n.submit(ctx, out, d)
+	return nil
 }
