@@ -189,3 +189,27 @@ func TestChatRunMalformedEndsRun(t *testing.T) {
 		}
 	}
 }
+
+// Sync responses sent back to back (taken together as one signature batch
+// when they queue up): a bad signature in one of them drops that message
+// only; a malformed response behind them closes the link, after the
+// messages of the responses before it are stored.
+func TestSyncRunDropsBadAndEndsAtMalformed(t *testing.T) {
+	c := newCluster(t)
+	alice := c.add("alice")
+	mallory := newID(t)
+	link := c.hostileMember(alice, mallory)
+	const per, batches = 60, 4
+	raws := malloryBatch(t, mallory, per*batches, 5, 130)
+	for b := range batches {
+		resp := syncResponse{Room: "lobby", Done: b == batches-1, Msgs: raws[b*per : (b+1)*per]}
+		if err := link.Send(frameSyncResponse, resp.encode()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := link.Send(frameSyncResponse, []byte{0xff}); err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(t, "a malformed sync response to close the link", link.Done())
+	checkBatchedOutcome(t, alice, per*batches, 5, 130)
+}
