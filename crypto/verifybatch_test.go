@@ -321,6 +321,15 @@ func TestVerifyBatchMixedOrderR(t *testing.T) {
 				t.Fatal("cofactored equation does not hold for the crafted signature")
 			}
 			items := append(goodItems(t, BatchMin), crafted)
+			// And an honest signature whose R has T added afterwards
+			// (the hash changes with R: refused by both equations).
+			honest := items[7]
+			R, err := new(edwards25519.Point).SetBytes(honest.sig[:32])
+			if err != nil {
+				t.Fatal(err)
+			}
+			honest.sig = append(R.Add(R, tor).Bytes(), honest.sig[32:]...)
+			items = append(items, honest)
 			checkAgrees(t, items)
 		})
 	}
