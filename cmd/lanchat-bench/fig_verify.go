@@ -19,14 +19,14 @@ func runVerifyBatch(ctx context.Context, b *bench) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	single, err := metric(res, "BenchmarkVerifySingle", "ns/sig")
+	single, err := metric(res, "BenchmarkVerifySingle", "cpu-ns/sig")
 	if err != nil {
 		return nil, err
 	}
 	base := measure{single / 1e3, "µs", "crypto/ed25519.Verify, one at a time"}
 	var rows []row
 	for _, n := range []int{64, 128, 256, 1024} {
-		v, err := metric(res, fmt.Sprintf("BenchmarkVerifyBatch/n=%d", n), "ns/sig")
+		v, err := metric(res, fmt.Sprintf("BenchmarkVerifyBatch/n=%d", n), "cpu-ns/sig")
 		if err != nil {
 			return nil, err
 		}
