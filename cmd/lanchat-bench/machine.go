@@ -121,7 +121,7 @@ const methodNotes = `## What each figure measures
   crypto/ed25519, in memory; target: the whole path at least as cheap per
   core as that (≥ 1.0×).
 - **batch verify**: crypto.VerifyBatch on N good signatures by one author
-  (as in a sync batch or a busy room), per signature, against
+  (as in a sync batch or a busy room), CPU time per signature, against
   crypto/ed25519.Verify one at a time (` + "`go test -bench 'BenchmarkVerify(Single|Batch)$' ./crypto/`" + `).
   Below crypto.BatchMin (96) it verifies singly. Each batch has a fixed cost
   (64 torsion checks, about one single verification each), so the cost per
