@@ -142,8 +142,9 @@ const methodNotes = `## What each figure measures
   Baseline: the same message bytes over one TCP connection, sealed with
   ChaCha20-Poly1305 in messages of at most 64 KiB, in the same batches; and
   (the ≤ 1.2× target) decoding and verifying the same messages one at a time
-  in memory, spread over GOMAXPROCS goroutines, timed in the same run: the
-  verify bound of a node without batch verification.
+  in memory, spread over GOMAXPROCS goroutines, timed just before and just
+  after the catch-up (the mean is kept): the verify bound of a node without
+  batch verification.
 - **discovery**: a node starts next to a running one (beacons to
   127.255.255.255 on a private port, default intervals): time until the
   running node lists it, and until the new node reports the link up (median
