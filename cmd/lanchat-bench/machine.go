@@ -144,7 +144,8 @@ const methodNotes = `## What each figure measures
   (the ≤ 1.2× target) decoding and verifying the same messages one at a time
   in memory, spread over GOMAXPROCS goroutines, timed just before and just
   after the catch-up (the mean is kept): the verify bound of a node without
-  batch verification.
+  batch verification. A row beside it compares CPU time (both nodes, from
+  link up) with that baseline's, which holds up on a busy machine.
 - **discovery**: a node starts next to a running one (beacons to
   127.255.255.255 on a private port, default intervals): time until the
   running node lists it, and until the new node reports the link up (median
