@@ -1,6 +1,8 @@
 package chat
 
 import (
+	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha512"
 	"encoding/hex"
@@ -10,6 +12,8 @@ import (
 
 	"filippo.io/edwards25519"
 	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/session"
+	"github.com/lanchat/lanchat/session/sessiontest"
 )
 
 // order2 is the point (0, −1), of order 2.
@@ -212,4 +216,101 @@ func TestSyncRunDropsBadAndEndsAtMalformed(t *testing.T) {
 	}
 	waitClosed(t, "a malformed sync response to close the link", link.Done())
 	checkBatchedOutcome(t, alice, per*batches, 5, 130)
+}
+
+// queuedPair returns the receiving end of a fresh link (no node behind
+// either end) after frames were sent on the other and all are queued.
+func queuedPair(t *testing.T, frames []session.Frame) *session.Link {
+	t.Helper()
+	a, b := newID(t), newID(t)
+	client, server := sessiontest.Pair(t)
+	cfgFor := func(id *lcrypto.Identity, peer lcrypto.IdentityKey) session.Config {
+		cfg := session.DefaultConfig()
+		cfg.Identity = id
+		cfg.Trusted = func(k lcrypto.IdentityKey) bool { return k == peer }
+		cfg.Hello = hello{Nick: "x"}.encode()
+		return cfg
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	accepted := make(chan *session.Link, 1)
+	errs := make(chan error, 1)
+	go func() {
+		l, err := session.Accept(ctx, server, cfgFor(b, a.Public()))
+		if err != nil {
+			errs <- err
+			return
+		}
+		accepted <- l
+	}()
+	d, err := session.Dial(ctx, client, cfgFor(a, b.Public()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close("test over") })
+	var r *session.Link
+	select {
+	case r = <-accepted:
+	case err := <-errs:
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close("test over") })
+	for _, f := range frames {
+		if err := d.SendWait(ctx, f.Type, f.Body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "every frame queued", func() bool { return r.Stats().FramesReceived == uint64(len(frames)) })
+	return r
+}
+
+// takeRun stops before a frame that would pass maxRunBytes (handing it
+// back as the next frame), at maxRun messages, and at a frame of another
+// type; the frames come in order.
+func TestTakeRunBounds(t *testing.T) {
+	big := make([]byte, maxRunBytes/3+1) // three of them pass the bound
+	tests := []struct {
+		name   string
+		frames []session.Frame
+		full   int // take reports full after this many (0: never)
+		taken  int
+		next   int // index of the frame handed back, -1 for none
+	}{
+		{"bytes", []session.Frame{{Type: frameChat, Body: big}, {Type: frameChat, Body: big}, {Type: frameChat, Body: big}}, 0, 2, 2},
+		{"count", []session.Frame{{Type: frameChat, Body: []byte{1}}, {Type: frameChat, Body: []byte{2}}, {Type: frameChat, Body: []byte{3}}}, 2, 2, -1},
+		{"type", []session.Frame{{Type: frameChat, Body: []byte{1}}, {Type: frameNick, Body: []byte{2}}, {Type: frameChat, Body: []byte{3}}}, 0, 1, 1},
+		{"queue end", []session.Frame{{Type: frameChat, Body: []byte{1}}, {Type: frameChat, Body: []byte{2}}}, 0, 2, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := queuedPair(t, tt.frames)
+			l := &link{sess: r}
+			first, err := r.Recv(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []session.Frame
+			next, err := l.takeRun(first, func(f session.Frame) (bool, error) {
+				got = append(got, f)
+				return len(got) == tt.full, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != tt.taken {
+				t.Fatalf("took %d frames, want %d", len(got), tt.taken)
+			}
+			for i, f := range got {
+				if f.Type != tt.frames[i].Type || !bytes.Equal(f.Body, tt.frames[i].Body) {
+					t.Fatalf("frame %d out of order", i)
+				}
+			}
+			switch {
+			case tt.next < 0 && next != nil:
+				t.Fatalf("handed back a frame of type %#x, want none", next.Type)
+			case tt.next >= 0 && (next == nil || next.Type != tt.frames[tt.next].Type || !bytes.Equal(next.Body, tt.frames[tt.next].Body)):
+				t.Fatalf("handed back %v, want frame %d", next, tt.next)
+			}
+		})
+	}
 }
