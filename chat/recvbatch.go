@@ -45,13 +45,18 @@ func (l *link) takeRun(first session.Frame, take func(session.Frame) (full bool,
 	}
 }
 
-// handleChatRun handles first, a chat message frame, together with the chat
-// frames queued right behind it, and returns the frame of another type it
-// took, if any (takeRun). A malformed message ends the run: the messages
-// before it are handled as they would have been one by one, then its error
-// is returned (and the link closed), as for a single frame.
-func (l *link) handleChatRun(ctx context.Context, first session.Frame, out chan<- delivery) (*session.Frame, error) {
+// handleChatRun handles first, a chat message frame (an open room's, or a
+// conversation's when convo is set), together with the frames of its type
+// queued right behind it, and returns the frame it took but did not handle,
+// if any (takeRun). A malformed message ends the run: the messages before
+// it are handled as they would have been one by one, then its error is
+// returned (and the link closed), as for a single frame.
+func (l *link) handleChatRun(ctx context.Context, first session.Frame, out chan<- delivery, convo bool) (*session.Frame, error) {
 	n := l.node
+	want := n.wanted
+	if convo {
+		want = func(m *Message) bool { return n.wantedConvo(l, m) }
+	}
 	msgs := make([]Message, 0, 1)
 	keep := make([][]byte, 0, 1)
 	next, bad := l.takeRun(first, func(f session.Frame) (bool, error) {
@@ -59,7 +64,7 @@ func (l *link) handleChatRun(ctx context.Context, first session.Frame, out chan<
 		if err != nil {
 			return false, err
 		}
-		if n.wanted(&m) {
+		if want(&m) {
 			msgs, keep = append(msgs, m), append(keep, f.Body)
 		}
 		return len(msgs) >= maxRun, nil
@@ -74,17 +79,17 @@ func (l *link) handleChatRun(ctx context.Context, first session.Frame, out chan<
 	return next, bad
 }
 
-// handleSyncRun is handleChatRun for an open room's sync responses (a
-// catch-up sends them back to back): the messages of the responses queued
-// together are screened as one signature batch and stored as one write,
-// then each room whose last response was among them compares chains. A
-// malformed response ends the run as a malformed message does.
-func (l *link) handleSyncRun(ctx context.Context, first session.Frame, out chan<- delivery) (*session.Frame, error) {
+// handleSyncRun is handleChatRun for sync responses (a catch-up sends them
+// back to back; convo: a conversation's): the messages of the responses
+// queued together are screened as one signature batch and stored as one
+// write, then each room whose last response was among them compares
+// chains. A malformed response ends the run as a malformed message does.
+func (l *link) handleSyncRun(ctx context.Context, first session.Frame, out chan<- delivery, convo bool) (*session.Frame, error) {
 	var msgs []Message
 	var raws [][]byte
 	var done []string
 	next, bad := l.takeRun(first, func(f session.Frame) (bool, error) {
-		resp, m, r, err := l.decodeSyncBatch(f.Body, false)
+		resp, m, r, err := l.decodeSyncBatch(f.Body, convo)
 		if err != nil {
 			return false, err
 		}

@@ -67,10 +67,10 @@ func (l *link) serve() {
 			return
 		}
 		switch f.Type {
-		case frameChat:
-			next, err = l.handleChatRun(ctx, f, deliveries)
-		case frameSyncResponse:
-			next, err = l.handleSyncRun(ctx, f, deliveries)
+		case frameChat, frameConvoMessage:
+			next, err = l.handleChatRun(ctx, f, deliveries, f.Type == frameConvoMessage)
+		case frameSyncResponse, frameConvoSyncResponse:
+			next, err = l.handleSyncRun(ctx, f, deliveries, f.Type == frameConvoSyncResponse)
 		default:
 			err = l.handleFrame(ctx, f, deliveries)
 		}
@@ -118,7 +118,7 @@ func closeFor(sess *session.Link, err error) {
 func (l *link) handleFrame(ctx context.Context, f session.Frame, out chan<- delivery) error {
 	n := l.node
 	switch f.Type {
-	case frameSyncRequest: // frameChat and frameSyncResponse: recvbatch.go
+	case frameSyncRequest: // chat messages and sync responses: recvbatch.go
 		req, err := decodeSyncRequest(f.Body)
 		if err != nil {
 			return err

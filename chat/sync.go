@@ -156,24 +156,10 @@ func (l *link) serveSync(ctx context.Context, req syncRequest) {
 	flush(true)
 }
 
-// handleSyncResponse verifies a batch and submits it as one write.
-// convo tells which frame type brought it: a conversation's (0x19) or an
-// open room's (0x12).
-func (l *link) handleSyncResponse(ctx context.Context, body []byte, out chan<- delivery, convo bool) error {
-	resp, msgs, raws, err := l.decodeSyncBatch(body, convo)
-	if err != nil {
-		return err
-	}
-	var done []string
-	if resp.Done {
-		done = []string{resp.Room}
-	}
-	return l.submitSync(ctx, out, msgs, raws, done)
-}
-
-// decodeSyncBatch decodes a sync response and returns its messages that
-// pass the cheap checks (wanted, or wantedConvo for a conversation's), with
-// their encodings. Each message is decoded once: a message of another room
+// decodeSyncBatch decodes a sync response, brought by an open room's frame
+// (0x12) or, convo set, a conversation's (0x19), and returns its messages
+// that pass the cheap checks (wanted, or wantedConvo), with their
+// encodings (handleSyncRun screens and stores them). Each message is decoded once: a message of another room
 // refuses the batch, else the first malformed one does.
 func (l *link) decodeSyncBatch(body []byte, convo bool) (syncResponse, []Message, [][]byte, error) {
 	n := l.node
