@@ -35,13 +35,7 @@ func messageFrame(room string) session.FrameType {
 // any other type.
 func (l *link) handleConvoFrame(ctx context.Context, f session.Frame, out chan<- delivery) (handled bool, err error) {
 	n := l.node
-	switch f.Type {
-	case frameConvoMessage:
-		msgs, raws, err := n.screenWith(ctx, l, [][]byte{f.Body}, func(m *Message) bool { return n.wantedConvo(l, m) })
-		if err != nil || len(msgs) == 0 {
-			return true, err
-		}
-		return true, n.submit(ctx, out, delivery{msgs: msgs, raws: raws})
+	switch f.Type { // frameConvoMessage, frameConvoSyncResponse: recvbatch.go
 	case frameConvoSyncRequest:
 		req, err := decodeSyncRequest(f.Body)
 		if err != nil {
@@ -54,8 +48,6 @@ func (l *link) handleConvoFrame(ctx context.Context, f session.Frame, out chan<-
 		l.startSync(ctx, req)
 		l.syncBackIfBehind(req)
 		return true, nil
-	case frameConvoSyncResponse:
-		return true, l.handleSyncResponse(ctx, f.Body, out, true)
 	case frameConvoWelcome:
 		return true, l.handleWelcome(ctx, f.Body, out)
 	case frameConvoSyncCheck:

@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"runtime"
 	"sync"
 
 	lcrypto "github.com/lanchat/lanchat/crypto"
@@ -55,25 +54,16 @@ func (f *inFlight) release(msgs []Message) {
 	}
 }
 
-// parallelVerifyMin is the batch size from which signatures are checked on
-// several cores (catch-up batches; a live message is checked inline).
-const parallelVerifyMin = 16
-
-// screen turns received encodings into the messages worth storing. A
+// screenWith turns received encodings into the messages worth storing. A
 // malformed encoding is an error (the link is closed). Dropped without
 // error: copies of messages stored or in flight (by their bytes, before
 // decoding: recent.go; else by (room, author, seq) — not verified again:
-// the stored copy was), messages for rooms this node is not in, clocks
-// above their bound, and bad signatures (logged). A verified message whose
-// (room, author, seq) is stored with other bytes goes to resolveConflict.
-// The survivors are claimed in flight and remembered as recent; the caller
-// releases them after the commit.
-func (n *Node) screen(ctx context.Context, from *link, raws [][]byte) ([]Message, [][]byte, error) {
-	return n.screenWith(ctx, from, raws, n.wanted)
-}
-
-// screenWith is screen with the cheap checks of want: wanted for open
-// rooms, wantedConvo for conversations (convo_link.go).
+// the stored copy was), messages that fail want's cheap checks (wanted for
+// open rooms, wantedConvo for conversations, convo_link.go), and bad
+// signatures (logged). A verified message whose (room, author, seq) is
+// stored with other bytes goes to resolveConflict. The survivors are
+// claimed in flight and remembered as recent; the caller releases them
+// after the commit.
 func (n *Node) screenWith(ctx context.Context, from *link, raws [][]byte, want func(*Message) bool) ([]Message, [][]byte, error) {
 	msgs := make([]Message, 0, len(raws))
 	keep := make([][]byte, 0, len(raws))
@@ -90,11 +80,21 @@ func (n *Node) screenWith(ctx context.Context, from *link, raws [][]byte, want f
 			msgs, keep = append(msgs, m), append(keep, raw)
 		}
 	}
+	return n.screenDecoded(ctx, from, msgs, keep)
+}
+
+// screenDecoded is screenWith after the decoding and the cheap checks:
+// msgs[i] was decoded from keep[i]. Their signatures are checked together
+// (verifyRaw: one batch where there are enough).
+func (n *Node) screenDecoded(ctx context.Context, from *link, msgs []Message, keep [][]byte) ([]Message, [][]byte, error) {
+	if len(msgs) == 0 {
+		return nil, nil, nil
+	}
 	msgs, keep, conflicts, err := n.dropStored(msgs, keep)
 	if err != nil || len(msgs) == 0 {
 		return nil, nil, err
 	}
-	ok := verifyAll(msgs)
+	ok := verifyRaw(msgs, keep)
 	outM, outR := msgs[:0], keep[:0]
 	for i := range msgs {
 		m := &msgs[i]
@@ -152,22 +152,4 @@ func (n *Node) dropStored(msgs []Message, raws [][]byte) ([]Message, [][]byte, [
 		conflicts = append(conflicts, pres[i] == storage.Differs)
 	}
 	return outM, outR, conflicts, nil
-}
-
-// verifyAll checks every signature, spreading a large batch over the cores.
-func verifyAll(msgs []Message) []bool {
-	ok := make([]bool, len(msgs))
-	workers := min(runtime.GOMAXPROCS(0), len(msgs)/parallelVerifyMin+1)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := w; i < len(msgs); i += workers {
-				ok[i] = msgs[i].Verify() == nil
-			}
-		}(w)
-	}
-	wg.Wait()
-	return ok
 }

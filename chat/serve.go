@@ -60,12 +60,21 @@ func (l *link) serve() {
 		n.sendReadMark(r, l, nil)
 	}
 	l.startConvos()
+	var next *session.Frame // taken from the queue by a chat run, not yet handled
 	for {
-		f, err := l.sess.Recv(ctx)
+		f, err := l.nextFrame(ctx, &next)
 		if err != nil {
 			return
 		}
-		if err := l.handleFrame(ctx, f, deliveries); err != nil {
+		switch f.Type {
+		case frameChat, frameConvoMessage:
+			next, err = l.handleChatRun(ctx, f, deliveries, f.Type == frameConvoMessage)
+		case frameSyncResponse, frameConvoSyncResponse:
+			next, err = l.handleSyncRun(ctx, f, deliveries, f.Type == frameConvoSyncResponse)
+		default:
+			err = l.handleFrame(ctx, f, deliveries)
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return // shutting down: the deferred Close says so
 			}
@@ -74,6 +83,15 @@ func (l *link) serve() {
 			return
 		}
 	}
+}
+
+// nextFrame returns *next if set (clearing it), else the link's next frame.
+func (l *link) nextFrame(ctx context.Context, next **session.Frame) (session.Frame, error) {
+	if f := *next; f != nil {
+		*next = nil
+		return *f, nil
+	}
+	return l.sess.Recv(ctx)
 }
 
 // errRoomLimit: a peer joined more rooms than a hello may name.
@@ -100,20 +118,7 @@ func closeFor(sess *session.Link, err error) {
 func (l *link) handleFrame(ctx context.Context, f session.Frame, out chan<- delivery) error {
 	n := l.node
 	switch f.Type {
-	case frameChat:
-		if n.recent.has(f.Body) { // another member's relayed copy
-			n.stats.duplicates.Add(1)
-			return nil
-		}
-		msgs, raws, err := n.screen(ctx, l, [][]byte{f.Body})
-		if err != nil || len(msgs) == 0 {
-			return err
-		}
-		// Relayed as soon as its commit is queued; shown once durable.
-		return n.submit(ctx, out, delivery{msgs: msgs, raws: raws, relayEarly: l})
-	case frameSyncResponse:
-		return l.handleSyncResponse(ctx, f.Body, out, false)
-	case frameSyncRequest:
+	case frameSyncRequest: // chat messages and sync responses: recvbatch.go
 		req, err := decodeSyncRequest(f.Body)
 		if err != nil {
 			return err

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -155,45 +156,71 @@ func (l *link) serveSync(ctx context.Context, req syncRequest) {
 	flush(true)
 }
 
-// handleSyncResponse verifies a batch and submits it as one write.
-// convo tells which frame type brought it: a conversation's (0x19) or an
-// open room's (0x12).
-func (l *link) handleSyncResponse(ctx context.Context, body []byte, out chan<- delivery, convo bool) error {
+// decodeSyncBatch decodes a sync response, brought by an open room's frame
+// (0x12) or, convo set, a conversation's (0x19), and returns its messages
+// that pass the cheap checks (wanted, or wantedConvo), with their
+// encodings (handleSyncRun screens and stores them). Each message is decoded once: a message of another room
+// refuses the batch, else the first malformed one does.
+func (l *link) decodeSyncBatch(body []byte, convo bool) (syncResponse, []Message, [][]byte, error) {
 	n := l.node
 	resp, err := decodeSyncResponse(body)
 	if err != nil {
-		return err
+		return resp, nil, nil, err
 	}
+	decoded := make([]Message, 0, len(resp.Msgs))
+	var malformed error
 	for _, raw := range resp.Msgs {
-		if m, err := DecodeMessage(raw); err == nil && m.Room != resp.Room {
-			return fmt.Errorf("%w: a message of room %s in a sync batch of %s", ErrFrame, m.Room, resp.Room)
+		m, err := DecodeMessage(raw)
+		if err != nil {
+			malformed = cmp.Or(malformed, err)
+			decoded = append(decoded, Message{})
+			continue
 		}
+		if m.Room != resp.Room {
+			return resp, nil, nil, fmt.Errorf("%w: a message of room %s in a sync batch of %s", ErrFrame, m.Room, resp.Room)
+		}
+		decoded = append(decoded, m)
 	}
 	if isConvo(resp.Room) != convo {
-		return fmt.Errorf("%w: a sync response for %s in the wrong frame type", ErrFrame, resp.Room)
+		return resp, nil, nil, fmt.Errorf("%w: a sync response for %s in the wrong frame type", ErrFrame, resp.Room)
+	}
+	if malformed != nil {
+		return resp, nil, nil, malformed
 	}
 	want := n.wanted
 	if convo {
 		want = func(m *Message) bool { return n.wantedConvo(l, m) }
 	}
-	msgs, raws, err := n.screenWith(ctx, l, resp.Msgs, want)
+	msgs, raws := decoded[:0], make([][]byte, 0, len(resp.Msgs))
+	for i := range decoded {
+		if want(&decoded[i]) {
+			msgs, raws = append(msgs, decoded[i]), append(raws, resp.Msgs[i])
+		}
+	}
+	return resp, msgs, raws, nil
+}
+
+// submitSync screens the messages of one or more sync responses (one
+// signature batch) and submits them as one write; then, for each room in
+// done (whose last response was among them), an empty delivery that
+// compares chains once the write is durable (converge.go).
+func (l *link) submitSync(ctx context.Context, out chan<- delivery, msgs []Message, raws [][]byte, done []string) error {
+	n := l.node
+	msgs, raws, err := n.screenDecoded(ctx, l, msgs, raws)
 	if err != nil {
 		return err
 	}
-	d := delivery{msgs: msgs, raws: raws, catchUp: true}
-	if resp.Done {
-		d.checkRoom = resp.Room // once durable, compare chains (converge.go)
-	}
-	if len(msgs) == 0 {
-		if !resp.Done {
-			return nil
+	if len(msgs) > 0 {
+		if err := n.submit(ctx, out, delivery{msgs: msgs, raws: raws, catchUp: true}); err != nil {
+			return err
 		}
+	}
+	for _, room := range done {
 		select {
-		case out <- d:
-			return nil
+		case out <- delivery{catchUp: true, checkRoom: room}:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-	return n.submit(ctx, out, d)
+	return nil
 }

@@ -1,5 +1,7 @@
 // Package crypto holds lanchat's identity keys, fingerprints, domain-separated
-// signatures and the sealing of secret keys at rest.
+// signatures (checked one at a time, or many at once with VerifyBatch, which
+// answers exactly as single verification does) and the sealing of secret
+// keys at rest.
 //
 // It never touches the network or the disk. The name shadows the standard
 // library's crypto package; files that need both import this one as lcrypto.

@@ -40,7 +40,17 @@ const b32Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 func FingerprintOf(k IdentityKey) Fingerprint { return sha256.Sum256(k[:]) }
 
 // String returns the full form, e.g. "ABCDEFG-HIJKLMN-...": 8 groups of 7.
+// Remembered (fpstrings.go): every message view shows its author's.
 func (f Fingerprint) String() string {
+	if s, ok := fpStrings.get(f); ok {
+		return s
+	}
+	s := f.format()
+	fpStrings.add(f, s)
+	return s
+}
+
+func (f Fingerprint) format() string {
 	data := b32.EncodeToString(f[:])
 	var plain strings.Builder
 	for i := 0; i < fpBlocks; i++ {

@@ -195,3 +195,19 @@ func FuzzParseFingerprint(f *testing.F) {
 		}
 	})
 }
+
+// The remembered form is the formatted one, and stays so when the cache
+// starts over.
+func TestFingerprintStringCached(t *testing.T) {
+	var f Fingerprint
+	for i := range maxFPStrings + 10 {
+		f[0], f[1] = byte(i), byte(i>>8)
+		first := f.String()
+		if first != f.format() || f.String() != first {
+			t.Fatalf("fingerprint %d: String %q, format %q", i, first, f.format())
+		}
+	}
+	if n := len(fpStrings.m); n > maxFPStrings {
+		t.Fatalf("cache holds %d, bound %d", n, maxFPStrings)
+	}
+}

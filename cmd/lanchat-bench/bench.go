@@ -169,6 +169,7 @@ type figure struct {
 var figures = []figure{
 	{"durable writes", runDurable},
 	{"chat receive", runReceive},
+	{"batch verify", runVerifyBatch},
 	{"room fan-out", runFanout},
 	{"receipts", runReceipts},
 	{"terminal marks", runMarks},
