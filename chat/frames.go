@@ -34,6 +34,7 @@ const (
 	frameFileData    session.FrameType = 0x21 // the chunk asked for (5.12)
 	frameFileNone    session.FrameType = 0x22 // I cannot send the chunk asked for, and why (5.12)
 	frameDelete      session.FrameType = 0x28 // delete my message for everyone (5.13)
+	frameRelayCaps   session.FrameType = 0x29 // I repair gaps myself: a bounded relay may leave me to its tree (5.14)
 )
 
 // frameConvoSyncCheck is the sync-check frame of conversations (5.6's
@@ -67,6 +68,7 @@ var chatFrameNames = map[session.FrameType]string{
 	frameFileData:          "file-data",
 	frameFileNone:          "file-none",
 	frameDelete:            "delete",
+	frameRelayCaps:         "relay-caps",
 }
 
 // frameName names a frame type, e.g. "chat", "ping" or "type-0x2a".
@@ -97,6 +99,14 @@ type Stats struct {
 	// FileChunksRejected counts received chunks that did not match their
 	// hash (each is fetched again, from another member if there is one).
 	FileChunksRejected uint64
+	// ChatFramesSent and ChatBytesSent count the chat frames (0x10) this
+	// node sent live (its own messages and relayed ones, not sync
+	// batches) and their bytes on the wire (framing and tag included).
+	ChatFramesSent uint64
+	ChatBytesSent  uint64
+	// RepairSyncs counts the sync requests the bounded relay sent to
+	// repair gaps (5.14).
+	RepairSyncs uint64
 }
 
 // nodeStats is what Stats reads.
@@ -107,6 +117,7 @@ type nodeStats struct {
 	readFrames                            atomic.Uint64
 	readBytes                             atomic.Uint64
 	fileServed, fileFetched, fileRejected atomic.Uint64
+	chatFrames, chatBytes, repairSyncs    atomic.Uint64
 }
 
 // Stats returns the node's counters.
@@ -115,5 +126,7 @@ func (n *Node) Stats() Stats {
 		StoredFramesSent: n.stats.storedFrames.Load(), StoredBytesSent: n.stats.storedBytes.Load(),
 		ReadFramesSent: n.stats.readFrames.Load(), ReadBytesSent: n.stats.readBytes.Load(),
 		FileBytesServed: n.stats.fileServed.Load(), FileBytesFetched: n.stats.fileFetched.Load(),
-		FileChunksRejected: n.stats.fileRejected.Load()}
+		FileChunksRejected: n.stats.fileRejected.Load(),
+		ChatFramesSent: n.stats.chatFrames.Load(), ChatBytesSent: n.stats.chatBytes.Load(),
+		RepairSyncs: n.stats.repairSyncs.Load()}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lanchat/lanchat/chat/files"
@@ -33,6 +34,10 @@ type link struct {
 	// presence is what the peer said of its presence (presence.go);
 	// nil until it does (guarded by mu).
 	presence *presence
+
+	// repairs: the peer sent relay-caps (5.14), so a bounded relay may
+	// leave it to its tree; older peers get every message.
+	repairs atomic.Bool
 
 	clock linkSkew // the peer's clock skew, from its latest live message
 	// fileReqs queues the peer's file requests for serveFiles (nil until
