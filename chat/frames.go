@@ -127,6 +127,6 @@ func (n *Node) Stats() Stats {
 		ReadFramesSent: n.stats.readFrames.Load(), ReadBytesSent: n.stats.readBytes.Load(),
 		FileBytesServed: n.stats.fileServed.Load(), FileBytesFetched: n.stats.fileFetched.Load(),
 		FileChunksRejected: n.stats.fileRejected.Load(),
-		ChatFramesSent: n.stats.chatFrames.Load(), ChatBytesSent: n.stats.chatBytes.Load(),
+		ChatFramesSent:     n.stats.chatFrames.Load(), ChatBytesSent: n.stats.chatBytes.Load(),
 		RepairSyncs: n.stats.repairSyncs.Load()}
 }
