@@ -107,6 +107,9 @@ type Stats struct {
 	// RepairSyncs counts the sync requests the bounded relay sent to
 	// repair gaps (5.14).
 	RepairSyncs uint64
+	// LinkFramesSent counts the application frames of every type sent on
+	// the links that are up now (session.Stats.FramesSent summed).
+	LinkFramesSent uint64
 }
 
 // nodeStats is what Stats reads.
@@ -122,7 +125,12 @@ type nodeStats struct {
 
 // Stats returns the node's counters.
 func (n *Node) Stats() Stats {
-	return Stats{FramesSkipped: n.stats.skipped.Load(),
+	var linkFrames uint64
+	for _, l := range n.allLinks() {
+		linkFrames += l.sess.Stats().FramesSent
+	}
+	return Stats{LinkFramesSent: linkFrames,
+		FramesSkipped:    n.stats.skipped.Load(),
 		StoredFramesSent: n.stats.storedFrames.Load(), StoredBytesSent: n.stats.storedBytes.Load(),
 		ReadFramesSent: n.stats.readFrames.Load(), ReadBytesSent: n.stats.readBytes.Load(),
 		FileBytesServed: n.stats.fileServed.Load(), FileBytesFetched: n.stats.fileFetched.Load(),

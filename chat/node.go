@@ -47,17 +47,18 @@ type Node struct {
 
 	// Each table has its own lock (lock order: dials, links, relinks; a
 	// link's own lock after links).
-	links   linkTable
-	rooms   roomTable
-	nicks   nickTable
-	dials   dialTable
-	reports reportTable
-	relinks relinkTable
-	rcpt    receiptTable  // members' heads and read positions (receipts.go)
-	pres    presenceState // own presence, typing limits (presence.go)
-	diag    diagTable
-	convos  convoTable // direct conversations and private rooms (convo.go)
-	files   fileTable
+	links    linkTable
+	rooms    roomTable
+	nicks    nickTable
+	dials    dialTable
+	reports  reportTable
+	relinks  relinkTable
+	rcpt     receiptTable  // members' heads and read positions (receipts.go)
+	pres     presenceState // own presence, typing limits (presence.go)
+	diag     diagTable
+	convos   convoTable // direct conversations and private rooms (convo.go)
+	files    fileTable
+	relayCfg atomic.Pointer[RelayConfig] // cfg.Relay until SetRelay (topology.go)
 }
 
 // roomTable is the joined rooms, with its own lock.
@@ -121,6 +122,7 @@ func New(cfg Config) (*Node, error) {
 	n.rcpt.kick = make(chan struct{}, 1)
 	n.diag.refused = map[lcrypto.IdentityKey]PeerIssue{}
 	n.convos.byID = map[string]*convo{}
+	n.SetRelay(cfg.Relay)
 	if n.logf == nil {
 		n.logf = func(string, ...any) {}
 	}

@@ -53,6 +53,12 @@ func DefaultRelayConfig() RelayConfig {
 	}
 }
 
+// SetRelay changes how the node relays from the next message on (its
+// FloodUpTo and Fanout; RepairInterval is read once, by Run).
+func (n *Node) SetRelay(r RelayConfig) {
+	n.relayCfg.Store(&r)
+}
+
 // relayDomain separates the relay order's hash from every other use.
 const relayDomain = "lanchat/v1/relay:"
 
@@ -112,7 +118,7 @@ func (n *Node) relayTargets(from *link, room string, author lcrypto.IdentityKey,
 	id := sha256.Sum256(raw)
 	order := relayOrder(id, author, view)
 	pick := map[*link]bool{}
-	for _, k := range treeTargets(order, n.id.Public(), n.cfg.Relay.Fanout, func(k lcrypto.IdentityKey) bool { return byKey[k] != nil }) {
+	for _, k := range treeTargets(order, n.id.Public(), n.relayCfg.Load().Fanout, func(k lcrypto.IdentityKey) bool { return byKey[k] != nil }) {
 		pick[byKey[k]] = true
 	}
 	for _, l := range links {
@@ -126,7 +132,7 @@ func (n *Node) relayTargets(from *link, room string, author lcrypto.IdentityKey,
 // bounded reports whether a room of others other members is relayed along
 // the tree.
 func (n *Node) bounded(others int) bool {
-	r := n.cfg.Relay
+	r := n.relayCfg.Load()
 	return r.FloodUpTo >= 0 && others > r.FloodUpTo && r.Fanout > 0
 }
 
