@@ -165,6 +165,7 @@ var figures = []figure{
 	{"chat receive", runReceive},
 	{"room fan-out", runFanout},
 	{"receipts", runReceipts},
+	{"scale", runScale},
 	{"history query", runHistory},
 	{"sealed history", runSealed},
 	{"catch-up", runCatchUp},
