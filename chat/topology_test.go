@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"os"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -256,5 +260,71 @@ func TestBoundedRelayPartialMeshRelayerKilled(t *testing.T) {
 	c.waitConverged("lobby", alive...)
 	if got := len(alive[0].history(t, "lobby")); got != len(bodies) {
 		t.Fatalf("%d messages in the history, %d sent", got, len(bodies))
+	}
+}
+
+// relayVectorFile holds PROTOCOL.md 5.14's vector: the order and each
+// member's targets for one message.
+const relayVectorFile = "../testdata/chat/relay-vectors.json"
+
+type relayVector struct {
+	Comment string              `json:"comment"`
+	ID      string              `json:"message_id"` // hex SHA-256 of the encoding
+	Author  string              `json:"author"`
+	Members []string            `json:"members"` // the view, in any order
+	K       int                 `json:"k"`
+	Order   []string            `json:"order"`
+	Targets map[string][]string `json:"targets"` // member → what it forwards to, all linked
+}
+
+// vectorKey is member i's stand-in key: SHA-256("relay vector key " ‖ i).
+func vectorKey(i int) lcrypto.IdentityKey {
+	return lcrypto.IdentityKey(sha256.Sum256([]byte(fmt.Sprint("relay vector key ", i))))
+}
+
+func computeRelayVector() relayVector {
+	id := sha256.Sum256([]byte("relay vector message"))
+	var view []lcrypto.IdentityKey
+	for i := range 7 {
+		view = append(view, vectorKey(i))
+	}
+	v := relayVector{Comment: "PROTOCOL.md 5.14: keys are SHA-256(\"relay vector key \" || i), i = 0..6; the author is key 0",
+		ID: hex.EncodeToString(id[:]), Author: hex.EncodeToString(view[0][:]), K: 2, Targets: map[string][]string{}}
+	for _, k := range view {
+		v.Members = append(v.Members, hex.EncodeToString(k[:]))
+	}
+	order := relayOrder(id, view[0], view)
+	for _, k := range order {
+		v.Order = append(v.Order, hex.EncodeToString(k[:]))
+		var ts []string
+		for _, x := range treeTargets(order, k, v.K, func(lcrypto.IdentityKey) bool { return true }) {
+			ts = append(ts, hex.EncodeToString(x[:]))
+		}
+		v.Targets[hex.EncodeToString(k[:])] = ts
+	}
+	return v
+}
+
+func TestRelayVector(t *testing.T) {
+	got := computeRelayVector()
+	if *updateVectors {
+		b, err := json.MarshalIndent(got, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(relayVectorFile, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(relayVectorFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want relayVector
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	if len(want.Order) != 7 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("relay order or targets differ from %s:\ngot  %+v\nwant %+v", relayVectorFile, got, want)
 	}
 }

@@ -166,6 +166,7 @@ var figures = []figure{
 	{"room fan-out", runFanout},
 	{"receipts", runReceipts},
 	{"scale", runScale},
+	{"lab partition", runLabPartition},
 	{"history query", runHistory},
 	{"sealed history", runSealed},
 	{"catch-up", runCatchUp},

@@ -27,7 +27,7 @@ func scaleSizes(quick bool) []scaleSize {
 			{32, 20, 50 * time.Millisecond}, {64, 10, 100 * time.Millisecond}}
 	}
 	return []scaleSize{{2, 200, 10 * time.Millisecond}, {8, 200, 20 * time.Millisecond},
-		{32, 100, 50 * time.Millisecond}, {64, 50, 100 * time.Millisecond}, {128, 50, 200 * time.Millisecond}}
+		{32, 100, 50 * time.Millisecond}, {64, 50, 100 * time.Millisecond}, {128, 30, 200 * time.Millisecond}}
 }
 
 // scaleResult is what one phase (flood or tree) of one size measured.
@@ -101,31 +101,58 @@ func scaleRun(ctx context.Context, b *bench, sz scaleSize, base *scaleBase) ([]r
 
 	rec := newRecorder(nodes[0].id.Public(), nodes[1:], 2*sz.msgs)
 	defer rec.stop()
-	flood := chat.DefaultRelayConfig()
+	// The tree first: a flood of the large sizes overflows send queues,
+	// which closes links, and the relinks would still run in the next phase.
+	def := chat.DefaultRelayConfig()
+	flood := def
 	flood.FloodUpTo = -1
-	setRelay(nodes, flood)
-	fl, err := scalePhase(ctx, nodes, rec, sz, 0)
-	if err != nil {
-		return nil, fmt.Errorf("flood: %w", err)
+	phases := []chat.RelayConfig{flood}
+	if sz.nodes-1 > def.FloodUpTo {
+		phases = []chat.RelayConfig{def, flood}
+	} // else the default relay floods this size: nothing else to show
+	var fl, tr scaleResult
+	for i, relay := range phases {
+		setRelay(nodes, relay)
+		if err := waitMeshed(ctx, nodes); err != nil {
+			return nil, err
+		}
+		quiesce(ctx, 10*time.Second)
+		r, err := scalePhase(ctx, nodes, rec, sz, i*sz.msgs)
+		if err != nil {
+			return nil, fmt.Errorf("relay %+v: %w", relay, err)
+		}
+		b.logf("   FloodUpTo %d: p99 %v, %.0f frames/msg, %v CPU/msg, %.1f repair syncs/s", relay.FloodUpTo, r.p99, r.frames, r.cpuPerMsg, r.repairsPerSecond)
+		if relay.FloodUpTo < 0 {
+			fl = r
+		} else {
+			tr = r
+		}
 	}
-	b.logf("   flood: p99 %v, %.0f frames/msg, %v CPU/msg", fl.p99, fl.frames, fl.cpuPerMsg)
 	if !base.set {
 		base.set, base.res, base.mem = true, fl, memPerNode
 	}
 	rows := scaleRows(sz, fl, base, memPerNode, linked)
-
-	def := chat.DefaultRelayConfig()
-	if sz.nodes-1 <= def.FloodUpTo {
-		return rows, nil // the default relay floods this size: nothing else to show
+	if len(phases) == 1 {
+		return rows, nil
 	}
-	setRelay(nodes, def)
-	quiesce(ctx, 10*time.Second)
-	tr, err := scalePhase(ctx, nodes, rec, sz, sz.msgs)
-	if err != nil {
-		return rows, fmt.Errorf("tree: %w", err)
-	}
-	b.logf("   tree: p99 %v, %.0f frames/msg, %v CPU/msg, %.1f repair syncs/s", tr.p99, tr.frames, tr.cpuPerMsg, tr.repairsPerSecond)
 	return append(rows, treeRows(sz, tr, fl, base, def)...), nil
+}
+
+// waitMeshed waits until every node is linked with every other again (a
+// flood may have closed links whose send queue filled).
+func waitMeshed(ctx context.Context, nodes []*benchNode) error {
+	fps := map[string]bool{}
+	for _, n := range nodes {
+		fps[n.id.Fingerprint().String()] = true
+	}
+	return waitUntil(ctx, 2*time.Minute, 50*time.Millisecond, "every pair linked", func() bool {
+		for _, n := range nodes {
+			if n.linkedTo(fps) < len(nodes)-1 {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 func setRelay(nodes []*benchNode, r chat.RelayConfig) {
