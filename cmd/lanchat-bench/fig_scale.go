@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"syscall"
@@ -165,7 +166,7 @@ func setRelay(nodes []*benchNode, r chat.RelayConfig) {
 // node 0, one per pace, and measures them.
 func scalePhase(ctx context.Context, nodes []*benchNode, rec *recorder, sz scaleSize, done int) (scaleResult, error) {
 	var res scaleResult
-	idle, err := idleCores(ctx, time.Second)
+	idle, err := idleMin(ctx)
 	if err != nil {
 		return res, err
 	}
@@ -338,6 +339,20 @@ func idleCores(ctx context.Context, d time.Duration) (float64, error) {
 		return 0, ctx.Err()
 	}
 	return float64(cpuTime()-c0) / float64(time.Since(t0)), nil
+}
+
+// idleMin is the least CPU this process used in three windows of 400 ms:
+// leftovers of the last phase (relinks, catch-ups) overstate one window.
+func idleMin(ctx context.Context) (float64, error) {
+	best := math.Inf(1)
+	for range 3 {
+		c, err := idleCores(ctx, 400*time.Millisecond)
+		if err != nil {
+			return 0, err
+		}
+		best = min(best, c)
+	}
+	return best, nil
 }
 
 // settle waits until this process uses no more than its idle CPU (plus a

@@ -137,7 +137,7 @@ const methodNotes = `## What each figure measures
   whole process (every node: the sender's CPU is not separable in one
   process; its frames and bytes are), from the first send until the process
   is as quiet as it was before, minus what the linked cluster uses with no
-  message (measured for 1 s before; its own row). Frames and bytes: chat
+  message (the least of three 400 ms windows before; its own row). Frames and bytes: chat
   frames all nodes sent (chat.Stats; framing and tag included), and frames
   of every type (repair syncs, receipts, pings). Memory: Go heap + stacks of
   the process after a collection, linked and idle, divided by the nodes.
