@@ -108,7 +108,7 @@ type Stats struct {
 	// repair gaps (5.14).
 	RepairSyncs uint64
 	// LinkFramesSent counts the application frames of every type sent on
-	// the links that are up now (session.Stats.FramesSent summed).
+	// every link since the node started (session.Stats.FramesSent summed).
 	LinkFramesSent uint64
 }
 
@@ -121,14 +121,17 @@ type nodeStats struct {
 	readBytes                             atomic.Uint64
 	fileServed, fileFetched, fileRejected atomic.Uint64
 	chatFrames, chatBytes, repairSyncs    atomic.Uint64
+	endedLinkFrames                       atomic.Uint64 // frames sent on links that ended
 }
 
 // Stats returns the node's counters.
 func (n *Node) Stats() Stats {
-	var linkFrames uint64
-	for _, l := range n.allLinks() {
+	n.links.Lock()
+	linkFrames := n.stats.endedLinkFrames.Load()
+	for _, l := range n.links.byKey {
 		linkFrames += l.sess.Stats().FramesSent
 	}
+	n.links.Unlock()
 	return Stats{LinkFramesSent: linkFrames,
 		FramesSkipped:    n.stats.skipped.Load(),
 		StoredFramesSent: n.stats.storedFrames.Load(), StoredBytesSent: n.stats.storedBytes.Load(),

@@ -246,6 +246,7 @@ func (n *Node) removeLink(l *link) {
 	}
 	n.links.Lock()
 	current := n.links.byKey[l.key] == l
+	n.stats.endedLinkFrames.Add(l.sess.Stats().FramesSent) // Stats.LinkFramesSent goes on counting them
 	var notice string
 	if current {
 		delete(n.links.byKey, l.key)
