@@ -63,6 +63,9 @@ type Config struct {
 	// Relay chooses how room messages are relayed: flooded in small
 	// rooms, along a bounded tree in large ones (topology.go).
 	Relay RelayConfig
+	// noRelayCaps (tests): send no relay-caps frame, as a node before
+	// PROTOCOL.md 5.14 does.
+	noRelayCaps bool
 	// Logf receives diagnostics; nil discards them.
 	Logf func(format string, args ...any)
 }

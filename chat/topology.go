@@ -84,6 +84,9 @@ func decodeRelayCaps(b []byte) (int, error) {
 // sendRelayCaps tells a new link's peer that this node repairs gaps by
 // itself, so a bounded relay may leave it to its tree.
 func (n *Node) sendRelayCaps(l *link) {
+	if n.cfg.noRelayCaps {
+		return
+	}
 	if err := l.sess.Send(frameRelayCaps, encodeRelayCaps()); err != nil {
 		n.logf("relay-caps to %s: %v", l.key, err)
 	}

@@ -205,32 +205,11 @@ func TestBoundedRelayPartialMeshRelayerKilled(t *testing.T) {
 	for i := 0; i < size; i++ {
 		nodes = append(nodes, c.add(fmt.Sprintf("n%d", i)))
 	}
-	near := func(i, j int) bool {
-		d := (i - j + size) % size
-		return d == 1 || d == 2 || d == size-1 || d == size-2
-	}
-	for i, a := range nodes {
-		store := c.openStore(a)
-		for j, b := range nodes {
-			if near(i, j) {
-				if _, err := store.Trust(b.id.Fingerprint(), b.name); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-	}
+	ring(t, c, nodes)
 	for _, tn := range nodes {
 		c.startWith(tn, c.relayConfig(tn, 2, 200*time.Millisecond))
 	}
-	for i, a := range nodes {
-		var want []*testNode
-		for j, b := range nodes {
-			if near(i, j) {
-				want = append(want, b)
-			}
-		}
-		waitFor(t, a.name+" linked to its 4 neighbours", func() bool { return a.linkedTo(want...) })
-	}
+	waitRing(t, nodes)
 	senders := []*testNode{nodes[0], nodes[3], nodes[5]}
 	victim := nodes[1] // a neighbour of n0 and n3: it relays both
 	var bodies []string
@@ -326,5 +305,75 @@ func TestRelayVector(t *testing.T) {
 	}
 	if len(want.Order) != 7 || !reflect.DeepEqual(got, want) {
 		t.Fatalf("relay order or targets differ from %s:\ngot  %+v\nwant %+v", relayVectorFile, got, want)
+	}
+}
+
+// TestBoundedRelayKeepsOlderNodesWhole: a node before 5.14 (no relay-caps,
+// floods, never repairs) on a partial mesh of tree relayers still gets
+// every message, because they send it every message they store.
+func TestBoundedRelayKeepsOlderNodesWhole(t *testing.T) {
+	c := newCluster(t)
+	const size = 8
+	var nodes []*testNode
+	for i := 0; i < size; i++ {
+		nodes = append(nodes, c.add(fmt.Sprintf("n%d", i)))
+	}
+	ring(t, c, nodes)
+	old := nodes[4]
+	for _, tn := range nodes {
+		cfg := c.relayConfig(tn, 2, 200*time.Millisecond)
+		if tn == old {
+			cfg.Relay = RelayConfig{FloodUpTo: -1}
+			cfg.noRelayCaps = true
+		}
+		c.startWith(tn, cfg)
+	}
+	waitRing(t, nodes)
+	var bodies []string
+	for round := 0; round < 10; round++ {
+		for _, s := range []*testNode{nodes[0], nodes[1], nodes[2], nodes[7]} {
+			b := fmt.Sprintf("%s round %d", s.name, round)
+			bodies = append(bodies, b)
+			s.send(t, "lobby", b)
+		}
+	}
+	waitFor(t, "the older node has every message", func() bool { return hasBodies(old.history(t, "lobby"), bodies...) })
+	c.waitConverged("lobby", nodes...)
+	if got := old.node.Stats().RepairSyncs; got != 0 {
+		t.Fatalf("the older node sent %d repair syncs", got)
+	}
+}
+
+// ring makes each node trust the 4 nearest on a ring (two each way).
+func ring(t *testing.T, c *cluster, nodes []*testNode) {
+	t.Helper()
+	for i, a := range nodes {
+		store := c.openStore(a)
+		for j, b := range nodes {
+			if near(len(nodes), i, j) {
+				if _, err := store.Trust(b.id.Fingerprint(), b.name); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+}
+
+func near(size, i, j int) bool {
+	d := (i - j + size) % size
+	return d == 1 || d == 2 || d == size-1 || d == size-2
+}
+
+// waitRing waits until each node is linked to its 4 neighbours.
+func waitRing(t *testing.T, nodes []*testNode) {
+	t.Helper()
+	for i, a := range nodes {
+		var want []*testNode
+		for j, b := range nodes {
+			if near(len(nodes), i, j) {
+				want = append(want, b)
+			}
+		}
+		waitFor(t, a.name+" linked to its 4 neighbours", func() bool { return a.linkedTo(want...) })
 	}
 }
