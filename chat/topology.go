@@ -105,7 +105,10 @@ func (l *link) handleRelayCaps(body []byte) error {
 func (n *Node) relayTargets(from *link, room string, author lcrypto.IdentityKey, raw []byte) []*link {
 	links := n.linksInRoom(room)
 	out := links[:0:0]
-	view := n.relayView(room, links)
+	var view []lcrypto.IdentityKey
+	if n.relayCfg.Load().FloodUpTo >= 0 { // else flooding: no view needed
+		view = n.relayView(room, links)
+	}
 	if !n.bounded(len(view) - 1) {
 		for _, l := range links {
 			if l != from && l.key != author {
