@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	lcrypto "github.com/lanchat/lanchat/crypto"
+	"github.com/lanchat/lanchat/internal/fuzzseed"
 )
 
 func randomKeys(t *testing.T, n int) []lcrypto.IdentityKey {
@@ -127,13 +129,21 @@ func TestDecodeRelayCaps(t *testing.T) {
 	}
 }
 
+// FuzzRelayCaps: any relay-caps body decodes to its first byte's version
+// (≥ 1) or is refused with ErrFrame, never a panic.
 func FuzzRelayCaps(f *testing.F) {
-	f.Add([]byte{1})
-	f.Add([]byte{})
-	f.Add([]byte{0, 1})
+	for _, b := range fuzzseed.Files(f, "FuzzRelayCaps") {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		v, err := decodeRelayCaps(b)
-		if err == nil && (v < 1 || v != int(b[0])) {
+		if err != nil {
+			if !errors.Is(err, ErrFrame) {
+				t.Fatalf("refused with %v, not ErrFrame", err)
+			}
+			return
+		}
+		if v < 1 || v != int(b[0]) {
 			t.Fatalf("decoded version %d from %x", v, b)
 		}
 	})
