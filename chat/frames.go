@@ -126,18 +126,11 @@ type nodeStats struct {
 
 // Stats returns the node's counters.
 func (n *Node) Stats() Stats {
-	n.links.Lock()
-	linkFrames := n.stats.endedLinkFrames.Load()
-	for _, l := range n.links.byKey {
-		linkFrames += l.sess.Stats().FramesSent
-	}
-	n.links.Unlock()
-	return Stats{LinkFramesSent: linkFrames,
-		FramesSkipped:    n.stats.skipped.Load(),
+	s := Stats{FramesSkipped: n.stats.skipped.Load(),
 		StoredFramesSent: n.stats.storedFrames.Load(), StoredBytesSent: n.stats.storedBytes.Load(),
 		ReadFramesSent: n.stats.readFrames.Load(), ReadBytesSent: n.stats.readBytes.Load(),
 		FileBytesServed: n.stats.fileServed.Load(), FileBytesFetched: n.stats.fileFetched.Load(),
-		FileChunksRejected: n.stats.fileRejected.Load(),
-		ChatFramesSent:     n.stats.chatFrames.Load(), ChatBytesSent: n.stats.chatBytes.Load(),
-		RepairSyncs: n.stats.repairSyncs.Load()}
+		FileChunksRejected: n.stats.fileRejected.Load()}
+	n.relayStats(&s)
+	return s
 }

@@ -47,18 +47,20 @@ type Node struct {
 
 	// Each table has its own lock (lock order: dials, links, relinks; a
 	// link's own lock after links).
-	links    linkTable
-	rooms    roomTable
-	nicks    nickTable
-	dials    dialTable
-	reports  reportTable
-	relinks  relinkTable
-	rcpt     receiptTable  // members' heads and read positions (receipts.go)
-	pres     presenceState // own presence, typing limits (presence.go)
-	diag     diagTable
-	convos   convoTable // direct conversations and private rooms (convo.go)
-	files    fileTable
-	relayCfg atomic.Pointer[RelayConfig] // cfg.Relay until SetRelay (topology.go)
+	links   linkTable
+	rooms   roomTable
+	nicks   nickTable
+	dials   dialTable
+	reports reportTable
+	relinks relinkTable
+	rcpt    receiptTable  // members' heads and read positions (receipts.go)
+	pres    presenceState // own presence, typing limits (presence.go)
+	diag    diagTable
+	convos  convoTable // direct conversations and private rooms (convo.go)
+	files   fileTable
+
+	// relayCfg is cfg.Relay until SetRelay (topology.go).
+	relayCfg atomic.Pointer[RelayConfig]
 }
 
 // roomTable is the joined rooms, with its own lock.

@@ -59,6 +59,18 @@ func (n *Node) SetRelay(r RelayConfig) {
 	n.relayCfg.Store(&r)
 }
 
+// relayStats fills in the relay's counters of s (Stats).
+func (n *Node) relayStats(s *Stats) {
+	s.ChatFramesSent, s.ChatBytesSent = n.stats.chatFrames.Load(), n.stats.chatBytes.Load()
+	s.RepairSyncs = n.stats.repairSyncs.Load()
+	n.links.Lock()
+	defer n.links.Unlock()
+	s.LinkFramesSent = n.stats.endedLinkFrames.Load()
+	for _, l := range n.links.byKey {
+		s.LinkFramesSent += l.sess.Stats().FramesSent
+	}
+}
+
 // relayDomain separates the relay order's hash from every other use.
 const relayDomain = "lanchat/v1/relay:"
 
