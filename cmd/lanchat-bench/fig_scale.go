@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"syscall"
 	"time"
@@ -34,7 +35,8 @@ func scaleSizes(quick bool) []scaleSize {
 // scaleResult is what one phase (flood or tree) of one size measured.
 type scaleResult struct {
 	p50, p99         time.Duration // send → stored at the last receiver
-	cpuPerMsg        time.Duration // the whole process (every node), until it is quiet again
+	cpuPerMsg        time.Duration // the receivers' process (every node but the sender), until it is quiet again
+	senderCPU        time.Duration // the sender's own process
 	frames, bytes    float64       // chat frames (and their bytes) all nodes sent, per message
 	senderFrames     float64       // of them, the sender's
 	senderBytes      float64
@@ -86,10 +88,15 @@ func scaleRun(ctx context.Context, b *bench, sz scaleSize, base *scaleBase) ([]r
 	defer cleanup()
 	heapBefore := heapNow()
 	start := time.Now()
-	nodes, err := startMesh(ctx, dir, sz.nodes, sz.msgs*2+64)
+	sender, nodes, err := startMesh(ctx, dir, sz.nodes, sz.msgs*2+64)
 	defer func() {
 		if err := stopAll(nodes); err != nil {
 			b.logf("stopping the cluster: %v", err)
+		}
+		if sender != nil {
+			if err := sender.stop(); err != nil {
+				b.logf("stopping the sender: %v", err)
+			}
 		}
 	}()
 	if err != nil {
@@ -97,10 +104,10 @@ func scaleRun(ctx context.Context, b *bench, sz scaleSize, base *scaleBase) ([]r
 	}
 	linked := time.Since(start)
 	quiesce(ctx, 30*time.Second)
-	memPerNode := float64(heapNow()-heapBefore) / float64(sz.nodes) / 1024
+	memPerNode := float64(heapNow()-heapBefore) / float64(len(nodes)) / 1024 // the receivers, in this process
 	b.logf("   %d nodes, %d links: linked in %v, %.0f KiB per node", sz.nodes, sz.nodes*(sz.nodes-1)/2, linked.Round(time.Millisecond), memPerNode)
 
-	rec := newRecorder(nodes[0].id.Public(), nodes[1:], 2*sz.msgs)
+	rec := newRecorder(sender.key, nodes, 2*sz.msgs)
 	defer rec.stop()
 	// The tree first: a flood of the large sizes overflows send queues,
 	// which closes links, and the relinks would still run in the next phase.
@@ -113,16 +120,19 @@ func scaleRun(ctx context.Context, b *bench, sz scaleSize, base *scaleBase) ([]r
 	} // else the default relay floods this size: nothing else to show
 	var fl, tr scaleResult
 	for i, relay := range phases {
-		setRelay(nodes, relay)
-		if err := waitMeshed(ctx, nodes); err != nil {
+		if err := setRelay(sender, nodes, relay); err != nil {
+			return nil, err
+		}
+		if err := waitMeshed(ctx, sender, nodes); err != nil {
 			return nil, err
 		}
 		quiesce(ctx, 10*time.Second)
-		r, err := scalePhase(ctx, nodes, rec, sz, i*sz.msgs)
+		r, err := scalePhase(ctx, sender, nodes, rec, sz, i*sz.msgs)
 		if err != nil {
 			return nil, fmt.Errorf("relay %+v: %w", relay, err)
 		}
-		b.logf("   FloodUpTo %d: p99 %v, %.0f frames/msg, %v CPU/msg, %.1f repair syncs/s", relay.FloodUpTo, r.p99, r.frames, r.cpuPerMsg, r.repairsPerSecond)
+		b.logf("   FloodUpTo %d: p99 %v, %.0f frames/msg, %v CPU/msg at the receivers, %v at the sender, %.1f repair syncs/s",
+			relay.FloodUpTo, r.p99, r.frames, r.cpuPerMsg, r.senderCPU, r.repairsPerSecond)
 		if relay.FloodUpTo < 0 {
 			fl = r
 		} else {
@@ -140,15 +150,16 @@ func scaleRun(ctx context.Context, b *bench, sz scaleSize, base *scaleBase) ([]r
 }
 
 // waitMeshed waits until every node is linked with every other again (a
-// flood may have closed links whose send queue filled).
-func waitMeshed(ctx context.Context, nodes []*benchNode) error {
-	fps := map[string]bool{}
+// flood may have closed links whose send queue filled): each receiver with
+// the sender and every other receiver.
+func waitMeshed(ctx context.Context, sender *scaleSender, nodes []*benchNode) error {
+	fps := map[string]bool{sender.key.Fingerprint().String(): true}
 	for _, n := range nodes {
 		fps[n.id.Fingerprint().String()] = true
 	}
 	return waitUntil(ctx, 2*time.Minute, 50*time.Millisecond, "every pair linked", func() bool {
 		for _, n := range nodes {
-			if n.linkedTo(fps) < len(nodes)-1 {
+			if n.linkedTo(fps) < len(nodes) {
 				return false
 			}
 		}
@@ -156,24 +167,35 @@ func waitMeshed(ctx context.Context, nodes []*benchNode) error {
 	})
 }
 
-func setRelay(nodes []*benchNode, r chat.RelayConfig) {
+func setRelay(sender *scaleSender, nodes []*benchNode, r chat.RelayConfig) error {
 	for _, n := range nodes {
 		n.node.SetRelay(r)
 	}
+	return sender.must("relay %d", r.FloodUpTo)
 }
 
 // scalePhase sends sz.msgs messages (after the first done of them) from
-// node 0, one per pace, and measures them.
-func scalePhase(ctx context.Context, nodes []*benchNode, rec *recorder, sz scaleSize, done int) (scaleResult, error) {
+// the sender, one per pace, and measures them.
+func scalePhase(ctx context.Context, sender *scaleSender, nodes []*benchNode, rec *recorder, sz scaleSize, done int) (scaleResult, error) {
 	var res scaleResult
+	s0, t0 := time.Now(), time.Now()
+	idleStats, err := sender.stats()
+	if err != nil {
+		return res, err
+	}
 	idle, err := idleMin(ctx)
 	if err != nil {
 		return res, err
 	}
-	res.idleCores = idle
+	sender0, err := sender.stats()
+	if err != nil {
+		return res, err
+	}
+	senderIdle := float64(sender0.cpu-idleStats.cpu) / float64(time.Since(s0)) // cores
+	res.idleCores = idle + senderIdle
 	before := clusterStats(nodes)
-	sender0 := nodes[0].node.Stats()
-	cpu0, t0 := cpuTime(), time.Now()
+	cpu0 := cpuTime()
+	t0 = time.Now()
 	sentAt := make([]time.Time, sz.msgs)
 	tick := time.NewTicker(sz.pace)
 	defer tick.Stop()
@@ -184,7 +206,7 @@ func scalePhase(ctx context.Context, nodes []*benchNode, rec *recorder, sz scale
 			return res, ctx.Err()
 		}
 		sentAt[i] = time.Now()
-		if _, _, err := nodes[0].node.Send(ctx, chat.DefaultRoom, fanBody(done+i)); err != nil {
+		if err := sender.must("send %d", done+i); err != nil {
 			return res, fmt.Errorf("send %d: %w", i, err)
 		}
 	}
@@ -196,7 +218,11 @@ func scalePhase(ctx context.Context, nodes []*benchNode, rec *recorder, sz scale
 	cpu := cpuTime() - cpu0 - time.Duration(idle*float64(elapsed)) // what the cluster uses idle is not the messages'
 
 	after := clusterStats(nodes)
-	sender := nodes[0].node.Stats()
+	sender1, err := sender.stats()
+	if err != nil {
+		return res, err
+	}
+	senderCPU := sender1.cpu - sender0.cpu - time.Duration(senderIdle*float64(elapsed))
 	var lat []time.Duration
 	for i := range sz.msgs {
 		lat = append(lat, rec.lastArrival(done+i, done+i+1).Sub(sentAt[i]))
@@ -204,11 +230,12 @@ func scalePhase(ctx context.Context, nodes []*benchNode, rec *recorder, sz scale
 	per := float64(sz.msgs)
 	res.p50, res.p99 = percentile(lat, 0.50), percentile(lat, 0.99)
 	res.cpuPerMsg = max(cpu, 0) / time.Duration(sz.msgs)
-	res.frames = float64(after.ChatFramesSent-before.ChatFramesSent) / per
-	res.bytes = float64(after.ChatBytesSent-before.ChatBytesSent) / per
-	res.linkFrames = float64(after.LinkFramesSent-before.LinkFramesSent) / per
-	res.senderFrames = float64(sender.ChatFramesSent-sender0.ChatFramesSent) / per
-	res.senderBytes = float64(sender.ChatBytesSent-sender0.ChatBytesSent) / per
+	res.senderCPU = max(senderCPU, 0) / time.Duration(sz.msgs)
+	res.senderFrames = float64(sender1.chatFrames-sender0.chatFrames) / per
+	res.senderBytes = float64(sender1.chatBytes-sender0.chatBytes) / per
+	res.frames = float64(after.ChatFramesSent-before.ChatFramesSent)/per + res.senderFrames
+	res.bytes = float64(after.ChatBytesSent-before.ChatBytesSent)/per + res.senderBytes
+	res.linkFrames = float64(after.LinkFramesSent-before.LinkFramesSent+sender1.linkFrames-sender0.linkFrames) / per
 	res.repairsPerSecond = float64(after.RepairSyncs-before.RepairSyncs) / elapsed.Seconds()
 	return res, nil
 }
@@ -232,7 +259,9 @@ func scaleRows(sz scaleSize, r scaleResult, base *scaleBase, mem float64, linked
 	return []row{
 		compared(fmt.Sprintf("%s: send → stored at last receiver, p99 (%d msgs, 1 per %v)", name, sz.msgs, sz.pace),
 			measure{ms(r.p99), "ms", fmt.Sprintf("p50 %s ms", sig3(ms(r.p50)))}, measure{ms(base.res.p99), "ms", two}, "—", nil),
-		compared(name+": process CPU per message, all nodes, until quiet, idle use taken off", measure{ms(r.cpuPerMsg), "ms", ""},
+		compared(name+": the sender's CPU per message (its own process), idle use taken off", measure{ms(r.senderCPU), "ms", ""},
+			measure{ms(base.res.senderCPU), "ms", two}, "—", nil),
+		compared(name+": the receivers' CPU per message (n−1 nodes, one process), until quiet, idle use taken off", measure{ms(r.cpuPerMsg), "ms", ""},
 			measure{ms(base.res.cpuPerMsg), "ms", two}, "—", nil),
 		alone(name+": CPU of the linked cluster with no message (keepalives, receipts)", measure{100 * r.idleCores, "% of a core", ""}, "—", nil),
 		compared(name+": chat frames on the wire per message", measure{r.frames, "frames", fmt.Sprintf("%s B; %s frames of all types", thousands(r.bytes), sig3(r.linkFrames))},
@@ -251,7 +280,9 @@ func treeRows(sz scaleSize, r, fl scaleResult, base *scaleBase, def chat.RelayCo
 	return []row{
 		compared(fmt.Sprintf("%s: send → stored at last receiver, p99 (%d msgs, 1 per %v)", name, sz.msgs, sz.pace),
 			measure{ms(r.p99), "ms", fmt.Sprintf("p50 %s ms", sig3(ms(r.p50)))}, measure{ms(fl.p99), "ms", same}, "—", nil),
-		compared(name+": process CPU per message, all nodes, until quiet, idle use taken off", measure{ms(r.cpuPerMsg), "ms", ""},
+		compared(name+": the sender's CPU per message (its own process), idle use taken off", measure{ms(r.senderCPU), "ms", ""},
+			measure{ms(fl.senderCPU), "ms", same}, "—", nil),
+		compared(name+": the receivers' CPU per message (n−1 nodes, one process), until quiet, idle use taken off", measure{ms(r.cpuPerMsg), "ms", ""},
 			measure{ms(fl.cpuPerMsg), "ms", same}, fmt.Sprintf("≤ (n−1) × 2 nodes' = %s ms: linear", sig3(linear)),
 			func(l, _ float64) bool { return l <= linear }),
 		compared(name+": chat frames on the wire per message", measure{r.frames, "frames",
@@ -267,50 +298,53 @@ func treeRows(sz scaleSize, r, fl scaleResult, base *scaleBase, def chat.RelayCo
 	}
 }
 
-// startMesh starts n nodes on dir that all trust each other, node i
-// dialling nodes 0..i-1, and waits until every pair is linked.
-func startMesh(ctx context.Context, dir string, n, events int) ([]*benchNode, error) {
+// startMesh starts the sender (a child process) and n−1 nodes in this
+// process on dir, all trusting each other, each node dialling the sender
+// and the nodes before it, and waits until every pair is linked.
+func startMesh(ctx context.Context, dir string, n, events int) (*scaleSender, []*benchNode, error) {
 	ids, err := newIdentities(n)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	fps := map[string]bool{}
-	for _, id := range ids {
-		fps[id.Fingerprint().String()] = true
-	}
-	nodes := make([]*benchNode, 0, n)
-	var addrs []string
-	for i, id := range ids {
-		var trusted []lcrypto.IdentityKey
+	trusting := func(i int) []lcrypto.IdentityKey {
+		var out []lcrypto.IdentityKey
 		for j, o := range ids {
 			if j != i {
-				trusted = append(trusted, o.Public())
+				out = append(out, o.Public())
 			}
 		}
-		store, err := openStore(dir, fmt.Sprintf("node%d", i), trusted...)
+		return out
+	}
+	store, err := openStore(dir, "node0", trusting(0)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := store.Close(); err != nil {
+		return nil, nil, err
+	}
+	sender, err := startScaleSender(dir, filepath.Join(dir, "node0.db"), ids[0], n)
+	if err != nil {
+		return nil, nil, err
+	}
+	nodes := make([]*benchNode, 0, n-1)
+	addrs := []string{sender.addr}
+	for i := 1; i < n; i++ {
+		store, err := openStore(dir, fmt.Sprintf("node%d", i), trusting(i)...)
 		if err != nil {
-			return nodes, err
+			return sender, nodes, err
 		}
-		cfg := loopbackConfig(id, store, 0, n)
+		cfg := loopbackConfig(ids[i], store, 0, n)
 		cfg.StaticPeers = append([]string(nil), addrs...)
 		cfg.EventBuffer = events
 		bn, err := startNode(ctx, cfg)
 		if err != nil {
 			store.Close()
-			return nodes, err
+			return sender, nodes, err
 		}
 		nodes = append(nodes, bn)
 		addrs = append(addrs, bn.addr)
 	}
-	err = waitUntil(ctx, 3*time.Minute, 50*time.Millisecond, "every pair linked", func() bool {
-		for _, bn := range nodes {
-			if bn.linkedTo(fps) < n-1 {
-				return false
-			}
-		}
-		return true
-	})
-	return nodes, err
+	return sender, nodes, waitMeshed(ctx, sender, nodes)
 }
 
 // scaleDir is where a size's stores go: on tmpfs if the host has one, so

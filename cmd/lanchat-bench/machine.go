@@ -129,15 +129,16 @@ const methodNotes = `## What each figure measures
   driver raises its open-file limit), one room, stores on tmpfs (/dev/shm)
   so that the figure is not one shared disk's fsync queue (each node of a
   real LAN has its own disk); node 0 sends 100-byte messages at a fixed
-  pace. Each size is flooded (every node relays to every other link, as
+  pace; the sender is a child process (this binary, re-executed), so that
+  its CPU time is its own. Each size is flooded (every node relays to every other link, as
   before the bounded relay); the sizes above the default relay bound
   (chat.DefaultRelayConfig: more than 16 other members) are also measured
   with the bounded tree relay (PROTOCOL.md 5.14) on the same cluster, tree
-  first. Latency: before Send until the last receiver stored it. CPU: of the
-  whole process (every node: the sender's CPU is not separable in one
-  process; its frames and bytes are), from the first send until the process
-  is as quiet as it was before, minus what the linked cluster uses with no
-  message (the least of three 400 ms windows before; its own row). Frames and bytes: chat
+  first. Latency: from the driver's send command until the last receiver
+  stored it. CPU: the sender's process, and the receivers' process (the
+  n−1 other nodes together), from the first send until the receivers are as
+  quiet as they were before, each minus what it uses with no message (the
+  least of three 400 ms windows before; their sum has its own row). Frames and bytes: chat
   frames all nodes sent (chat.Stats; framing and tag included), and frames
   of every type (repair syncs, receipts, pings). Memory: Go heap + stacks of
   the process after a collection, linked and idle, divided by the nodes.
