@@ -25,6 +25,10 @@ import (
 // lines on stdin and answers one line each on stdout.
 const childScaleSender = "scale-sender"
 
+// envSenderProfile, when set, makes the sender write a CPU profile of
+// itself to that file (the driver's -cpuprofile does not see the child).
+const envSenderProfile = "LANCHAT_BENCH_SENDER_CPUPROFILE"
+
 // The sender's commands (one line each, one answer line each):
 //
 //	relay N      SetRelay with FloodUpTo N (negative: flood) → "ok"
@@ -49,6 +53,13 @@ func scaleSenderMain(args []string, stdin io.Reader, stdout io.Writer) error {
 	nodes, err := strconv.Atoi(args[2])
 	if err != nil {
 		return err
+	}
+	if path := os.Getenv(envSenderProfile); path != "" {
+		stopProfile, err := startCPUProfile(path)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
 	}
 	store, err := storage.Open(args[0], storage.DefaultOptions())
 	if err != nil {
