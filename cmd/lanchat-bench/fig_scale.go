@@ -178,7 +178,7 @@ func setRelay(sender *scaleSender, nodes []*benchNode, r chat.RelayConfig) error
 // the sender, one per pace, and measures them.
 func scalePhase(ctx context.Context, sender *scaleSender, nodes []*benchNode, rec *recorder, sz scaleSize, done int) (scaleResult, error) {
 	var res scaleResult
-	s0, t0 := time.Now(), time.Now()
+	s0 := time.Now()
 	idleStats, err := sender.stats()
 	if err != nil {
 		return res, err
@@ -194,8 +194,7 @@ func scalePhase(ctx context.Context, sender *scaleSender, nodes []*benchNode, re
 	senderIdle := float64(sender0.cpu-idleStats.cpu) / float64(time.Since(s0)) // cores
 	res.idleCores = idle + senderIdle
 	before := clusterStats(nodes)
-	cpu0 := cpuTime()
-	t0 = time.Now()
+	cpu0, t0 := cpuTime(), time.Now()
 	sentAt := make([]time.Time, sz.msgs)
 	tick := time.NewTicker(sz.pace)
 	defer tick.Stop()
