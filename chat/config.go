@@ -60,6 +60,12 @@ type Config struct {
 	// AutoFetch, when its Dir is set, fetches file offers without asking:
 	// those of trusted authors (or only of From), up to MaxBytes.
 	AutoFetch AutoFetch
+	// Relay chooses how room messages are relayed: flooded in small
+	// rooms, along a bounded tree in large ones (topology.go).
+	Relay RelayConfig
+	// noRelayCaps (tests): send no relay-caps frame, as a node before
+	// PROTOCOL.md 5.14 does.
+	noRelayCaps bool
 	// Logf receives diagnostics; nil discards them.
 	Logf func(format string, args ...any)
 }
@@ -77,6 +83,7 @@ func DefaultConfig() Config {
 		NoticeInterval: 10 * time.Second, // a flood costs one line per 10 s
 
 		ReceiptDelay: 200 * time.Millisecond, // receipts: ≤ 5 frames/s per link, fast enough to watch
+		Relay:        DefaultRelayConfig(),
 	}
 }
 

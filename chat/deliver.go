@@ -140,15 +140,13 @@ func (l *link) deliver(in <-chan delivery) {
 	}
 }
 
-// relay forwards a new message to every other link in its room. A link whose
+// relay forwards a new message to the other links of its room that the
+// relay topology picks (every one, or the tree's: topology.go). A link whose
 // queue is full is closed: it catches up by sync when it links again, so a
 // slow peer neither stalls the others nor loses messages.
 func (n *Node) relay(from *link, room string, author lcrypto.IdentityKey, raw []byte) int {
 	sent := 0
-	for _, l := range n.linksInRoom(room) {
-		if l == from || l.key == author {
-			continue
-		}
+	for _, l := range n.relayTargets(from, room, author, raw) {
 		if err := l.sess.Send(frameChat, raw); err != nil {
 			if errors.Is(err, session.ErrQueueFull) {
 				n.logf("link with %s is too slow; closing it (it will catch up)", l.key)
@@ -156,6 +154,8 @@ func (n *Node) relay(from *link, room string, author lcrypto.IdentityKey, raw []
 			}
 			continue
 		}
+		n.stats.chatFrames.Add(1)
+		n.stats.chatBytes.Add(uint64(len(raw) + frameOverhead))
 		sent++
 	}
 	return sent

@@ -34,6 +34,7 @@ const (
 	frameFileData    session.FrameType = 0x21 // the chunk asked for (5.12)
 	frameFileNone    session.FrameType = 0x22 // I cannot send the chunk asked for, and why (5.12)
 	frameDelete      session.FrameType = 0x28 // delete my message for everyone (5.13)
+	frameRelayCaps   session.FrameType = 0x29 // I repair gaps myself: a bounded relay may leave me to its tree (5.14)
 )
 
 // frameConvoSyncCheck is the sync-check frame of conversations (5.6's
@@ -67,6 +68,7 @@ var chatFrameNames = map[session.FrameType]string{
 	frameFileData:          "file-data",
 	frameFileNone:          "file-none",
 	frameDelete:            "delete",
+	frameRelayCaps:         "relay-caps",
 }
 
 // frameName names a frame type, e.g. "chat", "ping" or "type-0x2a".
@@ -100,6 +102,17 @@ type Stats struct {
 	// DuplicatesDropped counts received copies of messages this node
 	// had stored or was storing, dropped before decoding (recent.go).
 	DuplicatesDropped uint64
+	// ChatFramesSent and ChatBytesSent count the chat frames (0x10) this
+	// node sent live (its own messages and relayed ones, not sync
+	// batches) and their bytes on the wire (framing and tag included).
+	ChatFramesSent uint64
+	ChatBytesSent  uint64
+	// RepairSyncs counts the sync requests the bounded relay sent to
+	// repair gaps (5.14).
+	RepairSyncs uint64
+	// LinkFramesSent counts the application frames of every type sent on
+	// every link since the node started (session.Stats.FramesSent summed).
+	LinkFramesSent uint64
 }
 
 // nodeStats is what Stats reads.
@@ -111,14 +124,18 @@ type nodeStats struct {
 	readBytes                             atomic.Uint64
 	fileServed, fileFetched, fileRejected atomic.Uint64
 	duplicates                            atomic.Uint64
+	chatFrames, chatBytes, repairSyncs    atomic.Uint64
+	endedLinkFrames                       atomic.Uint64 // frames sent on links that ended
 }
 
 // Stats returns the node's counters.
 func (n *Node) Stats() Stats {
-	return Stats{FramesSkipped: n.stats.skipped.Load(),
+	s := Stats{FramesSkipped: n.stats.skipped.Load(),
 		StoredFramesSent: n.stats.storedFrames.Load(), StoredBytesSent: n.stats.storedBytes.Load(),
 		ReadFramesSent: n.stats.readFrames.Load(), ReadBytesSent: n.stats.readBytes.Load(),
 		FileBytesServed: n.stats.fileServed.Load(), FileBytesFetched: n.stats.fileFetched.Load(),
 		FileChunksRejected: n.stats.fileRejected.Load(),
 		DuplicatesDropped:  n.stats.duplicates.Load()}
+	n.relayStats(&s)
+	return s
 }

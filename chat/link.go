@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lanchat/lanchat/chat/files"
@@ -33,6 +34,10 @@ type link struct {
 	// presence is what the peer said of its presence (presence.go);
 	// nil until it does (guarded by mu).
 	presence *presence
+
+	// repairs: the peer sent relay-caps (5.14), so a bounded relay may
+	// leave it to its tree; older peers get every message.
+	repairs atomic.Bool
 
 	clock linkSkew // the peer's clock skew, from its latest live message
 	// fileReqs queues the peer's file requests for serveFiles (nil until
@@ -238,6 +243,7 @@ func (n *Node) removeLink(l *link) {
 	}
 	n.links.Lock()
 	current := n.links.byKey[l.key] == l
+	n.stats.endedLinkFrames.Add(l.sess.Stats().FramesSent) // Stats.LinkFramesSent goes on counting them
 	var notice string
 	if current {
 		delete(n.links.byKey, l.key)

@@ -60,6 +60,9 @@ type Node struct {
 	diag    diagTable
 	convos  convoTable // direct conversations and private rooms (convo.go)
 	files   fileTable
+
+	// relayCfg is cfg.Relay until SetRelay (topology.go).
+	relayCfg atomic.Pointer[RelayConfig]
 }
 
 // roomTable is the joined rooms, with its own lock.
@@ -124,6 +127,7 @@ func New(cfg Config) (*Node, error) {
 	n.rcpt.kick = make(chan struct{}, 1)
 	n.diag.refused = map[lcrypto.IdentityKey]PeerIssue{}
 	n.convos.byID = map[string]*convo{}
+	n.SetRelay(cfg.Relay)
 	if n.logf == nil {
 		n.logf = func(string, ...any) {}
 	}
@@ -239,7 +243,8 @@ func (n *Node) Run(ctx context.Context) error {
 	close(n.listening)
 	n.loadRemembered()
 	n.startFiles(ctx)
-	n.wg.Add(3)
+	n.wg.Add(4)
+	go n.repairLoop(ctx)
 	go n.receiptLoop(ctx)
 	go n.acceptLoop(ctx, ln)
 	go n.dialLoop(ctx)

@@ -37,6 +37,7 @@ func (l *link) serve() {
 		l.deliver(deliveries)
 	}()
 	defer func() { close(deliveries); <-delivered }()
+	n.sendRelayCaps(l)
 	n.sendPresence(l)
 	// The link's file server starts with the peer's first file request:
 	// an idle link costs no goroutine or queue for it.
@@ -158,6 +159,8 @@ func (l *link) handleFrame(ctx context.Context, f session.Frame, out chan<- deli
 		return l.handleFileReply(replyNone, f.Body)
 	case frameDelete:
 		return l.handleDelete(f.Body)
+	case frameRelayCaps:
+		return l.handleRelayCaps(f.Body)
 	}
 	if handled, err := l.handleConvoFrame(ctx, f, out); handled {
 		return err

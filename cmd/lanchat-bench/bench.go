@@ -173,6 +173,8 @@ var figures = []figure{
 	{"room fan-out", runFanout},
 	{"receipts", runReceipts},
 	{"terminal marks", runMarks},
+	{"scale", runScale},
+	{"lab partition", runLabPartition},
 	{"history query", runHistory},
 	{"sealed history", runSealed},
 	{"catch-up", runCatchUp},

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"time"
 
@@ -27,6 +28,8 @@ func runChild(mode string, args []string, stdout, stderr io.Writer) int {
 	switch mode {
 	case childBareHistory:
 		err = bareHistoryMain(args, stdout)
+	case childScaleSender:
+		err = scaleSenderMain(args, os.Stdin, stdout)
 	default:
 		err = fmt.Errorf("unknown child mode %q", mode)
 	}

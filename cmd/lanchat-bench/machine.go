@@ -147,6 +147,35 @@ const methodNotes = `## What each figure measures
   copies dropped unread" counts, over all nodes of the memfs run, the copies
   recognised by their bytes and dropped before decoding (chat.Stats), per
   message sent, beside the (N-1)(N-2) copies a full mesh relays.
+- **scale**: 2, 8, 32, 64 and 128 in-process nodes (-quick: up to 64), all
+  trusting each other, fully linked on 127.0.0.1 (n(n-1)/2 links; the
+  driver raises its open-file limit), one room, stores on tmpfs (/dev/shm)
+  so that the figure is not one shared disk's fsync queue (each node of a
+  real LAN has its own disk); node 0 sends 100-byte messages at a fixed
+  pace; the sender is a child process (this binary, re-executed), so that
+  its CPU time is its own. Each size is flooded (every node relays to every other link, as
+  before the bounded relay); the sizes above the default relay bound
+  (chat.DefaultRelayConfig: more than 16 other members) are also measured
+  with the bounded tree relay (PROTOCOL.md 5.14) on the same cluster, tree
+  first. Latency: from the driver's send command until the last receiver
+  stored it. CPU: the sender's process, and the receivers' process (the
+  n−1 other nodes together), from the first send until the receivers are as
+  quiet as they were before, each minus what it uses with no message (the
+  least of three 400 ms windows before; their sum has its own row). Frames and bytes: chat
+  frames all nodes sent (chat.Stats; framing and tag included), and frames
+  of every type (repair syncs, receipts, pings). Memory: Go heap + stacks of
+  the process after a collection, linked and idle, divided by the nodes.
+  Baselines: the 2-node figure of the same run (growth), n−1 frames (each
+  receiver once), and for the tree the flood of the same size. What a
+  1,000-node site would need, from these figures: docs/scaling.md.
+- **lab partition**: 32 real ` + "`lanchat chat`" + ` processes, each in a network
+  namespace on one bridge (lab, needs root), all trusting each other, one
+  room (above the relay bound: the tree relay). Split into two halves of 16
+  by nftables rules on the switch (every frame between the halves dropped),
+  three senders on each side, healed: time from the heal until every host
+  has shown every message (and afterwards every history is identical);
+  beside it, how long the split took to be noticed (links ended by the
+  dead-link timeout) and the time to link the 496 pairs.
 - **history query**: the real binary, ` + "`lanchat history --limit 100`" + `, whole
   process (exec to exit), median of the runs after one warm-up, on stores of
   signed messages from 4 authors. Baseline: a process that opens the same file

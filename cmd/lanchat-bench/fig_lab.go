@@ -1,0 +1,53 @@
+//go:build unix
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+)
+
+// runLabPartition: 32 real lanchat processes in network namespaces on one
+// bridge, in one room, split into two halves by the switch and healed
+// (lab/partition_test.go, BenchmarkPartitionHeal32Hosts): the time from the
+// heal until every host has every message. It needs root (the lab skips
+// otherwise, and so does this row).
+func runLabPartition(ctx context.Context, b *bench) ([]row, error) {
+	const name = "BenchmarkPartitionHeal32Hosts"
+	args := []string{"test", "-run", "^$", "-bench", "^" + name + "$", "-benchtime", "1x", "-count", "1", "-timeout", "15m", "./lab/"}
+	b.note("go " + strings.Join(quoteArgs(args), " ") + "   # as root: network namespaces")
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = b.root
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("go test -bench %s: %w\n%s%s", name, err, lastLines(out.String(), 15), lastLines(errOut.String(), 15))
+	}
+	const fig = "lab, 32 hosts in one room (real binaries, namespaces), split in two halves and healed"
+	res := map[string]goBench{}
+	for _, r := range parseBench(out.Bytes()) {
+		res[r.name] = r
+	}
+	if _, ok := res[name]; !ok {
+		why := "skipped"
+		if i := strings.Index(out.String(), "lab: skipped"); i >= 0 {
+			why = strings.SplitN(out.String()[i:], "\n", 2)[0]
+		}
+		return []row{alone(fig, measure{0, "", why}, "—", nil)}, nil
+	}
+	var v [3]float64
+	for i, unit := range []string{"s-to-converge", "s-to-link", "s-to-split"} {
+		var err error
+		if v[i], err = metric(res, name, unit); err != nil {
+			return nil, err
+		}
+	}
+	return []row{
+		compared(fig+": heal → every host has every message", measure{v[0], "s", ""},
+			measure{v[2], "s", "the split: until no link crosses it (dead-link timeout)"}, "—", nil),
+		alone(fig+": start → every pair of the 32 linked (496 links)", measure{v[1], "s", ""}, "—", nil),
+	}, nil
+}
