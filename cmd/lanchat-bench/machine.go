@@ -102,7 +102,7 @@ divide by the CPU time (user + system) the benchmark process used, so they
 hold up better than wall time on a busy machine; both ends of a link run in
 that process, so its cost counts both sides unless the row says "per end".
 The Go benchmarks run {rounds} round(s), interleaved, and keep each median.
-Targets are the project's (issue 8); **no** marks a target not met.
+Targets are the project's (issues 8, 15, 16 and 19); **no** marks a target not met.
 `
 
 const methodNotes = `## What each figure measures
