@@ -86,7 +86,7 @@ func (n *Node) wantedConvo(from *link, m *Message) bool {
 		n.logf("dropping message %d from %s in %s: clock %d is above %d, the bound for its sequence number", m.Seq, m.Author, m.Room, m.Clock, limit)
 		return false
 	}
-	return !n.inflight.has(keyOf(m))
+	return !n.inflight.has(m)
 }
 
 // convoOf returns the conversation room that a link with peer may talk

@@ -70,9 +70,21 @@ func (n *Node) submit(ctx context.Context, out chan<- delivery, d delivery) erro
 		if _, err := pend.Wait(); err != nil {
 			n.dropFailed(d)
 		} else {
-			n.inflight.release(d.msgs)
+			n.resolveParked(n.inflight.release(d.msgs))
 		}
 		return ctx.Err()
+	}
+}
+
+// resolveParked settles the second versions that arrived while the first
+// was in flight, now that it is stored (resolveConflict: every node keeps
+// the same one and marks the author).
+func (n *Node) resolveParked(ps []parkedCopy) {
+	for i := range ps {
+		p := &ps[i]
+		if err := n.resolveConflict(p.from, &p.m, p.raw); err != nil {
+			n.logf("message %d of %s in %s: %v", p.m.Seq, p.m.Author, p.m.Room, err)
+		}
 	}
 }
 
@@ -110,7 +122,7 @@ func (l *link) deliver(in <-chan delivery) {
 			l.closeAsync("local storage error")
 			continue
 		}
-		n.inflight.release(d.msgs)
+		parked := n.inflight.release(d.msgs)
 		for i, isNew := range added {
 			if !isNew {
 				continue
@@ -134,6 +146,7 @@ func (l *link) deliver(in <-chan delivery) {
 			n.autoFetch(v)
 		}
 		n.storedNew(d.msgs, added)
+		n.resolveParked(parked)
 		if d.checkRoom != "" {
 			l.sendSyncCheck(d.checkRoom)
 		}

@@ -18,40 +18,94 @@ type msgKey struct {
 func keyOf(m *Message) msgKey { return msgKey{m.Room, m.Author, m.Seq} }
 
 // inFlight holds the messages verified and submitted to the store but not
-// yet committed, so that copies arriving meanwhile over other links are
-// dropped without checking their signatures again.
+// yet committed. A copy with the same bytes arriving meanwhile is dropped
+// before decoding (recent.go); a verified message with other bytes under a
+// key in flight — its author signed two versions of one sequence number,
+// and both are arriving at once — is parked until the first one's commit
+// returns, then goes to resolveConflict like any conflicting copy, so that
+// every node ends with the same version whatever the timing.
 type inFlight struct {
-	mu   sync.Mutex
-	keys map[msgKey]struct{}
+	mu     sync.Mutex
+	keys   map[msgKey][lcrypto.SignatureSize]byte // the signature in flight
+	parked map[msgKey][]parkedCopy
+	nPark  int
 }
 
-func (f *inFlight) has(k msgKey) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	_, ok := f.keys[k]
-	return ok
+// parkedCopy is a verified message whose key was in flight.
+type parkedCopy struct {
+	from *link
+	m    Message
+	raw  []byte
 }
 
-// claim marks k in flight; false if it already was.
-func (f *inFlight) claim(k msgKey) bool {
+// Bounds on parked copies: an author can sign many versions of one
+// sequence number, and the first is enough to show it equivocated.
+const (
+	maxParkedPerKey = 2
+	maxParked       = 1024
+)
+
+// park keeps a verified copy of an in-flight key for after its commit; false
+// if the key is no longer in flight (the caller takes it on) or the bounds
+// are reached (dropped: the chain check after sync still finds it).
+func (f *inFlight) park(p parkedCopy) (parked, inFlight bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	k := keyOf(&p.m)
+	if _, ok := f.keys[k]; !ok {
+		return false, false
+	}
+	if f.nPark >= maxParked || len(f.parked[k]) >= maxParkedPerKey {
+		return false, true
+	}
+	if f.parked == nil {
+		f.parked = map[msgKey][]parkedCopy{}
+	}
+	f.parked[k] = append(f.parked[k], p)
+	f.nPark++
+	return true, true
+}
+
+// has reports whether m's key is in flight with m's signature: a copy, not
+// worth verifying. A message under that key with another signature is not
+// a copy (see park).
+func (f *inFlight) has(m *Message) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	sig, ok := f.keys[keyOf(m)]
+	return ok && sig == m.Sig
+}
+
+// claim marks m's key in flight; false if it already was.
+func (f *inFlight) claim(m *Message) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := keyOf(m)
 	if _, ok := f.keys[k]; ok {
 		return false
 	}
 	if f.keys == nil {
-		f.keys = map[msgKey]struct{}{}
+		f.keys = map[msgKey][lcrypto.SignatureSize]byte{}
 	}
-	f.keys[k] = struct{}{}
+	f.keys[k] = m.Sig
 	return true
 }
 
-func (f *inFlight) release(msgs []Message) {
+// release ends msgs' flight and returns the copies parked under their keys.
+func (f *inFlight) release(msgs []Message) []parkedCopy {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	var out []parkedCopy
 	for i := range msgs {
-		delete(f.keys, keyOf(&msgs[i]))
+		k := keyOf(&msgs[i])
+		delete(f.keys, k)
+		if ps, ok := f.parked[k]; ok {
+			out = append(out, ps...)
+			f.nPark -= len(ps)
+			delete(f.parked, k)
+		}
 	}
+	return out
 }
 
 // screenWith turns received encodings into the messages worth storing. A
@@ -108,16 +162,23 @@ func (n *Node) screenDecoded(ctx context.Context, from *link, msgs []Message, ke
 			}
 			continue
 		}
-		if n.inflight.claim(keyOf(m)) {
+		if n.inflight.claim(m) {
 			n.recent.add(keep[i])
 			outM, outR = append(outM, *m), append(outR, keep[i])
+			continue
+		}
+		// Its key is in flight with other bytes (the same bytes were
+		// dropped as recent): a second version, resolved after the
+		// commit of the first.
+		if parked, _ := n.inflight.park(parkedCopy{from: from, m: *m, raw: keep[i]}); !parked {
+			n.logf("message %d of %s in %s: a second version arrived while the first was being stored; left to the chain check", m.Seq, m.Author, m.Room)
 		}
 	}
 	return outM, outR, ctx.Err()
 }
 
 // wanted applies the cheap checks: room joined, clock within its bound
-// (which depends on the message alone), not in flight.
+// (which depends on the message alone), not a copy of one in flight.
 func (n *Node) wanted(m *Message) bool {
 	rs := n.room(m.Room)
 	if rs == nil {
@@ -127,7 +188,7 @@ func (n *Node) wanted(m *Message) bool {
 		n.logf("dropping message %d from %s in %s: clock %d is above %d, the bound for its sequence number", m.Seq, m.Author, m.Room, m.Clock, limit)
 		return false
 	}
-	return !n.inflight.has(keyOf(m))
+	return !n.inflight.has(m) // a copy of what is being stored
 }
 
 // dropStored removes the messages the store already holds with the same

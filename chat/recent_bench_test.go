@@ -57,7 +57,7 @@ func BenchmarkDuplicateFullPath(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		msgs, _, err := n.screenWith(ctx, nil, [][]byte{raw}, func(m *Message) bool {
-			return n.room(m.Room) != nil && !n.inflight.has(keyOf(m))
+			return n.room(m.Room) != nil && !n.inflight.has(m)
 		})
 		if err != nil || len(msgs) != 0 {
 			b.Fatalf("the stored copy was kept: %v", err)

@@ -204,3 +204,52 @@ func TestConflictingCopyPassesRecentFilter(t *testing.T) {
 		return false
 	})
 }
+
+// TestSecondVersionWhileFirstInFlight: an author's two versions of one
+// sequence number arrive while the first is still being stored (alice's
+// commit is held). The second is not taken for a copy of what is in flight
+// and dropped: once the first is stored, the conflict rule runs, alice
+// keeps the same version every node keeps and marks the author. (Before,
+// the second was dropped unverified and the split waited for a chain check,
+// which made the lab's hostile-member scenario fail when relays got fast.)
+func TestSecondVersionWhileFirstInFlight(t *testing.T) {
+	c := newCluster(t)
+	alice := c.add("alice")
+	mallory := newID(t)
+	link := c.hostileMember(alice, mallory)
+	first, second := lobbyMsg(mallory, 1, 1, "version one"), lobbyMsg(mallory, 1, 1, "version two")
+	release := alice.node.committer().Hold()
+	defer release()
+	sendRaw(t, link, first)
+	inFlight := func() bool {
+		f := &alice.node.inflight
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		_, ok := f.keys[keyOf(&first)]
+		return ok
+	}
+	waitFor(t, "the first version to be in flight", inFlight)
+	sendRaw(t, link, second)
+	waitFor(t, "the second version to be parked", func() bool {
+		f := &alice.node.inflight
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.parked[keyOf(&first)]) == 1
+	})
+	release()
+	want := first
+	if winsConflict(second.Encode(), first.Encode()) {
+		want = second
+	}
+	waitFor(t, "alice to mark mallory and keep the winning version", func() bool {
+		for _, v := range alice.views(t) {
+			if v.Author == mallory.Fingerprint().String() {
+				return v.Equivocator && v.Body == want.Body
+			}
+		}
+		return false
+	})
+	if inFlight() {
+		t.Fatal("the key is still in flight after its commit")
+	}
+}
