@@ -1,8 +1,0 @@
-//go:build !unix
-
-package chat
-
-import "time"
-
-// processCPU is not measured here: per-core figures are left out.
-func processCPU() (time.Duration, bool) { return 0, false }

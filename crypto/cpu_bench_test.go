@@ -1,0 +1,5 @@
+package crypto
+
+import "github.com/lanchat/lanchat/internal/cputime"
+
+var processCPU = cputime.Process

@@ -1,0 +1,5 @@
+package session
+
+import "github.com/lanchat/lanchat/internal/cputime"
+
+var cpuTime = cputime.Process
