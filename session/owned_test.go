@@ -142,3 +142,30 @@ func TestSendOwnedRefuses(t *testing.T) {
 		t.Errorf("SendWaitOwned after Close: %v, want ErrClosed", err)
 	}
 }
+
+// TestSendWaitOwnedSkipsTheCopy pins what the owned send saves: a body
+// above sendCarveMax (a 256 KiB sync batch) is copied into an allocation of
+// its own by SendWait, and not at all by SendWaitOwned. Both ends run here,
+// so each run also allocates the received bodies; the difference is the
+// copies.
+func TestSendWaitOwnedSkipsTheCopy(t *testing.T) {
+	d, a := trustedPair(t)
+	const size, burst = 256 << 10, 8
+	body := make([]byte, size)
+	run := func(send func(*Link, context.Context, FrameType, []byte) error) func() {
+		return func() {
+			for range burst {
+				if err := send(d, context.Background(), appFrame, body); err != nil {
+					t.Fatal(err)
+				}
+				recvWithin(t, a)
+			}
+		}
+	}
+	copying := allocated(run((*Link).SendWait))
+	owning := allocated(run((*Link).SendWaitOwned))
+	t.Logf("%d frames of %d bytes: SendWait allocated %d bytes, SendWaitOwned %d", burst, size, copying, owning)
+	if copying < owning+burst*size*9/10 {
+		t.Fatalf("SendWait allocated %d bytes, SendWaitOwned %d: want the %d bytes of copies fewer", copying, owning, burst*size)
+	}
+}
