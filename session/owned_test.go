@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -39,7 +40,10 @@ func TestSendOwnedKeepsOrderAndNeverWritesBody(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	stopReading := make(chan struct{})
-	readerDone := make(chan int)
+	var stopOnce sync.Once
+	stop := func() { stopOnce.Do(func() { close(stopReading) }) }
+	defer stop() // also when the test fails early
+	readerDone := make(chan int, 1)
 	go func() { // reads the owned bodies while the links seal them
 		sum := 0
 		for {
@@ -48,6 +52,7 @@ func TestSendOwnedKeepsOrderAndNeverWritesBody(t *testing.T) {
 					sum += int(b[len(b)-1])
 				}
 			}
+			runtime.Gosched() // two cores are shared with the links' goroutines
 			select {
 			case <-stopReading:
 				readerDone <- sum
@@ -97,7 +102,7 @@ func TestSendOwnedKeepsOrderAndNeverWritesBody(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	close(stopReading)
+	stop()
 	<-readerDone
 	close(errs)
 	for err := range errs {
@@ -147,7 +152,7 @@ func TestSendOwnedRefuses(t *testing.T) {
 // above sendCarveMax (a 256 KiB sync batch) is copied into an allocation of
 // its own by SendWait, and not at all by SendWaitOwned. Both ends run here,
 // so each run also allocates the received bodies; the difference is the
-// copies.
+// copies (2 MiB here, 1.7 to 2.3 MiB measured).
 func TestSendWaitOwnedSkipsTheCopy(t *testing.T) {
 	d, a := trustedPair(t)
 	const size, burst = 256 << 10, 8
@@ -165,7 +170,10 @@ func TestSendWaitOwnedSkipsTheCopy(t *testing.T) {
 	copying := allocated(run((*Link).SendWait))
 	owning := allocated(run((*Link).SendWaitOwned))
 	t.Logf("%d frames of %d bytes: SendWait allocated %d bytes, SendWaitOwned %d", burst, size, copying, owning)
-	if copying < owning+burst*size*9/10 {
-		t.Fatalf("SendWait allocated %d bytes, SendWaitOwned %d: want the %d bytes of copies fewer", copying, owning, burst*size)
+	// At least half the copies' bytes: the rest of both runs (pooled write
+	// and read buffers, which sync.Pool may drop, above all under -race)
+	// varies by a few hundred KiB.
+	if copying < owning+burst*size/2 {
+		t.Fatalf("SendWait allocated %d bytes, SendWaitOwned %d: want most of the %d bytes of copies fewer", copying, owning, burst*size)
 	}
 }
