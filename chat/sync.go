@@ -89,7 +89,9 @@ func (l *link) serveSync(ctx context.Context, req syncRequest) {
 	frame, keep := l.syncPolicy(req.Room)
 	flush := func(done bool) bool {
 		resp.Done = done
-		err := l.sess.SendWait(ctx, frame, resp.encode())
+		// A fresh encoding, never touched again: the link seals it
+		// without the copy (a batch is up to syncBatchBytes).
+		err := l.sess.SendWaitOwned(ctx, frame, resp.encode())
 		resp.Msgs, size = nil, header
 		return err == nil
 	}

@@ -206,12 +206,23 @@ func BenchmarkLinkSmall(b *testing.B) { benchLink(b, 100) }
 // BenchmarkLinkBulk sends 16 KiB frames one way over a link.
 func BenchmarkLinkBulk(b *testing.B) { benchLink(b, 16<<10) }
 
+// BenchmarkLinkBulkOwned is BenchmarkLinkBulk with SendWaitOwned: the link
+// seals the caller's body instead of a copy of it.
+func BenchmarkLinkBulkOwned(b *testing.B) {
+	dcfg, acfg := pairConfigs(b)
+	benchLinkSend(b, 16<<10, dcfg, acfg, (*Link).SendWaitOwned)
+}
+
 func benchLink(b *testing.B, size int) {
 	dcfg, acfg := pairConfigs(b)
 	benchLinkWith(b, size, dcfg, acfg)
 }
 
 func benchLinkWith(b *testing.B, size int, dcfg, acfg Config) {
+	benchLinkSend(b, size, dcfg, acfg, (*Link).SendWait)
+}
+
+func benchLinkSend(b *testing.B, size int, dcfg, acfg Config, send func(*Link, context.Context, FrameType, []byte) error) {
 	d, a := linkPair(b, dcfg, acfg)
 	body := make([]byte, size)
 	got := make(chan error, 1)
@@ -230,7 +241,7 @@ func benchLinkWith(b *testing.B, size int, dcfg, acfg Config) {
 		got <- nil
 	}()
 	for range b.N {
-		if err := d.SendWait(context.Background(), appFrame, body); err != nil {
+		if err := send(d, context.Background(), appFrame, body); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -231,6 +231,15 @@ func TestLinkSlowPeer(t *testing.T) {
 	if err := d.Send(appFrameBulk, body); !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("Send to a peer that does not read: %v, want ErrQueueFull", err)
 	}
+	if err := d.SendOwned(appFrameBulk, body); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("SendOwned to a peer that does not read: %v, want ErrQueueFull", err)
+	}
+	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	err := d.SendWaitOwned(short, appFrameBulk, body)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("SendWaitOwned to a peer that does not read: %v, want the context's deadline", err)
+	}
 	done := make(chan error, 1)
 	go func() { done <- d.SendWait(context.Background(), appFrame, []byte("last")) }()
 	for i := 0; ; i++ {

@@ -230,8 +230,20 @@ var (
 // writeQueued writes queued frames, up to about writeBatch bytes. Each
 // batch takes the frames of Send and SendWait first, and a bulk frame only
 // when none of them waits, so chat frames keep their order and pass any
-// bulk frame not yet taken.
+// bulk frame not yet taken. Batches are sealed into one write buffer, which
+// goes out whenever it holds writeBufferSize bytes and once more when the
+// queues are empty (or writeBatch bytes went), so the last frame never
+// waits for more to come. If the link starts to end meanwhile, what is
+// sealed goes out with writeClose's flush, before the close frame.
 func (l *Link) writeQueued() error {
+	if err := l.sealQueued(); err != nil {
+		return err
+	}
+	return l.tx.flush()
+}
+
+// sealQueued is writeQueued but the final flush.
+func (l *Link) sealQueued() error {
 	bp := sendBatches.Get().(*[]queued)
 	defer func() {
 		clear(*bp)

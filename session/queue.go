@@ -87,6 +87,13 @@ func (q *frameQueue) growLocked() {
 	q.ring, q.head = r, 0
 }
 
+// tryPush adds f, its body not copied, if it fits.
+func (q *frameQueue) tryPush(f Frame) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.pushLocked(queued{Frame: f})
+}
+
 // tryPushCopy adds a frame with a copy of body if it fits.
 func (q *frameQueue) tryPushCopy(typ FrameType, body []byte) bool {
 	q.mu.Lock()

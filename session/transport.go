@@ -68,10 +68,12 @@ func (s *sendDir) writeFrame(typ FrameType, body []byte) error {
 	return s.writeFrameRekeyLocked(typ, body)
 }
 
-// writeFrames is writeFrame for each frame of batch in order, then flush,
-// under one lock: the writer's way to send everything it took from the
-// queues with one write (or one per writeBufferSize bytes). It returns how
-// many frames were sealed.
+// writeFrames is writeFrame for each frame of batch in order, under one
+// lock: the writer's way to seal everything it took from the queues. The
+// sealed bytes go out once writeBufferSize of them are gathered; the writer
+// calls flush when the queues are empty, so a run of batches goes out in
+// full writeBufferSize writes (one syscall each), not one short write per
+// batch. It returns how many frames were sealed.
 func (s *sendDir) writeFrames(batch []queued) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -80,7 +82,7 @@ func (s *sendDir) writeFrames(batch []queued) (int, error) {
 			return i, err
 		}
 	}
-	return len(batch), s.flushLocked()
+	return len(batch), nil
 }
 
 func (s *sendDir) writeFrameRekeyLocked(typ FrameType, body []byte) error {

@@ -244,9 +244,13 @@ const methodNotes = `## What each figure measures
 - **link**: 100-byte and 16 KiB frames one way through a link (queues,
   framing, keepalive bookkeeping, ChaCha20-Poly1305); baseline: the same
   sizes over TCP, one seal and open per frame, the same 2-byte framing,
-  nothing else. The writer seals what is queued (up to 256 frames and
-  64 KiB) into one buffer and writes it with one syscall; the reader hands
-  what one read brought to Recv as one batch. Allocations per frame count
+  nothing else. The writer seals what is queued (batches of up to 256
+  frames and 64 KiB) into one buffer, writes it whenever it holds 64 KiB
+  and once more when the queues are empty, so a backlog goes out in full
+  64 KiB writes (one syscall each) and a lone frame at once; the reader
+  hands what one read brought to Recv as one batch. The sender uses
+  SendWait, which copies the body; SendWaitOwned (no copy, chat's sync
+  batches) measured the same per core, so it has no row. Allocations per frame count
   every heap allocation in the process during the run (both ends, all four
   goroutines) divided by the frames.
 - **terminal marks**: the terminal chat's mark on each own line (#15), in
