@@ -98,3 +98,44 @@ func TestRelayTreeDepartedMembersStarveNoOne(t *testing.T) {
 		t.Fatalf("%d of %d deliveries to real members missed by the tree (left to repair)", missed, 10*realN)
 	}
 }
+
+// TestSyncRunMixingRooms: a hostile member sends, back to back (one run),
+// sync responses for a joined room, for a room this node is not in, and
+// the joined room's last one. Only the joined room's messages are stored
+// (the run is screened as one, but each message keeps its own room's
+// rules), nothing is stored for the other room, and the link stays up.
+func TestSyncRunMixingRooms(t *testing.T) {
+	c := newCluster(t)
+	alice := c.add("alice")
+	mallory := newID(t)
+	link := c.hostileMember(alice, mallory)
+	lobby := malloryBatch(t, mallory, 150)
+	var secret [][]byte
+	for i := range 60 {
+		m := Message{Room: "secret", Seq: uint64(i + 1), Clock: uint64(i + 1), Time: time.Now(), Body: fmt.Sprintf("secret %d", i+1)}
+		m.Sign(mallory)
+		secret = append(secret, m.Encode())
+	}
+	for _, resp := range []syncResponse{
+		{Room: "lobby", Msgs: lobby[:100]},
+		{Room: "secret", Msgs: secret},
+		{Room: "lobby", Done: true, Msgs: lobby[100:]},
+	} {
+		if err := link.Send(frameSyncResponse, resp.encode()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkBatchedOutcome(t, alice, 150)
+	st, err := alice.node.store.RoomState("secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Heads) != 0 {
+		t.Fatalf("messages of a room alice is not in were stored: heads %v", st.Heads)
+	}
+	select {
+	case <-link.Done():
+		t.Fatal("the link closed")
+	default:
+	}
+}
