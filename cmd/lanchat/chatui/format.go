@@ -127,6 +127,9 @@ func nameLabel(nick, short string) string {
 // takes and shift the marks it rewrites in place (marks.go).
 func SanitizeLine(s string) string {
 	return strings.Map(func(r rune) rune {
+		if r >= 0x20 && r < 0x7f { // printable ASCII: most of any line
+			return r
+		}
 		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || unicode.Is(unicode.Bidi_Control, r) || invisibleFormat(r) {
 			return '\uFFFD'
 		}
