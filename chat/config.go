@@ -66,6 +66,9 @@ type Config struct {
 	// noRelayCaps (tests): send no relay-caps frame, as a node before
 	// PROTOCOL.md 5.14 does.
 	noRelayCaps bool
+	// silentRelayer (tests): a hostile member that takes every message
+	// but relays none and answers no sync request (review2).
+	silentRelayer bool
 	// Logf receives diagnostics; nil discards them.
 	Logf func(format string, args ...any)
 }

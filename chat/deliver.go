@@ -159,6 +159,9 @@ func (l *link) deliver(in <-chan delivery) {
 // slow peer neither stalls the others nor loses messages.
 func (n *Node) relay(from *link, room string, author lcrypto.IdentityKey, raw []byte) int {
 	sent := 0
+	if n.cfg.silentRelayer && from != nil {
+		return 0
+	}
 	for _, l := range n.relayTargets(from, room, author, raw) {
 		if err := l.sess.Send(frameChat, raw); err != nil {
 			if errors.Is(err, session.ErrQueueFull) {

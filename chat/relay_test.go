@@ -117,10 +117,16 @@ func TestRelayedCopiesDroppedUnread(t *testing.T) {
 	c.waitConverged("lobby", a, b, d)
 	// Whichever of bob and carol first has a message has it from alice and
 	// relays it to the other (nobody relays a message to its author or to
-	// the link it came over), who then holds two copies: at least one
-	// copy of each message is dropped.
-	waitFor(t, "the relayed copies to be dropped", func() bool {
-		return b.node.Stats().DuplicatesDropped+d.node.Stats().DuplicatesDropped >= msgs
+	// the link it came over), who then holds two copies. A copy that
+	// arrives once the first is claimed is dropped by its bytes, unread,
+	// and counted; one that arrives while the first is still being
+	// screened (both before either is claimed: likely under -race, as the
+	// relay goes out before the commit) is decoded and verified, then
+	// dropped by the claim, and not counted. So not every message need
+	// count a drop (waiting for msgs of them failed about 1 run in 10
+	// under -race on a loaded machine); some do.
+	waitFor(t, "relayed copies to be dropped unread", func() bool {
+		return b.node.Stats().DuplicatesDropped+d.node.Stats().DuplicatesDropped >= 1
 	})
 	for _, n := range []*testNode{a, b, d} {
 		if got := len(n.history(t, "lobby")); got != msgs {

@@ -37,6 +37,9 @@ func (l *link) requestSync(r string) {
 // runs on this link, else after it (only the newest waiting request is
 // kept). So a peer can hold at most one sync goroutine per room.
 func (l *link) startSync(ctx context.Context, req syncRequest) {
+	if l.node.cfg.silentRelayer {
+		return
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.syncs == nil {

@@ -118,14 +118,35 @@ func nameLabel(nick, short string) string {
 
 // SanitizeLine keeps a peer's text from moving the cursor, faking lines or
 // reordering what follows it: control characters (bidirectional controls
-// included) are shown as U+FFFD, newlines as " ⏎ ".
+// included) are shown as U+FFFD, newlines as " ⏎ ". So are the other
+// invisible format characters (Cf, but the zero-width joiner and the tag
+// characters of emoji flags) and the line and paragraph separators: the
+// terminal's layout counts them as zero columns, where terminals may draw
+// one (a soft hyphen is a column wide in xterm's wcwidth) or break the
+// line, so a peer's text could make the terminal miscount the rows a line
+// takes and shift the marks it rewrites in place (marks.go).
 func SanitizeLine(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || unicode.Is(unicode.Bidi_Control, r) {
+		if r >= 0x20 && r < 0x7f { // printable ASCII: most of any line
+			return r
+		}
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || unicode.Is(unicode.Bidi_Control, r) || invisibleFormat(r) {
 			return '\uFFFD'
 		}
 		return r
 	}, strings.ReplaceAll(s, "\n", " ⏎ "))
+}
+
+// invisibleFormat reports whether r is a format character or a line or
+// paragraph separator that SanitizeLine replaces: every Cf but the
+// zero-width joiner (emoji sequences) and the tag characters U+E0020–E007F
+// (subdivision flags), and Zl, Zp.
+func invisibleFormat(r rune) bool {
+	switch {
+	case r < 0xa0, r == 0x200d, r >= 0xe0020 && r <= 0xe007f:
+		return false
+	}
+	return unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
 }
 
 // authorColors are the colours authors are told apart by: readable on dark

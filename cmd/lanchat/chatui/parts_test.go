@@ -111,6 +111,15 @@ func TestSanitizeLineStopsTerminalControl(t *testing.T) {
 		{"two\nlines\r", "two ⏎ lines\uFFFD"},
 		{"evil\u202etxt.exe", "evil\uFFFDtxt.exe"}, // right-to-left override
 		{"isolate\u2066x\u2069", "isolate\uFFFDx\uFFFD"},
+		// Zero columns in the layout, not in every terminal (marks.go
+		// rewrites by the layout's count): soft hyphen, zero-width space,
+		// word joiner, BOM, line and paragraph separators.
+		{"soft\u00adhyphen", "soft\uFFFDhyphen"},
+		{"zero\u200bwidth\u2060joiner\ufeff", "zero\uFFFDwidth\uFFFDjoiner\uFFFD"},
+		{"line\u2028para\u2029", "line\uFFFDpara\uFFFD"},
+		// Kept: emoji joined by ZWJ and a subdivision flag's tags.
+		{"\U0001F469\u200d\U0001F4BB", "\U0001F469\u200d\U0001F4BB"},
+		{"\U0001F3F4\U000E0067\U000E0062\U000E0065\U000E006E\U000E0067\U000E007F", "\U0001F3F4\U000E0067\U000E0062\U000E0065\U000E006E\U000E0067\U000E007F"},
 	}
 	for _, tt := range tests {
 		if got := SanitizeLine(tt.in); got != tt.want {

@@ -20,6 +20,9 @@ type vt struct {
 	row, col int
 	wrapNext bool
 	saved    [3]int // row, col, wrapNext of ESC 7
+	// xterm: a soft hyphen takes a column, as in xterm's wcwidth (uniseg,
+	// the layout's measure, gives it none).
+	xterm bool
 }
 
 func newVT(w, h int) *vt {
@@ -71,6 +74,9 @@ func (v *vt) Write(p []byte) (int, error) {
 		}
 		c, rest, w, _ := uniseg.FirstGraphemeClusterInString(s, -1)
 		s = rest
+		if v.xterm && c == "\u00ad" {
+			w = 1
+		}
 		switch c {
 		case "\r":
 			v.col, v.wrapNext = 0, false
