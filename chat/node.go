@@ -32,7 +32,6 @@ type Node struct {
 	stats      nodeStats
 	inflight   inFlight
 	recent     *recentSet // messages stored or in flight, by encoding (recent.go)
-	fps        fpTexts    // fingerprints' text, for views (fptext.go)
 	logf       func(string, ...any)
 
 	dialLimit *discovery.DialLimiter

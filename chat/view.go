@@ -27,8 +27,6 @@ type labels struct {
 	direct func(room string) (lcrypto.Fingerprint, bool)
 	// private returns a private room's membership, nil if unknown.
 	private func(room string) *Membership
-	// fps caches fingerprints' text (the node's; nil: computed each time).
-	fps *fpTexts
 }
 
 // author returns how to call key and whether it is trusted (or us): our
@@ -48,12 +46,9 @@ func (lb *labels) author(key lcrypto.IdentityKey) (string, bool) {
 	return lb.hello(key), ok
 }
 
-// fingerprint returns key's fingerprint in full and short, from the
-// node's cache when there is one.
+// fingerprint returns key's fingerprint in full and short (their text is
+// remembered by package crypto: formatting is what costs).
 func (lb *labels) fingerprint(key lcrypto.IdentityKey) (full, short string) {
-	if lb.fps != nil {
-		return lb.fps.of(key)
-	}
 	fp := key.Fingerprint()
 	return fp.String(), fp.Short()
 }
@@ -153,7 +148,6 @@ func (n *Node) labels() *labels {
 	return &labels{
 		self:     n.id.Public(),
 		selfNick: n.Nickname(),
-		fps:      &n.fps,
 		trusted: func(fp lcrypto.Fingerprint) (string, bool) {
 			tp, ok, err := n.store.IsTrusted(fp)
 			return tp.Name, err == nil && ok
