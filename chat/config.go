@@ -66,6 +66,10 @@ type Config struct {
 	// noRelayCaps (tests): send no relay-caps frame, as a node before
 	// PROTOCOL.md 5.14 does.
 	noRelayCaps bool
+	// legacyRooms (tests): behave as a node before rooms-more (5.15): send
+	// none, skip the peer's as an unknown frame, and refuse a peer in more
+	// than helloRooms rooms.
+	legacyRooms bool
 	// Logf receives diagnostics; nil discards them.
 	Logf func(format string, args ...any)
 }

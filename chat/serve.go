@@ -38,6 +38,7 @@ func (l *link) serve() {
 	}()
 	defer func() { close(deliveries); <-delivered }()
 	n.sendRelayCaps(l)
+	n.sendRoomsMore(l)
 	n.sendPresence(l)
 	// The link's file server starts with the peer's first file request:
 	// an idle link costs no goroutine or queue for it.
@@ -95,7 +96,8 @@ func (l *link) nextFrame(ctx context.Context, next **session.Frame) (session.Fra
 	return l.sess.Recv(ctx)
 }
 
-// errRoomLimit: a peer joined more rooms than a hello may name.
+// errRoomLimit: a peer joined more rooms than this node takes from it
+// (MaxRooms; helloRooms for a node before rooms-more).
 var errRoomLimit = fmt.Errorf("peer is in more than %d rooms", MaxRooms)
 
 // peerFault says whether err is the peer breaking the chat protocol (a
@@ -161,6 +163,8 @@ func (l *link) handleFrame(ctx context.Context, f session.Frame, out chan<- deli
 		return l.handleDelete(f.Body)
 	case frameRelayCaps:
 		return l.handleRelayCaps(f.Body)
+	case frameRoomsMore:
+		return l.handleRoomsMore(f.Body)
 	}
 	if handled, err := l.handleConvoFrame(ctx, f, out); handled {
 		return err
