@@ -72,6 +72,9 @@ func (l *link) nextSync(ctx context.Context, room string) syncRequest {
 	st.next = nil
 	if next == nil || ctx.Err() != nil {
 		delete(l.syncs, room)
+		if len(l.syncs) == 0 {
+			l.syncs = nil // a map never shrinks: after 1,000 rooms' syncs, give it back
+		}
 		return syncRequest{}
 	}
 	return *next

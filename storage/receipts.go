@@ -101,11 +101,14 @@ func encodeMember(m MemberState) []byte {
 
 func decodeMember(v []byte) (MemberState, error) {
 	r := reader{b: v}
-	m := MemberState{Left: r.byte()&1 != 0, Heads: map[[AuthorKeySize]byte]uint64{}}
+	m := MemberState{Left: r.byte()&1 != 0}
 	m.Read = positionFrom(r.take(orderKeyLen))
 	n := int(r.uint32())
 	if r.err == nil && n > len(r.b)/(AuthorKeySize+8) {
 		return MemberState{}, fmt.Errorf("%w: member record of %d heads in %d bytes", ErrCorrupt, n, len(r.b))
+	}
+	if n > 0 {
+		m.Heads = make(map[[AuthorKeySize]byte]uint64, n)
 	}
 	for i := 0; i < n && r.err == nil; i++ {
 		var a [AuthorKeySize]byte
