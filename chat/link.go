@@ -31,6 +31,11 @@ type link struct {
 	// request to serve after it (guarded by mu): at most one sync per room
 	// and link, however many requests a peer sends.
 	syncs map[string]*syncState
+	// syncRunning counts the sync goroutines of this link (at most
+	// maxLinkSyncs); syncWait lists the rooms whose request waits for one,
+	// in arrival order (guarded by mu; sync.go).
+	syncRunning int
+	syncWait    []string
 	// presence is what the peer said of its presence (presence.go);
 	// nil until it does (guarded by mu).
 	presence *presence

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -142,7 +143,7 @@ func TestManyRoomsShared(t *testing.T) {
 	alice, bob := c.add("alice", rooms...), c.add("bob", rooms...)
 	c.trustAll(alice, bob)
 	c.start(alice)
-	missed := []string{rooms[0], rooms[helloRooms], rooms[150], rooms[199]}
+	missed := rooms // one in every room, most of them beyond the hello's
 	for _, r := range missed {
 		alice.send(t, r, "missed in "+r)
 	}
@@ -238,4 +239,87 @@ func drainKind(tn *testNode, kind EventKind) <-chan Event {
 			return out
 		}
 	}
+}
+
+// TestLinkSyncsAreBounded: a peer asking for 60 rooms at once holds at
+// most maxLinkSyncs sync goroutines, and every room is answered in full
+// (each with a final batch), after the others waited their turn.
+func TestLinkSyncsAreBounded(t *testing.T) {
+	c := newCluster(t)
+	rooms := roomNamesForTest("r", 60)
+	alice := c.add("alice", rooms...)
+	mallory := newID(t)
+	if _, err := c.openStore(alice).Trust(mallory.Fingerprint(), "mallory"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := c.config(alice)
+	cfg.NoDiscovery = true
+	c.startWith(alice, cfg)
+	body := strings.Repeat("x", 3000)
+	for _, r := range rooms {
+		for range 4 {
+			alice.send(t, r, body) // each sync has something to send
+		}
+	}
+	link := rawMemberHello(t, alice, mallory, hello{Nick: "mallory", Rooms: rooms}.encode())
+	// Sample the sync goroutines from before the requests go out until
+	// every room is answered.
+	most, stop, sampled := 0, make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for !isClosed(stop) {
+			most = max(most, countStacks("chat.(*link).runSyncs("))
+		}
+	}()
+	for _, r := range rooms {
+		if err := link.Send(frameSyncRequest, syncRequest{Room: r}.encode()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	done := map[string]bool{}
+	msgs := 0
+	for len(done) < len(rooms) {
+		f, err := link.Recv(ctx)
+		if err != nil {
+			close(stop)
+			<-sampled
+			t.Fatalf("after %d rooms answered: %v", len(done), err)
+		}
+		if f.Type != frameSyncResponse {
+			continue
+		}
+		resp, err := decodeSyncResponse(f.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs += len(resp.Msgs)
+		if resp.Done {
+			if done[resp.Room] {
+				t.Fatalf("room %s answered twice", resp.Room)
+			}
+			done[resp.Room] = true
+		}
+	}
+	close(stop)
+	<-sampled
+	if most > maxLinkSyncs {
+		t.Fatalf("%d sync goroutines ran at once for one link, want at most %d", most, maxLinkSyncs)
+	}
+	if msgs != 4*len(rooms) {
+		t.Fatalf("the syncs sent %d messages, want %d", msgs, 4*len(rooms))
+	}
+	waitFor(t, "the link's syncs to end", func() bool { return countStacks("chat.(*link).runSyncs(") == 0 })
+}
+
+// countStacks counts the lanchat goroutines whose stack contains s.
+func countStacks(s string) int {
+	n := 0
+	for _, stack := range lanchatGoroutines() {
+		if strings.Contains(stack, s) {
+			n++
+		}
+	}
+	return n
 }
