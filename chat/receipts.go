@@ -360,6 +360,7 @@ func (n *Node) flushMembers() {
 		rooms[r] = rr
 	}
 	n.rcpt.Unlock()
+	all := map[string]map[[storage.AuthorKeySize]byte]storage.MemberState{}
 	for room, rr := range rooms {
 		rr.mu.Lock()
 		out := map[[storage.AuthorKeySize]byte]storage.MemberState{}
@@ -373,12 +374,16 @@ func (n *Node) flushMembers() {
 		}
 		rr.dirty = nil
 		rr.mu.Unlock()
-		if len(out) == 0 {
-			continue
+		if len(out) > 0 {
+			all[room] = out
 		}
-		if err := n.store.PutRoomMembers(room, out); err != nil {
-			n.logf("storing receipts of %s: %v", room, err)
-		}
+	}
+	if len(all) == 0 {
+		return
+	}
+	// One transaction for every room: one fsync, not one per room.
+	if err := n.store.PutMembersOfRooms(all); err != nil {
+		n.logf("storing receipts: %v", err)
 	}
 }
 
