@@ -180,9 +180,9 @@ func (il *idleLinks) pooledBuffers() int {
 }
 
 // idleGoroutinesPerEnd is what one end of an idle link runs: the
-// session's reader and writer, the chat link's serve loop and its
-// delivery loop.
-const idleGoroutinesPerEnd = 4
+// session's reader and writer and the chat link's serve loop (its
+// delivery line runs a goroutine only while deliveries wait).
+const idleGoroutinesPerEnd = 3
 
 // tbWaitFor is waitFor for tests and benchmarks.
 func tbWaitFor(tb testing.TB, what string, cond func() bool) {

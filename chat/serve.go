@@ -30,13 +30,9 @@ func (l *link) serve() {
 	// link's sync senders when its reader returns.
 	ctx, cancel := context.WithCancel(n.runCtx)
 	defer cancel()
-	deliveries := make(chan delivery, deliveryQueue)
-	delivered := make(chan struct{})
-	go func() {
-		defer close(delivered)
-		l.deliver(deliveries)
-	}()
-	defer func() { close(deliveries); <-delivered }()
+	// The delivery line's goroutine runs only while deliveries wait.
+	deliveries := newDeliveryLine(l)
+	defer deliveries.wait()
 	n.sendRelayCaps(l)
 	n.sendRoomsMore(l)
 	n.sendPresence(l)
@@ -118,7 +114,7 @@ func closeFor(sess *session.Link, err error) {
 	sess.Close("local error: " + err.Error())
 }
 
-func (l *link) handleFrame(ctx context.Context, f session.Frame, out chan<- delivery) error {
+func (l *link) handleFrame(ctx context.Context, f session.Frame, out *deliveryLine) error {
 	n := l.node
 	switch f.Type {
 	case frameSyncRequest: // chat messages and sync responses: recvbatch.go

@@ -231,7 +231,7 @@ func (l *link) decodeSyncBatch(body []byte, convo bool) (syncResponse, []Message
 // signature batch) and submits them as one write; then, for each room in
 // done (whose last response was among them), an empty delivery that
 // compares chains once the write is durable (converge.go).
-func (l *link) submitSync(ctx context.Context, out chan<- delivery, msgs []Message, raws [][]byte, done []string) error {
+func (l *link) submitSync(ctx context.Context, out *deliveryLine, msgs []Message, raws [][]byte, done []string) error {
 	n := l.node
 	msgs, raws, err := n.screenDecoded(ctx, l, msgs, raws)
 	if err != nil {
@@ -243,10 +243,8 @@ func (l *link) submitSync(ctx context.Context, out chan<- delivery, msgs []Messa
 		}
 	}
 	for _, room := range done {
-		select {
-		case out <- delivery{catchUp: true, checkRoom: room}:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := out.push(ctx, delivery{catchUp: true, checkRoom: room}); err != nil {
+			return err
 		}
 	}
 	return nil
