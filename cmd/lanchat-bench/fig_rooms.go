@@ -5,11 +5,13 @@ package main
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -59,6 +61,7 @@ func runRooms(ctx context.Context, b *bench) ([]row, error) {
 		alone(fmt.Sprintf("rooms: link up → a missed message of each of %d rooms stored", n), measure{ms(synced.took), "ms", ""}, "—", nil),
 		alone(fmt.Sprintf("rooms: that sync's bytes on the wire, both ways (handshake included; %d Noise messages ≈ frames)", synced.msgs),
 			measure{float64(synced.bytes), "B", ""}, "—", nil),
+		alone(fmt.Sprintf("rooms: lanchat rooms --json in %d rooms, no node running, whole process", n), measure{ms(idle.list), "ms", ""}, "—", nil),
 		alone(fmt.Sprintf("rooms: lanchat chat in %d rooms with %d idle links, CPU over %v idle", n, idle.links, b.size.roomsIdle),
 			measure{idle.cpu.Seconds(), "s", ""}, "≈ 0", nil),
 		alone(fmt.Sprintf("rooms: RSS of lanchat chat in %d rooms with %d idle links (peak %s MiB)", n, idle.links, sig3(float64(idle.hwm)/1024)),
@@ -172,6 +175,7 @@ type roomsIdleResult struct {
 	links    int
 	rss, hwm int // KiB
 	cpu      time.Duration
+	list     time.Duration // `lanchat rooms --json` with no node running
 }
 
 // roomsIdle runs the real binary in rooms with roomLinks peers (in-process
@@ -208,12 +212,35 @@ func (b *bench) roomsIdle(ctx context.Context, rooms []string) (roomsIdleResult,
 	if err := errors.Join(err, db.Close()); err != nil {
 		return roomsIdleResult{}, err
 	}
+	list, err := b.roomsList(ctx, home, len(rooms))
+	if err != nil {
+		return roomsIdleResult{}, err
+	}
 	b.note(fmt.Sprintf("lanchat chat ... --peer ADDR (x%d), in %d rooms   # CPU from /proc/PID/stat over %v idle, then VmRSS", links, len(rooms), b.size.roomsIdle))
 	rss, hwm, cpu, err := b.childRSS(ctx, home, peers, id, b.size.roomsIdle)
 	if err != nil {
 		return roomsIdleResult{}, err
 	}
-	return roomsIdleResult{links: links, rss: rss, hwm: hwm, cpu: cpu}, nil
+	return roomsIdleResult{links: links, rss: rss, hwm: hwm, cpu: cpu, list: list}, nil
+}
+
+// roomsList times `lanchat rooms --json` on home (no node running: it
+// reads the file) and checks that it lists every room.
+func (b *bench) roomsList(ctx context.Context, home string, rooms int) (time.Duration, error) {
+	b.note(fmt.Sprintf("LANCHAT_HOME=DIR lanchat rooms --json   # DIR in %d rooms, no node running", rooms))
+	cmd := exec.CommandContext(ctx, b.binary, "rooms", "--json")
+	cmd.Env = childEnv(home)
+	start := time.Now()
+	out, err := cmd.Output()
+	took := time.Since(start)
+	if err != nil {
+		return 0, fmt.Errorf("lanchat rooms: %w", err)
+	}
+	var listed []json.RawMessage
+	if err := json.Unmarshal(out, &listed); err != nil || len(listed) != rooms {
+		return 0, fmt.Errorf("lanchat rooms listed %d rooms of %d (%v)", len(listed), rooms, err)
+	}
+	return took, nil
 }
 
 // procCPU is a process's CPU time, user and system, from /proc/PID/stat.
