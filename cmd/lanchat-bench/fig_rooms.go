@@ -53,6 +53,14 @@ func runRooms(ctx context.Context, b *bench) ([]row, error) {
 	if err != nil {
 		return nil, fmt.Errorf("idle node: %w", err)
 	}
+	res, err := b.runGoBench(ctx, "./chat/", "^BenchmarkManyRoomsLinkMemory$", "1x", "")
+	if err != nil {
+		return nil, err
+	}
+	perRoom, err := metric(res, "BenchmarkManyRoomsLinkMemory", "B/link-end-room")
+	if err != nil {
+		return nil, err
+	}
 	n := len(rooms)
 	what := fmt.Sprintf("%d rooms", n)
 	rss := float64(idle.rss) * 1024
@@ -61,6 +69,8 @@ func runRooms(ctx context.Context, b *bench) ([]row, error) {
 		alone(fmt.Sprintf("rooms: link up → a missed message of each of %d rooms stored", n), measure{ms(synced.took), "ms", ""}, "—", nil),
 		alone(fmt.Sprintf("rooms: that sync's bytes on the wire, both ways (handshake included; %d Noise messages ≈ frames)", synced.msgs),
 			measure{float64(synced.bytes), "B", ""}, "—", nil),
+		alone("rooms: in process, what an idle link end holds per room it shares (8 links, 1,000 shared rooms; heap + stacks)",
+			measure{perRoom, "B", ""}, "—", nil),
 		alone(fmt.Sprintf("rooms: lanchat rooms --json in %d rooms, no node running, whole process", n), measure{ms(idle.list), "ms", ""}, "—", nil),
 		alone(fmt.Sprintf("rooms: lanchat chat in %d rooms with %d idle links, CPU over %v idle", n, idle.links, b.size.roomsIdle),
 			measure{idle.cpu.Seconds(), "s", ""}, "≈ 0", nil),

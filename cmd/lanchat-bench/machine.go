@@ -218,7 +218,11 @@ const methodNotes = `## What each figure measures
   way, plus stored marks). The real binary in those rooms with 64 idle
   links (in-process peers, each in all 1,000 rooms, so 64,000 shared
   link-rooms): its CPU time over an idle window (/proc/PID/stat), then its
-  VmRSS, against issue 19's target.
+  VmRSS, against issue 19's target. lanchat rooms --json on that data
+  dir with no node running (one process, timed whole). In process
+  (chat.BenchmarkManyRoomsLinkMemory): 8 links whose ends share 1,000
+  rooms, what a link end holds per shared room once idle (receipt state,
+  the peer's room set, queue arrays not yet given back).
 - **handshake**: session.Dial/Accept over loopback TCP (connect, Noise XX,
   identity signatures checked, trust checks, hello frames, clean close),
   counted per end: one node's share of the work. Baselines: flynn/noise XX
