@@ -323,3 +323,30 @@ func countStacks(s string) int {
 	}
 	return n
 }
+
+// TestRelayViewSizeCountsTheView: the repair tick's count of a room's view
+// is the size of the view relayView builds, with members linked, members
+// left, and members known only from the receipts (not linked now).
+func TestRelayViewSizeCountsTheView(t *testing.T) {
+	c := newCluster(t)
+	a, b, d := c.add("alice", "lobby", "ops"), c.add("bob", "lobby", "ops"), c.add("carol", "lobby", "ops")
+	c.trustAll(a, b, d)
+	for _, n := range []*testNode{a, b, d} {
+		c.start(n)
+	}
+	c.waitLinked(a, b, d)
+	check := func(room string, want int) {
+		t.Helper()
+		waitFor(t, fmt.Sprintf("alice's view of %s to hold %d", room, want), func() bool {
+			links := a.node.linksInRoom(room)
+			return len(a.node.relayView(room, links)) == want && a.node.relayViewSize(room, links) == want
+		})
+	}
+	check("lobby", 3)
+	if _, err := d.node.Leave("lobby"); err != nil {
+		t.Fatal(err)
+	}
+	check("lobby", 2) // carol left: linked, but not in the room
+	c.stop(b)
+	check("ops", 3) // bob: not linked, still a member as far as alice knows
+}
