@@ -51,7 +51,21 @@ func TestChatProtocolErrorsCloseWithCode2(t *testing.T) {
 			return l.Send(frameSyncResponse, []byte{5, 'l', 'o', 'b', 'b', 'y', 2})
 		}, "malformed frame"},
 		{"bad room in a join", func(l *session.Link) error { return l.Send(frameRoomJoin, []byte{5, 'L', 'O', 'B', 'B', 'Y'}) }, "malformed frame"},
-		{"too many rooms", tooManyRooms, "more than 64 rooms"},
+		{"too many rooms", tooManyRooms, fmt.Sprintf("more than %d rooms", MaxRooms)},
+		{"too many rooms in rooms-more frames", func(l *session.Link) error {
+			rooms := make([]string, MaxRooms)
+			for i := range rooms {
+				rooms[i] = fmt.Sprintf("room%d", i)
+			}
+			if err := l.Send(frameRoomsMore, encodeRoomsMore(rooms)); err != nil {
+				return err
+			}
+			return l.Send(frameRoomsMore, encodeRoomsMore([]string{"one-more"}))
+		}, fmt.Sprintf("more than %d rooms", MaxRooms)},
+		{"malformed rooms-more", func(l *session.Link) error {
+			return l.Send(frameRoomsMore, []byte{1, 0, 1, 5, 'L', 'O', 'B', 'B', 'Y'})
+		}, "malformed frame"},
+		{"rooms-more version 0", func(l *session.Link) error { return l.Send(frameRoomsMore, []byte{0, 0, 0}) }, "malformed frame"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCluster(t)

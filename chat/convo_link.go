@@ -33,7 +33,7 @@ func messageFrame(room string) session.FrameType {
 
 // handleConvoFrame handles the conversation frames; handled is false for
 // any other type.
-func (l *link) handleConvoFrame(ctx context.Context, f session.Frame, out chan<- delivery) (handled bool, err error) {
+func (l *link) handleConvoFrame(ctx context.Context, f session.Frame, out *deliveryLine) (handled bool, err error) {
 	n := l.node
 	switch f.Type { // frameConvoMessage, frameConvoSyncResponse: recvbatch.go
 	case frameConvoSyncRequest:
@@ -241,7 +241,7 @@ func (l *link) sendWelcome(c *convo) {
 // room this node does not hold, they must make both this node and the
 // sender members, or nothing is kept; then the room is added and its
 // messages are asked for.
-func (l *link) handleWelcome(ctx context.Context, body []byte, out chan<- delivery) error {
+func (l *link) handleWelcome(ctx context.Context, body []byte, out *deliveryLine) error {
 	n := l.node
 	w, err := decodeWelcome(body)
 	if err != nil {

@@ -34,10 +34,10 @@ type delivery struct {
 }
 
 // submit queues d's messages for their commit and hands d to the link's
-// deliver loop (which waits for the commit, then shows them). A delivery
-// marked relayEarly is relayed in between: once verified and queued, while
-// its commit is in flight.
-func (n *Node) submit(ctx context.Context, out chan<- delivery, d delivery) error {
+// delivery line (whose goroutine waits for the commit, then shows them). A
+// delivery marked relayEarly is relayed in between: once verified and
+// queued, while its commit is in flight.
+func (n *Node) submit(ctx context.Context, out *deliveryLine, d delivery) error {
 	stored := make([]storage.StoredMessage, len(d.msgs))
 	for i := range d.msgs {
 		m := &d.msgs[i]
@@ -63,17 +63,15 @@ func (n *Node) submit(ctx context.Context, out chan<- delivery, d delivery) erro
 			}
 		}
 	}
-	select {
-	case out <- d:
-		return nil
-	case <-ctx.Done():
+	if err := out.push(ctx, d); err != nil {
 		if _, err := pend.Wait(); err != nil {
 			n.dropFailed(d)
 		} else {
 			n.resolveParked(n.inflight.release(d.msgs))
 		}
-		return ctx.Err()
+		return err
 	}
+	return nil
 }
 
 // resolveParked settles the second versions that arrived while the first
@@ -102,54 +100,53 @@ func toStored(m *Message, raw []byte) storage.StoredMessage {
 	return storage.StoredMessage{Room: m.Room, Author: m.Author, Seq: m.Seq, Clock: m.Clock, Raw: raw}
 }
 
-// deliver waits for each delivery's commit, then shows the messages that
+// deliverOne waits for a delivery's commit, then shows the messages that
 // were new and relays those submit did not relay already. Nothing is shown
-// before it is durable.
-func (l *link) deliver(in <-chan delivery) {
+// before it is durable. The link's delivery line calls it, one delivery
+// after the other in arrival order.
+func (l *link) deliverOne(d delivery) {
 	n := l.node
-	for d := range in {
-		if len(d.msgs) == 0 {
-			if d.checkRoom != "" {
-				l.sendSyncCheck(d.checkRoom)
-			}
-			continue
-		}
-		added, err := d.pending.Wait()
-		if err != nil {
-			n.dropFailed(d)
-			n.logf("storing messages from %s: %v", l.key, err)
-			l.failStore(err)
-			l.closeAsync("local storage error")
-			continue
-		}
-		parked := n.inflight.release(d.msgs)
-		for i, isNew := range added {
-			if !isNew {
-				continue
-			}
-			m := &d.msgs[i]
-			if !d.catchUp {
-				l.noteSkew(m, time.Now())
-			}
-			if rs := n.roomState(m.Room); rs != nil && m.Author == n.id.Public() {
-				storeMax(&rs.nextSeq, m.Seq+1) // our own, back from a peer
-			}
-			if isConvo(m.Room) {
-				n.deliveredConvo(l, m, d.raws[i], d.catchUp)
-				continue
-			}
-			v := n.view(m, d.catchUp)
-			n.events.publish(Event{Kind: EventMessage, Room: m.Room, Message: v})
-			if d.relayEarly == nil { // else relayed by submit
-				n.relay(l, m.Room, m.Author, d.raws[i])
-			}
-			n.autoFetch(v)
-		}
-		n.storedNew(d.msgs, added)
-		n.resolveParked(parked)
+	if len(d.msgs) == 0 {
 		if d.checkRoom != "" {
 			l.sendSyncCheck(d.checkRoom)
 		}
+		return
+	}
+	added, err := d.pending.Wait()
+	if err != nil {
+		n.dropFailed(d)
+		n.logf("storing messages from %s: %v", l.key, err)
+		l.failStore(err)
+		l.closeAsync("local storage error")
+		return
+	}
+	parked := n.inflight.release(d.msgs)
+	for i, isNew := range added {
+		if !isNew {
+			continue
+		}
+		m := &d.msgs[i]
+		if !d.catchUp {
+			l.noteSkew(m, time.Now())
+		}
+		if rs := n.roomState(m.Room); rs != nil && m.Author == n.id.Public() {
+			storeMax(&rs.nextSeq, m.Seq+1) // our own, back from a peer
+		}
+		if isConvo(m.Room) {
+			n.deliveredConvo(l, m, d.raws[i], d.catchUp)
+			continue
+		}
+		v := n.view(m, d.catchUp)
+		n.events.publish(Event{Kind: EventMessage, Room: m.Room, Message: v})
+		if d.relayEarly == nil { // else relayed by submit
+			n.relay(l, m.Room, m.Author, d.raws[i])
+		}
+		n.autoFetch(v)
+	}
+	n.storedNew(d.msgs, added)
+	n.resolveParked(parked)
+	if d.checkRoom != "" {
+		l.sendSyncCheck(d.checkRoom)
 	}
 }
 

@@ -35,6 +35,7 @@ const (
 	frameFileNone    session.FrameType = 0x22 // I cannot send the chunk asked for, and why (5.12)
 	frameDelete      session.FrameType = 0x28 // delete my message for everyone (5.13)
 	frameRelayCaps   session.FrameType = 0x29 // I repair gaps myself: a bounded relay may leave me to its tree (5.14)
+	frameRoomsMore   session.FrameType = 0x2a // the rooms I am in beyond my hello's; I take more than 64 from you (5.15)
 )
 
 // frameConvoSyncCheck is the sync-check frame of conversations (5.6's
@@ -69,6 +70,7 @@ var chatFrameNames = map[session.FrameType]string{
 	frameFileNone:          "file-none",
 	frameDelete:            "delete",
 	frameRelayCaps:         "relay-caps",
+	frameRoomsMore:         "rooms-more",
 }
 
 // frameName names a frame type, e.g. "chat", "ping" or "type-0x2a".

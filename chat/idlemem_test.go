@@ -180,9 +180,9 @@ func (il *idleLinks) pooledBuffers() int {
 }
 
 // idleGoroutinesPerEnd is what one end of an idle link runs: the
-// session's reader and writer, the chat link's serve loop and its
-// delivery loop.
-const idleGoroutinesPerEnd = 4
+// session's reader and writer and the chat link's serve loop (its
+// delivery line runs a goroutine only while deliveries wait).
+const idleGoroutinesPerEnd = 3
 
 // tbWaitFor is waitFor for tests and benchmarks.
 func tbWaitFor(tb testing.TB, what string, cond func() bool) {
@@ -328,4 +328,21 @@ func BenchmarkIdleLinkMemoryAfterCatchUp(b *testing.B) {
 	b.ReportMetric(c.heap, "heap-B/link-end")
 	b.ReportMetric(c.stacks, "stack-B/link-end")
 	b.ReportMetric(c.goroutines, "goroutines/link-end")
+}
+
+// BenchmarkManyRoomsLinkMemory is BenchmarkIdleLinkMemory for 8 links
+// whose ends share 1,000 rooms (issue 19's node in 1,000 rooms), with the
+// cost per link end and per room it shares.
+func BenchmarkManyRoomsLinkMemory(b *testing.B) {
+	const links, rooms = 8, 1000
+	names := make([]string, rooms)
+	for i := range names {
+		names[i] = fmt.Sprintf("room-%04d", i)
+	}
+	c := linkCost(b, newIdleLinks(b, links, names...), func() {})
+	for b.Loop() {
+	}
+	b.ReportMetric(c.heap+c.stacks, "B/link-end")
+	b.ReportMetric((c.heap+c.stacks)/rooms, "B/link-end-room")
+	b.ReportMetric(c.allocated/rooms, "alloc-B/link-end-room")
 }

@@ -31,9 +31,18 @@ type link struct {
 	// request to serve after it (guarded by mu): at most one sync per room
 	// and link, however many requests a peer sends.
 	syncs map[string]*syncState
+	// syncRunning counts the sync goroutines of this link (at most
+	// maxLinkSyncs); syncWait lists the rooms whose request waits for one,
+	// in arrival order (guarded by mu; sync.go).
+	syncRunning int
+	syncWait    []string
 	// presence is what the peer said of its presence (presence.go);
 	// nil until it does (guarded by mu).
 	presence *presence
+	// told is the set of our rooms the peer knows of while it may be an
+	// older node (it has sent no rooms-more frame): never more than
+	// helloRooms. nil once it has sent one (guarded by mu; roomsmore.go).
+	told map[string]bool
 
 	// repairs: the peer sent relay-caps (5.14), so a bounded relay may
 	// leave it to its tree; older peers get every message.
@@ -111,11 +120,12 @@ func (l *link) roomList() []string {
 }
 
 // setRoom records a join (or leave) of room r; changed is false if the
-// peer was already (or not) in it. A join beyond MaxRooms is errRoomLimit.
+// peer was already (or not) in it. A join beyond the node's peerRoomLimit
+// is errRoomLimit.
 func (l *link) setRoom(r string, join bool) (changed bool, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if join && !l.rooms[r] && len(l.rooms) >= MaxRooms {
+	if join && !l.rooms[r] && len(l.rooms) >= l.node.peerRoomLimit() {
 		return false, errRoomLimit
 	}
 	changed = l.rooms[r] != join
@@ -140,8 +150,10 @@ func (l *link) storeError() error {
 	return l.storeErr
 }
 
-// sessionConfig returns a link's configuration and the rooms its hello
-// announces (a join or leave during the handshake is sent after it).
+// sessionConfig returns a link's configuration and the rooms the node is
+// in as its hello is made; the hello names the first helloRooms of them
+// (a join or leave during the handshake is sent after it, the rest once
+// the peer sends rooms-more).
 func (n *Node) sessionConfig() (session.Config, []string) {
 	cfg := n.cfg.Session
 	cfg.Identity = n.id
@@ -149,13 +161,15 @@ func (n *Node) sessionConfig() (session.Config, []string) {
 	if cfg.MaxFrameSize == 0 {
 		cfg.MaxFrameSize = maxFrameSize
 	}
-	h := hello{Nick: n.Nickname(), Rooms: n.Rooms()}
+	rooms := n.Rooms()
+	h := hello{Nick: n.Nickname(), Rooms: rooms[:min(len(rooms), helloRooms)]}
 	cfg.Hello = h.encode()
-	return cfg, h.Rooms
+	return cfg, rooms
 }
 
 // addLink registers a new link, resolving duplicates so that both sides keep
-// the same one (see keepNew). announced are the rooms our hello named.
+// the same one (see keepNew). announced are the rooms we were in as our
+// hello was made (sessionConfig); it named the first helloRooms of them.
 func (n *Node) addLink(sess *session.Link, weDialled bool, static string, announced []string) {
 	h, err := decodeHello(sess.PeerHello())
 	if err != nil {
@@ -164,9 +178,12 @@ func (n *Node) addLink(sess *session.Link, weDialled bool, static string, announ
 		return
 	}
 	l := &link{node: n, sess: sess, key: sess.Peer(), nick: h.Nick, weDialled: weDialled, static: static,
-		rooms: map[string]bool{}, up: time.Now()}
+		rooms: map[string]bool{}, told: map[string]bool{}, up: time.Now()}
 	for _, r := range h.Rooms {
 		l.rooms[r] = true
+	}
+	for _, r := range announced[:min(len(announced), helloRooms)] {
+		l.told[r] = true
 	}
 	n.links.Lock()
 	if n.runCtx.Err() != nil {
@@ -200,10 +217,10 @@ func (n *Node) addLink(sess *session.Link, weDialled bool, static string, announ
 	n.linkedPeer(l)
 	n.linkedClearsRefused(l.key)
 	for _, r := range joined {
-		_ = sess.Send(frameRoomJoin, encodeRoomFrame(r))
+		l.announceRoom(r, true)
 	}
 	for _, r := range left {
-		_ = sess.Send(frameRoomLeave, encodeRoomFrame(r))
+		l.announceRoom(r, false)
 	}
 	n.events.publish(Event{Kind: EventPeerUp, Peer: n.peerViewOf(l)})
 	n.wg.Add(1)

@@ -63,7 +63,7 @@ func (n *Node) receiptsOf(room string) (*roomReceipts, error) {
 	if err != nil {
 		return nil, err
 	}
-	rr := &roomReceipts{members: map[lcrypto.IdentityKey]*storage.MemberState{}, dirty: map[lcrypto.IdentityKey]bool{}, read: read}
+	rr := &roomReceipts{members: make(map[lcrypto.IdentityKey]*storage.MemberState, len(members)), read: read}
 	for k, m := range members {
 		m := m
 		rr.members[lcrypto.IdentityKey(k)] = &m
@@ -86,15 +86,24 @@ func (rr *roomReceipts) update(key lcrypto.IdentityKey, create bool, change func
 		if !create {
 			return false
 		}
-		m = &storage.MemberState{Heads: map[[storage.AuthorKeySize]byte]uint64{}}
+		m = &storage.MemberState{} // Heads made on the first head (a node in 1,000 rooms has many members)
 		rr.members[key] = m
-		rr.dirty[key] = true
+		rr.markDirtyLocked(key)
 	}
 	if change(m) {
-		rr.dirty[key] = true
+		rr.markDirtyLocked(key)
 		return true
 	}
 	return false
+}
+
+// markDirtyLocked marks key's state to be stored; dirty is nil while
+// nothing is.
+func (rr *roomReceipts) markDirtyLocked(key lcrypto.IdentityKey) {
+	if rr.dirty == nil {
+		rr.dirty = map[lcrypto.IdentityKey]bool{}
+	}
+	rr.dirty[key] = true
 }
 
 // memberSeen records that a linked peer is in room (join true) or left it.
@@ -135,6 +144,9 @@ func (n *Node) noteHeads(room string, member lcrypto.IdentityKey, heads map[lcry
 		moved := false
 		for a, h := range heads {
 			if h > m.Heads[a] {
+				if m.Heads == nil {
+					m.Heads = map[[storage.AuthorKeySize]byte]uint64{}
+				}
 				m.Heads[a] = h
 				moved = true
 				ownMoved = ownMoved || a == self
@@ -348,6 +360,7 @@ func (n *Node) flushMembers() {
 		rooms[r] = rr
 	}
 	n.rcpt.Unlock()
+	all := map[string]map[[storage.AuthorKeySize]byte]storage.MemberState{}
 	for room, rr := range rooms {
 		rr.mu.Lock()
 		out := map[[storage.AuthorKeySize]byte]storage.MemberState{}
@@ -359,14 +372,18 @@ func (n *Node) flushMembers() {
 			}
 			out[k] = m
 		}
-		rr.dirty = map[lcrypto.IdentityKey]bool{}
+		rr.dirty = nil
 		rr.mu.Unlock()
-		if len(out) == 0 {
-			continue
+		if len(out) > 0 {
+			all[room] = out
 		}
-		if err := n.store.PutRoomMembers(room, out); err != nil {
-			n.logf("storing receipts of %s: %v", room, err)
-		}
+	}
+	if len(all) == 0 {
+		return
+	}
+	// One transaction for every room: one fsync, not one per room.
+	if err := n.store.PutMembersOfRooms(all); err != nil {
+		n.logf("storing receipts: %v", err)
 	}
 }
 

@@ -51,7 +51,7 @@ func (l *link) takeRun(first session.Frame, take func(session.Frame) (full bool,
 // if any (takeRun). A malformed message ends the run: the messages before
 // it are handled as they would have been one by one, then its error is
 // returned (and the link closed), as for a single frame.
-func (l *link) handleChatRun(ctx context.Context, first session.Frame, out chan<- delivery, convo bool) (*session.Frame, error) {
+func (l *link) handleChatRun(ctx context.Context, first session.Frame, out *deliveryLine, convo bool) (*session.Frame, error) {
 	n := l.node
 	want := n.wanted
 	if convo {
@@ -92,7 +92,7 @@ func (l *link) handleChatRun(ctx context.Context, first session.Frame, out chan<
 // queued together are screened as one signature batch and stored as one
 // write, then each room whose last response was among them compares
 // chains. A malformed response ends the run as a malformed message does.
-func (l *link) handleSyncRun(ctx context.Context, first session.Frame, out chan<- delivery, convo bool) (*session.Frame, error) {
+func (l *link) handleSyncRun(ctx context.Context, first session.Frame, out *deliveryLine, convo bool) (*session.Frame, error) {
 	var msgs []Message
 	var raws [][]byte
 	var done []string

@@ -12,8 +12,14 @@ import (
 const (
 	MaxRoomLen  = 32
 	DefaultRoom = "lobby"
-	// MaxRooms bounds the rooms one node joins or one peer may announce.
-	MaxRooms = 64
+	// MaxRooms bounds the rooms one node joins or one peer may announce
+	// (PROTOCOL.md 5.1): 1,024 rooms of at most 32 bytes fit one rooms-more
+	// frame (about 33 KB), and a peer's room set costs at most about 80 KB.
+	MaxRooms = 1024
+	// helloRooms bounds the rooms a hello names, and what a node before
+	// rooms-more (5.15) accepts from a peer in all: the rest go in
+	// rooms-more frames, to peers that sent one.
+	helloRooms = 64
 )
 
 // ErrRoomName is returned for a room name that breaks the rules.

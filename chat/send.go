@@ -9,7 +9,6 @@ import (
 	"time"
 
 	lcrypto "github.com/lanchat/lanchat/crypto"
-	"github.com/lanchat/lanchat/session"
 )
 
 // Send signs body as this node's next message in room, stores it durably,
@@ -90,7 +89,7 @@ func (n *Node) Join(roomName string) (string, error) {
 		return "", err
 	}
 	n.rememberRooms()
-	n.broadcastRoomFrame(frameRoomJoin, name)
+	n.announceRoom(name, true)
 	for _, l := range n.linksInRoom(name) {
 		n.memberSeen(name, l.key, true)
 		l.requestSync(name)
@@ -110,16 +109,15 @@ func (n *Node) Leave(roomName string) (string, error) {
 		return "", fmt.Errorf("%w %q", ErrNotJoined, name)
 	}
 	n.rememberRooms()
-	n.broadcastRoomFrame(frameRoomLeave, name)
+	n.announceRoom(name, false)
 	return name, nil
 }
 
-func (n *Node) broadcastRoomFrame(t session.FrameType, name string) {
-	body := encodeRoomFrame(name)
+// announceRoom tells every link that this node joined (or left) a room,
+// each as far as its peer may hear it (roomsmore.go).
+func (n *Node) announceRoom(name string, join bool) {
 	for _, l := range n.allLinks() {
-		if err := l.sess.Send(t, body); err != nil {
-			n.logf("telling %s about room %s: %v", l.key, name, err)
-		}
+		l.announceRoom(name, join)
 	}
 }
 

@@ -30,14 +30,11 @@ func (l *link) serve() {
 	// link's sync senders when its reader returns.
 	ctx, cancel := context.WithCancel(n.runCtx)
 	defer cancel()
-	deliveries := make(chan delivery, deliveryQueue)
-	delivered := make(chan struct{})
-	go func() {
-		defer close(delivered)
-		l.deliver(deliveries)
-	}()
-	defer func() { close(deliveries); <-delivered }()
+	// The delivery line's goroutine runs only while deliveries wait.
+	deliveries := newDeliveryLine(l)
+	defer deliveries.wait()
 	n.sendRelayCaps(l)
+	n.sendRoomsMore(l)
 	n.sendPresence(l)
 	// The link's file server starts with the peer's first file request:
 	// an idle link costs no goroutine or queue for it.
@@ -95,7 +92,8 @@ func (l *link) nextFrame(ctx context.Context, next **session.Frame) (session.Fra
 	return l.sess.Recv(ctx)
 }
 
-// errRoomLimit: a peer joined more rooms than a hello may name.
+// errRoomLimit: a peer joined more rooms than this node takes from it
+// (MaxRooms; helloRooms for a node before rooms-more).
 var errRoomLimit = fmt.Errorf("peer is in more than %d rooms", MaxRooms)
 
 // peerFault says whether err is the peer breaking the chat protocol (a
@@ -116,7 +114,7 @@ func closeFor(sess *session.Link, err error) {
 	sess.Close("local error: " + err.Error())
 }
 
-func (l *link) handleFrame(ctx context.Context, f session.Frame, out chan<- delivery) error {
+func (l *link) handleFrame(ctx context.Context, f session.Frame, out *deliveryLine) error {
 	n := l.node
 	switch f.Type {
 	case frameSyncRequest: // chat messages and sync responses: recvbatch.go
@@ -161,6 +159,8 @@ func (l *link) handleFrame(ctx context.Context, f session.Frame, out chan<- deli
 		return l.handleDelete(f.Body)
 	case frameRelayCaps:
 		return l.handleRelayCaps(f.Body)
+	case frameRoomsMore:
+		return l.handleRoomsMore(f.Body)
 	}
 	if handled, err := l.handleConvoFrame(ctx, f, out); handled {
 		return err

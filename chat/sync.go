@@ -33,9 +33,16 @@ func (l *link) requestSync(r string) {
 	}
 }
 
+// maxLinkSyncs bounds the sync goroutines one link runs at once: a peer
+// sharing 1,000 rooms asks for all of them at link-up, and the rooms
+// beyond wait their turn (link.syncWait) instead of each holding a
+// goroutine.
+const maxLinkSyncs = 4
+
 // startSync serves a peer's sync request: at once if no sync for that room
-// runs on this link, else after it (only the newest waiting request is
-// kept). So a peer can hold at most one sync goroutine per room.
+// runs on this link and fewer than maxLinkSyncs do, else after them (only
+// the newest waiting request per room is kept). So a peer can hold at most
+// maxLinkSyncs sync goroutines, and one request per room.
 func (l *link) startSync(ctx context.Context, req syncRequest) {
 	if l.node.cfg.silentRelayer {
 		return
@@ -49,12 +56,19 @@ func (l *link) startSync(ctx context.Context, req syncRequest) {
 		st.next = &req
 		return
 	}
+	if l.syncRunning >= maxLinkSyncs {
+		l.syncs[req.Room] = &syncState{next: &req}
+		l.syncWait = append(l.syncWait, req.Room)
+		return
+	}
 	l.syncs[req.Room] = &syncState{}
+	l.syncRunning++
 	l.node.wg.Add(1)
 	go l.runSyncs(ctx, req)
 }
 
-// runSyncs serves req, then any request that came for its room meanwhile.
+// runSyncs serves req, then any request that came for its room meanwhile,
+// then the rooms waiting their turn.
 func (l *link) runSyncs(ctx context.Context, req syncRequest) {
 	defer l.node.wg.Done()
 	for {
@@ -66,18 +80,31 @@ func (l *link) runSyncs(ctx context.Context, req syncRequest) {
 }
 
 // nextSync takes the request waiting for room, if any (and ctx is not
-// done); else it ends the room's sync and returns the zero request.
+// done); else it ends the room's sync and takes the first room waiting
+// its turn; else it ends this sync goroutine and returns the zero request.
 func (l *link) nextSync(ctx context.Context, room string) syncRequest {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st := l.syncs[room]
 	next := st.next
 	st.next = nil
-	if next == nil || ctx.Err() != nil {
-		delete(l.syncs, room)
-		return syncRequest{}
+	if next != nil && ctx.Err() == nil {
+		return *next
 	}
-	return *next
+	delete(l.syncs, room)
+	if len(l.syncWait) > 0 && ctx.Err() == nil {
+		r := l.syncWait[0]
+		l.syncWait = l.syncWait[1:]
+		w := l.syncs[r]
+		next, w.next = w.next, nil
+		return *next
+	}
+	l.syncRunning--
+	if l.syncRunning == 0 {
+		// A map never shrinks: after 1,000 rooms' syncs, give it back.
+		l.syncs, l.syncWait = nil, nil
+	}
+	return syncRequest{}
 }
 
 // serveSync streams what the peer misses in a room, in bounded batches; it
@@ -209,7 +236,7 @@ func (l *link) decodeSyncBatch(body []byte, convo bool) (syncResponse, []Message
 // signature batch) and submits them as one write; then, for each room in
 // done (whose last response was among them), an empty delivery that
 // compares chains once the write is durable (converge.go).
-func (l *link) submitSync(ctx context.Context, out chan<- delivery, msgs []Message, raws [][]byte, done []string) error {
+func (l *link) submitSync(ctx context.Context, out *deliveryLine, msgs []Message, raws [][]byte, done []string) error {
 	n := l.node
 	msgs, raws, err := n.screenDecoded(ctx, l, msgs, raws)
 	if err != nil {
@@ -221,10 +248,8 @@ func (l *link) submitSync(ctx context.Context, out chan<- delivery, msgs []Messa
 		}
 	}
 	for _, room := range done {
-		select {
-		case out <- delivery{catchUp: true, checkRoom: room}:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := out.push(ctx, delivery{catchUp: true, checkRoom: room}); err != nil {
+			return err
 		}
 	}
 	return nil

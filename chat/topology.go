@@ -247,19 +247,61 @@ func (n *Node) repairLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		for _, room := range n.Rooms() {
-			if isConvo(room) {
-				continue
+		n.repairTick(turn)
+	}
+}
+
+// repairTick sends one round of repair syncs: for each bounded room, to
+// the next of its links. Cheap per room when nothing is bounded (a node
+// in 1,000 rooms runs it every RepairInterval): the links are listed
+// once, and a room's view is counted, not built.
+func (n *Node) repairTick(turn map[string]int) {
+	all := n.allLinks()
+	if len(all) == 0 {
+		return
+	}
+	var links []*link
+	for _, room := range n.Rooms() {
+		if isConvo(room) {
+			continue
+		}
+		links = links[:0]
+		for _, l := range all {
+			if l.inRoom(room) {
+				links = append(links, l)
 			}
-			links := n.linksInRoom(room)
-			if len(links) == 0 || !n.bounded(len(n.relayView(room, links))-1) {
-				continue
-			}
-			slices.SortFunc(links, func(a, b *link) int { return bytes.Compare(a.key[:], b.key[:]) })
-			i := turn[room] % len(links)
-			turn[room] = i + 1
-			links[i].requestSync(room)
-			n.stats.repairSyncs.Add(1)
+		}
+		if len(links) == 0 || !n.bounded(n.relayViewSize(room, links)-1) {
+			continue
+		}
+		slices.SortFunc(links, func(a, b *link) int { return bytes.Compare(a.key[:], b.key[:]) })
+		i := turn[room] % len(links)
+		turn[room] = i + 1
+		links[i].requestSync(room)
+		n.stats.repairSyncs.Add(1)
+	}
+}
+
+// relayViewSize is len(n.relayView(room, links)), counted without
+// building the view.
+func (n *Node) relayViewSize(room string, links []*link) int {
+	self := n.id.Public()
+	size := 1 // this node
+	rr, err := n.receiptsOf(room)
+	if err != nil {
+		rr = &roomReceipts{}
+	}
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	for k, m := range rr.members {
+		if !m.Left && k != self {
+			size++
 		}
 	}
+	for _, l := range links {
+		if m := rr.members[l.key]; (m == nil || m.Left) && l.key != self {
+			size++
+		}
+	}
+	return size
 }

@@ -58,7 +58,7 @@ func decodeHello(b []byte) (hello, error) {
 		return h, err
 	}
 	n := int(r.u8())
-	if n > MaxRooms {
+	if n > helloRooms {
 		return h, fmt.Errorf("%w: %d rooms", ErrFrame, n)
 	}
 	for i := 0; i < n && r.err == nil; i++ {

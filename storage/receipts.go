@@ -101,11 +101,14 @@ func encodeMember(m MemberState) []byte {
 
 func decodeMember(v []byte) (MemberState, error) {
 	r := reader{b: v}
-	m := MemberState{Left: r.byte()&1 != 0, Heads: map[[AuthorKeySize]byte]uint64{}}
+	m := MemberState{Left: r.byte()&1 != 0}
 	m.Read = positionFrom(r.take(orderKeyLen))
 	n := int(r.uint32())
 	if r.err == nil && n > len(r.b)/(AuthorKeySize+8) {
 		return MemberState{}, fmt.Errorf("%w: member record of %d heads in %d bytes", ErrCorrupt, n, len(r.b))
+	}
+	if n > 0 {
+		m.Heads = make(map[[AuthorKeySize]byte]uint64, n)
 	}
 	for i := 0; i < n && r.err == nil; i++ {
 		var a [AuthorKeySize]byte
@@ -247,21 +250,31 @@ func (db *DB) RoomMembers(room string) (map[[AuthorKeySize]byte]MemberState, err
 // PutRoomMembers stores the given members' states of room (the others stay
 // as they are), in one transaction.
 func (db *DB) PutRoomMembers(room string, members map[[AuthorKeySize]byte]MemberState) error {
+	return db.PutMembersOfRooms(map[string]map[[AuthorKeySize]byte]MemberState{room: members})
+}
+
+// PutMembersOfRooms is PutRoomMembers for many rooms in one write
+// transaction (one commit and fsync, however many rooms: a node in 1,000
+// rooms stores its peers' states in all of them at once).
+func (db *DB) PutMembersOfRooms(rooms map[string]map[[AuthorKeySize]byte]MemberState) error {
 	k, err := db.ring()
 	if err != nil {
 		return err
 	}
+	var room string
 	err = db.update(func(tx *bolt.Tx) error {
-		b, id, err := receiptsRoomID(tx, k, room, true)
-		if err != nil {
-			return err
-		}
-		if err := sealLegacyReceipts(b, k, id); err != nil {
-			return err
-		}
-		for member, m := range members {
-			if err := putMember(b, k, id, member, m); err != nil {
+		for room = range rooms {
+			b, id, err := receiptsRoomID(tx, k, room, true)
+			if err != nil {
 				return err
+			}
+			if err := sealLegacyReceipts(b, k, id); err != nil {
+				return err
+			}
+			for member, m := range rooms[room] {
+				if err := putMember(b, k, id, member, m); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

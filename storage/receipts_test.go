@@ -162,3 +162,29 @@ func TestReceiptsSealed(t *testing.T) {
 		t.Fatalf("a moved record was read: %+v", got)
 	}
 }
+
+// PutMembersOfRooms stores many rooms' member states at once, each under
+// its own room, as PutRoomMembers does one by one.
+func TestPutMembersOfRooms(t *testing.T) {
+	db := openTestDB(t)
+	bob, carol := [AuthorKeySize]byte{1}, [AuthorKeySize]byte{2}
+	in := map[string]map[[AuthorKeySize]byte]MemberState{
+		"lobby": {bob: {Heads: map[[AuthorKeySize]byte]uint64{bob: 7}}},
+		"ops":   {bob: {Left: true}, carol: {Read: Position{Clock: 5, Author: bob, Seq: 1}}},
+		"empty": {},
+	}
+	if err := db.PutMembersOfRooms(in); err != nil {
+		t.Fatal(err)
+	}
+	lobby, err := db.RoomMembers("lobby")
+	if err != nil || len(lobby) != 1 || lobby[bob].Heads[bob] != 7 || lobby[bob].Left {
+		t.Fatalf("lobby: %+v, %v", lobby, err)
+	}
+	ops, err := db.RoomMembers("ops")
+	if err != nil || len(ops) != 2 || !ops[bob].Left || ops[carol].Read != in["ops"][carol].Read || len(ops[carol].Heads) != 0 {
+		t.Fatalf("ops: %+v, %v", ops, err)
+	}
+	if m, err := db.RoomMembers("other"); err != nil || len(m) != 0 {
+		t.Fatalf("a room not written: %+v, %v", m, err)
+	}
+}

@@ -207,17 +207,22 @@ const methodNotes = `## What each figure measures
   end runs; the same for 64 links that each first carried a catch-up of 100
   messages (each peer alone in a room of its own; sync batches are large
   frames); and the bytes a link end allocates while it comes up.
-- **rooms**: one node in many rooms. A node joins at most 64 rooms
-  (chat.MaxRooms; a peer announcing more is refused, PROTOCOL.md 5.2), so
-  the figure runs at 64, not the 1,000 of issue 19. In process: Join of each
-  room after the first (each stored); two nodes in those rooms, one holding
-  a message in each that the other lacks, link through a counting proxy:
-  time from link up until the last of them is stored, and the bytes and
-  Noise messages (≈ frames) both ways from connect (handshake included).
-  The real binary in those rooms with 64 idle links (in-process peers in the
-  same rooms): its CPU time over an idle window (/proc/PID/stat), then its
-  VmRSS, against issue 19's target for 1,000 rooms (not met while 1,000
-  rooms cannot be joined).
+- **rooms**: one node in 1,000 rooms (issue 19). A node joins up to 1,024
+  (chat.MaxRooms); its hello names 64 and the rest go in rooms-more frames
+  to peers that send one (PROTOCOL.md 5.15). In process: Join of each room
+  after the first (each stored); two nodes in those rooms, one holding a
+  message in each that the other lacks, link through a counting proxy: time
+  from link up until the last of them is stored, and the bytes and Noise
+  messages (≈ frames) both ways from connect (handshake included; about six
+  per room: a sync request, a response, a sync check and a read mark each
+  way, plus stored marks). The real binary in those rooms with 64 idle
+  links (in-process peers, each in all 1,000 rooms, so 64,000 shared
+  link-rooms): its CPU time over an idle window (/proc/PID/stat), then its
+  VmRSS, against issue 19's target. lanchat rooms --json on that data
+  dir with no node running (one process, timed whole). In process
+  (chat.BenchmarkManyRoomsLinkMemory): 8 links whose ends share 1,000
+  rooms, what a link end holds per shared room once idle (receipt state,
+  the peer's room set, queue arrays not yet given back).
 - **handshake**: session.Dial/Accept over loopback TCP (connect, Noise XX,
   identity signatures checked, trust checks, hello frames, clean close),
   counted per end: one node's share of the work. Baselines: flynn/noise XX
