@@ -104,7 +104,10 @@ func scaleRun(ctx context.Context, b *bench, sz scaleSize, base *scaleBase) ([]r
 	}
 	linked := time.Since(start)
 	quiesce(ctx, 30*time.Second)
-	memPerNode := float64(heapNow()-heapBefore) / float64(len(nodes)) / 1024 // the receivers, in this process
+	// The receivers, in this process. Signed: with one receiver the heap
+	// can end below where it started (what earlier figures left is
+	// collected meanwhile); that reads as 0, not as a wrapped-around count.
+	memPerNode := max(0, float64(int64(heapNow())-int64(heapBefore))) / float64(len(nodes)) / 1024
 	b.logf("   %d nodes, %d links: linked in %v, %.0f KiB per node", sz.nodes, sz.nodes*(sz.nodes-1)/2, linked.Round(time.Millisecond), memPerNode)
 
 	rec := newRecorder(sender.key, nodes, 2*sz.msgs)
@@ -401,8 +404,10 @@ func settle(ctx context.Context, idle float64, within time.Duration) {
 	}
 }
 
-// heapNow is the heap and goroutine stacks in use after a collection.
+// heapNow is the heap and goroutine stacks in use after two collections
+// (the second empties what sync.Pools kept through the first).
 func heapNow() uint64 {
+	runtime.GC()
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
