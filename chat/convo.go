@@ -141,6 +141,9 @@ type convo struct {
 	mu      sync.Mutex
 	members *Membership // KindPrivate: the fold of the operations held (guarded by mu)
 	ops     []opEntry   // KindPrivate: every operation held, any order (guarded by mu)
+	// applied is, per author, what of its sequence is stored and applied
+	// (KindPrivate: passon.go; guarded by mu).
+	applied map[lcrypto.IdentityKey]*appliedSeqs
 }
 
 // membership returns the conversation's current membership (nil for a

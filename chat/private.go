@@ -124,7 +124,11 @@ func (n *Node) loadPrivateRooms() error {
 		if err != nil {
 			return err
 		}
-		n.convos.byID[r] = &convo{id: r, kind: KindPrivate, rs: rs, members: ms, ops: ops}
+		c := &convo{id: r, kind: KindPrivate, rs: rs, members: ms, ops: ops}
+		if err := n.loadApplied(c); err != nil {
+			return err
+		}
+		n.convos.byID[r] = c
 	}
 	return nil
 }
@@ -269,7 +273,10 @@ func (n *Node) sendConvoLocked(ctx context.Context, c *convo, body string) (*Mes
 	v := n.view(&m, false)
 	n.events.publish(Event{Kind: EventMessage, Room: c.id, Message: v})
 	if c.kind == KindPrivate {
-		return v, n.passOn(c, nil, &m, raw), nil
+		ready := c.markApplied(&m, lcrypto.IdentityKey{})
+		sent := n.passOn(c, lcrypto.IdentityKey{}, &m, raw)
+		n.passOnHeld(c, ready)
+		return v, sent, nil
 	}
 	for _, l := range n.allLinks() {
 		if l.key.Fingerprint() == c.peer {
