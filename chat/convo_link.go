@@ -303,9 +303,6 @@ func (n *Node) adoptRoom(from *link, w welcome) error {
 		storeMax(&rs.maxClock, e.pos.clock)
 	}
 	c := &convo{id: w.Room, kind: KindPrivate, rs: rs, members: ms, ops: ops}
-	if err := n.loadApplied(c); err != nil {
-		return err
-	}
 	n.convos.Lock()
 	defer n.convos.Unlock()
 	if n.convos.byID[w.Room] != nil {
@@ -333,24 +330,28 @@ func (n *Node) privateCountLocked() int {
 // conversation. Direct messages are never passed on. A private room's
 // operation changes the membership first; its message then goes to every
 // other linked member who may have it, and an invite brings the invitee a
-// welcome — but only once every earlier message of its author is applied
-// here (passon.go); else it goes when the gap fills, with the messages it
-// held back.
+// welcome — but not while an earlier message of its author is on its way
+// in (passon.go): then it goes once that one is applied.
 func (n *Node) deliveredConvo(from *link, m *Message, raw []byte, catchUp bool) {
 	c := n.convo(m.Room)
 	if c == nil {
 		return
 	}
 	if c.kind == KindPrivate {
+		if hook := n.cfg.beforeConvoApply; hook != nil {
+			hook(m)
+		}
 		if e, ok := opEntryOf(m); ok {
 			c.addOp(e)
 		}
 	}
 	n.publishConvo(c, m, catchUp)
 	if c.kind == KindPrivate {
-		ready := c.markApplied(m, from.key)
-		n.passOn(c, from.key, m, raw)
-		n.passOnHeld(c, ready)
+		if wait, dropped := c.holdBack(m, from.key); dropped {
+			n.logf("private room %s: message %d of %s waits for sync (%d held back already)", c.id, m.Seq, m.Author, maxHeldBack)
+		} else if !wait {
+			n.passOn(c, from.key, m, raw)
+		}
 	}
 }
 

@@ -2,122 +2,157 @@ package chat
 
 import (
 	lcrypto "github.com/lanchat/lanchat/crypto"
-	"github.com/lanchat/lanchat/storage"
 )
 
-// When a node passes on a private room's message (PROTOCOL.md 5.10): only
-// once every earlier message of its author in the room is stored and
-// applied here. An author's operations are messages in its own sequence,
-// so a message is never passed on (or served by sync) while one of its
-// author's earlier operations — say, the removal of the member it would
-// go to — is missing or still on its way through another link's delivery.
-// A message held back this way goes out when the gap fills, to whoever
-// may have it then.
+// When a node passes on a private room's message (PROTOCOL.md 5.10): not
+// while an earlier message of its author in that room is on its way into
+// this node — submitted to the store, or stored but not yet applied by its
+// link's delivery line. An author's operations are messages in its own
+// sequence, so a message is never passed on (or served by sync) before its
+// author's earlier operation that this node already took — say, the
+// removal of the member it would go to — has changed the membership. Each
+// link has its own delivery line, so without this the two could be applied
+// in either order when they arrive over two links at once.
+//
+// A message held back this way goes out when the earlier one is applied,
+// to whoever may have it then (read back from the store). Open rooms and
+// direct conversations are not touched.
 
-// maxAheadPerAuthor bounds the messages of one author that a private room
-// holds back (delivered above a gap in its sequence). Beyond it a message
-// is not recorded: that author's messages at this node are then left to
-// sync (a member that is asked serves only what it holds contiguously).
-const maxAheadPerAuthor = 1024
+// maxHeldBack bounds the messages one private room holds back; beyond it
+// a message is not passed on live (members get it by sync).
+const maxHeldBack = 256
 
-// appliedSeqs is what a private room holds of one author: every sequence
-// number up to prefix is stored and applied; ahead are those above a gap,
-// with the key of the link each came from.
-type appliedSeqs struct {
-	prefix uint64
-	ahead  map[uint64]lcrypto.IdentityKey
-}
-
-// heldBack is a message that was held back and may go out now.
+// heldBack is a message whose pass-on waits for an earlier message of its
+// author.
 type heldBack struct {
 	author lcrypto.IdentityKey
 	seq    uint64
-	from   lcrypto.IdentityKey
+	from   lcrypto.IdentityKey // the link it came from
 }
 
-// initApplied sets the applied prefixes from the store's contiguous heads:
-// everything stored when a room is loaded is applied (its operations are
-// folded).
-func (c *convo) initApplied(heads map[[storage.AuthorKeySize]byte]uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.applied = make(map[lcrypto.IdentityKey]*appliedSeqs, len(heads))
-	for a, h := range heads {
-		c.applied[lcrypto.IdentityKey(a)] = &appliedSeqs{prefix: h}
-	}
-}
-
-// markApplied records that m (from the link with key from, zero for this
-// node's own) is stored and, if an operation, applied. It returns the
-// messages held back above a gap that this fills: they may go out now.
-func (c *convo) markApplied(m *Message, from lcrypto.IdentityKey) []heldBack {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.applied == nil {
-		c.applied = map[lcrypto.IdentityKey]*appliedSeqs{}
-	}
-	a := c.applied[m.Author]
-	if a == nil {
-		a = &appliedSeqs{}
-		c.applied[m.Author] = a
-	}
-	switch {
-	case m.Seq <= a.prefix:
-		return nil
-	case m.Seq > a.prefix+1:
-		if len(a.ahead) < maxAheadPerAuthor {
-			if a.ahead == nil {
-				a.ahead = map[uint64]lcrypto.IdentityKey{}
-			}
-			a.ahead[m.Seq] = from
+// beginApply records that private-room messages are on their way in:
+// submitted to the store, not yet applied. Every call is matched by one of
+// endApply.
+func (n *Node) beginApply(msgs []Message) {
+	for i := range msgs {
+		m := &msgs[i]
+		if ConvoKind(m.Room) != KindPrivate {
+			continue
 		}
+		if c := n.convo(m.Room); c != nil && c.kind == KindPrivate {
+			c.begin(m)
+		}
+	}
+}
+
+// endApply records that msgs are applied (or were not new, or failed), and
+// passes on the messages held back for them.
+func (n *Node) endApply(msgs []Message) {
+	for i := range msgs {
+		m := &msgs[i]
+		if ConvoKind(m.Room) != KindPrivate {
+			continue
+		}
+		if c := n.convo(m.Room); c != nil && c.kind == KindPrivate {
+			n.passOnHeld(c, c.end(m))
+		}
+	}
+}
+
+func (c *convo) begin(m *Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pending == nil {
+		c.pending = map[lcrypto.IdentityKey]map[uint64]int{}
+	}
+	p := c.pending[m.Author]
+	if p == nil {
+		p = map[uint64]int{}
+		c.pending[m.Author] = p
+	}
+	p[m.Seq]++
+}
+
+// end undoes one begin of m and returns the held-back messages that no
+// earlier pending message blocks any more.
+func (c *convo) end(m *Message) []heldBack {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.pending[m.Author]
+	if p[m.Seq] == 0 {
 		return nil
 	}
-	a.prefix = m.Seq
+	if p[m.Seq]--; p[m.Seq] == 0 {
+		delete(p, m.Seq)
+	}
+	if len(p) == 0 {
+		delete(c.pending, m.Author)
+	}
 	var ready []heldBack
-	for {
-		k, ok := a.ahead[a.prefix+1]
-		if !ok {
-			break
+	keep := c.held[:0]
+	for _, h := range c.held {
+		if h.author == m.Author && !c.earlierPendingLocked(h.author, h.seq) {
+			ready = append(ready, h)
+		} else {
+			keep = append(keep, h)
 		}
-		delete(a.ahead, a.prefix+1)
-		a.prefix++
-		ready = append(ready, heldBack{author: m.Author, seq: a.prefix, from: k})
 	}
-	if len(a.ahead) == 0 {
-		a.ahead = nil
-	}
+	clear(c.held[len(keep):])
+	c.held = keep
 	return ready
 }
 
-// appliedUpTo reports whether every message of m's author up to m's
-// sequence number is stored and applied here.
-func (c *convo) appliedUpTo(m *Message) bool {
+// earlierPendingLocked reports whether a message of author below seq is on
+// its way in (c.mu held).
+func (c *convo) earlierPendingLocked(author lcrypto.IdentityKey, seq uint64) bool {
+	for s := range c.pending[author] {
+		if s < seq {
+			return true
+		}
+	}
+	return false
+}
+
+// holdBack keeps m (from the link with key from) for later if an earlier
+// message of its author is on its way in; it reports whether m must wait.
+// Beyond maxHeldBack, m waits for sync instead.
+func (c *convo) holdBack(m *Message, from lcrypto.IdentityKey) (wait, dropped bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	a := c.applied[m.Author]
-	return a != nil && m.Seq <= a.prefix
-}
-
-// mayPassOn reports whether key may be sent m of a private room now: m
-// and every earlier message of its author are applied here, and key may
-// receive m by the membership held.
-func (c *convo) mayPassOn(key lcrypto.IdentityKey, m *Message) bool {
-	if c.kind != KindPrivate {
-		return c.mayReceive(key, m)
+	if !c.earlierPendingLocked(m.Author, m.Seq) {
+		return false, false
 	}
-	return c.appliedUpTo(m) && c.mayReceive(key, m)
+	if len(c.held) >= maxHeldBack {
+		return true, true
+	}
+	c.held = append(c.held, heldBack{author: m.Author, seq: m.Seq, from: from})
+	return true, false
 }
 
-// passOnHeld passes on the messages that markApplied released, read back
-// from the store.
+// mayPassOn reports whether key may be sent m of the conversation now: by
+// the membership held (mayReceive), and for a private room only while no
+// earlier message of m's author is on its way in.
+func (c *convo) mayPassOn(key lcrypto.IdentityKey, m *Message) bool {
+	if c.kind == KindPrivate {
+		c.mu.Lock()
+		early := c.earlierPendingLocked(m.Author, m.Seq)
+		c.mu.Unlock()
+		if early {
+			return false
+		}
+	}
+	return c.mayReceive(key, m)
+}
+
+// passOnHeld passes on held-back messages, read back from the store.
 func (n *Node) passOnHeld(c *convo, ready []heldBack) {
 	for _, h := range ready {
 		sm, ok, err := n.store.Message(c.id, h.author, h.seq)
-		if err != nil || !ok {
-			if err != nil {
-				n.logf("private room %s: passing on message %d of %s: %v", c.id, h.seq, h.author, err)
-			}
+		if err != nil {
+			n.logf("private room %s: passing on message %d of %s: %v", c.id, h.seq, h.author, err)
+			continue
+		}
+		if !ok {
 			continue
 		}
 		m, err := DecodeMessage(sm.Raw)
@@ -126,14 +161,4 @@ func (n *Node) passOnHeld(c *convo, ready []heldBack) {
 		}
 		n.passOn(c, h.from, &m, sm.Raw)
 	}
-}
-
-// loadApplied sets a private room's applied prefixes from the store.
-func (n *Node) loadApplied(c *convo) error {
-	st, err := n.store.RoomState(c.id)
-	if err != nil {
-		return err
-	}
-	c.initApplied(st.Heads)
-	return nil
 }

@@ -124,11 +124,7 @@ func (n *Node) loadPrivateRooms() error {
 		if err != nil {
 			return err
 		}
-		c := &convo{id: r, kind: KindPrivate, rs: rs, members: ms, ops: ops}
-		if err := n.loadApplied(c); err != nil {
-			return err
-		}
-		n.convos.byID[r] = c
+		n.convos.byID[r] = &convo{id: r, kind: KindPrivate, rs: rs, members: ms, ops: ops}
 	}
 	return nil
 }
@@ -273,10 +269,7 @@ func (n *Node) sendConvoLocked(ctx context.Context, c *convo, body string) (*Mes
 	v := n.view(&m, false)
 	n.events.publish(Event{Kind: EventMessage, Room: c.id, Message: v})
 	if c.kind == KindPrivate {
-		ready := c.markApplied(&m, lcrypto.IdentityKey{})
-		sent := n.passOn(c, lcrypto.IdentityKey{}, &m, raw)
-		n.passOnHeld(c, ready)
-		return v, sent, nil
+		return v, n.passOn(c, lcrypto.IdentityKey{}, &m, raw), nil
 	}
 	for _, l := range n.allLinks() {
 		if l.key.Fingerprint() == c.peer {

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"bytes"
+	"sync"
 	"testing"
 	"time"
 
@@ -9,9 +10,8 @@ import (
 	"github.com/lanchat/lanchat/session"
 )
 
-// convoBodiesIn returns the bodies of the convo-message and lobby chat
-// frames among frames.
-func convoBodiesIn(frames []session.Frame) []string {
+// bodiesIn returns the bodies of the message frames among frames.
+func bodiesIn(frames []session.Frame) []string {
 	var out []string
 	for _, f := range frames {
 		if f.Type != frameConvoMessage && f.Type != frameChat {
@@ -25,25 +25,29 @@ func convoBodiesIn(frames []session.Frame) []string {
 }
 
 // The admin's removal of mallory and its next message reach carol over two
-// links, the message first (the removal still on its way: in the network,
-// or in carol's other delivery line). Carol must not pass the message on
-// to mallory before she has applied every earlier message of its author:
-// here, the removal. Once the removal arrives and applies, the message goes
-// to the remaining members, still not to mallory.
+// links at once (a heal): the removal is on its way in on one link — in
+// carol's commit queue, or stored and waiting in its link's delivery line —
+// while the message is delivered on the other. Carol must not pass the
+// message on to mallory (nor to anyone) before the removal is applied;
+// once it is, the message goes to the remaining members, still not to
+// mallory. (SECURITY.md: a removed member gets nothing written after its
+// removal from a member who holds the removal.)
 func TestPrivateRoomRemovalRacesTheNextMessage(t *testing.T) {
+	for _, where := range []string{"delivery line", "commit queue"} {
+		t.Run(where, func(t *testing.T) { testRemovalRace(t, where) })
+	}
+}
+
+func testRemovalRace(t *testing.T, where string) {
 	c := newCluster(t)
 	carol := c.add("carol")
 	alice, bob, dave, mallory := newID(t), newID(t), newID(t), newID(t)
 	store := c.openStore(carol)
-	for name, id := range map[string]*lcrypto.Identity{"alice": alice, "bob": bob, "dave": dave} {
+	for name, id := range map[string]*lcrypto.Identity{"alice": alice, "bob": bob, "dave": dave, "mallory": mallory} {
 		if _, err := store.Trust(id.Fingerprint(), name); err != nil {
 			t.Fatal(err)
 		}
 	}
-	linkM := c.hostileMember(carol, mallory) // starts carol (no discovery)
-	linkX, linkY := rawMember(t, carol, bob), rawMember(t, carol, dave)
-
-	// alice (who never links) creates the room and invites everyone.
 	var nonce [NonceSize]byte
 	nonce[0] = 7
 	room := PrivateID(alice.Public(), nonce)
@@ -52,6 +56,34 @@ func TestPrivateRoomRemovalRacesTheNextMessage(t *testing.T) {
 		m.Sign(id)
 		return m
 	}
+	remove := at(alice, 6, 10, Op{Kind: OpRemove, Subject: mallory.Public(), Cut: 0}.Encode())
+	later := at(alice, 7, 11, "alice-after-removal")
+	// dave's, sorted before the removal: it goes to mallory whatever carol
+	// holds, after anything carol passed on before it from dave's link.
+	marker := at(dave, 1, 9, "dave-marker")
+
+	// "delivery line": the removal's line stops before applying it.
+	reached, release := make(chan struct{}), make(chan struct{})
+	var once, releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	cfg := c.config(carol)
+	cfg.NoDiscovery = true
+	if where == "delivery line" {
+		cfg.beforeConvoApply = func(m *Message) {
+			if m.Author == alice.Public() && m.Seq == remove.Seq {
+				once.Do(func() { close(reached) })
+				<-release
+			}
+		}
+	}
+	c.startWith(carol, cfg)
+	// Registered after the node's stop, so it runs first: a failing test
+	// must not leave the line (or the commit) held while the node stops.
+	t.Cleanup(func() { unblock() })
+	linkM, linkX, linkY := rawMember(t, carol, mallory), rawMember(t, carol, bob), rawMember(t, carol, dave)
+
+	// alice (who never links) creates the room and invites everyone; bob
+	// brings carol the welcome.
 	ops := [][]byte{at(alice, 1, 1, Op{Kind: OpCreate, Nonce: nonce, Name: "ops"}.Encode()).Encode()}
 	for i, k := range []lcrypto.IdentityKey{carol.id.Public(), bob.Public(), dave.Public(), mallory.Public()} {
 		ops = append(ops, at(alice, uint64(2+i), uint64(2+i), Op{Kind: OpInvite, Subject: k}.Encode()).Encode())
@@ -63,16 +95,42 @@ func TestPrivateRoomRemovalRacesTheNextMessage(t *testing.T) {
 		ms, err := carol.node.RoomMembers(room)
 		return err == nil && len(ms.Members()) == 5
 	})
+	cv := carol.node.convo(room)
+	pending := func(m *Message) bool {
+		cv.mu.Lock()
+		defer cv.mu.Unlock()
+		return cv.pending[m.Author][m.Seq] > 0
+	}
 
-	remove := at(alice, 6, 10, Op{Kind: OpRemove, Subject: mallory.Public(), Cut: 0}.Encode())
-	later := at(alice, 7, 11, "alice-after-removal")
-	marker := at(dave, 1, 12, "dave-marker") // dave's: it goes to mallory (no removal here yet)
-
-	// The message first, on dave's link; the removal is still on its way.
+	// The removal comes in on bob's link and waits: in the delivery line,
+	// or (the commit held) in the commit queue.
+	if where == "commit queue" {
+		unblock = carol.node.committer().Hold()
+	}
+	if err := linkX.Send(frameConvoMessage, remove.Encode()); err != nil {
+		t.Fatal(err)
+	}
+	if where == "delivery line" {
+		waitFor(t, "the removal to be stored and wait in its line", func() bool {
+			select {
+			case <-reached:
+				return true
+			default:
+				return false
+			}
+		})
+	} else {
+		waitFor(t, "the removal to be on its way in", func() bool { return pending(&remove) })
+	}
+	// Meanwhile the next message, and the marker, on dave's link.
 	for _, m := range []Message{later, marker} {
 		if err := linkY.Send(frameConvoMessage, m.Encode()); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if where == "commit queue" {
+		waitFor(t, "both to be queued behind the held commit", func() bool { return pending(&later) && pending(&marker) })
+		unblock()
 	}
 	// Carol's line for dave's link handles the two in order: once the
 	// marker reaches mallory, the message's turn is over.
@@ -80,22 +138,19 @@ func TestPrivateRoomRemovalRacesTheNextMessage(t *testing.T) {
 		m, err := DecodeMessage(f.Body)
 		return f.Type == frameConvoMessage && err == nil && m.Body == "dave-marker"
 	})
-	for _, b := range convoBodiesIn(got) {
+	for _, b := range bodiesIn(got) {
 		if b == "alice-after-removal" {
-			t.Fatal("carol passed alice's message to mallory before she held alice's earlier removal of her")
+			t.Fatal("carol passed alice's message to mallory before applying alice's earlier removal of her")
 		}
 	}
 
-	// The removal arrives on bob's link and applies.
-	if err := linkX.Send(frameConvoMessage, remove.Encode()); err != nil {
-		t.Fatal(err)
-	}
+	unblock()
 	waitFor(t, "carol to apply mallory's removal", func() bool {
 		ms, err := carol.node.RoomMembers(room)
 		return err == nil && !ms.IsMember(mallory.Public()) && len(ms.Members()) == 4
 	})
-	// Now that alice's earlier messages are applied, her message goes to
-	// the members carol held it back from (bob), not to mallory.
+	// The message held back goes to the members that may have it (bob),
+	// once the removal is applied.
 	recvUntil(t, linkX, func(f session.Frame) bool {
 		m, err := DecodeMessage(f.Body)
 		return f.Type == frameConvoMessage && err == nil && m.Body == "alice-after-removal"
@@ -104,9 +159,13 @@ func TestPrivateRoomRemovalRacesTheNextMessage(t *testing.T) {
 	got = recvUntil(t, linkM, func(f session.Frame) bool {
 		return f.Type == frameChat && bytes.Contains(f.Body, []byte("carol-marker"))
 	})
-	for _, b := range convoBodiesIn(got) {
+	for _, b := range bodiesIn(got) {
 		if b == "alice-after-removal" {
 			t.Fatal("carol passed alice's message written after the removal to mallory")
 		}
 	}
+	if cv.mu.Lock(); len(cv.pending) != 0 || len(cv.held) != 0 {
+		t.Errorf("carol still has %d authors pending and %d messages held back", len(cv.pending), len(cv.held))
+	}
+	cv.mu.Unlock()
 }
