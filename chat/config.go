@@ -69,6 +69,10 @@ type Config struct {
 	// silentRelayer (tests): a hostile member that takes every message
 	// but relays none and answers no sync request (review2).
 	silentRelayer bool
+	// beforeConvoApply (tests): called on a private room's new, stored
+	// message before its delivery line applies it (deliveredConvo), so a
+	// test can hold one line there while another delivers.
+	beforeConvoApply func(m *Message)
 	// legacyRooms (tests): behave as a node before rooms-more (5.15): send
 	// none, skip the peer's as an unknown frame, and refuse a peer in more
 	// than helloRooms rooms.

@@ -141,6 +141,11 @@ type convo struct {
 	mu      sync.Mutex
 	members *Membership // KindPrivate: the fold of the operations held (guarded by mu)
 	ops     []opEntry   // KindPrivate: every operation held, any order (guarded by mu)
+	// pending: per author, the sequence numbers on their way in (submitted,
+	// not yet applied); held: messages whose pass-on waits for them
+	// (KindPrivate: passon.go; guarded by mu).
+	pending map[lcrypto.IdentityKey]map[uint64]int
+	held    []heldBack
 }
 
 // membership returns the conversation's current membership (nil for a

@@ -126,7 +126,7 @@ func (l *link) syncPolicy(room string) (session.FrameType, func(*Message) bool) 
 	if c == nil || !c.mayHear(l.key) {
 		return frameConvoSyncResponse, nil
 	}
-	return frameConvoSyncResponse, func(m *Message) bool { return c.mayReceive(l.key, m) }
+	return frameConvoSyncResponse, func(m *Message) bool { return c.mayPassOn(l.key, m) }
 }
 
 // startConvos starts catch-up of every conversation the link's peer is in:
@@ -330,20 +330,28 @@ func (n *Node) privateCountLocked() int {
 // conversation. Direct messages are never passed on. A private room's
 // operation changes the membership first; its message then goes to every
 // other linked member who may have it, and an invite brings the invitee a
-// welcome.
+// welcome — but not while an earlier message of its author is on its way
+// in (passon.go): then it goes once that one is applied.
 func (n *Node) deliveredConvo(from *link, m *Message, raw []byte, catchUp bool) {
 	c := n.convo(m.Room)
 	if c == nil {
 		return
 	}
 	if c.kind == KindPrivate {
+		if hook := n.cfg.beforeConvoApply; hook != nil {
+			hook(m)
+		}
 		if e, ok := opEntryOf(m); ok {
 			c.addOp(e)
 		}
 	}
 	n.publishConvo(c, m, catchUp)
 	if c.kind == KindPrivate {
-		n.passOn(c, from, m, raw)
+		if wait, dropped := c.holdBack(m, from.key); dropped {
+			n.logf("private room %s: message %d of %s waits for sync (%d held back already)", c.id, m.Seq, m.Author, maxHeldBack)
+		} else if !wait {
+			n.passOn(c, from.key, m, raw)
+		}
 	}
 }
 
@@ -357,17 +365,19 @@ func (n *Node) publishConvo(c *convo, m *Message, catchUp bool) {
 }
 
 // passOn sends a private room's message to every linked member that may
-// have it but the link it came from and its author; an applied invite
-// brings the invitee a welcome and a sync request (what it wrote before
-// this node held its invitation was dropped here, and comes now). It returns how many links it went to.
-func (n *Node) passOn(c *convo, from *link, m *Message, raw []byte) int {
+// have it now (mayPassOn) but the link it came from (from: its peer's key,
+// zero for this node's own) and its author; an applied invite brings the
+// invitee a welcome and a sync request (what it wrote before this node held
+// its invitation was dropped here, and comes now). It returns how many
+// links it went to.
+func (n *Node) passOn(c *convo, from lcrypto.IdentityKey, m *Message, raw []byte) int {
 	sent := 0
 	var invitee lcrypto.IdentityKey
 	if op, err := DecodeOp(m.Body); err == nil && op.Kind == OpInvite {
 		invitee = op.Subject
 	}
 	for _, l := range n.allLinks() {
-		if l == from || l.key == m.Author || !c.mayReceive(l.key, m) {
+		if l.key == from || l.key == m.Author || !c.mayPassOn(l.key, m) {
 			continue
 		}
 		if l.key == invitee {
@@ -400,7 +410,7 @@ func (n *Node) sendToConvo(room string, author lcrypto.IdentityKey, raws ...[]by
 			continue
 		}
 		for _, raw := range raws {
-			if m, err := DecodeMessage(raw); err != nil || !c.mayReceive(l.key, &m) {
+			if m, err := DecodeMessage(raw); err != nil || !c.mayPassOn(l.key, &m) {
 				continue
 			}
 			if err := l.sess.Send(frameConvoMessage, raw); err != nil {

@@ -50,6 +50,7 @@ func (n *Node) submit(ctx context.Context, out *deliveryLine, d delivery) error 
 			storeMax(&rs.maxClock, m.Clock)
 		}
 	}
+	n.beginApply(d.msgs) // private rooms: passon.go
 	pend, err := n.committer().Submit(ctx, stored...)
 	if err != nil {
 		n.dropFailed(d)
@@ -68,6 +69,7 @@ func (n *Node) submit(ctx context.Context, out *deliveryLine, d delivery) error 
 			n.dropFailed(d)
 		} else {
 			n.resolveParked(n.inflight.release(d.msgs))
+			n.endApply(d.msgs)
 		}
 		return err
 	}
@@ -94,6 +96,7 @@ func (n *Node) dropFailed(d delivery) {
 	for _, raw := range d.raws {
 		n.recent.forget(raw)
 	}
+	n.endApply(d.msgs)
 }
 
 func toStored(m *Message, raw []byte) storage.StoredMessage {
@@ -143,6 +146,7 @@ func (l *link) deliverOne(d delivery) {
 		}
 		n.autoFetch(v)
 	}
+	n.endApply(d.msgs) // after deliveredConvo applied their operations
 	n.storedNew(d.msgs, added)
 	n.resolveParked(parked)
 	if d.checkRoom != "" {

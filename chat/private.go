@@ -269,7 +269,7 @@ func (n *Node) sendConvoLocked(ctx context.Context, c *convo, body string) (*Mes
 	v := n.view(&m, false)
 	n.events.publish(Event{Kind: EventMessage, Room: c.id, Message: v})
 	if c.kind == KindPrivate {
-		return v, n.passOn(c, nil, &m, raw), nil
+		return v, n.passOn(c, lcrypto.IdentityKey{}, &m, raw), nil
 	}
 	for _, l := range n.allLinks() {
 		if l.key.Fingerprint() == c.peer {
