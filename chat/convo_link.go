@@ -347,11 +347,15 @@ func (n *Node) deliveredConvo(from *link, m *Message, raw []byte, catchUp bool) 
 	}
 	n.publishConvo(c, m, catchUp)
 	if c.kind == KindPrivate {
+		// Applied: it no longer holds back its author's later messages
+		// (those of the same delivery included, which come next).
+		ready := c.end(m)
 		if wait, dropped := c.holdBack(m, from.key); dropped {
 			n.logf("private room %s: message %d of %s waits for sync (%d held back already)", c.id, m.Seq, m.Author, maxHeldBack)
 		} else if !wait {
 			n.passOn(c, from.key, m, raw)
 		}
+		n.passOnHeld(c, ready)
 	}
 }
 

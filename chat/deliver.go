@@ -69,7 +69,7 @@ func (n *Node) submit(ctx context.Context, out *deliveryLine, d delivery) error 
 			n.dropFailed(d)
 		} else {
 			n.resolveParked(n.inflight.release(d.msgs))
-			n.endApply(d.msgs)
+			n.endApply(d.msgs, nil)
 		}
 		return err
 	}
@@ -96,7 +96,7 @@ func (n *Node) dropFailed(d delivery) {
 	for _, raw := range d.raws {
 		n.recent.forget(raw)
 	}
-	n.endApply(d.msgs)
+	n.endApply(d.msgs, nil)
 }
 
 func toStored(m *Message, raw []byte) storage.StoredMessage {
@@ -146,7 +146,7 @@ func (l *link) deliverOne(d delivery) {
 		}
 		n.autoFetch(v)
 	}
-	n.endApply(d.msgs) // after deliveredConvo applied their operations
+	n.endApply(d.msgs, added) // the new ones were ended by deliveredConvo
 	n.storedNew(d.msgs, added)
 	n.resolveParked(parked)
 	if d.checkRoom != "" {

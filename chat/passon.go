@@ -45,12 +45,13 @@ func (n *Node) beginApply(msgs []Message) {
 	}
 }
 
-// endApply records that msgs are applied (or were not new, or failed), and
-// passes on the messages held back for them.
-func (n *Node) endApply(msgs []Message) {
+// endApply records that msgs are done with (not new, or failed) and passes
+// on the messages held back for them. applied[i] set means deliveredConvo
+// has ended msgs[i] already, as soon as it applied it (nil: none was).
+func (n *Node) endApply(msgs []Message, applied []bool) {
 	for i := range msgs {
 		m := &msgs[i]
-		if ConvoKind(m.Room) != KindPrivate {
+		if (applied != nil && applied[i]) || ConvoKind(m.Room) != KindPrivate {
 			continue
 		}
 		if c := n.convo(m.Room); c != nil && c.kind == KindPrivate {
