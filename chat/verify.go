@@ -48,34 +48,37 @@ func verifySigned(n int, signed func(int) lcrypto.Signed) []bool {
 	ok := make([]bool, n)
 	if n >= lcrypto.BatchMin {
 		chunks := max(1, min(runtime.GOMAXPROCS(0), n/batchChunkMin))
-		var wg sync.WaitGroup
-		for c := range chunks {
+		onCores(chunks, func(c int) {
 			from, to := c*n/chunks, (c+1)*n/chunks
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				batch := make([]lcrypto.Signed, to-from)
-				for i := range batch {
-					batch[i] = signed(from + i)
-				}
-				copy(ok[from:to], lcrypto.VerifyBatch(lcrypto.DomainMessage, batch))
-			}()
-		}
-		wg.Wait()
+			batch := make([]lcrypto.Signed, to-from)
+			for i := range batch {
+				batch[i] = signed(from + i)
+			}
+			copy(ok[from:to], lcrypto.VerifyBatch(lcrypto.DomainMessage, batch))
+		})
 		return ok
 	}
 	workers := min(runtime.GOMAXPROCS(0), n/parallelVerifyMin+1)
+	onCores(workers, func(w int) {
+		for i := w; i < n; i += workers {
+			s := signed(i)
+			ok[i] = lcrypto.Verify(s.Key, lcrypto.DomainMessage, s.Msg, s.Sig)
+		}
+	})
+	return ok
+}
+
+// onCores runs work(0) … work(k-1) at once and waits for them; one share
+// runs on the calling goroutine (a live message starts no goroutine).
+func onCores(k int, work func(int)) {
 	var wg sync.WaitGroup
-	for w := range workers {
+	for i := 1; i < k; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := w; i < n; i += workers {
-				s := signed(i)
-				ok[i] = lcrypto.Verify(s.Key, lcrypto.DomainMessage, s.Msg, s.Sig)
-			}
+			work(i)
 		}()
 	}
+	work(0)
 	wg.Wait()
-	return ok
 }
