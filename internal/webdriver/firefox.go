@@ -119,25 +119,20 @@ func StartFirefox(ctx context.Context, dir string) (*Firefox, error) {
 	f := &Firefox{cmd: cmd, exited: make(chan struct{}), waiting: map[int]chan bidiAnswer{}, readErr: make(chan error, 1)}
 	go func() { cmd.Wait(); close(f.exited) }()
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	err = waitStarted(ctx, f.exited, 100*time.Millisecond, 60*time.Second, func() error {
 		ws, err := dialWS(addr, "/session", 5*time.Second)
-		if err == nil {
-			f.ws = ws
-			break
-		}
-		select {
-		case <-f.exited:
-			return nil, fmt.Errorf("firefox exited (see %s)", logf.Name())
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			f.Close()
-			return nil, fmt.Errorf("firefox: no WebDriver BiDi on %s within 60s: %w", addr, err)
-		}
+		f.ws = ws
+		return err
+	})
+	switch {
+	case errors.Is(err, errExited):
+		return nil, fmt.Errorf("firefox exited (see %s)", logf.Name())
+	case errors.Is(err, errNotStarted):
+		f.Close()
+		return nil, fmt.Errorf("firefox: no WebDriver BiDi on %s within 60s: %w", addr, err)
+	case err != nil:
+		f.Close()
+		return nil, err
 	}
 	go f.readLoop()
 	if err := f.call(ctx, "session.new", map[string]any{"capabilities": map[string]any{}}, nil); err != nil {

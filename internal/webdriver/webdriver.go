@@ -103,25 +103,57 @@ func Start(ctx context.Context, dir string) (*Driver, error) {
 	d := &Driver{cmd: cmd, base: "http://127.0.0.1:" + strconv.Itoa(port), chromium: chromium, dir: dir,
 		exited: make(chan struct{}), client: &http.Client{Timeout: 60 * time.Second}, sessions: map[*Session]struct{}{}}
 	go func() { cmd.Wait(); close(d.exited) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	err = waitStarted(ctx, d.exited, 50*time.Millisecond, 20*time.Second, func() error {
 		var st struct {
 			Ready bool `json:"ready"`
 		}
-		if err := d.do(ctx, http.MethodGet, "/status", nil, &st); err == nil && st.Ready {
-			return d, nil
+		if err := d.do(ctx, http.MethodGet, "/status", nil, &st); err != nil {
+			return err
+		}
+		if !st.Ready {
+			return errors.New("not ready")
+		}
+		return nil
+	})
+	switch {
+	case err == nil:
+		return d, nil
+	case errors.Is(err, errExited):
+		return nil, fmt.Errorf("webdriver: chromedriver exited (see %s)", logf.Name())
+	case errors.Is(err, errNotStarted):
+		d.Close()
+		return nil, errors.New("webdriver: chromedriver did not get ready in 20s")
+	default:
+		d.Close()
+		return nil, err
+	}
+}
+
+// Why waitStarted gave up (besides the context's error).
+var (
+	errExited     = errors.New("the process exited")
+	errNotStarted = errors.New("not up in time")
+)
+
+// waitStarted calls try every interval until it succeeds, the process
+// exits (errExited), ctx ends, or within has passed (errNotStarted,
+// wrapping try's last error).
+func waitStarted(ctx context.Context, exited <-chan struct{}, every, within time.Duration, try func() error) error {
+	deadline := time.Now().Add(within)
+	for {
+		err := try()
+		if err == nil {
+			return nil
 		}
 		select {
-		case <-d.exited:
-			return nil, fmt.Errorf("webdriver: chromedriver exited (see %s)", logf.Name())
+		case <-exited:
+			return errExited
 		case <-ctx.Done():
-			d.Close()
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+			return ctx.Err()
+		case <-time.After(every):
 		}
 		if time.Now().After(deadline) {
-			d.Close()
-			return nil, errors.New("webdriver: chromedriver did not get ready in 20s")
+			return fmt.Errorf("%w: %w", errNotStarted, err)
 		}
 	}
 }
