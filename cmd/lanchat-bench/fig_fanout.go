@@ -87,7 +87,6 @@ func memFanout(ctx context.Context, b *bench, fs fanoutSize) (fanResult, error) 
 // from before the memfs split, with their targets).
 func fanoutRows(fs fanoutSize, l, t fanResult) []row {
 	name := fmt.Sprintf("room fan-out, %d nodes, real disk", fs.nodes)
-	what := fmt.Sprintf("plain TCP, 1 sender → %d", fs.nodes-1)
 	target, ok := "—", check(nil)
 	switch fs.nodes {
 	case 8:
@@ -95,6 +94,13 @@ func fanoutRows(fs fanoutSize, l, t fanResult) []row {
 	case 32:
 		target, ok = "p99 ≤ 10 ms", func(l, _ float64) bool { return l <= 10 }
 	}
+	return latencyRows(name, fs, l, t, target, ok)
+}
+
+// latencyRows are one fan-out run's rate, p50 and p99 against plain TCP's,
+// the p99 with its target.
+func latencyRows(name string, fs fanoutSize, l, t fanResult, target string, ok check) []row {
+	what := fmt.Sprintf("plain TCP, 1 sender → %d", fs.nodes-1)
 	return []row{
 		compared(name+": msgs/s stored by every receiver, sent back to back",
 			measure{l.rate, "msgs/s", fmt.Sprintf("%s deliveries/s", thousands(l.rate*float64(fs.nodes-1)))},
@@ -130,22 +136,14 @@ func diskRows(fs fanoutSize, l, t fanResult, c commitSamples) []row {
 // p99 ≤ 3× at 8 and 32 nodes).
 func memRows(fs fanoutSize, l, t fanResult) []row {
 	name := fmt.Sprintf("room fan-out, %d nodes, memory file system", fs.nodes)
-	what := fmt.Sprintf("plain TCP, 1 sender → %d", fs.nodes-1)
 	target, ok := "—", check(nil)
 	if fs.nodes >= 8 {
 		target, ok = "p99 ≤ 3× TCP", func(l, b float64) bool { return l <= 3*b }
 	}
-	return []row{
-		compared(name+": msgs/s stored by every receiver, sent back to back",
-			measure{l.rate, "msgs/s", fmt.Sprintf("%s deliveries/s", thousands(l.rate*float64(fs.nodes-1)))},
-			measure{t.rate, "msgs/s", what}, "—", nil),
-		compared(fmt.Sprintf("%s: send → stored at last receiver, p50 (%d msgs, 1 per %v)", name, len(l.latency), fs.pace),
-			measure{ms(l.p50), "ms", ""}, measure{ms(t.p50), "ms", what}, "—", nil),
-		compared(name+": send → stored at last receiver, p99", measure{ms(l.p99), "ms", ""}, measure{ms(t.p99), "ms", what}, target, ok),
+	return append(latencyRows(name, fs, l, t, target, ok),
 		compared(name+": relayed copies dropped unread, per message (all nodes)",
 			measure{l.dropped, "copies", ""},
-			measure{float64((fs.nodes - 1) * (fs.nodes - 2)), "copies", "what a full mesh relays: (N−1)(N−2)"}, "—", nil),
-	}
+			measure{float64((fs.nodes - 1) * (fs.nodes - 2)), "copies", "what a full mesh relays: (N−1)(N−2)"}, "—", nil))
 }
 
 // fanBody is the 100-byte body of message i.
