@@ -17,7 +17,7 @@ func exportFixture(t *testing.T) (src *DB, file string) {
 	dir := t.TempDir()
 	src = newSealedDB(t, filepath.Join(dir, "src.db"), []byte("here"), "alice")
 	t.Cleanup(func() { src.Close() })
-	if _, err := src.Trust(lcrypto.Fingerprint{5}, "bob"); err != nil {
+	if _, err := src.Trust(lcrypto.Fingerprint{5}, "bob the builder"); err != nil {
 		t.Fatal(err)
 	}
 	if err := src.SetJoinedRooms([]string{"lobby", "ops"}); err != nil {
@@ -45,7 +45,7 @@ func exportFixture(t *testing.T) (src *DB, file string) {
 // the same fingerprint, secret key, nickname, trust list and history.
 func TestExportImport(t *testing.T) {
 	src, file := exportFixture(t)
-	if fileHas(t, file, []byte("alice")) || fileHas(t, file, []byte("bob")) || fileHas(t, file, []byte("lobby")) {
+	if fileHas(t, file, []byte("alice")) || fileHas(t, file, []byte("bob the builder")) || fileHas(t, file, []byte("lobby")) {
 		t.Error("the export holds names in the clear")
 	}
 	dst, err := Open(filepath.Join(t.TempDir(), "dst.db"), DefaultOptions())
