@@ -413,3 +413,35 @@ func TestMissingChunksDoNotBlockTheRest(t *testing.T) {
 	done := bob.waitFile(t, fv.ID, FileDone)
 	sameFile(t, done.Path, content)
 }
+
+// TestSpreadStartDependsOnKeyAndFile: members fetching one file start at
+// places of their own, and one member starts at another place for another
+// file; the place is within the chunk list and the same on every restart.
+func TestSpreadStartDependsOnKeyAndFile(t *testing.T) {
+	var alice, bob lcrypto.IdentityKey
+	alice[0], bob[0] = 1, 2
+	var root1, root2 [files.HashSize]byte
+	root1[0], root2[0] = 1, 2
+	const chunks = 1000
+	a1 := spreadStart(alice, root1, chunks)
+	for _, tc := range []struct {
+		name string
+		got  int
+	}{
+		{"bob, the same file", spreadStart(bob, root1, chunks)},
+		{"alice, another file", spreadStart(alice, root2, chunks)},
+	} {
+		if tc.got == a1 {
+			t.Errorf("%s starts at chunk %d, as alice does for the first file", tc.name, tc.got)
+		}
+		if tc.got < 0 || tc.got >= chunks {
+			t.Errorf("%s starts at chunk %d, outside 0..%d", tc.name, tc.got, chunks-1)
+		}
+	}
+	if again := spreadStart(alice, root1, chunks); again != a1 {
+		t.Errorf("alice starts at %d, then at %d: a resumed fetch must start where it did", a1, again)
+	}
+	if got := spreadStart(alice, root1, 1); got != 0 {
+		t.Errorf("a one-chunk file starts at %d", got)
+	}
+}

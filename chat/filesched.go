@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -18,6 +19,9 @@ type job struct {
 	kind   files.Kind
 	count  int
 	window int
+	// spread: start at this node's own place in the pieces (spreadStart),
+	// not at the first.
+	spread bool
 	have   func(i int) bool
 	// accept checks and keeps piece i (r.data): files.ErrBadChunk if it
 	// does not match, files.ErrDiskFull to pause, another error to give up.
@@ -40,7 +44,8 @@ type asked struct {
 type scheduler struct {
 	t        *transfer
 	j        job
-	next     int   // the cursor over pieces not yet asked
+	start    int   // the piece the cursor starts at (it wraps around)
+	next     int   // the cursor over pieces not yet asked: piece (start+next) mod count
 	retry    []int // pieces to ask again, first
 	parked   []int // pieces every linked member said it lacks: asked again every parkAgain
 	parkedAt time.Time
@@ -56,8 +61,12 @@ type scheduler struct {
 }
 
 func (t *transfer) newScheduler(j job, strikes map[lcrypto.IdentityKey]int) *scheduler {
-	return &scheduler{t: t, j: j, inflight: map[int]asked{}, avoid: map[int]map[*link]bool{},
+	s := &scheduler{t: t, j: j, inflight: map[int]asked{}, avoid: map[int]map[*link]bool{},
 		unknown: map[*link]time.Time{}, strikes: strikes, perPeer: map[*link]int{}, served: map[lcrypto.IdentityKey]bool{}}
+	if j.spread {
+		s.start = spreadStart(t.n.id.Public(), t.offer.Root, j.count)
+	}
+	return s
 }
 
 // run gets every piece the job lacks.
@@ -91,7 +100,7 @@ func (s *scheduler) done() bool {
 		return false
 	}
 	for ; s.next < s.j.count; s.next++ {
-		if !s.j.have(s.next) {
+		if !s.j.have(s.at(s.next)) {
 			return false
 		}
 	}
@@ -128,12 +137,34 @@ func (s *scheduler) nextPiece() int {
 		}
 	}
 	for ; s.next < s.j.count; s.next++ {
-		if _, busy := s.inflight[s.next]; !busy && !s.j.have(s.next) {
+		if i := s.at(s.next); !s.busy(i) && !s.j.have(i) {
 			s.next++
-			return s.next - 1
+			return i
 		}
 	}
 	return -1
+}
+
+func (s *scheduler) busy(i int) bool {
+	_, ok := s.inflight[i]
+	return ok
+}
+
+// at is the piece the cursor's k-th step names.
+func (s *scheduler) at(k int) int { return (s.start + k) % s.j.count }
+
+// spreadStart is where a node's fetch of a file starts in its chunk list:
+// a place of its own (from its key and the file), so that members fetching
+// the same file at once ask the sender for different chunks first, and
+// then get from each other the chunks the others started with.
+func spreadStart(self lcrypto.IdentityKey, root [files.HashSize]byte, chunks int) int {
+	if chunks <= 1 {
+		return 0
+	}
+	h := sha256.New()
+	h.Write(root[:])
+	h.Write(self[:])
+	return int(binary.BigEndian.Uint64(h.Sum(nil)) % uint64(chunks))
 }
 
 // fill sends requests until the window is full.
@@ -381,7 +412,7 @@ func (t *transfer) fetchChunks(ctx context.Context, m *files.Manifest, part *fil
 	}()
 	defer wg.Wait()
 	defer cancel()
-	s := t.newScheduler(job{kind: files.KindChunk, count: m.Chunks(), window: fetchWindow, replies: hashed,
+	s := t.newScheduler(job{kind: files.KindChunk, count: m.Chunks(), window: fetchWindow, replies: hashed, spread: true,
 		have: part.Have,
 		accept: func(i int, r *reply) error {
 			if !r.hashed {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/lanchat/lanchat/chat/files"
 )
@@ -43,12 +44,12 @@ func (l *link) serveFiles(ctx context.Context, reqs <-chan files.Ref) {
 			return
 		case ref = <-reqs:
 		}
-		body, why := l.fileAnswer(ref)
+		body, why, done := l.fileAnswer(ref)
 		var err error
 		if body == nil {
 			err = l.sess.SendBulk(ctx, frameFileNone, files.EncodeNone(ref, why))
 		} else {
-			err = l.sess.SendBulk(ctx, frameFileData, body)
+			err = l.sess.SendBulkDone(ctx, frameFileData, body, done)
 			if ref.Kind == files.KindChunk {
 				n.stats.fileServed.Add(uint64(len(body) - files.DataHeaderSize))
 			}
@@ -63,36 +64,57 @@ func (l *link) serveFiles(ctx context.Context, reqs <-chan files.Ref) {
 // member is served only what was offered in a room it shares with this
 // node: an open room both are in, the direct conversation between the two,
 // or a private room it is a current member of.
-func (l *link) fileAnswer(ref files.Ref) ([]byte, files.Reason) {
+func (l *link) fileAnswer(ref files.Ref) (body []byte, why files.Reason, done func()) {
 	s := l.node.servableFor(ref.Root)
 	if s == nil || !slices.ContainsFunc(s.rooms, l.node.sharesFunc(l)) {
-		return nil, files.ReasonUnknown
+		return nil, files.ReasonUnknown, nil
 	}
 	i := int(ref.Index)
 	switch ref.Kind {
 	case files.KindManifest:
 		if i >= files.ManifestPieces(uint32(len(s.manifest))) {
-			return nil, files.ReasonMissing
+			return nil, files.ReasonMissing, nil
 		}
 		end := min(len(s.manifest), (i+1)*files.ManifestPiece)
-		return files.EncodeData(ref, s.manifest[i*files.ManifestPiece:end]), 0
+		return files.EncodeData(ref, s.manifest[i*files.ManifestPiece:end]), 0, nil
 	default:
 		if i >= s.m.Chunks() {
-			return nil, files.ReasonMissing
+			return nil, files.ReasonMissing, nil
 		}
-		// The chunk is read into the frame's body: no copy.
-		frame := make([]byte, files.DataHeaderSize+int(s.m.ChunkSize))
+		// The chunk is read into the frame's body (no copy), a pooled
+		// one that the link gives back once it is sealed.
+		frame, done := chunkFrame(int(s.m.ChunkSize))
 		data, err := s.read(i, frame[files.DataHeaderSize:])
 		switch {
 		case err == nil:
-			return files.PutData(frame, ref, data), 0
+			return files.PutData(frame, ref, data), 0, done
 		case errors.Is(err, files.ErrChanged):
+			done()
 			l.node.noteChanged(ref.Root, err)
-			return nil, files.ReasonMissing
+			return nil, files.ReasonMissing, nil
 		default:
-			return nil, files.ReasonMissing
+			done()
+			return nil, files.ReasonMissing, nil
 		}
 	}
+}
+
+// chunkFrames holds the bodies of chunk frames of the default chunk size
+// that links have sealed: a transfer allocates none per chunk.
+var chunkFrames = sync.Pool{New: func() any {
+	b := make([]byte, files.DataHeaderSize+files.DefaultChunkSize)
+	return &b
+}}
+
+// chunkFrame returns a body for a chunk frame of chunk bytes, and what
+// gives it back once nothing uses it any more.
+func chunkFrame(chunk int) ([]byte, func()) {
+	n := files.DataHeaderSize + chunk
+	if chunk != files.DefaultChunkSize {
+		return make([]byte, n), func() {}
+	}
+	bp := chunkFrames.Get().(*[]byte)
+	return (*bp)[:n], func() { chunkFrames.Put(bp) }
 }
 
 // sharesFunc returns whether l's peer and this node share a room: an open

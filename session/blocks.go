@@ -62,6 +62,9 @@ func releaseAll(fs []queued) {
 	var blk *sendBlock
 	var n int32
 	for _, f := range fs {
+		if f.done != nil {
+			f.done()
+		}
 		if f.blk != blk {
 			if blk != nil {
 				blk.release(n)

@@ -172,10 +172,20 @@ func (l *Link) SendWait(ctx context.Context, typ FrameType, body []byte) error {
 // queued when the link closes are dropped, not flushed. Unlike Send, body is
 // not copied (it is large): the caller must not change it afterwards.
 func (l *Link) SendBulk(ctx context.Context, typ FrameType, body []byte) error {
+	return l.SendBulkDone(ctx, typ, body, nil)
+}
+
+// SendBulkDone is SendBulk that calls done, if not nil, once the link no
+// longer needs body (it is sealed): the caller may then use body again,
+// for the next frame. done is not called for a frame dropped when the link
+// ends, nor when SendBulkDone fails: body is then left to the garbage
+// collector.
+func (l *Link) SendBulkDone(ctx context.Context, typ FrameType, body []byte, done func()) error {
 	if err := l.checkFrame(typ, body); err != nil {
 		return err
 	}
-	if err := l.bulkQ.push(ctx, l.closing, Frame{Type: typ, Body: body}); err != nil {
+	f := queued{Frame: Frame{Type: typ, Body: body}, done: done}
+	if err := l.bulkQ.pushWith(ctx, l.closing, func() bool { return l.bulkQ.pushLocked(f) }); err != nil {
 		if errors.Is(err, errStopped) {
 			return ErrClosed
 		}

@@ -31,7 +31,8 @@ type frameQueue struct {
 // (nil if it was not).
 type queued struct {
 	Frame
-	blk *sendBlock
+	blk  *sendBlock
+	done func() // SendBulkDone's: called once the body is sealed
 }
 
 func newFrameQueue(limit int) *frameQueue { return &frameQueue{limit: limit} }

@@ -29,6 +29,11 @@ var (
 // maxOpenFiles bounds the files a Partial or a Source keeps open.
 const maxOpenFiles = 32
 
+// writebackEvery is how many bytes a Partial writes to one file before it
+// asks the kernel to start writing them to the disk (startWriteback), so
+// that a transfer's last Sync does not wait for the whole file.
+const writebackEvery = 8 << 20
+
 // Partial is a file or folder being received into an output folder: under
 // its name with PartialSuffix until every chunk verifies, then renamed into
 // place (with a suffix if the name is taken, never over anything). Its
@@ -44,6 +49,7 @@ type Partial struct {
 	have    []bool
 	missing int
 	open    map[int]*os.File
+	dirty   map[int]int // bytes written to an open file since its last startWriteback
 }
 
 // OpenPartial opens or creates the partial of offer o (manifest m) in dir,
@@ -59,7 +65,7 @@ func OpenPartial(dir string, o *Offer, m *Manifest) (*Partial, error) {
 		return nil, err
 	}
 	p := &Partial{dir: dir, o: o, m: m, base: o.Name + PartialSuffix, root: root,
-		have: make([]bool, m.Chunks()), missing: m.Chunks(), open: map[int]*os.File{}}
+		have: make([]bool, m.Chunks()), missing: m.Chunks(), open: map[int]*os.File{}, dirty: map[int]int{}}
 	if err := p.prepare(); err != nil {
 		root.Close()
 		return nil, err
@@ -144,8 +150,12 @@ func (p *Partial) file(e int, create bool) (*os.File, error) {
 
 func (p *Partial) closeFiles() {
 	for e, f := range p.open {
+		if p.dirty[e] > 0 {
+			startWriteback(f) // a folder's many small files: their Syncs find them written
+		}
 		f.Close()
 		delete(p.open, e)
+		delete(p.dirty, e)
 	}
 }
 
@@ -205,6 +215,10 @@ func (p *Partial) WriteHashed(i int, data []byte, sum [HashSize]byte) error {
 	if _, err := f.WriteAt(data, c.Offset); err != nil {
 		return fmt.Errorf("writing %s: %w", filepath.Join(p.dir, p.target(c.Entry)), diskErr(err))
 	}
+	if p.dirty[c.Entry] += len(data); p.dirty[c.Entry] >= writebackEvery {
+		startWriteback(f)
+		p.dirty[c.Entry] = 0
+	}
 	p.have[i] = true
 	p.missing--
 	return nil
@@ -262,6 +276,7 @@ func (p *Partial) Finish() (string, error) {
 		}
 		f.Close()
 		delete(p.open, e)
+		delete(p.dirty, e)
 	}
 	if p.o.Folder {
 		for i := len(p.m.Entries) - 1; i >= 0; i-- {

@@ -5,12 +5,14 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/lanchat/lanchat/chat"
@@ -78,7 +80,20 @@ func runFiles(ctx context.Context, b *bench) ([]row, error) {
 			cpTarget, cpCheck),
 		compared("file: CPU per GB fetched (both nodes, one process)",
 			measure{perGB(one.cpu), "s", ""}, measure{perGB(one.rawCPU), "s", "the raw stream, both ends"}, "—", nil),
+		compared(fmt.Sprintf("file: %d MiB over one link, against a plain file-to-file stream", size>>20),
+			measure{rate(one.took), "MB/s", ""}, measure{rate(one.rawFile), "MB/s", "read, raw stream, write, sync at the end: no hash, no protocol"}, "—", nil),
+		compared("file: CPU per GB, against the plain file-to-file stream",
+			measure{perGB(one.cpu), "s", ""}, measure{perGB(one.rawFileCPU), "s", "the file-to-file stream, both ends"}, "—", nil),
 	)
+	// The most a fetch can reach here: its work is at least the
+	// file-to-file stream's plus a hash of every byte, and the two ends
+	// share this machine's cores.
+	cores := float64(runtime.GOMAXPROCS(0))
+	bound := mb / ((one.rawFileCPU + one.hashCPU).Seconds() / cores)
+	rows = append(rows, compared("file: one link, against the most these cores allow for a fetch's work",
+		measure{rate(one.took), "MB/s", ""},
+		measure{bound, "MB/s", fmt.Sprintf("file-to-file stream's CPU + SHA-256 of the bytes, all %d cores busy: %s× the raw stream", int(cores), sig3(bound/rate(one.raw)))},
+		"—", nil))
 
 	// Node 1 holds the offer too, as before these rounds: node 2 fetches it
 	// below from nodes 0 and 1, and node 3 from 0, 1 and 2.
@@ -109,10 +124,13 @@ func runFiles(ctx context.Context, b *bench) ([]row, error) {
 
 	// Swarm: nodes 1–4 fetch a new offer at once (they serve each other),
 	// against the four fetching another one in turn.
+	up0 := fc.servedBy(0)
 	swarm, err := fc.offerAll(ctx, src, "swarm", 1, 2, 3, 4)
 	if err != nil {
 		return nil, err
 	}
+	swarmUp := fc.servedBy(0) - up0
+	up0 = fc.servedBy(0)
 	inTurn, err := fc.offerAll(ctx, src, "turn", 1)
 	if err != nil {
 		return nil, err
@@ -124,8 +142,11 @@ func runFiles(ctx context.Context, b *bench) ([]row, error) {
 		}
 		inTurn += d
 	}
+	turnUp := fc.servedBy(0) - up0
 	rows = append(rows, compared(fmt.Sprintf("file: 4 receivers all hold %d MiB, fetching at once (members serve each other)", size>>20),
-		measure{swarm.Seconds(), "s", ""}, measure{inTurn.Seconds(), "s", "4 fetches in turn"}, "< 1× in turn", func(l, b float64) bool { return l < b }))
+		measure{swarm.Seconds(), "s", ""}, measure{inTurn.Seconds(), "s", "4 fetches in turn"}, "< 1× in turn", func(l, b float64) bool { return l < b }),
+		compared("file: what the sender uploads for those 4 receivers, ÷ file size",
+			measure{float64(swarmUp) / float64(size), "×", ""}, measure{float64(turnUp) / float64(size), "×", "4 fetches in turn (each may fetch from those before it)"}, "—", nil))
 	return rows, nil
 }
 
@@ -212,6 +233,9 @@ func copyFile(src, dst string) error {
 // of each).
 type oneLinkRun struct {
 	took, raw, cp, cpu, rawCPU time.Duration
+	// rawFile and rawFileCPU: the raw stream from the file to a new file
+	// (rawFileStream); hashCPU: SHA-256 of as many bytes, in chunks.
+	rawFile, rawFileCPU, hashCPU time.Duration
 }
 
 // oneLink runs rounds rounds: node 1 fetches a new offer of src's bytes
@@ -258,11 +282,24 @@ func (fc *fileCluster) oneLink(ctx context.Context, src string, rounds int) (one
 		}
 		keep(&best.rawCPU, cpuTime()-cpu0)
 		keep(&best.raw, raw)
+		cpu0 = cpuTime()
+		rawFile, err := rawFileStream(ctx, src, filepath.Join(dir, "raw-copy.bin"))
+		if err != nil {
+			return best, fmt.Errorf("raw file stream baseline: %w", err)
+		}
+		keep(&best.rawFileCPU, cpuTime()-cpu0)
+		keep(&best.rawFile, rawFile)
+		keep(&best.hashCPU, hashCPU(int(fi.Size())))
 		cp, err := cpTime(ctx, src, filepath.Join(dir, "copy.bin"))
 		if err != nil {
 			return best, fmt.Errorf("cp baseline: %w", err)
 		}
 		keep(&best.cp, cp)
+		// This round's copy of the file goes too, so that every round,
+		// and the fetch and cp within it, start from the same page cache.
+		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
+			return best, err
+		}
 	}
 	return best, nil
 }
@@ -528,6 +565,61 @@ func rawStream(ctx context.Context, size int) (time.Duration, error) {
 		payload = append(payload, buf[:min(piece, left)])
 	}
 	return rawTransfer(ctx, payload)
+}
+
+// rawFileStream carries src's bytes over the raw stream into a new file
+// dst, the way a plain tool would: the sender reads 256 KiB pieces, the
+// receiver writes what it opens at its offset and syncs dst at the end. It
+// is a fetch's disk and link work without its hashing and protocol. dst is
+// removed afterwards.
+func rawFileStream(ctx context.Context, src, dst string) (time.Duration, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return 0, err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return 0, err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(dst)
+	defer out.Close()
+	var off int64
+	return rawRun(ctx, rawEnds{
+		total: int(fi.Size()),
+		next: func(buf []byte) ([]byte, error) {
+			n, err := in.ReadAt(buf, off)
+			off += int64(n)
+			if n > 0 {
+				return buf[:n], nil
+			}
+			if err == nil {
+				err = io.EOF
+			}
+			return nil, err
+		},
+		sink: func(at int, p []byte) error {
+			_, err := out.WriteAt(p, int64(at))
+			return err
+		},
+		finish: out.Sync,
+	})
+}
+
+// hashCPU is the CPU time SHA-256 takes over size bytes in 256 KiB chunks
+// (one buffer, in the cache: the least a receiver's check of every chunk
+// can cost).
+func hashCPU(size int) time.Duration {
+	buf := make([]byte, 256<<10)
+	start := cpuTime()
+	for left := size; left > 0; left -= len(buf) {
+		sha256.Sum256(buf[:min(len(buf), left)])
+	}
+	return cpuTime() - start
 }
 
 // cpTime times cp of src to dst.

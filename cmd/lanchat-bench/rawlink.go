@@ -39,13 +39,39 @@ func rawLinkTransfer(ctx context.Context, msgs [][]byte) (time.Duration, error) 
 // behind a 2-byte length, and returns the time until the receiver has
 // opened every byte.
 func rawTransfer(ctx context.Context, payload [][]byte) (time.Duration, error) {
-	key := make([]byte, chacha20poly1305.KeySize)
-	if _, err := rand.Read(key); err != nil {
-		return 0, err
-	}
 	total := 0
 	for _, p := range payload {
 		total += len(p)
+	}
+	return rawRun(ctx, rawEnds{total: total, next: func([]byte) ([]byte, error) {
+		if len(payload) == 0 {
+			return nil, io.EOF
+		}
+		p := payload[0]
+		payload = payload[1:]
+		return p, nil
+	}})
+}
+
+// rawEnds are what a raw transfer carries: total bytes, which next gives
+// the sender piece by piece (it may fill buf; io.EOF after the last, and
+// the sender flushes after each piece, as a link does after a frame);
+// sink, if set, takes what the receiver opened at its offset; finish, if
+// set, runs on the receiver after the last byte, inside the time.
+type rawEnds struct {
+	total  int
+	next   func(buf []byte) ([]byte, error)
+	sink   func(off int, p []byte) error
+	finish func() error
+}
+
+// rawRun carries e over one loopback TCP connection with the raw framing
+// and returns the time from the first byte sent until the receiver has
+// opened, sunk and finished every byte.
+func rawRun(ctx context.Context, e rawEnds) (time.Duration, error) {
+	key := make([]byte, chacha20poly1305.KeySize)
+	if _, err := rand.Read(key); err != nil {
+		return 0, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -60,7 +86,11 @@ func rawTransfer(ctx context.Context, payload [][]byte) (time.Duration, error) {
 			return
 		}
 		defer conn.Close()
-		got <- rawReceive(conn, key, total)
+		err = rawReceive(conn, key, e.total, e.sink)
+		if err == nil && e.finish != nil {
+			err = e.finish()
+		}
+		got <- err
 	}()
 	conn, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
@@ -68,7 +98,7 @@ func rawTransfer(ctx context.Context, payload [][]byte) (time.Duration, error) {
 	}
 	defer conn.Close()
 	start := time.Now()
-	if err := rawSend(conn, key, payload); err != nil {
+	if err := rawSend(conn, key, e.next); err != nil {
 		return 0, err
 	}
 	select {
@@ -102,16 +132,24 @@ func rawBatches(msgs [][]byte) [][]byte {
 	return out
 }
 
-func rawSend(conn net.Conn, key []byte, payload [][]byte) error {
+func rawSend(conn net.Conn, key []byte, next func(buf []byte) ([]byte, error)) error {
 	aead, err := chacha20poly1305.New(key)
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriterSize(conn, 64<<10)
 	buf := make([]byte, 0, 2+65535)
+	piece := make([]byte, 256<<10)
 	var nonce [chacha20poly1305.NonceSize]byte
 	var counter uint64
-	for _, p := range payload {
+	for {
+		p, err := next(piece)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 		for len(p) > 0 {
 			chunk := p[:min(len(p), rawMaxPlain)]
 			p = p[len(chunk):]
@@ -123,15 +161,15 @@ func rawSend(conn net.Conn, key []byte, payload [][]byte) error {
 				return fmt.Errorf("sending: %w", err)
 			}
 		}
-		// A sync response is one frame: flush it as a link would.
+		// A sync response or a file chunk is one frame: flush it as a
+		// link would.
 		if err := w.Flush(); err != nil {
 			return fmt.Errorf("sending: %w", err)
 		}
 	}
-	return nil
 }
 
-func rawReceive(conn net.Conn, key []byte, total int) error {
+func rawReceive(conn net.Conn, key []byte, total int, sink func(off int, p []byte) error) error {
 	aead, err := chacha20poly1305.New(key)
 	if err != nil {
 		return err
@@ -152,6 +190,11 @@ func rawReceive(conn net.Conn, key []byte, total int) error {
 		plain, err := aead.Open(ct[:0], nonce[:], ct, nil)
 		if err != nil {
 			return err
+		}
+		if sink != nil {
+			if err := sink(have, plain); err != nil {
+				return err
+			}
 		}
 		have += len(plain)
 	}
