@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lanchat/lanchat/chat/files"
+	lcrypto "github.com/lanchat/lanchat/crypto"
 )
 
 // Fetch tuning.
@@ -69,10 +70,15 @@ type transfer struct {
 	outDir  string
 	inbox   chan reply
 
+	author lcrypto.Fingerprint // the offer's author's: the sender, who holds it all
+
 	mu    sync.Mutex
 	asked map[files.Ref]*link // requests in flight, and to whom (guarded by mu)
-	view  FileView            // what Files shows (guarded by mu)
-	last  time.Time           // when progress was last published (guarded by mu)
+	haves map[*link]*peerHave // what members said they hold (guarded by mu; filehave.go)
+	// haveNews is signalled (never blocking) when a have map comes.
+	haveNews chan struct{}
+	view     FileView  // what Files shows (guarded by mu)
+	last     time.Time // when progress was last published (guarded by mu)
 }
 
 // Fetch accepts a file offer: the node fetches it from the members of the
@@ -145,8 +151,9 @@ func (n *Node) startFetch(st *files.Store, v *MessageView, o *files.Offer, outDi
 	if err := st.PutFetch(rec); err != nil {
 		return nil, fmt.Errorf("recording the fetch: %w", err)
 	}
-	t := &transfer{n: n, offerID: v.ID, room: v.Room, offer: o, outDir: outDir, inbox: make(chan reply, 2*fetchWindow),
-		asked: map[files.Ref]*link{}, view: *fv}
+	author, _ := lcrypto.ParseFingerprint(v.Author) // a view's is well formed
+	t := &transfer{n: n, offerID: v.ID, room: v.Room, offer: o, outDir: outDir, author: author, inbox: make(chan reply, 2*fetchWindow),
+		asked: map[files.Ref]*link{}, view: *fv, haveNews: make(chan struct{}, 1)}
 	t.view.State = FileFetching
 	n.files.transfers[v.ID] = t
 	n.wg.Add(1)

@@ -22,7 +22,10 @@ type job struct {
 	// spread: start at this node's own place in the pieces (spreadStart),
 	// not at the first.
 	spread bool
-	have   func(i int) bool
+	// held, for a fetch's chunks: how many are held and the have map that
+	// says which (announce).
+	held func() (int, []byte)
+	have func(i int) bool
 	// accept checks and keeps piece i (r.data): files.ErrBadChunk if it
 	// does not match, files.ErrDiskFull to pause, another error to give up.
 	accept func(i int, r *reply) error
@@ -47,6 +50,7 @@ type scheduler struct {
 	start    int   // the piece the cursor starts at (it wraps around)
 	next     int   // the cursor over pieces not yet asked: piece (start+next) mod count
 	retry    []int // pieces to ask again, first
+	deferred []int // pieces left to another member's fetch (regions): asked again every tick
 	parked   []int // pieces every linked member said it lacks: asked again every parkAgain
 	parkedAt time.Time
 	inflight map[int]asked
@@ -55,14 +59,19 @@ type scheduler struct {
 	strikes  map[lcrypto.IdentityKey]int
 	perPeer  map[*link]int
 	served   map[lcrypto.IdentityKey]bool
-	held     *reply // a piece the full disk did not take yet
-	heldAt   time.Time
-	rate     rateMeter
+	// announced: per member, 1 + the chunks held when it was last sent
+	// this fetch's have map (filehave.go).
+	announced     map[*link]int
+	sinceAnnounce int    // chunks written since the last announce
+	held          *reply // a piece the full disk did not take yet
+	heldAt        time.Time
+	rate          rateMeter
 }
 
 func (t *transfer) newScheduler(j job, strikes map[lcrypto.IdentityKey]int) *scheduler {
 	s := &scheduler{t: t, j: j, inflight: map[int]asked{}, avoid: map[int]map[*link]bool{},
-		unknown: map[*link]time.Time{}, strikes: strikes, perPeer: map[*link]int{}, served: map[lcrypto.IdentityKey]bool{}}
+		unknown: map[*link]time.Time{}, strikes: strikes, perPeer: map[*link]int{}, served: map[lcrypto.IdentityKey]bool{},
+		announced: map[*link]int{}}
 	if j.spread {
 		s.start = spreadStart(t.n.id.Public(), t.offer.Root, j.count)
 	}
@@ -73,6 +82,8 @@ func (t *transfer) newScheduler(j job, strikes map[lcrypto.IdentityKey]int) *sch
 func (s *scheduler) run(ctx context.Context) error {
 	tick := time.NewTicker(fetchTick)
 	defer tick.Stop()
+	s.announce()
+	defer s.announce() // the last: all of it, once done
 	for {
 		if s.held == nil {
 			s.fill()
@@ -91,12 +102,15 @@ func (s *scheduler) run(ctx context.Context) error {
 			if err := s.tick(now); err != nil {
 				return err
 			}
+		case <-s.t.haveNews:
+			// A member holds more: the pieces left to it may be there.
+			s.retry, s.deferred = append(s.retry, s.deferred...), s.deferred[:0]
 		}
 	}
 }
 
 func (s *scheduler) done() bool {
-	if len(s.inflight) > 0 || s.held != nil || len(s.retry) > 0 || len(s.parked) > 0 {
+	if len(s.inflight) > 0 || s.held != nil || len(s.retry) > 0 || len(s.parked) > 0 || len(s.deferred) > 0 {
 		return false
 	}
 	for ; s.next < s.j.count; s.next++ {
@@ -117,9 +131,16 @@ func (s *scheduler) done() bool {
 
 // peers returns the links worth asking now.
 func (s *scheduler) peers(now time.Time) []*link {
+	links := s.t.n.linksOf(s.t.room)
+	haves := s.t.havesOf(links)
 	var out []*link
-	for _, l := range s.t.n.linksOf(s.t.room) {
-		if s.strikes[l.key] >= maxStrikes || now.Sub(s.unknown[l]) < unknownAgain {
+	for k, l := range links {
+		if s.strikes[l.key] >= maxStrikes {
+			continue
+		}
+		// One that held nothing is left alone a while, unless it has
+		// said since that it holds something.
+		if u := s.unknown[l]; now.Sub(u) < unknownAgain && (haves[k] == nil || haves[k].at.Before(u)) {
 			continue
 		}
 		out = append(out, l)
@@ -174,18 +195,36 @@ func (s *scheduler) fill() {
 	if len(peers) == 0 {
 		return
 	}
+	haves := s.t.havesOf(peers)
+	sender := make([]bool, len(peers))
+	for k, l := range peers {
+		sender[k] = l.key.Fingerprint() == s.t.author
+	}
+	var rg regions
+	if s.j.kind == files.KindChunk {
+		rg = s.regions(peers, haves, now)
+	}
 	for len(s.inflight) < s.j.window {
 		i := s.nextPiece()
 		if i < 0 {
 			return
 		}
+		// The best member to ask: one that holds it and is not the
+		// sender, then the sender, then one that said nothing; the
+		// least busy of a rank.
 		var best *link
-		lacking := 0 // members that said they lack piece i
-		for _, l := range peers {
-			if s.avoid[i][l] {
+		bestRank := rankLacks
+		lacking := 0        // members that said they lack piece i
+		holderBusy := false // a member other than the sender holds it, but is busy
+		for k, l := range peers {
+			r := s.rank(haves[k], sender[k], i)
+			switch {
+			case s.avoid[i][l] || r == rankLacks:
 				lacking++
-			} else if s.perPeer[l] < fetchWindowPerPeer && (best == nil || s.perPeer[l] < s.perPeer[best]) {
-				best = l
+			case s.perPeer[l] >= fetchWindowPerPeer:
+				holderBusy = holderBusy || r == rankHolder
+			case best == nil || r < bestRank || r == bestRank && s.perPeer[l] < s.perPeer[best]:
+				best, bestRank = l, r
 			}
 		}
 		if lacking == len(peers) {
@@ -194,9 +233,17 @@ func (s *scheduler) fill() {
 			s.parked = append(s.parked, i)
 			continue
 		}
-		if best == nil {
+		if best == nil || holderBusy && bestRank > rankHolder {
+			// Every member that may hold it is busy, or one that is not
+			// the sender is: a reply frees one (the sender is spared).
 			s.retry = append([]int{i}, s.retry...)
-			return // every member that may hold it is busy: a reply frees one
+			return
+		}
+		if bestRank == rankSender && len(rg.starts) > 1 && rg.owner(i) != nil {
+			// Only the sender has it, and another member fetching the
+			// file asks for it: taken from that member later.
+			s.deferred = append(s.deferred, i)
+			continue
 		}
 		ref := files.Ref{Root: s.t.offer.Root, Kind: s.j.kind, Index: uint32(i)}
 		s.t.mu.Lock()
@@ -251,7 +298,13 @@ func (s *scheduler) handle(r reply) error {
 		switch r.why {
 		case files.ReasonMissing:
 			s.avoidPeer(i, r.from)
+			if s.j.kind == files.KindChunk {
+				s.t.haveLie(r.from, i, s.j.count)
+			}
 		case files.ReasonBusy:
+			// Asked of another member (or again, once parked): a member
+			// that is always busy does not hold the piece up.
+			s.avoidPeer(i, r.from)
 		default:
 			s.unknown[r.from] = time.Now()
 		}
@@ -274,6 +327,9 @@ func (s *scheduler) accept(r reply) error {
 		s.held = nil
 		delete(s.avoid, i)
 		s.served[r.from.key] = true
+		if s.sinceAnnounce++; s.sinceAnnounce >= announceEvery && s.j.count <= announceEveryMax {
+			s.announce() // the others learn of it before the next tick
+		}
 		if s.j.kind == files.KindChunk {
 			n := uint64(len(r.data))
 			s.t.update(false, func(v *FileView) {
@@ -323,8 +379,13 @@ func (s *scheduler) tick(now time.Time) error {
 		if now.Sub(a.at) > fetchTimeout || a.l.sess.Err() != nil {
 			s.settle(i)
 			s.retry = append(s.retry, i)
+			if s.j.kind == files.KindChunk && a.l.sess.Err() == nil {
+				s.t.haveLie(a.l, i, s.j.count) // claimed, and left unanswered
+			}
 		}
 	}
+	s.announce()
+	s.retry, s.deferred = append(s.retry, s.deferred...), s.deferred[:0]
 	if len(s.parked) > 0 && now.Sub(s.parkedAt) >= parkAgain {
 		for _, i := range s.parked {
 			delete(s.avoid, i) // ask them all again
@@ -413,7 +474,7 @@ func (t *transfer) fetchChunks(ctx context.Context, m *files.Manifest, part *fil
 	defer wg.Wait()
 	defer cancel()
 	s := t.newScheduler(job{kind: files.KindChunk, count: m.Chunks(), window: fetchWindow, replies: hashed, spread: true,
-		have: part.Have,
+		have: part.Have, held: part.Held,
 		accept: func(i int, r *reply) error {
 			if !r.hashed {
 				r.sum, r.hashed = sha256.Sum256(r.data), true

@@ -83,6 +83,12 @@ func generateFileVectors(t *testing.T) fileVectors {
 	f = rf(c1)
 	f.Reason = uint8(files.ReasonMissing)
 	add("file-none: chunk 1 is missing here", frameFileNone, files.EncodeNone(c1, files.ReasonMissing), f)
+	have := files.EncodeHave(root, 2, func(i int) bool { return i == 1 })
+	add("file-have: bob holds chunk 1 of the 2", frameFileHave, have, struct {
+		Root  string `json:"root_hex"`
+		Count int    `json:"count"`
+		Bits  string `json:"bits_hex"`
+	}{hex.EncodeToString(root[:]), 2, "02"})
 	return v
 }
 
@@ -154,6 +160,14 @@ func TestFileVectorsDecode(t *testing.T) {
 				t.Fatal(err)
 			}
 			re = files.EncodeNone(r, why)
+		case frameFileHave:
+			root, count, bits, err := files.DecodeHave(body)
+			if err != nil || root != o.Root || count != man.Chunks() {
+				t.Fatalf("%s: root %x, %d chunks, %v", f.Name, root, count, err)
+			}
+			re = files.EncodeHave(root, count, func(i int) bool { return files.HaveBit(bits, i) })
+		default:
+			t.Fatalf("%s: frame type %#x", f.Name, f.Type)
 		}
 		if !bytes.Equal(re, body) {
 			t.Fatalf("%s does not re-encode", f.Name)

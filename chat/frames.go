@@ -36,6 +36,7 @@ const (
 	frameDelete      session.FrameType = 0x28 // delete my message for everyone (5.13)
 	frameRelayCaps   session.FrameType = 0x29 // I repair gaps myself: a bounded relay may leave me to its tree (5.14)
 	frameRoomsMore   session.FrameType = 0x2a // the rooms I am in beyond my hello's; I take more than 64 from you (5.15)
+	frameFileHave    session.FrameType = 0x2b // the chunks of a file I hold verified (5.12)
 )
 
 // frameConvoSyncCheck is the sync-check frame of conversations (5.6's
@@ -71,6 +72,7 @@ var chatFrameNames = map[session.FrameType]string{
 	frameDelete:            "delete",
 	frameRelayCaps:         "relay-caps",
 	frameRoomsMore:         "rooms-more",
+	frameFileHave:          "file-have",
 }
 
 // frameName names a frame type, e.g. "chat", "ping" or "type-0x2a".

@@ -55,6 +55,9 @@ type link struct {
 	// startFileServer sets fileReqs and starts serveFiles (set by serve;
 	// called by its goroutine on the first file request).
 	startFileServer func()
+	// haveAnswered: the files whose have map this node sent the peer in
+	// answer to one of its own (guarded by mu; filehave.go).
+	haveAnswered map[[files.HashSize]byte]bool
 }
 
 // nickname is what the peer calls itself: its hello's or its latest nick

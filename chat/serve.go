@@ -155,6 +155,8 @@ func (l *link) handleFrame(ctx context.Context, f session.Frame, out *deliveryLi
 		return l.handleFileReply(replyData, f.Body)
 	case frameFileNone:
 		return l.handleFileReply(replyNone, f.Body)
+	case frameFileHave:
+		return l.handleFileHave(f.Body)
 	case frameDelete:
 		return l.handleDelete(f.Body)
 	case frameRelayCaps:

@@ -61,6 +61,11 @@ func FuzzFileFrames(f *testing.F) {
 		if r, why, err := DecodeNone(b); err == nil && !bytes.Equal(EncodeNone(r, why), b) {
 			t.Fatalf("none re-encoding differs")
 		}
+		if root, count, bits, err := DecodeHave(b); err == nil {
+			if got := EncodeHave(root, count, func(i int) bool { return HaveBit(bits, i) }); !bytes.Equal(got, b) {
+				t.Fatalf("have re-encoding differs")
+			}
+		}
 	})
 }
 

@@ -110,3 +110,51 @@ func DecodeNone(b []byte) (Ref, Reason, error) {
 
 // ManifestPieces returns how many pieces a manifest of size bytes is fetched in.
 func ManifestPieces(size uint32) int { return int((size + ManifestPiece - 1) / ManifestPiece) }
+
+// MaxHaveChunks bounds the chunk count of a file-have body: its bits fill
+// at most 1 MiB, a frame's limit.
+const MaxHaveChunks = 8 << 20
+
+// haveHeaderLen is a file-have body before its bits: root, then count.
+const haveHeaderLen = HashSize + 4
+
+// EncodeHave returns a file-have body: root [32] | count u32 | bits, where
+// bit i (byte i/8, bit i%8 counted from the least significant) is set for
+// each of the count chunks held verified; bits past count are zero.
+func EncodeHave(root [HashSize]byte, count int, held func(i int) bool) []byte {
+	b := make([]byte, haveHeaderLen+(count+7)/8)
+	copy(b, root[:])
+	binary.BigEndian.PutUint32(b[HashSize:], uint32(count))
+	bits := b[haveHeaderLen:]
+	for i := 0; i < count; i++ {
+		if held(i) {
+			bits[i/8] |= 1 << (i % 8)
+		}
+	}
+	return b
+}
+
+// DecodeHave parses a file-have body; bits aliases b.
+func DecodeHave(b []byte) (root [HashSize]byte, count int, bits []byte, err error) {
+	if len(b) < haveHeaderLen {
+		return root, 0, nil, fmt.Errorf("%w: file-have of %d bytes", ErrMalformed, len(b))
+	}
+	copy(root[:], b)
+	n := binary.BigEndian.Uint32(b[HashSize:])
+	if n > MaxHaveChunks {
+		return root, 0, nil, fmt.Errorf("%w: file-have of %d chunks, at most %d", ErrMalformed, n, MaxHaveChunks)
+	}
+	count, bits = int(n), b[haveHeaderLen:]
+	if len(bits) != (count+7)/8 {
+		return root, 0, nil, fmt.Errorf("%w: file-have of %d chunks with %d bytes of bits", ErrMalformed, count, len(bits))
+	}
+	if count%8 != 0 && bits[len(bits)-1]>>(count%8) != 0 {
+		return root, 0, nil, fmt.Errorf("%w: file-have with bits set past its %d chunks", ErrMalformed, count)
+	}
+	return root, count, bits, nil
+}
+
+// HaveBit reports whether bits (a file-have's) has chunk i set.
+func HaveBit(bits []byte, i int) bool {
+	return i >= 0 && i/8 < len(bits) && bits[i/8]&(1<<(i%8)) != 0
+}
