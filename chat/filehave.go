@@ -45,6 +45,9 @@ type peerHave struct {
 	lies  int
 	whole bool      // every chunk: the member is not fetching it
 	at    time.Time // when it came
+	// frontier: how many chunks it holds in a row from its start
+	// (spreadStart): where its fetch of its region is.
+	frontier int
 }
 
 // haveActive is how long a member that sent a have map short of the whole
@@ -117,6 +120,10 @@ func (t *transfer) noteHave(l *link, count int, bits []byte) {
 		return
 	}
 	h := &peerHave{count: count, bits: append([]byte(nil), bits...), whole: wholeMap(bits, count), at: time.Now()}
+	start := spreadStart(l.key, t.offer.Root, count)
+	for h.frontier < count && files.HaveBit(h.bits, (start+h.frontier)%count) {
+		h.frontier++
+	}
 	if old != nil {
 		h.lies = old.lies
 	}
@@ -230,24 +237,33 @@ func (s *scheduler) rank(h *peerHave, sender bool, i int) int {
 
 // regions divides the chunks among this node and the members fetching the
 // file now: each starts at its spreadStart, and its region runs to the
-// next start. A chunk that only the sender holds is asked of it by the
-// fetch whose region it is in; the others wait for that fetch to have it,
-// and so the sender sends it about once. A region whose member stops
-// fetching (no map for haveActive) is this node's again.
+// next start. A chunk that only the sender holds, in another member's
+// region and at most deferAhead chunks past where that member's fetch is,
+// is left to that member (the others get it from it), and so the sender
+// sends it about once; a chunk farther on is fetched here (that member
+// then gets it from here), so that a slow member holds nobody up. Once a
+// fetch has nothing else to ask, it asks the sender for what it left. A
+// region whose member stops fetching (no map for haveActive) is nobody's.
 type regions struct {
-	count  int
-	starts []int                 // of this node, then of each member fetching
-	keys   []lcrypto.IdentityKey // theirs: of two with one start, the lower key has the region
-	links  []*link               // nil for this node
+	count     int
+	starts    []int                 // of this node, then of each member fetching
+	keys      []lcrypto.IdentityKey // theirs: of two with one start, the lower key has the region
+	links     []*link               // nil for this node
+	frontiers []int                 // how far each member's fetch of its region is (0 for this node)
 }
 
+// deferAhead is how far past a member's frontier its region's chunks are
+// left to it: farther on, it would not fetch them before this node could.
+const deferAhead = 64
+
 func (s *scheduler) regions(peers []*link, haves []*peerHave, now time.Time) regions {
-	rg := regions{count: s.j.count, starts: []int{s.start}, keys: []lcrypto.IdentityKey{s.t.n.id.Public()}, links: []*link{nil}}
+	rg := regions{count: s.j.count, starts: []int{s.start}, keys: []lcrypto.IdentityKey{s.t.n.id.Public()}, links: []*link{nil}, frontiers: []int{0}}
 	for k, l := range peers {
-		if haves[k].fetching(s.j.count, now) {
+		if h := haves[k]; h.fetching(s.j.count, now) {
 			rg.starts = append(rg.starts, spreadStart(l.key, s.t.offer.Root, s.j.count))
 			rg.keys = append(rg.keys, l.key)
 			rg.links = append(rg.links, l)
+			rg.frontiers = append(rg.frontiers, h.frontier)
 		}
 	}
 	return rg
@@ -256,6 +272,13 @@ func (s *scheduler) regions(peers []*link, haves []*peerHave, now time.Time) reg
 // owner returns the member whose region chunk i is in, nil for this node:
 // the one whose start comes last at or before i, going round.
 func (rg regions) owner(i int) *link {
+	k, _ := rg.ownerAt(i)
+	return rg.links[k]
+}
+
+// ownerAt returns the index of the member whose region chunk i is in, and
+// how far into the region i is.
+func (rg regions) ownerAt(i int) (int, int) {
 	best := -1
 	bestD := rg.count
 	for k, st := range rg.starts {
@@ -264,5 +287,16 @@ func (rg regions) owner(i int) *link {
 			best, bestD = k, d
 		}
 	}
-	return rg.links[best]
+	return best, bestD
+}
+
+// leave reports whether chunk i, which only the sender holds, is left to
+// the member whose region it is in: another member's, not past its
+// frontier by more than deferAhead.
+func (rg regions) leave(i int) bool {
+	if len(rg.starts) < 2 {
+		return false
+	}
+	k, d := rg.ownerAt(i)
+	return rg.links[k] != nil && d < rg.frontiers[k]+deferAhead
 }

@@ -63,6 +63,7 @@ type scheduler struct {
 	// this fetch's have map (filehave.go).
 	announced     map[*link]int
 	sinceAnnounce int    // chunks written since the last announce
+	idleTicks     int    // ticks in a row with nothing in flight but pieces left to others
 	held          *reply // a piece the full disk did not take yet
 	heldAt        time.Time
 	rate          rateMeter
@@ -204,6 +205,10 @@ func (s *scheduler) fill() {
 	if s.j.kind == files.KindChunk {
 		rg = s.regions(peers, haves, now)
 	}
+	// After two ticks with nothing in flight and nothing else to ask, what
+	// was left to others is asked of the sender: a slow member holds
+	// nobody up for long.
+	endgame := s.idleTicks >= 2
 	for len(s.inflight) < s.j.window {
 		i := s.nextPiece()
 		if i < 0 {
@@ -239,9 +244,9 @@ func (s *scheduler) fill() {
 			s.retry = append([]int{i}, s.retry...)
 			return
 		}
-		if bestRank == rankSender && len(rg.starts) > 1 && rg.owner(i) != nil {
+		if bestRank == rankSender && !endgame && rg.leave(i) {
 			// Only the sender has it, and another member fetching the
-			// file asks for it: taken from that member later.
+			// file is about to ask for it: taken from that member later.
 			s.deferred = append(s.deferred, i)
 			continue
 		}
@@ -385,6 +390,11 @@ func (s *scheduler) tick(now time.Time) error {
 		}
 	}
 	s.announce()
+	if len(s.inflight) == 0 && s.next >= s.j.count && len(s.deferred) > 0 {
+		s.idleTicks++
+	} else {
+		s.idleTicks = 0
+	}
 	s.retry, s.deferred = append(s.retry, s.deferred...), s.deferred[:0]
 	if len(s.parked) > 0 && now.Sub(s.parkedAt) >= parkAgain {
 		for _, i := range s.parked {

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -101,4 +102,142 @@ func TestFetchSurvivesALinkDrop(t *testing.T) {
 	if last.Fetched > size+16*chunk {
 		t.Fatalf("bob received %d chunk bytes for a %d-byte file: verified chunks were fetched again", last.Fetched, size)
 	}
+}
+
+// swarmRate is what each host of the swarm benchmark sends at most: a LAN
+// where the sender's uplink, not the CPU, is what limits a transfer.
+const swarmRate, swarmRateBytes = "200mbit", 25e6
+
+// BenchmarkSwarmShaped5Hosts: real lanchat processes on five hosts whose
+// cables each carry at most 200 Mbit/s out (tc tbf). Alice offers a
+// 32 MiB file and the four others fetch it at once (they serve each
+// other); then another file, fetched by one after the other. It reports
+// both times, the first fetch of the second (from alice alone), and the
+// least time alice's uplink allows for one copy.
+func BenchmarkSwarmShaped5Hosts(b *testing.B) {
+	var res swarmTimes
+	for range b.N {
+		var err error
+		if res, err = swarmShaped(b, 4, 32<<20); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(res.atOnce.Seconds(), "s-at-once")
+	b.ReportMetric(res.inTurn.Seconds(), "s-in-turn")
+	b.ReportMetric(res.first.Seconds(), "s-first-alone")
+	b.ReportMetric(res.uplink.Seconds(), "s-uplink")
+}
+
+// swarmTimes are what one run of the swarm scenario took.
+type swarmTimes struct {
+	atOnce, inTurn, first, uplink time.Duration
+}
+
+// swarmShaped runs the scenario with receivers members fetching a file of
+// size bytes from alice, every host shaped to swarmRate.
+func swarmShaped(tb testing.TB, receivers, size int) (swarmTimes, error) {
+	var res swarmTimes
+	l := New(tb)
+	br := l.Bridge()
+	nodes := make([]*Node, receivers+1)
+	for i := range nodes {
+		name := fmt.Sprintf("h%d", i)
+		h := l.Host(name, br)
+		if err := h.Shape(swarmRate); err != nil {
+			return res, err
+		}
+		nodes[i] = NewNode(tb, h, name)
+	}
+	if err := TrustEachOther(nodes...); err != nil {
+		return res, err
+	}
+	for _, n := range nodes {
+		n.Start(chatArgs()...)
+	}
+	if err := meshed(nodes, linkWait); err != nil {
+		return res, err
+	}
+	alice, members := nodes[0], nodes[1:]
+	res.uplink = time.Duration(float64(size) / swarmRateBytes * float64(time.Second))
+	offer := func(name string) (string, error) {
+		content := make([]byte, size)
+		if _, err := rand.Read(content); err != nil {
+			return "", err
+		}
+		path := filepath.Join(tb.TempDir(), name)
+		if err := os.WriteFile(path, content, 0o644); err != nil {
+			return "", err
+		}
+		out, err := alice.CLI("send-file", path, "--json")
+		if err != nil {
+			return "", err
+		}
+		var o fileObject
+		if err := json.Unmarshal(out, &o); err != nil {
+			return "", fmt.Errorf("send-file --json: %w: %q", err, out)
+		}
+		for _, m := range members {
+			if err := m.WaitFor("the offer", linkWait, func() bool { return fileOf(m, o.ID) != nil }); err != nil {
+				return "", err
+			}
+		}
+		return o.ID, nil
+	}
+	done := func(m *Node, id string) error {
+		return m.WaitFor("the fetch", 5*time.Minute, func() bool {
+			f := fileOf(m, id)
+			return f != nil && f.State == "done"
+		})
+	}
+	id, err := offer("at-once.bin")
+	if err != nil {
+		return res, err
+	}
+	start := time.Now()
+	for _, m := range members {
+		if _, err := m.CLI("fetch", id[:12], "--out", tb.TempDir(), "--no-wait"); err != nil {
+			return res, err
+		}
+	}
+	for _, m := range members {
+		if err := done(m, id); err != nil {
+			return res, err
+		}
+	}
+	res.atOnce = time.Since(start)
+	if id, err = offer("in-turn.bin"); err != nil {
+		return res, err
+	}
+	for k, m := range members {
+		start := time.Now()
+		if _, err := m.CLI("fetch", id[:12], "--out", tb.TempDir(), "--no-wait"); err != nil {
+			return res, err
+		}
+		if err := done(m, id); err != nil {
+			return res, err
+		}
+		if k == 0 {
+			res.first = time.Since(start)
+		}
+		res.inTurn += time.Since(start)
+	}
+	return res, nil
+}
+
+// fileOf returns what n's files --json says of offer id (nil if nothing).
+func fileOf(n *Node, id string) *fileObject {
+	out, err := n.CLI("files", "--json")
+	if err != nil {
+		return nil
+	}
+	var list []fileObject
+	if json.Unmarshal(out, &list) != nil {
+		return nil
+	}
+	for i := range list {
+		if list[i].ID == id {
+			return &list[i]
+		}
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 )
 
@@ -141,6 +142,22 @@ func (h *Host) AddRoute(dst netip.Prefix, via netip.Addr) error {
 
 // Do runs fn inside the host's namespace: sockets it opens are the host's.
 func (h *Host) Do(fn func() error) error { return inNetns(h.NS, fn) }
+
+// Shape limits what the host sends on each of its interfaces to rate (tc's
+// notation, e.g. "200mbit"): a token bucket, as a slower network card
+// would. The lab's namespaces go with the shaping.
+func (h *Host) Shape(rate string) error {
+	for _, ifc := range h.Ifaces {
+		ctx, cancel := context.WithTimeout(context.Background(), ipTimeout)
+		out, err := h.Command(ctx, "tc", "qdisc", "replace", "dev", ifc.Name, "root", "tbf",
+			"rate", rate, "burst", "256kb", "latency", "100ms").CombinedOutput()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("shaping %s of %s to %s: %w: %s", ifc.Name, h.Name, rate, err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
+}
 
 // Command returns a command that runs name inside the host's namespace
 // ("ip netns exec"). The process is killed when the lab closes, and if the

@@ -186,4 +186,5 @@ var figures = []figure{
 	{"link", runLink},
 	{"web UI", runWeb},
 	{"file transfer", runFiles},
+	{"lab swarm", runLabSwarm},
 }

@@ -544,6 +544,14 @@ func (fc *fileCluster) resumeAtHalf(ctx context.Context, i int, id, out string, 
 		return err
 	}
 	cfg.Store = store
+	// It listens on a new port: it dials every other node, so that those
+	// that dialled it before link to it again too.
+	cfg.StaticPeers = nil
+	for j, o := range fc.nodes {
+		if j != i {
+			cfg.StaticPeers = append(cfg.StaticPeers, o.addr)
+		}
+	}
 	nb, err := startNode(ctx, cfg)
 	if err != nil {
 		store.Close()
@@ -551,7 +559,17 @@ func (fc *fileCluster) resumeAtHalf(ctx context.Context, i int, id, out string, 
 	}
 	nb.unsub()
 	fc.nodes[i] = nb
-	return fc.waitDone(ctx, i, id)
+	if err := fc.waitDone(ctx, i, id); err != nil {
+		return err
+	}
+	return waitUntil(ctx, 30*time.Second, 10*time.Millisecond, "the file cluster to link again", func() bool {
+		for _, bn := range fc.nodes {
+			if len(bn.node.LinkedPeers()) != len(fc.nodes)-1 {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // rawStream sends size bytes over one loopback TCP connection sealed with

@@ -238,14 +238,32 @@ const methodNotes = `## What each figure measures
   (offer → every chunk verified against the manifest → renamed into place),
   best of 2 (quick) or 3 rounds, each followed by the baselines: the same
   bytes over one loopback TCP connection sealed with ChaCha20-Poly1305 in
-  Noise-sized messages (no disk, no hashing), and ` + "`cp`" + ` of the file (page
+  Noise-sized messages (no disk, no hashing); a plain file-to-file stream
+  (the sender reads the file in 256 KiB pieces, the receiver writes what
+  it opens at its offset and syncs the file at the end: a fetch's disk and
+  link work without its hashing and protocol); and ` + "`cp`" + ` of the file (page
   cache, no fsync). The cp target counts only when the run is disk-bound (cp
   slower than the raw stream). CPU per GB is the benchmark process's CPU
   time (both nodes, or both ends of the raw stream) over the bytes, least
-  of the rounds. Chat latency: node 0's messages to node 2, median, idle
-  and while node 2 fetches. Resume: node 3 is stopped at half and started
-  again. Swarm: nodes 1–4 fetch a new offer at once, against the four
-  fetching another one in turn.
+  of the rounds. "The most these cores allow" is the rate a fetch would
+  reach if its work were only the file-to-file stream's CPU plus SHA-256
+  of every byte (in 256 KiB chunks, from the cache), with every core busy:
+  both ends share this machine's cores, so the raw stream's own CPU caps
+  what any fetch can reach against it. Chat latency: node 0's messages to
+  node 2, median, idle and while node 2 fetches. Resume: node 3 is stopped
+  at half and started again (and links to every node again). Swarm: nodes
+  1–4 fetch a new offer at once, against the four fetching another one in
+  turn; and the bytes node 0 (the sender) sent for each, over the file
+  size. On one 2-core machine both are CPU-bound, so the times are close;
+  the lab swarm below is where the sender's uplink is the limit.
+- **lab swarm**: five real lanchat processes in network namespaces on one
+  bridge, each host's cable shaped to send at most 200 Mbit/s (tc tbf),
+  (lab BenchmarkSwarmShaped5Hosts). The sender offers a 32 MiB file; the
+  four others fetch it at once (fetch --no-wait, then files --json
+  until done); then another file, fetched by one member after the other.
+  The baseline is four transfers from the sender: four times the first
+  fetch of the second file (the only one alone with the sender). Needs
+  root.
 - **link**: 100-byte and 16 KiB frames one way through a link (queues,
   framing, keepalive bookkeeping, ChaCha20-Poly1305); baseline: the same
   sizes over TCP, one seal and open per frame, the same 2-byte framing,
