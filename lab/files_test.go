@@ -43,22 +43,7 @@ func TestFetchSurvivesALinkDrop(t *testing.T) {
 	must(t, err)
 	var offer fileObject
 	must(t, json.Unmarshal(out, &offer))
-	bobSees := func() *fileObject {
-		out, err := bob.CLI("files", "--json")
-		if err != nil {
-			return nil
-		}
-		var list []fileObject
-		if json.Unmarshal(out, &list) != nil {
-			return nil
-		}
-		for i := range list {
-			if list[i].ID == offer.ID {
-				return &list[i]
-			}
-		}
-		return nil
-	}
+	bobSees := func() *fileObject { return fileOf(bob, offer.ID) }
 	must(t, bob.WaitFor("the offer", linkWait, func() bool { return bobSees() != nil }))
 	// Alice's copy past the half no longer matches: she serves the first half only.
 	f, err := os.OpenFile(path, os.O_RDWR, 0)

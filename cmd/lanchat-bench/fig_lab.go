@@ -17,26 +17,10 @@ import (
 // otherwise, and so does this row).
 func runLabPartition(ctx context.Context, b *bench) ([]row, error) {
 	const name = "BenchmarkPartitionHeal32Hosts"
-	args := []string{"test", "-run", "^$", "-bench", "^" + name + "$", "-benchtime", "1x", "-count", "1", "-timeout", "15m", "./lab/"}
-	b.note("go " + strings.Join(quoteArgs(args), " ") + "   # as root: network namespaces")
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = b.root
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("go test -bench %s: %w\n%s%s", name, err, lastLines(out.String(), 15), lastLines(errOut.String(), 15))
-	}
 	const fig = "lab, 32 hosts in one room (real binaries, namespaces), split in two halves and healed"
-	res := map[string]goBench{}
-	for _, r := range parseBench(out.Bytes()) {
-		res[r.name] = r
-	}
-	if _, ok := res[name]; !ok {
-		why := "skipped"
-		if i := strings.Index(out.String(), "lab: skipped"); i >= 0 {
-			why = strings.SplitN(out.String()[i:], "\n", 2)[0]
-		}
-		return []row{alone(fig, measure{0, "", why}, "—", nil)}, nil
+	res, skipped, err := labBench(ctx, b, name, "15m", "network namespaces")
+	if err != nil || skipped != "" {
+		return skippedRow(fig, skipped), err
 	}
 	var v [3]float64
 	for i, unit := range []string{"s-to-converge", "s-to-link", "s-to-split"} {
@@ -60,26 +44,10 @@ func runLabPartition(ctx context.Context, b *bench) ([]row, error) {
 // needs root, as runLabPartition does.
 func runLabSwarm(ctx context.Context, b *bench) ([]row, error) {
 	const name = "BenchmarkSwarmShaped5Hosts"
-	args := []string{"test", "-run", "^$", "-bench", "^" + name + "$", "-benchtime", "1x", "-count", "1", "-timeout", "10m", "./lab/"}
-	b.note("go " + strings.Join(quoteArgs(args), " ") + "   # as root: network namespaces, tc")
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = b.root
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("go test -bench %s: %w\n%s%s", name, err, lastLines(out.String(), 15), lastLines(errOut.String(), 15))
-	}
 	const fig = "lab, 5 hosts sending at most 200 Mbit/s each (tc), a 32 MiB file"
-	res := map[string]goBench{}
-	for _, r := range parseBench(out.Bytes()) {
-		res[r.name] = r
-	}
-	if _, ok := res[name]; !ok {
-		why := "skipped"
-		if i := strings.Index(out.String(), "lab: skipped"); i >= 0 {
-			why = strings.SplitN(out.String()[i:], "\n", 2)[0]
-		}
-		return []row{alone(fig, measure{0, "", why}, "—", nil)}, nil
+	res, skipped, err := labBench(ctx, b, name, "10m", "network namespaces, tc")
+	if err != nil || skipped != "" {
+		return skippedRow(fig, skipped), err
 	}
 	var v [4]float64
 	for i, unit := range []string{"s-at-once", "s-in-turn", "s-first-alone", "s-uplink"} {
@@ -96,4 +64,40 @@ func runLabSwarm(ctx context.Context, b *bench) ([]row, error) {
 		compared(fig+": one fetch from the sender alone", measure{v[2], "s", ""},
 			measure{v[3], "s", "32 MiB at 200 Mbit/s"}, "—", nil),
 	}, nil
+}
+
+// labBench runs the lab benchmark name once (go test -bench, as root: the
+// lab skips otherwise) and returns its results by name, or why it was
+// skipped. needs says what it needs, for the note.
+func labBench(ctx context.Context, b *bench, name, timeout, needs string) (map[string]goBench, string, error) {
+	args := []string{"test", "-run", "^$", "-bench", "^" + name + "$", "-benchtime", "1x", "-count", "1", "-timeout", timeout, "./lab/"}
+	b.note("go " + strings.Join(quoteArgs(args), " ") + "   # as root: " + needs)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = b.root
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return nil, "", fmt.Errorf("go test -bench %s: %w\n%s%s", name, err, lastLines(out.String(), 15), lastLines(errOut.String(), 15))
+	}
+	res := map[string]goBench{}
+	for _, r := range parseBench(out.Bytes()) {
+		res[r.name] = r
+	}
+	if _, ok := res[name]; ok {
+		return res, "", nil
+	}
+	why := "skipped"
+	if i := strings.Index(out.String(), "lab: skipped"); i >= 0 {
+		why = strings.SplitN(out.String()[i:], "\n", 2)[0]
+	}
+	return nil, why, nil
+}
+
+// skippedRow is the row of a lab figure that did not run, saying why (nil
+// if it ran).
+func skippedRow(fig, why string) []row {
+	if why == "" {
+		return nil
+	}
+	return []row{alone(fig, measure{0, "", why}, "—", nil)}
 }
