@@ -548,3 +548,55 @@ func TestHaveMapsOfALiarAreIgnored(t *testing.T) {
 		t.Fatal("the liar's map is still used")
 	}
 }
+
+// A member that claims every chunk (its have map) and never answers a
+// request holds a fetch up about holderPatience, not a request timeout:
+// its requests are asked of the sender, and the file arrives whole.
+func TestSilentClaimantDoesNotStallAFetch(t *testing.T) {
+	c := newCluster(t)
+	alice, bob := c.add("alice"), c.add("bob")
+	c.trustAll(alice, bob)
+	mallory := newID(t)
+	if _, err := c.openStore(bob).Trust(mallory.Fingerprint(), "mallory"); err != nil {
+		t.Fatal(err)
+	}
+	c.start(alice)
+	c.start(bob)
+	c.waitLinked(alice, bob)
+	mal := rawMember(t, bob, mallory)
+	waitFor(t, "bob linked to mallory", func() bool { return bob.node.linkTo(mallory.Public()) != nil })
+	asked := make(chan int, 1)
+	go func() { // mallory claims it all and answers nothing
+		n := 0
+		defer func() { asked <- n }()
+		for {
+			f, err := mal.Recv(context.Background())
+			if err != nil {
+				return
+			}
+			switch f.Type {
+			case frameFileHave:
+				if root, count, _, err := files.DecodeHave(f.Body); err == nil {
+					mal.Send(frameFileHave, files.EncodeHave(root, count, func(int) bool { return true }))
+				}
+			case frameFileRequest:
+				n++
+			}
+		}
+	}()
+	path := filepath.Join(t.TempDir(), "minutes.bin")
+	content := randomBytes(t, 32*files.DefaultChunkSize)
+	os.WriteFile(path, content, 0o644)
+	fv := alice.offer(t, path, bob)
+	if _, err := bob.node.Fetch(context.Background(), fv.ID, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	sameFile(t, bob.waitFile(t, fv.ID, FileDone).Path, content)
+	mal.Close("test over")
+	if n := <-asked; n == 0 {
+		t.Fatal("mallory was never asked: the test shows nothing")
+	}
+	if s := bob.node.Stats().FileRequestsStalled; s == 0 {
+		t.Fatal("no request was asked again before its timeout: the fetch waited for mallory")
+	}
+}

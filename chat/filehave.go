@@ -34,6 +34,12 @@ const (
 	announceEveryMax = 32 << 10
 )
 
+// holderPatience is how long since its last answer a busy member that
+// holds a chunk is waited for, rather than the sender asked: a member
+// that claims chunks and sits on its requests holds a fetch up this long,
+// not a request timeout.
+const holderPatience = 2 * time.Second
+
 // maxHaveAnswers bounds the roots a link remembers having answered a have
 // for; past it the set starts again (a second answer costs one frame).
 const maxHaveAnswers = 256

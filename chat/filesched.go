@@ -62,9 +62,10 @@ type scheduler struct {
 	// announced: per member, 1 + the chunks held when it was last sent
 	// this fetch's have map (filehave.go).
 	announced     map[*link]int
-	sinceAnnounce int    // chunks written since the last announce
-	idleTicks     int    // ticks in a row with nothing in flight but pieces left to others
-	held          *reply // a piece the full disk did not take yet
+	sinceAnnounce int                 // chunks written since the last announce
+	idleTicks     int                 // ticks in a row with nothing in flight but pieces left to others
+	answered      map[*link]time.Time // when each member last answered a request (or was first asked)
+	held          *reply              // a piece the full disk did not take yet
 	heldAt        time.Time
 	rate          rateMeter
 }
@@ -72,7 +73,7 @@ type scheduler struct {
 func (t *transfer) newScheduler(j job, strikes map[lcrypto.IdentityKey]int) *scheduler {
 	s := &scheduler{t: t, j: j, inflight: map[int]asked{}, avoid: map[int]map[*link]bool{},
 		unknown: map[*link]time.Time{}, strikes: strikes, perPeer: map[*link]int{}, served: map[lcrypto.IdentityKey]bool{},
-		announced: map[*link]int{}}
+		announced: map[*link]int{}, answered: map[*link]time.Time{}}
 	if j.spread {
 		s.start = spreadStart(t.n.id.Public(), t.offer.Root, j.count)
 	}
@@ -227,7 +228,9 @@ func (s *scheduler) fill() {
 			case s.avoid[i][l] || r == rankLacks:
 				lacking++
 			case s.perPeer[l] >= fetchWindowPerPeer:
-				holderBusy = holderBusy || r == rankHolder
+				// Waited for only while it answers: one that claims the
+				// piece and sits on its requests is not waited for.
+				holderBusy = holderBusy || r == rankHolder && now.Sub(s.answered[l]) < holderPatience
 			case best == nil || r < bestRank || r == bestRank && s.perPeer[l] < s.perPeer[best]:
 				best, bestRank = l, r
 			}
@@ -261,6 +264,9 @@ func (s *scheduler) fill() {
 		}
 		s.inflight[i] = asked{l: best, at: now}
 		s.perPeer[best]++
+		if _, ok := s.answered[best]; !ok {
+			s.answered[best] = now // its patience starts with the first request
+		}
 	}
 }
 
@@ -299,6 +305,7 @@ func (s *scheduler) handle(r reply) error {
 	if _, ok := s.settle(i); !ok {
 		return nil
 	}
+	s.answered[r.from] = time.Now()
 	if r.kind == replyNone {
 		switch r.why {
 		case files.ReasonMissing:
@@ -381,11 +388,17 @@ func (s *scheduler) tick(now time.Time) error {
 		}
 	}
 	for i, a := range s.inflight {
-		if now.Sub(a.at) > fetchTimeout || a.l.sess.Err() != nil {
+		// A member that answered nothing for holderPatience sits on
+		// its requests (or is gone): they are asked of others.
+		stalled := now.Sub(a.at) > holderPatience && now.Sub(s.answered[a.l]) > holderPatience
+		if now.Sub(a.at) > fetchTimeout || a.l.sess.Err() != nil || stalled {
 			s.settle(i)
 			s.retry = append(s.retry, i)
 			if s.j.kind == files.KindChunk && a.l.sess.Err() == nil {
 				s.t.haveLie(a.l, i, s.j.count) // claimed, and left unanswered
+			}
+			if stalled {
+				s.t.n.stats.fileStalled.Add(1)
 			}
 		}
 	}

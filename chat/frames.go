@@ -103,6 +103,10 @@ type Stats struct {
 	// FileChunksRejected counts received chunks that did not match their
 	// hash (each is fetched again, from another member if there is one).
 	FileChunksRejected uint64
+	// FileRequestsStalled counts chunk requests asked again of another
+	// member because the one asked answered nothing for 2 s (it may be
+	// gone, or claim chunks and sit on its requests).
+	FileRequestsStalled uint64
 	// DuplicatesDropped counts received copies of messages this node
 	// had stored or was storing, dropped before decoding (recent.go).
 	DuplicatesDropped uint64
@@ -127,6 +131,7 @@ type nodeStats struct {
 	readFrames                            atomic.Uint64
 	readBytes                             atomic.Uint64
 	fileServed, fileFetched, fileRejected atomic.Uint64
+	fileStalled                           atomic.Uint64
 	duplicates                            atomic.Uint64
 	chatFrames, chatBytes, repairSyncs    atomic.Uint64
 	endedLinkFrames                       atomic.Uint64 // frames sent on links that ended
@@ -138,8 +143,8 @@ func (n *Node) Stats() Stats {
 		StoredFramesSent: n.stats.storedFrames.Load(), StoredBytesSent: n.stats.storedBytes.Load(),
 		ReadFramesSent: n.stats.readFrames.Load(), ReadBytesSent: n.stats.readBytes.Load(),
 		FileBytesServed: n.stats.fileServed.Load(), FileBytesFetched: n.stats.fileFetched.Load(),
-		FileChunksRejected: n.stats.fileRejected.Load(),
-		DuplicatesDropped:  n.stats.duplicates.Load()}
+		FileChunksRejected: n.stats.fileRejected.Load(), FileRequestsStalled: n.stats.fileStalled.Load(),
+		DuplicatesDropped: n.stats.duplicates.Load()}
 	n.relayStats(&s)
 	return s
 }
