@@ -527,7 +527,7 @@ func TestRegionsDivideTheChunks(t *testing.T) {
 // A member whose have map claims chunks it then says it lacks is believed
 // haveLies times; its maps are ignored after that, even new ones.
 func TestHaveMapsOfALiarAreIgnored(t *testing.T) {
-	tr := &transfer{offer: &files.Offer{}, haveNews: make(chan struct{}, 1)}
+	tr := &transfer{offer: &files.Offer{Size: 8 * files.DefaultChunkSize, Files: 1, ChunkSize: files.DefaultChunkSize}, haveNews: make(chan struct{}, 1)}
 	mal := &link{}
 	all := files.EncodeHave([files.HashSize]byte{}, 8, func(int) bool { return true })
 	_, count, bits, err := files.DecodeHave(all)

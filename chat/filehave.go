@@ -122,7 +122,7 @@ func (t *transfer) noteHave(l *link, count int, bits []byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	old := t.haves[l]
-	if old != nil && old.lies >= haveLies {
+	if old != nil && old.lies >= haveLies || !t.mayHaveChunks(count) {
 		return
 	}
 	h := &peerHave{count: count, bits: append([]byte(nil), bits...), whole: wholeMap(bits, count), at: time.Now()}
@@ -141,6 +141,18 @@ func (t *transfer) noteHave(l *link, count int, bits []byte) {
 	case t.haveNews <- struct{}{}:
 	default: // the scheduler has news waiting already
 	}
+}
+
+// mayHaveChunks reports whether the offer can have count chunks: at most
+// one per ChunkSize bytes and one more per file (each file's last chunk
+// may be short). A map of more is not kept (it says nothing of this file,
+// and costs memory).
+func (t *transfer) mayHaveChunks(count int) bool {
+	o := t.offer
+	if o.ChunkSize == 0 {
+		return false
+	}
+	return uint64(count) <= o.Size/uint64(o.ChunkSize)+uint64(o.Files)+1
 }
 
 // wholeMap reports whether bits has all count chunks set.

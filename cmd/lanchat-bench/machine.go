@@ -233,7 +233,12 @@ const methodNotes = `## What each figure measures
   and sealing are the link's), one Ed25519 sign of the Noise static key and
   one verify of the peer's. The session signs once per identity and reuses
   the payload, so a link computes one sign fewer than the bound counts.
-- **file transfer**: 5 in-process nodes, fully linked on 127.0.0.1; node 0
+- **file transfer**: run in a process of its own (lanchat-bench -only
+  'file transfer'): after the other figures, in their process, its
+  one-link rate measured a third lower (2.9 → 4.6 s of CPU per GB), with
+  no goroutine of theirs left and 60 MB of their heap explaining 0.3 s of
+  it; the rest is how this VM backs memory a process had and gave back.
+  5 in-process nodes, fully linked on 127.0.0.1; node 0
   offers a file of random bytes. One link: node 1 fetches a new offer of it
   (offer → every chunk verified against the manifest → renamed into place),
   best of 2 (quick) or 3 rounds, each followed by the baselines: the same

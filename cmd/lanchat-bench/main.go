@@ -43,6 +43,7 @@ type options struct {
 	out        string
 	only       *regexp.Regexp
 	cpuprofile string
+	rowsTo     string // a figure run in a process of its own: where its rows go (figureInChild)
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -52,6 +53,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.quick, "quick", false, "smaller sizes and fewer repetitions (about a minute)")
 	fs.StringVar(&o.out, "out", "", "also write the table, the machine and how to reproduce it to this Markdown file")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the in-process figures to this file")
+	fs.StringVar(&o.rowsTo, "rows-to", "", "write the rows and notes of the figures run as JSON to this file (how a figure runs in a process of its own)")
 	only := fs.String("only", "", "run only the figures whose name matches this regular expression")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: lanchat-bench [-quick] [-out BENCHMARKS.md] [-only REGEXP] [-cpuprofile FILE]")
@@ -99,7 +101,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return ctx.Err()
 		}
 		b.logf("== %s", f.name)
-		rows, err := f.run(ctx, b)
+		run := f.run
+		if f.alone && opts.rowsTo == "" {
+			run = figureInChild(f)
+		}
+		rows, err := run(ctx, b)
 		if err != nil {
 			b.logf("%s failed: %v", f.name, err)
 			rows = append(rows, failedRow(f.name, err))
@@ -108,6 +114,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			b.logf("   %s", r.oneLine())
 		}
 		b.rows = append(b.rows, rows...)
+	}
+	if opts.rowsTo != "" {
+		return writeChildRows(opts.rowsTo, b)
 	}
 	fmt.Fprintln(stdout)
 	fmt.Fprint(stdout, machine.text())
