@@ -163,10 +163,11 @@ type figure struct {
 	name string
 	run  func(ctx context.Context, b *bench) ([]row, error)
 	// alone: run in a process of its own (figureInChild), not after the
-	// other figures in this one. The file transfer's one-link rate is a
-	// third lower after them (2.9 → 4.6 s of CPU per GB: no goroutine is
-	// left, and 60 MB of their heap explain 0.3 s of it; the rest is how
-	// this VM backs memory the process had and gave back).
+	// other figures in this one. The file transfer's one link took 4.6 s
+	// of CPU per GB after them in their process (no goroutine of theirs
+	// left; 60 MB of their heap), 3.9 s in a process of its own after
+	// them, 2.7 to 2.9 s first or alone: the rest is how this VM backs
+	// memory that processes had and gave back.
 	alone bool
 }
 

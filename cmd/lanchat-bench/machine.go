@@ -234,11 +234,11 @@ const methodNotes = `## What each figure measures
   one verify of the peer's. The session signs once per identity and reuses
   the payload, so a link computes one sign fewer than the bound counts.
 - **file transfer**: run in a process of its own (lanchat-bench -only
-  'file transfer'): after the other figures, in their process, its
-  one-link rate measured a third lower (2.9 → 4.6 s of CPU per GB), with
-  no goroutine of theirs left and 60 MB of their heap explaining 0.3 s of
-  it; the rest is how this VM backs memory a process had and gave back.
-  5 in-process nodes, fully linked on 127.0.0.1; node 0
+  'file transfer'). Its one link took 4.6 s of CPU per GB after the other
+  figures in their process, 3.9 s in a process of its own after them, and
+  2.7 to 2.9 s when run first or alone: this VM backs memory that
+  processes had and gave back more slowly. 5 in-process nodes, fully
+  linked on 127.0.0.1; node 0
   offers a file of random bytes. One link: node 1 fetches a new offer of it
   (offer → every chunk verified against the manifest → renamed into place),
   best of 2 (quick) or 3 rounds, each followed by the baselines: the same
@@ -259,8 +259,9 @@ const methodNotes = `## What each figure measures
   at half and started again (and links to every node again). Swarm: nodes
   1–4 fetch a new offer at once, against the four fetching another one in
   turn; and the bytes node 0 (the sender) sent for each, over the file
-  size. On one 2-core machine both are CPU-bound, so the times are close;
-  the lab swarm below is where the sender's uplink is the limit.
+  size. On one 2-core machine both are CPU-bound, so the times are close
+  and have no target here; the lab swarm below is where the sender's
+  uplink is the limit, and carries the target.
 - **lab swarm**: five real lanchat processes in network namespaces on one
   bridge, each host's cable shaped to send at most 200 Mbit/s (tc tbf),
   (lab BenchmarkSwarmShaped5Hosts). The sender offers a 32 MiB file; the
