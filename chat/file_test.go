@@ -210,12 +210,12 @@ func answerFiles(link *session.Link, fn func(files.Ref) []byte) <-chan int {
 	return n
 }
 
-// A member that claims every chunk (its have map) and answers with chunks
-// that do not match their hash is found out: each is refused and fetched
-// from the honest member.
-func TestTamperedChunkIsRefetchedElsewhere(t *testing.T) {
+// aliceBobAndMallory starts alice and bob, linked, and links mallory (a
+// raw member bob trusts) to bob.
+func aliceBobAndMallory(t *testing.T) (alice, bob *testNode, mal *session.Link) {
+	t.Helper()
 	c := newCluster(t)
-	alice, bob := c.add("alice"), c.add("bob")
+	alice, bob = c.add("alice"), c.add("bob")
 	c.trustAll(alice, bob)
 	mallory := newID(t)
 	if _, err := c.openStore(bob).Trust(mallory.Fingerprint(), "mallory"); err != nil {
@@ -224,8 +224,16 @@ func TestTamperedChunkIsRefetchedElsewhere(t *testing.T) {
 	c.start(alice)
 	c.start(bob)
 	c.waitLinked(alice, bob)
-	mal := rawMember(t, bob, mallory)
+	mal = rawMember(t, bob, mallory)
 	waitFor(t, "bob linked to mallory", func() bool { return bob.node.linkTo(mallory.Public()) != nil })
+	return alice, bob, mal
+}
+
+// A member that claims every chunk (its have map) and answers with chunks
+// that do not match their hash is found out: each is refused and fetched
+// from the honest member.
+func TestTamperedChunkIsRefetchedElsewhere(t *testing.T) {
+	alice, bob, mal := aliceBobAndMallory(t)
 
 	path := filepath.Join(t.TempDir(), "report.bin")
 	content := randomBytes(t, 32*files.DefaultChunkSize) // more than the sender is asked for at once
@@ -553,18 +561,7 @@ func TestHaveMapsOfALiarAreIgnored(t *testing.T) {
 // request holds a fetch up about holderPatience, not a request timeout:
 // its requests are asked of the sender, and the file arrives whole.
 func TestSilentClaimantDoesNotStallAFetch(t *testing.T) {
-	c := newCluster(t)
-	alice, bob := c.add("alice"), c.add("bob")
-	c.trustAll(alice, bob)
-	mallory := newID(t)
-	if _, err := c.openStore(bob).Trust(mallory.Fingerprint(), "mallory"); err != nil {
-		t.Fatal(err)
-	}
-	c.start(alice)
-	c.start(bob)
-	c.waitLinked(alice, bob)
-	mal := rawMember(t, bob, mallory)
-	waitFor(t, "bob linked to mallory", func() bool { return bob.node.linkTo(mallory.Public()) != nil })
+	alice, bob, mal := aliceBobAndMallory(t)
 	asked := make(chan int, 1)
 	go func() { // mallory claims it all and answers nothing
 		n := 0
