@@ -508,6 +508,10 @@ func TestSwarmSenderSendsAboutOnce(t *testing.T) {
 // chunks from its start to the next one's, going round; of two with one
 // start, the lower key has the region.
 func TestRegionsDivideTheChunks(t *testing.T) {
+	ownerOf := func(rg regions, i int) *link {
+		k, _ := rg.ownerAt(i)
+		return rg.links[k]
+	}
 	a, b := &link{}, &link{}
 	var kSelf, kA, kB lcrypto.IdentityKey
 	kSelf[0], kA[0], kB[0] = 5, 9, 1
@@ -516,18 +520,18 @@ func TestRegionsDivideTheChunks(t *testing.T) {
 		chunk int
 		want  *link
 	}{{10, nil}, {49, nil}, {50, a}, {89, a}, {90, b}, {99, b}, {0, b}, {9, b}} {
-		if got := rg.owner(tc.chunk); got != tc.want {
+		if got := ownerOf(rg, tc.chunk); got != tc.want {
 			t.Errorf("chunk %d: owner %p, want %p (self nil, a %p, b %p)", tc.chunk, got, tc.want, a, b)
 		}
 	}
 	// b starts where this node does, and its key is lower: the region is b's.
 	tie := regions{count: 100, starts: []int{10, 10}, keys: []lcrypto.IdentityKey{kSelf, kB}, links: []*link{nil, b}}
-	if got := tie.owner(20); got != b {
+	if got := ownerOf(tie, 20); got != b {
 		t.Errorf("a shared start: owner %p, want b %p", got, b)
 	}
 	// a starts there too, with a higher key: this node keeps it.
 	tie = regions{count: 100, starts: []int{10, 10}, keys: []lcrypto.IdentityKey{kSelf, kA}, links: []*link{nil, a}}
-	if got := tie.owner(20); got != nil {
+	if got := ownerOf(tie, 20); got != nil {
 		t.Errorf("a shared start with a higher key: owner %p, want this node", got)
 	}
 }

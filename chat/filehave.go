@@ -51,9 +51,9 @@ type peerHave struct {
 	lies  int
 	whole bool      // every chunk: the member is not fetching it
 	at    time.Time // when it came
-	// frontier: how many chunks it holds in a row from its start
-	// (spreadStart): where its fetch of its region is.
-	frontier int
+	// start is the member's spreadStart for the file; frontier, how many
+	// chunks it holds in a row from there: where its fetch of its region is.
+	start, frontier int
 }
 
 // haveActive is how long a member that sent a have map short of the whole
@@ -108,7 +108,7 @@ func (l *link) handleFileHave(body []byte) error {
 	case s.src != nil:
 		own = files.EncodeHave(root, s.m.Chunks(), func(int) bool { return true })
 	case s.part != nil:
-		_, own = s.part.Held()
+		own = s.part.HaveMap()
 	default:
 		return nil
 	}
@@ -126,8 +126,8 @@ func (t *transfer) noteHave(l *link, count int, bits []byte) {
 		return
 	}
 	h := &peerHave{count: count, bits: append([]byte(nil), bits...), whole: wholeMap(bits, count), at: time.Now()}
-	start := spreadStart(l.key, t.offer.Root, count)
-	for h.frontier < count && files.HaveBit(h.bits, (start+h.frontier)%count) {
+	h.start = spreadStart(l.key, t.offer.Root, count)
+	for h.frontier < count && files.HaveBit(h.bits, (h.start+h.frontier)%count) {
 		h.frontier++
 	}
 	if old != nil {
@@ -209,11 +209,15 @@ func (s *scheduler) announce() {
 		return
 	}
 	s.sinceAnnounce = 0
-	held, body := s.j.held()
+	held := s.j.held()
 	links := s.t.n.linksOf(s.t.room)
+	var body []byte // encoded once, if some member lacks the current map
 	for _, l := range links {
 		if s.announced[l] == held+1 {
 			continue
+		}
+		if body == nil {
+			body = s.j.haveMap()
 		}
 		if l.sess.Send(frameFileHave, body) == nil {
 			s.announced[l] = held + 1 // 0: never sent
@@ -278,7 +282,7 @@ func (s *scheduler) regions(peers []*link, haves []*peerHave, now time.Time) reg
 	rg := regions{count: s.j.count, starts: []int{s.start}, keys: []lcrypto.IdentityKey{s.t.n.id.Public()}, links: []*link{nil}, frontiers: []int{0}}
 	for k, l := range peers {
 		if h := haves[k]; h.fetching(s.j.count, now) {
-			rg.starts = append(rg.starts, spreadStart(l.key, s.t.offer.Root, s.j.count))
+			rg.starts = append(rg.starts, h.start) // h.count is the fetch's
 			rg.keys = append(rg.keys, l.key)
 			rg.links = append(rg.links, l)
 			rg.frontiers = append(rg.frontiers, h.frontier)
@@ -287,15 +291,9 @@ func (s *scheduler) regions(peers []*link, haves []*peerHave, now time.Time) reg
 	return rg
 }
 
-// owner returns the member whose region chunk i is in, nil for this node:
-// the one whose start comes last at or before i, going round.
-func (rg regions) owner(i int) *link {
-	k, _ := rg.ownerAt(i)
-	return rg.links[k]
-}
-
-// ownerAt returns the index of the member whose region chunk i is in, and
-// how far into the region i is.
+// ownerAt returns the index of the member whose region chunk i is in (the
+// one whose start comes last at or before i, going round), and how far
+// into the region i is.
 func (rg regions) ownerAt(i int) (int, int) {
 	best := -1
 	bestD := rg.count

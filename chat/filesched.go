@@ -22,10 +22,11 @@ type job struct {
 	// spread: start at this node's own place in the pieces (spreadStart),
 	// not at the first.
 	spread bool
-	// held, for a fetch's chunks: how many are held and the have map that
-	// says which (announce).
-	held func() (int, []byte)
-	have func(i int) bool
+	// held and haveMap, for a fetch's chunks: how many are held, and the
+	// have map that says which (announce).
+	held    func() int
+	haveMap func() []byte
+	have    func(i int) bool
 	// accept checks and keeps piece i (r.data): files.ErrBadChunk if it
 	// does not match, files.ErrDiskFull to pause, another error to give up.
 	accept func(i int, r *reply) error
@@ -131,11 +132,13 @@ func (s *scheduler) done() bool {
 	return true
 }
 
-// peers returns the links worth asking now.
-func (s *scheduler) peers(now time.Time) []*link {
+// peers returns the links worth asking now, and the have map each sent
+// (nil where none).
+func (s *scheduler) peers(now time.Time) ([]*link, []*peerHave) {
 	links := s.t.n.linksOf(s.t.room)
 	haves := s.t.havesOf(links)
 	var out []*link
+	var outHaves []*peerHave
 	for k, l := range links {
 		if s.strikes[l.key] >= maxStrikes {
 			continue
@@ -145,9 +148,9 @@ func (s *scheduler) peers(now time.Time) []*link {
 		if u := s.unknown[l]; now.Sub(u) < unknownAgain && (haves[k] == nil || haves[k].at.Before(u)) {
 			continue
 		}
-		out = append(out, l)
+		out, outHaves = append(out, l), append(outHaves, haves[k])
 	}
-	return out
+	return out, outHaves
 }
 
 // nextPiece returns the next piece to ask for, or -1.
@@ -193,11 +196,10 @@ func spreadStart(self lcrypto.IdentityKey, root [files.HashSize]byte, chunks int
 // fill sends requests until the window is full.
 func (s *scheduler) fill() {
 	now := time.Now()
-	peers := s.peers(now)
+	peers, haves := s.peers(now)
 	if len(peers) == 0 {
 		return
 	}
-	haves := s.t.havesOf(peers)
 	sender := make([]bool, len(peers))
 	for k, l := range peers {
 		sender[k] = l.key.Fingerprint() == s.t.author
@@ -415,7 +417,7 @@ func (s *scheduler) tick(now time.Time) error {
 		}
 		s.retry, s.parked, s.parkedAt = append(s.retry, s.parked...), nil, now
 	}
-	peers := s.peers(now)
+	peers, _ := s.peers(now)
 	idle := len(s.inflight) == 0 && s.held == nil
 	switch {
 	case len(peers) == 0 && idle:
@@ -497,7 +499,7 @@ func (t *transfer) fetchChunks(ctx context.Context, m *files.Manifest, part *fil
 	defer wg.Wait()
 	defer cancel()
 	s := t.newScheduler(job{kind: files.KindChunk, count: m.Chunks(), window: fetchWindow, replies: hashed, spread: true,
-		have: part.Have, held: part.Held,
+		have: part.Have, held: func() int { return m.Chunks() - part.Missing() }, haveMap: part.HaveMap,
 		accept: func(i int, r *reply) error {
 			if !r.hashed {
 				r.sum, r.hashed = sha256.Sum256(r.data), true

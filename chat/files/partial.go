@@ -166,12 +166,12 @@ func (p *Partial) Have(i int) bool {
 	return p.have[i]
 }
 
-// Held returns how many chunks are verified and a file-have body saying
-// which (EncodeHave).
-func (p *Partial) Held() (int, []byte) {
+// HaveMap returns a file-have body saying which chunks are verified
+// (EncodeHave).
+func (p *Partial) HaveMap() []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.have) - p.missing, EncodeHave(p.o.Root, len(p.have), func(i int) bool { return p.have[i] })
+	return EncodeHave(p.o.Root, len(p.have), func(i int) bool { return p.have[i] })
 }
 
 // Missing returns the number of chunks not yet verified.
